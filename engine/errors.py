@@ -1,0 +1,92 @@
+"""The engine's one error tree: every failure a caller can act on is an ``EngineError``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a deployed file, precise enough for an analyst to find it."""
+
+    file: str
+    message: str
+    line: int | None = None
+    element_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.element_id:
+            where += f" [{self.element_id}]"
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "element_id": self.element_id,
+            "message": self.message,
+        }
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+
+class NotFoundError(EngineError):
+    """The named definition, instance, task, incident or message target does not exist."""
+
+    code = "not_found"
+
+
+class ConflictError(EngineError):
+    """The request clashes with the current state (task already done, claimed by another...)."""
+
+    code = "conflict"
+
+
+class InvalidInputError(EngineError):
+    """Input that is well-formed but wrong: bad variables, failed form validation."""
+
+    code = "invalid_input"
+
+
+class DefinitionError(EngineError):
+    """A BPMN or DMN file that cannot be deployed, with every problem found in it."""
+
+    code = "invalid_definition"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        lines = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(
+            f"{len(problems)} problem(s) in the deployed files: {lines}{more}",
+            {"problems": [p.as_dict() for p in problems]},
+        )
+        self.problems = problems
+
+
+@dataclass
+class StaleStateError(EngineError):
+    """Another writer advanced the instance first; the caller must reload and retry."""
+
+    instance_id: str = ""
+    expected_revision: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        EngineError.__init__(
+            self,
+            f"instance {self.instance_id} changed under us (expected revision "
+            f"{self.expected_revision})",
+        )
