@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -76,17 +76,7 @@ class DefinitionError(EngineError):
         self.problems = problems
 
 
-@dataclass
-class StaleStateError(EngineError):
+class StaleStateError(ConflictError):
     """Another writer advanced the instance first; the caller must reload and retry."""
 
-    instance_id: str = ""
-    expected_revision: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        EngineError.__init__(
-            self,
-            f"instance {self.instance_id} changed under us (expected revision "
-            f"{self.expected_revision})",
-        )
+    code = "stale_state"
