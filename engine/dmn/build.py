@@ -1,0 +1,223 @@
+"""Compile a read DMN model: every cell parsed once into closures, every problem collected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.dmn.document import Decision, DmnDocument, Runner
+from engine.dmn.feel_eval import Const, Env, Evaluator
+from engine.dmn.feel_lexer import FeelSyntaxError, declared_names
+from engine.dmn.feel_parser import parse_expression, parse_unary_tests
+from engine.dmn.feel_types import FeelFunction
+from engine.dmn.feel_unary import NOT_CONST, TestCompiler
+from engine.dmn.model import DefinitionsModel, LiteralModel, Logic, TableModel, Text
+from engine.dmn.results import MatchedRule
+from engine.dmn.tables import CompiledInput, CompiledRule, CompiledTable
+from engine.dmn.typeref import TypeMismatchError, converter
+from engine.errors import Problem
+
+
+class Builder:
+    def __init__(self, filename: str, model: DefinitionsModel) -> None:
+        self.filename = filename
+        self.model = model
+        self.problems: list[Problem] = []
+        self.names = declared_names(
+            [i.name for i in model.inputs]
+            + [d.variable_name for d in model.decisions]
+            + [b.name for b in model.bkms]
+        )
+        self.functions: dict[str, FeelFunction] = {}
+
+    # -- compiling FEEL text ----------------------------------------------------------------
+    def problem(self, owner_id: str, where: str, text: Text, exc: FeelSyntaxError) -> None:
+        shown = text.text.strip()
+        self.problems.append(Problem(
+            self.filename, f"{where}: cannot read {shown!r} {exc.describe()}", text.line, owner_id
+        ))  # fmt: skip
+
+    def expression(self, text: Text, compiler: TestCompiler, owner_id: str,
+                   where: str, empty: Any = None) -> Evaluator:
+        if not text.text.strip():
+            return Const(empty)
+        try:
+            return compiler.compile(parse_expression(text.text, compiler.names))
+        except FeelSyntaxError as exc:
+            self.problem(owner_id, where, text, exc)
+            return Const(None)
+
+    def constants(self, text: Text | None, compiler: TestCompiler, owner_id: str,
+                  where: str) -> list[Any] | None:
+        """The values of an inputValues/outputValues list such as ``"High", "Low"``."""
+        if text is None or not text.text.strip():
+            return None
+        try:
+            node = parse_unary_tests(text.text, compiler.names)
+        except FeelSyntaxError as exc:
+            self.problem(owner_id, where, text, exc)
+            return None
+        tests = getattr(node, "tests", (node,))
+        values = [compiler.constant_equality(t) for t in tests]
+        if any(v is NOT_CONST for v in values):
+            self.problems.append(Problem(self.filename, f"{where}: the output values must be "
+                                         "plain values such as \"High\", \"Low\"", text.line,
+                                         owner_id))
+            return None
+        return values
+
+    # -- logic ------------------------------------------------------------------------------
+    def logic(self, logic: Logic, owner: str, owner_id: str,
+              extra_names: frozenset[str] = frozenset()) -> tuple[Runner, list[str]] | None:
+        compiler = TestCompiler(self.names | extra_names)
+        if isinstance(logic, LiteralModel):
+            fn = self.expression(logic.text, compiler, owner_id,
+                                 f"decision '{owner}', literal expression")
+            return (lambda env: (fn(env), [])), []
+        table = self.table(logic, owner, owner_id, compiler)
+        return table.evaluate, list(table.output_names)
+
+    def table(self, table: TableModel, owner: str, owner_id: str,
+              compiler: TestCompiler) -> CompiledTable:
+        where = f"decision '{owner}'"
+        inputs = [
+            CompiledInput(
+                clause.label,
+                self.expression(clause.expression, compiler, owner_id,
+                                f"{where}, input '{clause.label}' expression"),
+                converter(clause.type_ref, self.model.item_types),
+            )
+            for clause in table.inputs
+        ]
+        output_names = [o.name or o.label for o in table.outputs]
+        if len(table.outputs) == 1:
+            output_names = [table.outputs[0].name or owner]
+        priorities = [
+            self.constants(o.output_values, compiler, owner_id,
+                           f"{where}, output '{o.label}' values")
+            for o in table.outputs
+        ]
+        defaults = None
+        if any(o.default is not None for o in table.outputs):
+            defaults = [
+                self.expression(o.default or Text("", None), compiler, owner_id,
+                                f"{where}, output '{o.label}' default")
+                for o in table.outputs
+            ]
+        rules = [self.rule(table, rule_index, compiler, owner, owner_id)
+                 for rule_index in range(len(table.rules))]
+        return CompiledTable(owner, owner_id, table.hit_policy, table.aggregation, inputs,
+                             output_names, priorities, defaults, rules)
+
+    def rule(self, table: TableModel, index: int, compiler: TestCompiler, owner: str,
+             owner_id: str) -> CompiledRule:
+        row = table.rules[index]
+        tests = []
+        for column, (clause, cell) in enumerate(zip(table.inputs, row.inputs, strict=True)):
+            where = (f"decision '{owner}' rule {row.number}, input '{clause.label}' "
+                     f"(column {column + 1})")
+            try:
+                test = compiler.compile_cell(parse_unary_tests(cell.text, compiler.names))
+            except FeelSyntaxError as exc:
+                self.problem(owner_id, where, cell, exc)
+                continue
+            if test is not None:
+                tests.append((column, test))
+        outputs = tuple(
+            self.expression(cell, compiler, owner_id,
+                            f"decision '{owner}' rule {row.number}, output '{clause.label}'")
+            for clause, cell in zip(table.outputs, row.outputs, strict=True)
+        )
+        return CompiledRule(MatchedRule(row.id, row.number), tuple(tests), outputs)
+
+    # -- business knowledge models ----------------------------------------------------------
+    def bkms(self) -> None:
+        for bkm in self.model.bkms:
+            if bkm.logic is None:
+                continue
+            params = [name for name, _ in bkm.params]
+            compiled = self.logic(bkm.logic, bkm.name, bkm.id, declared_names(params))
+            if compiled is None:
+                continue
+            self.functions[bkm.name] = FeelFunction(
+                bkm.name, params, self.bkm_body(compiled[0], bkm.params)
+            )
+
+    def bkm_body(self, run: Runner,
+                 params: list[tuple[str, str | None]]) -> Callable[[list[Any]], Any]:
+        functions = self.functions
+        converters = [(name, converter(t, self.model.item_types)) for name, t in params]
+
+        def body(args: list[Any]) -> Any:
+            env: Env = dict(functions)
+            for (name, convert), value in zip(converters, args, strict=True):
+                try:
+                    env[name] = convert(value) if convert is not None else value
+                except TypeMismatchError:
+                    return None  # FEEL: invoking with a wrong type gives null
+            return run(env)[0]
+
+        return body
+
+    # -- decisions --------------------------------------------------------------------------
+    def decisions(self) -> dict[str, Decision]:
+        decisions: dict[str, Decision] = {}
+        for d in self.model.decisions:
+            if d.id in decisions:
+                self.problems.append(Problem(self.filename, f"two decisions have id '{d.id}'",
+                                             d.line, d.id))
+                continue
+            compiled = self.logic(d.logic, d.name, d.id) if d.logic is not None else None
+            table = d.logic if isinstance(d.logic, TableModel) else None
+            decisions[d.id] = Decision(
+                d.id, d.name, d.variable_name,
+                "decision table" if table else "literal expression",
+                table.hit_policy if table else None, table.aggregation if table else None,
+                compiled[1] if compiled else [], list(d.required_decisions),
+                [i.name for i in self.model.inputs if i.id in d.required_inputs],
+                compiled[0] if compiled else None,
+            )  # fmt: skip
+        self.check_requirements(decisions)
+        return decisions
+
+    def check_requirements(self, decisions: dict[str, Decision]) -> None:
+        input_ids = {i.id for i in self.model.inputs}
+        bkm_ids = {b.id for b in self.model.bkms}
+        for d in self.model.decisions:
+            for ref, known, kind in [(r, decisions, "decision") for r in d.required_decisions] + [
+                (r, input_ids, "input data") for r in d.required_inputs
+            ] + [(r, bkm_ids, "business knowledge model") for r in d.required_knowledge]:
+                if ref not in known:
+                    self.problems.append(Problem(self.filename, f"decision '{d.name}' requires "
+                                                 f"{kind} '{ref}', which the file does not "
+                                                 "define", d.line, d.id))
+        for decision in decisions.values():
+            order: list[Decision] = []
+            if self.visit(decision, decisions, order, []):
+                decision.evaluation_order = order[:-1]
+
+    def visit(self, decision: Decision, decisions: dict[str, Decision], order: list[Decision],
+              path: list[str]) -> bool:
+        if decision.id in path:
+            cycle = " → ".join(path[path.index(decision.id):] + [decision.id])
+            self.problems.append(Problem(self.filename, f"decisions require each other in a "
+                                         f"cycle: {cycle}", None, decision.id))
+            return False
+        if decision in order:
+            return True
+        for ref in decision.required_decisions:
+            required = decisions.get(ref)
+            if required is not None and not self.visit(required, decisions, order,
+                                                       path + [decision.id]):
+                return False
+        order.append(decision)
+        return True
+
+
+def build_document(filename: str, model: DefinitionsModel) -> tuple[DmnDocument, list[Problem]]:
+    builder = Builder(filename, model)
+    builder.bkms()
+    decisions = builder.decisions()
+    inputs = {i.name: converter(i.type_ref, model.item_types) for i in model.inputs}
+    document = DmnDocument(filename, model.namespace, decisions, builder.functions, inputs)
+    return document, builder.problems

@@ -1,0 +1,130 @@
+"""A deployed DMN file: its decisions compiled once, evaluated with required decisions first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.dmn.feel_eval import Env, UnknownNameError
+from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
+from engine.dmn.results import DecisionEvaluationError, DecisionResult, MatchedRule
+from engine.dmn.typeref import Converter, TypeMismatchError
+from engine.errors import NotFoundError
+
+Runner = Callable[[Env], tuple[Any, list[MatchedRule]]]
+
+
+@dataclass
+class Decision:
+    """One decision of the file, with what a caller needs to run it and store its result.
+
+    ``variable_name`` is the name the result is known by (the decision's variable); for a
+    decision table, ``output_names`` are its output columns: with one column the result is
+    that column's value, with several it is a dict by these names.
+    """
+
+    id: str
+    name: str
+    variable_name: str
+    kind: str  # "decision table" | "literal expression"
+    hit_policy: str | None
+    aggregation: str | None
+    output_names: list[str]
+    required_decisions: list[str] = field(default_factory=list)
+    required_inputs: list[str] = field(default_factory=list)
+    run: Runner | None = field(default=None, repr=False)
+    evaluation_order: list[Decision] = field(default_factory=list, repr=False)
+
+    @property
+    def is_multi_hit(self) -> bool:
+        return self.hit_policy in ("COLLECT", "RULE ORDER", "OUTPUT ORDER") and not self.aggregation
+
+
+class DmnDocument:
+    """The decisions of one DMN file, ready to evaluate."""
+
+    def __init__(
+        self,
+        filename: str,
+        namespace: str,
+        decisions: dict[str, Decision],
+        functions: dict[str, FeelFunction],
+        input_converters: dict[str, Converter | None],
+    ) -> None:
+        self.filename = filename
+        self.namespace = namespace
+        self.decisions = decisions
+        self._functions = functions
+        self._inputs = input_converters
+        self._by_name: dict[str, list[Decision]] = {}
+        for decision in decisions.values():
+            self._by_name.setdefault(decision.name, []).append(decision)
+
+    def find(self, decision_ref: str) -> Decision:
+        """The decision with this id, or else with this name if only one has it."""
+        decision = self.decisions.get(decision_ref)
+        if decision is not None:
+            return decision
+        named = self._by_name.get(decision_ref, [])
+        if len(named) == 1:
+            return named[0]
+        known = ", ".join(sorted(self.decisions))
+        why = "several decisions have that name" if named else f"the decisions are: {known}"
+        raise NotFoundError(f"{self.filename}: no decision '{decision_ref}' ({why})",
+                            {"file": self.filename, "decision": decision_ref})
+
+    def evaluate(self, decision_id: str, variables: Mapping[str, Any]) -> DecisionResult:
+        """Evaluate a decision and those it requires, with ``variables`` as the input data.
+
+        Numbers in the result are ``Decimal``. A table with one output column gives that
+        column's value; with several, a dict by output name. UNIQUE, ANY, PRIORITY and FIRST
+        give one such value (None when no rule matches and there is no default output);
+        RULE ORDER, OUTPUT ORDER and COLLECT give a list; COLLECT with an aggregation gives the
+        aggregate. A literal-expression decision gives its value.
+        """
+        decision = self.find(decision_id)
+        env: Env = dict(self._functions)
+        env.update(variables)
+        self._prepare_inputs(env, decision)
+        for required in decision.evaluation_order:
+            env[required.variable_name] = self._run(required, env)[0]
+        outputs, matched = self._run(decision, env)
+        return DecisionResult(outputs, matched)
+
+    def _prepare_inputs(self, env: Env, decision: Decision) -> None:
+        for name, convert in self._inputs.items():
+            if name not in env:
+                env[name] = None  # declared input data that was not passed: FEEL null
+            elif convert is not None:
+                try:
+                    env[name] = convert(env[name])
+                except TypeMismatchError as exc:
+                    raise DecisionEvaluationError(
+                        f"decision '{decision.name}': input data '{name}' {exc}",
+                        decision.id,
+                    ) from exc
+
+    def _run(self, decision: Decision, env: Env) -> tuple[Any, list[MatchedRule]]:
+        assert decision.run is not None
+        try:
+            return decision.run(env)
+        except UnknownNameError as exc:
+            passed = sorted(k for k in env if isinstance(k, str) and k != "?"
+                            and k not in self._functions)
+            shown = ", ".join(passed[:12]) + (" ..." if len(passed) > 12 else "")
+            raise DecisionEvaluationError(
+                f"decision '{decision.name}' uses '{exc.name}', which is not a variable passed "
+                f"in (passed: {shown or 'none'}) nor a decision or input of the file; pass it "
+                "in the variables, as None if it has no value",
+                decision.id,
+            ) from exc
+        except UnsupportedValueError as exc:
+            raise DecisionEvaluationError(
+                f"decision '{decision.name}': {exc}", decision.id
+            ) from exc
+        except RecursionError as exc:
+            raise DecisionEvaluationError(
+                f"decision '{decision.name}': the business knowledge models call each other "
+                "without end", decision.id
+            ) from exc

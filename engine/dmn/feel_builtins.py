@@ -1,0 +1,466 @@
+"""FEEL's built-in functions (the core the DMN TCK and everyday tables use), null-safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
+from typing import Any
+
+from engine.dmn.feel_temporal import (
+    parse_date,
+    parse_date_time,
+    parse_duration,
+    parse_time,
+)
+from engine.dmn.feel_types import (
+    NUMBER_CONTEXT as CTX,
+)
+from engine.dmn.feel_types import (
+    YearMonthDuration,
+    compare,
+    feel_eq,
+    feel_not,
+    feel_repr,
+    format_duration,
+)
+
+_FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError, re.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    fn: Callable[..., Any]
+    signatures: tuple[tuple[str, ...], ...]
+    varargs: bool = False  # f(list) or f(a, b, c...): both forms allowed
+    open_arity: bool = False  # extra arguments after the signature are passed through
+
+    def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
+        if named is not None:
+            ordered = self._order(named)
+            if ordered is None:
+                return None
+            args = ordered
+        elif self.varargs:
+            if len(args) == 1 and type(args[0]) is list:
+                args = args[0]
+            return self._run([args])
+        elif not any(
+            len(sig) == len(args) or (self.open_arity and len(args) >= len(sig))
+            for sig in self.signatures
+        ):
+            return None
+        return self._run(args)
+
+    def _order(self, named: dict[str, Any]) -> list[Any] | None:
+        for sig in self.signatures:
+            if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]):
+                return [named[p] for p in sig[: len(named)]]
+        return None
+
+    def _run(self, args: list[Any]) -> Any:
+        try:
+            return self.fn(*args)
+        except _FAILURES:
+            return None
+
+
+def _num(*values: Any) -> bool:
+    return all(type(v) is Decimal for v in values)
+
+
+def _int(value: Any) -> int | None:
+    if type(value) is Decimal and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
+def _str(*values: Any) -> bool:
+    return all(type(v) is str for v in values)
+
+
+# -- conversion ---------------------------------------------------------------------------
+def _string(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is str:
+        return value
+    if type(value) in (dt.date, dt.datetime, dt.time):
+        return value.isoformat()
+    if type(value) in (dt.timedelta, YearMonthDuration):
+        return format_duration(value)
+    return feel_repr(value)
+
+
+def _number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Any:
+    if not _str(text):
+        return None
+    if grouping is not None:
+        text = text.replace(grouping, "")
+    if decimal_sep is not None:
+        text = text.replace(decimal_sep, ".")
+    if not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", text):
+        return None
+    return Decimal(text)
+
+
+def _date(*args: Any) -> Any:
+    if len(args) == 3:
+        y, m, d = (_int(a) for a in args)
+        if y is None or m is None or d is None:
+            return None
+        return dt.date(y, m, d)
+    value = args[0]
+    if type(value) is str:
+        return parse_date(value)
+    if type(value) in (dt.date, dt.datetime):
+        return dt.date(value.year, value.month, value.day)
+    return None
+
+
+def _time(*args: Any) -> Any:
+    if len(args) >= 3:
+        h, m = _int(args[0]), _int(args[1])
+        if h is None or m is None or type(args[2]) is not Decimal:
+            return None
+        micro = int((args[2] % 1) * 1000000)
+        tz = None
+        if len(args) == 4 and args[3] is not None:
+            if type(args[3]) is not dt.timedelta:
+                return None
+            tz = dt.timezone(args[3])
+        return dt.time(h, m, int(args[2]), micro, tzinfo=tz)
+    value = args[0]
+    if type(value) is str:
+        return parse_time(value)
+    if type(value) is dt.datetime:
+        return value.timetz()
+    if type(value) is dt.date:
+        return dt.time(0, 0)
+    return value if type(value) is dt.time else None
+
+
+def _date_and_time(*args: Any) -> Any:
+    if len(args) == 2:
+        day, clock = args
+        if type(day) not in (dt.date, dt.datetime) or type(clock) is not dt.time:
+            return None
+        return dt.datetime.combine(dt.date(day.year, day.month, day.day), clock)
+    value = args[0]
+    return parse_date_time(value) if type(value) is str else None
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if type(value) is str else None
+
+
+def _years_and_months(start: Any, end: Any) -> Any:
+    if type(start) not in (dt.date, dt.datetime) or type(end) not in (dt.date, dt.datetime):
+        return None
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and end.day < start.day:
+        months -= 1
+    elif months < 0 and end.day > start.day:
+        months += 1
+    return YearMonthDuration(months)
+
+
+# -- numbers ------------------------------------------------------------------------------
+def _rounder(mode: str) -> Callable[..., Any]:
+    def round_to(n: Any, scale: Any = Decimal(0)) -> Any:
+        places = _int(scale)
+        if not _num(n) or places is None:
+            return None
+        return n.quantize(Decimal(1).scaleb(-places), rounding=mode, context=CTX)
+
+    return round_to
+
+
+def _abs(n: Any) -> Any:
+    if type(n) in (Decimal, dt.timedelta):
+        return abs(n)
+    if type(n) is YearMonthDuration:
+        return YearMonthDuration(abs(n.months))
+    return None
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if not _num(a, b) or b == 0:
+        return None
+    return CTX.subtract(a, CTX.multiply(b, CTX.divide(a, b).to_integral_value(ROUND_FLOOR)))
+
+
+def _math(fn: Callable[[Decimal], Decimal], lowest: int, strict: bool) -> Callable[[Any], Any]:
+    def apply(n: Any) -> Any:
+        if not _num(n) or n < lowest or (strict and n == lowest):
+            return None
+        return fn(n)
+
+    return apply
+
+
+def _parity(remainder: int) -> Callable[[Any], Any]:
+    def check(n: Any) -> Any:
+        whole = _int(n)
+        return None if whole is None else whole % 2 == remainder
+
+    return check
+
+
+# -- strings ------------------------------------------------------------------------------
+def _substring(s: Any, start: Any, length: Any = None) -> Any:
+    first = _int(start)
+    if not _str(s) or first is None or first == 0:
+        return None
+    begin = first - 1 if first > 0 else len(s) + first
+    if length is None:
+        return s[max(begin, 0):]
+    count = _int(length)
+    return None if count is None or count < 0 else s[max(begin, 0):max(begin, 0) + count]
+
+
+def _two_strings(fn: Callable[[str, str], Any]) -> Callable[[Any, Any], Any]:
+    return lambda a, b: fn(a, b) if _str(a, b) else None
+
+
+def _flags(flags: Any) -> int:
+    table = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "x": re.VERBOSE}
+    result = 0
+    for f in flags or "":
+        result |= table[f]
+    return result
+
+
+def _matches(s: Any, pattern: Any, flags: Any = None) -> Any:
+    return re.search(pattern, s, _flags(flags)) is not None if _str(s, pattern) else None
+
+
+def _replace(s: Any, pattern: Any, repl: Any, flags: Any = None) -> Any:
+    if not _str(s, pattern, repl):
+        return None
+    return re.sub(pattern, re.sub(r"\$(\d)", r"\\\1", repl), s, flags=_flags(flags))
+
+
+def _string_join(items: Any, sep: Any = "") -> Any:
+    if type(items) is not list or not _str(sep or ""):
+        return None
+    if not all(i is None or type(i) is str for i in items):
+        return None
+    return (sep or "").join(i for i in items if i is not None)
+
+
+# -- lists --------------------------------------------------------------------------------
+def _sum(items: list[Any]) -> Any:
+    if not items or not _num(*items):
+        return None
+    total = Decimal(0)
+    for x in items:
+        total = CTX.add(total, x)
+    return total
+
+
+def _extreme(sign: int) -> Callable[[list[Any]], Any]:
+    def pick(items: list[Any]) -> Any:
+        if not items:
+            return None
+        best = items[0]
+        for x in items[1:]:
+            c = compare(x, best)
+            if c is None:
+                return None
+            if c == sign:
+                best = x
+        return best
+
+    return pick
+
+
+def _mean(items: list[Any]) -> Any:
+    total = _sum(items)
+    return None if total is None else CTX.divide(total, Decimal(len(items)))
+
+
+def _median(items: list[Any]) -> Any:
+    if not items or not _num(*items):
+        return None
+    s = sorted(items)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else CTX.divide(CTX.add(s[mid - 1], s[mid]), Decimal(2))
+
+
+def _all(items: list[Any]) -> Any:
+    if any(x is False for x in items):
+        return False
+    return True if all(x is True for x in items) else None
+
+
+def _any(items: list[Any]) -> Any:
+    if any(x is True for x in items):
+        return True
+    return False if all(x is False for x in items) else None
+
+
+def _list_contains(items: Any, value: Any) -> Any:
+    if type(items) is not list:
+        return None
+    return any(feel_eq(x, value) is True for x in items)
+
+
+def _sublist(items: Any, start: Any, length: Any = None) -> Any:
+    if type(items) is not list:
+        return None
+    first = _int(start)
+    if first is None or first == 0 or abs(first) > len(items):
+        return None
+    begin = first - 1 if first > 0 else len(items) + first
+    count = len(items) - begin if length is None else _int(length)
+    return None if count is None else items[begin:begin + count]
+
+
+def _index(items: Any, position: Any) -> int | None:
+    p = _int(position)
+    if type(items) is not list or p is None or p == 0 or abs(p) > len(items):
+        return None
+    return p - 1 if p > 0 else len(items) + p
+
+
+def _insert_before(items: Any, position: Any, item: Any) -> Any:
+    i = _index(items, position)
+    return None if i is None else items[:i] + [item] + items[i:]
+
+
+def _remove(items: Any, position: Any) -> Any:
+    i = _index(items, position)
+    return None if i is None else items[:i] + items[i + 1:]
+
+
+def _distinct(items: Any) -> Any:
+    if type(items) is not list:
+        return None
+    out: list[Any] = []
+    for x in items:
+        if not any(feel_eq(x, y) is True for y in out):
+            out.append(x)
+    return out
+
+
+def _flatten(items: Any) -> Any:
+    if type(items) is not list:
+        return None
+    out: list[Any] = []
+    for x in items:
+        out.extend(_flatten(x) if type(x) is list else [x])
+    return out
+
+
+def _concatenate(*lists: Any) -> Any:
+    if not all(type(x) is list for x in lists):
+        return None
+    return [item for x in lists for item in x]
+
+
+def _product(items: list[Any]) -> Any:
+    if not items or not _num(*items):
+        return None
+    result = Decimal(1)
+    for x in items:
+        result = CTX.multiply(result, x)
+    return result
+
+
+def _b(fn: Callable[..., Any], *signatures: str, varargs: bool = False,
+       open_arity: bool = False) -> Builtin:
+    sigs = tuple(tuple(s.split(",")) if s else () for s in signatures)
+    return Builtin(fn, sigs, varargs, open_arity)
+
+
+BUILTINS: dict[str, Builtin] = {
+    "not": _b(feel_not, "negand"),
+    "string": _b(_string, "from"),
+    "number": _b(_number, "from", "from,grouping separator",
+                 "from,grouping separator,decimal separator"),
+    "date": _b(_date, "from", "year,month,day"),
+    "time": _b(_time, "from", "hour,minute,second", "hour,minute,second,offset"),
+    "date and time": _b(_date_and_time, "from", "date,time"),
+    "duration": _b(_duration, "from"),
+    "years and months duration": _b(_years_and_months, "from,to"),
+    "decimal": _b(_rounder(ROUND_HALF_EVEN), "n,scale"),
+    "floor": _b(_rounder(ROUND_FLOOR), "n", "n,scale"),
+    "ceiling": _b(_rounder(ROUND_CEILING), "n", "n,scale"),
+    "round up": _b(_rounder(ROUND_UP), "n,scale"),
+    "round down": _b(_rounder(ROUND_DOWN), "n,scale"),
+    "round half up": _b(_rounder(ROUND_HALF_UP), "n,scale"),
+    "round half down": _b(_rounder(ROUND_HALF_DOWN), "n,scale"),
+    "abs": _b(_abs, "n"),
+    "modulo": _b(_modulo, "dividend,divisor"),
+    "sqrt": _b(_math(lambda n: n.sqrt(CTX), 0, strict=False), "number"),
+    "log": _b(_math(lambda n: n.ln(CTX), 0, strict=True), "number"),
+    "exp": _b(_math(lambda n: n.exp(CTX), -(10**9), strict=False), "number"),
+    "odd": _b(_parity(1), "number"),
+    "even": _b(_parity(0), "number"),
+    "substring": _b(_substring, "string,start position", "string,start position,length"),
+    "string length": _b(lambda s: Decimal(len(s)) if _str(s) else None, "string"),
+    "upper case": _b(lambda s: s.upper() if _str(s) else None, "string"),
+    "lower case": _b(lambda s: s.lower() if _str(s) else None, "string"),
+    "substring before": _b(_two_strings(lambda s, m: s.partition(m)[0] if m in s else ""),
+                           "string,match"),
+    "substring after": _b(_two_strings(lambda s, m: s.partition(m)[2] if m in s else ""),
+                          "string,match"),
+    "contains": _b(_two_strings(lambda s, m: m in s), "string,match"),
+    "starts with": _b(_two_strings(lambda s, m: s.startswith(m)), "string,match"),
+    "ends with": _b(_two_strings(lambda s, m: s.endswith(m)), "string,match"),
+    "matches": _b(_matches, "input,pattern", "input,pattern,flags"),
+    "replace": _b(_replace, "input,pattern,replacement", "input,pattern,replacement,flags"),
+    "split": _b(_two_strings(lambda s, d: re.split(d, s)), "string,delimiter"),
+    "string join": _b(_string_join, "list", "list,delimiter"),
+    "list contains": _b(_list_contains, "list,element"),
+    "count": _b(lambda items: Decimal(len(items)), "list", varargs=True),
+    "min": _b(_extreme(-1), "list", varargs=True),
+    "max": _b(_extreme(1), "list", varargs=True),
+    "sum": _b(_sum, "list", varargs=True),
+    "mean": _b(_mean, "list", varargs=True),
+    "median": _b(_median, "list", varargs=True),
+    "product": _b(_product, "list", varargs=True),
+    "all": _b(_all, "list", varargs=True),
+    "any": _b(_any, "list", varargs=True),
+    "sublist": _b(_sublist, "list,start position", "list,start position,length"),
+    "append": _b(lambda items, *new: items + list(new) if type(items) is list else None,
+                 "list,item", open_arity=True),
+    "concatenate": _b(_concatenate, "list", open_arity=True),
+    "insert before": _b(_insert_before, "list,position,newItem"),
+    "remove": _b(_remove, "list,position"),
+    "reverse": _b(lambda items: items[::-1] if type(items) is list else None, "list"),
+    "index of": _b(lambda items, m: [Decimal(i + 1) for i, x in enumerate(items)
+                                     if feel_eq(x, m) is True], "list,match"),
+    "union": _b(lambda *lists: _distinct(_concatenate(*lists)), "list", open_arity=True),
+    "distinct values": _b(_distinct, "list"),
+    "flatten": _b(_flatten, "list"),
+    "get value": _b(lambda m, key: m.get(key) if type(m) is dict else None, "m,key"),
+    "get entries": _b(lambda m: [{"key": k, "value": v} for k, v in m.items()]
+                      if type(m) is dict else None, "m"),
+    "day of week": _b(lambda d: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                 "Saturday", "Sunday"][d.weekday()]
+                      if type(d) in (dt.date, dt.datetime) else None, "date"),
+}
+PYTHON_FUNCTIONS = {
+    "len": "string length(x) or count(list)",
+    "str": "string(x)",
+    "int": "floor(x) or decimal(x, 0)",
+    "float": "number(x)",
+    "round": "decimal(x, 2) or round half up(x, 2)",
+    "lower": "lower case(x)",
+    "upper": "upper case(x)",
+    "isinstance": "a comparison such as x != null",
+}
+

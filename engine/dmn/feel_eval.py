@@ -1,0 +1,366 @@
+"""Compile FEEL syntax trees into Python closures, once, so evaluation never re-parses text.
+
+A compiled expression is a function of the environment (a dict of FEEL names to values).
+Constant sub-expressions are folded at compile time into ``Const`` objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast
+
+from engine.dmn import feel_ast as ast
+from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
+from engine.dmn.feel_lexer import FeelSyntaxError
+from engine.dmn.feel_temporal import (
+    duration_divide,
+    duration_times,
+    temporal_add,
+    temporal_property,
+    temporal_sub,
+)
+from engine.dmn.feel_types import (
+    ATOMIC_TYPES,
+    NUMBER_CONTEXT,
+    FeelFunction,
+    Range,
+    YearMonthDuration,
+    compare,
+    feel_eq,
+    feel_not,
+    to_feel,
+)
+
+Env = dict[str, Any]
+Evaluator = Callable[[Env], Any]
+_DURATIONS = (dt.timedelta, YearMonthDuration)
+
+
+class UnknownNameError(Exception):
+    """An expression used a name that is neither passed in nor defined in the model."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class Const:
+    """A compiled expression whose value is known at compile time."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, env: Env) -> Any:
+        return self.value
+
+
+def lookup(env: Env, name: str) -> Any:
+    try:
+        value = env[name]
+    except KeyError:
+        raise UnknownNameError(name) from None
+    return value if type(value) in ATOMIC_TYPES else to_feel(value)
+
+
+# -- operators ----------------------------------------------------------------------------
+def add(a: Any, b: Any) -> Any:
+    ta, tb = type(a), type(b)
+    if ta is Decimal and tb is Decimal:
+        return _decimal(NUMBER_CONTEXT.add, a, b)
+    if ta is str and tb is str:
+        return a + b
+    return None if a is None or b is None else temporal_add(a, b)
+
+
+def subtract(a: Any, b: Any) -> Any:
+    if type(a) is Decimal and type(b) is Decimal:
+        return _decimal(NUMBER_CONTEXT.subtract, a, b)
+    return None if a is None or b is None else temporal_sub(a, b)
+
+
+def multiply(a: Any, b: Any) -> Any:
+    ta, tb = type(a), type(b)
+    if ta is Decimal and tb is Decimal:
+        return _decimal(NUMBER_CONTEXT.multiply, a, b)
+    if ta in _DURATIONS and tb is Decimal:
+        return duration_times(a, b)
+    if tb in _DURATIONS and ta is Decimal:
+        return duration_times(b, a)
+    return None
+
+
+def divide(a: Any, b: Any) -> Any:
+    if type(a) is Decimal and type(b) is Decimal:
+        return _decimal(NUMBER_CONTEXT.divide, a, b)
+    if type(a) in _DURATIONS:
+        return duration_divide(a, b)
+    return None
+
+
+def power(a: Any, b: Any) -> Any:
+    if type(a) is Decimal and type(b) is Decimal:
+        return _decimal(NUMBER_CONTEXT.power, a, b)
+    return None
+
+
+def _decimal(op: Callable[[Decimal, Decimal], Decimal], a: Decimal, b: Decimal) -> Any:
+    try:
+        return op(a, b)
+    except ArithmeticError:  # division by zero, overflow, invalid operation: FEEL null
+        return None
+
+
+def negate(a: Any) -> Any:
+    if type(a) is Decimal or type(a) is dt.timedelta:
+        return -a
+    if type(a) is YearMonthDuration:
+        return YearMonthDuration(-a.months)
+    return None
+
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": add, "-": subtract, "*": multiply, "/": divide, "**": power,
+}  # fmt: skip
+
+
+def _less(a: Any, b: Any) -> bool | None:
+    c = compare(a, b)
+    return None if c is None else c < 0
+
+
+def _less_eq(a: Any, b: Any) -> bool | None:
+    c = compare(a, b)
+    return None if c is None else c <= 0
+
+
+def _greater(a: Any, b: Any) -> bool | None:
+    c = compare(a, b)
+    return None if c is None else c > 0
+
+
+def _greater_eq(a: Any, b: Any) -> bool | None:
+    c = compare(a, b)
+    return None if c is None else c >= 0
+
+
+COMPARE: dict[str, Callable[[Any, Any], bool | None]] = {
+    "=": feel_eq, "!=": lambda a, b: feel_not(feel_eq(a, b)),
+    "<": _less, "<=": _less_eq, ">": _greater, ">=": _greater_eq,
+}  # fmt: skip
+
+
+def member(value: Any, name: str) -> Any:
+    if type(value) is dict:
+        return value.get(name)
+    if type(value) is list:
+        return [member(v, name) for v in value]
+    return temporal_property(value, name)
+
+
+def three_valued_any(values: list[Any]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    return False if all(v is False for v in values) else None
+
+
+def three_valued_all(values: list[Any]) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    return True if all(v is True for v in values) else None
+
+
+class ExprCompiler:
+    """Turns expression nodes into closures; ``names`` are the names the model declares."""
+
+    def __init__(self, names: frozenset[str] = frozenset()) -> None:
+        self.names = names
+
+    def compile(self, node: ast.Node) -> Evaluator:
+        method = getattr(self, "c_" + type(node).__name__, None)
+        if method is None:
+            raise FeelSyntaxError(f"{type(node).__name__} is not allowed here", node.pos)
+        return cast(Evaluator, method(node))
+
+    def c_Literal(self, node: ast.Literal) -> Evaluator:
+        return Const(node.value)
+
+    def c_Name(self, node: ast.Name) -> Evaluator:
+        name = node.name
+        return lambda env: lookup(env, name)
+
+    def c_InputRef(self, node: ast.InputRef) -> Evaluator:
+        raise FeelSyntaxError("'?' can only be used in an input cell", node.pos)
+
+    def c_Neg(self, node: ast.Neg) -> Evaluator:
+        operand = self.compile(node.operand)
+        if isinstance(operand, Const):
+            return Const(negate(operand.value))
+        return lambda env: negate(operand(env))
+
+    def c_Arith(self, node: ast.Arith) -> Evaluator:
+        return self._binary(_ARITH[node.op], node.left, node.right)
+
+    def c_Compare(self, node: ast.Compare) -> Evaluator:
+        return self._binary(COMPARE[node.op], node.left, node.right)
+
+    def _binary(self, op: Callable[[Any, Any], Any], left_node: ast.Node,
+                right_node: ast.Node) -> Evaluator:
+        left, right = self.compile(left_node), self.compile(right_node)
+        if isinstance(left, Const) and isinstance(right, Const):
+            return Const(op(left.value, right.value))
+        if isinstance(right, Const):
+            constant = right.value
+            return lambda env: op(left(env), constant)
+        return lambda env: op(left(env), right(env))
+
+    def c_Logic(self, node: ast.Logic) -> Evaluator:
+        left, right = self.compile(node.left), self.compile(node.right)
+        if node.op == "and":
+            def conjunction(env: Env) -> bool | None:
+                a = left(env)
+                if a is False:
+                    return False
+                b = right(env)
+                if b is False:
+                    return False
+                return True if a is True and b is True else None
+
+            return conjunction
+
+        def disjunction(env: Env) -> bool | None:
+            a = left(env)
+            if a is True:
+                return True
+            b = right(env)
+            if b is True:
+                return True
+            return False if a is False and b is False else None
+
+        return disjunction
+
+    def c_Between(self, node: ast.Between) -> Evaluator:
+        value, low, high = (self.compile(n) for n in (node.value, node.low, node.high))
+
+        def between(env: Env) -> bool | None:
+            v = value(env)
+            return three_valued_all([_greater_eq(v, low(env)), _less_eq(v, high(env))])
+
+        return between
+
+    def c_If(self, node: ast.If) -> Evaluator:
+        cond, then, other = (self.compile(n) for n in (node.cond, node.then, node.otherwise))
+        return lambda env: then(env) if cond(env) is True else other(env)
+
+    def c_ListLit(self, node: ast.ListLit) -> Evaluator:
+        items = [self.compile(n) for n in node.items]
+        if all(isinstance(i, Const) for i in items):
+            values = [cast(Const, i).value for i in items]
+            return lambda env: list(values)
+        return lambda env: [i(env) for i in items]
+
+    def c_ContextLit(self, node: ast.ContextLit) -> Evaluator:
+        entries = [(key, self.compile(value)) for key, value in node.entries]
+
+        def context(env: Env) -> dict[str, Any]:
+            local, result = dict(env), {}
+            for key, fn in entries:
+                result[key] = local[key] = fn(local)
+            return result
+
+        return context
+
+    def c_RangeLit(self, node: ast.RangeLit) -> Evaluator:
+        start, end = self.compile(node.start), self.compile(node.end)
+        si, ei = node.start_included, node.end_included
+        if isinstance(start, Const) and isinstance(end, Const):
+            return Const(Range(start.value, end.value, si, ei))
+        return lambda env: Range(start(env), end(env), si, ei)
+
+    def c_Path(self, node: ast.Path) -> Evaluator:
+        base, name = self.compile(node.base), node.member
+        return lambda env: member(base(env), name)
+
+    def c_Filter(self, node: ast.Filter) -> Evaluator:
+        base, cond = self.compile(node.base), self.compile(node.cond)
+
+        def select(env: Env) -> Any:
+            value = base(env)
+            if value is None:
+                return None
+            items = value if type(value) is list else [value]
+            out = []
+            for position, item in enumerate(items):
+                local = {**env, **item} if type(item) is dict else dict(env)
+                local["item"] = item
+                keep = cond(local)
+                if type(keep) is Decimal and position == 0:
+                    index = int(keep)
+                    if index == 0 or abs(index) > len(items):
+                        return None
+                    return items[index - 1 if index > 0 else index]
+                if keep is True:
+                    out.append(item)
+            return out
+
+        return select
+
+    def c_Call(self, node: ast.Call) -> Evaluator:
+        args = [self.compile(a) for a in node.args]
+        named = [(k, self.compile(v)) for k, v in node.named or ()]
+        func = node.func
+        if isinstance(func, ast.Name) and func.name not in self.names:
+            builtin = BUILTINS.get(func.name)
+            if builtin is None:
+                hint = PYTHON_FUNCTIONS.get(func.name)
+                raise FeelSyntaxError(f"unknown function '{func.name}'", func.pos,
+                                      f"FEEL writes {hint}" if hint else None)
+            return self._builtin_call(builtin, args, named)
+        target = self.compile(func)
+
+        def call(env: Env) -> Any:
+            fn = target(env)
+            if not isinstance(fn, FeelFunction):
+                return None
+            if named:
+                return fn.call([], {k: v(env) for k, v in named})
+            return fn.call([a(env) for a in args])
+
+        return call
+
+    def _builtin_call(self, builtin: Builtin, args: list[Evaluator],
+                      named: list[tuple[str, Evaluator]]) -> Evaluator:
+        invoke = builtin.invoke
+        if named:
+            return lambda env: invoke([], {k: v(env) for k, v in named})
+        if all(isinstance(a, Const) for a in args):
+            return Const(invoke([cast(Const, a).value for a in args]))
+        if len(args) == 1:
+            only = args[0]
+            return lambda env: invoke([only(env)])
+        return lambda env: invoke([a(env) for a in args])
+
+    def c_Loop(self, node: ast.Loop) -> Evaluator:
+        source, body = self.compile(node.source), self.compile(node.body)
+        var, kind = node.var, node.kind
+
+        def loop(env: Env) -> Any:
+            items = source(env)
+            if type(items) is not list:
+                return None
+            local = dict(env)
+            results = []
+            for item in items:
+                local[var] = item
+                result = body(local)
+                if (kind == "some" and result is True) or (kind == "every" and result is False):
+                    return result
+                results.append(result)
+            if kind == "for":
+                return results
+            return three_valued_any(results) if kind == "some" else three_valued_all(results)
+
+        return loop

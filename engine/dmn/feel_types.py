@@ -1,0 +1,244 @@
+"""FEEL values in Python: null is None, numbers are 34-digit Decimals, and FEEL's comparisons.
+
+Every value that enters a decision goes through ``to_feel`` so the interpreter only ever sees
+the types listed in ``ATOMIC_TYPES`` plus lists and dicts (FEEL contexts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+from typing import Any
+
+# FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding.
+NUMBER_CONTEXT = Context(
+    prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class YearMonthDuration:
+    """A FEEL years-and-months duration, kept as a signed number of months."""
+
+    months: int
+
+    def __str__(self) -> str:
+        sign = "-" if self.months < 0 else ""
+        years, months = divmod(abs(self.months), 12)
+        if years and months:
+            return f"{sign}P{years}Y{months}M"
+        if years:
+            return f"{sign}P{years}Y"
+        return f"{sign}P{months}M"
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A FEEL range such as ``[1..10[``; a None end means unbounded."""
+
+    start: Any
+    end: Any
+    start_included: bool
+    end_included: bool
+
+    def contains(self, value: Any) -> bool | None:
+        if self.start is not None:
+            c = compare(value, self.start)
+            if c is None:
+                return None
+            if c < 0 or (c == 0 and not self.start_included):
+                return False
+        if self.end is not None:
+            c = compare(value, self.end)
+            if c is None:
+                return None
+            if c > 0 or (c == 0 and not self.end_included):
+                return False
+        return True
+
+
+class FeelFunction:
+    """A callable FEEL value: a business knowledge model or a built-in passed around by name."""
+
+    __slots__ = ("name", "params", "body")
+
+    def __init__(
+        self, name: str, params: Sequence[str], body: Callable[[list[Any]], Any]
+    ) -> None:
+        self.name = name
+        self.params = tuple(params)
+        self.body = body
+
+    def call(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
+        if named is not None:
+            if set(named) - set(self.params):
+                return None
+            args = [named.get(p) for p in self.params]
+        if len(args) != len(self.params):
+            return None
+        return self.body(args)
+
+    def __repr__(self) -> str:
+        return f"function {self.name}({', '.join(self.params)})"
+
+
+ATOMIC_TYPES: frozenset[type] = frozenset(
+    {
+        type(None),
+        bool,
+        str,
+        Decimal,
+        dt.date,
+        dt.datetime,
+        dt.time,
+        dt.timedelta,
+        YearMonthDuration,
+        Range,
+        FeelFunction,
+    }
+)
+_ORDERED_TYPES: frozenset[type] = frozenset(
+    {Decimal, str, dt.date, dt.datetime, dt.time, dt.timedelta, YearMonthDuration}
+)
+
+
+class UnsupportedValueError(ValueError):
+    """A Python value that has no FEEL equivalent (an arbitrary object, a NaN...)."""
+
+
+def to_feel(value: Any) -> Any:
+    """Return the FEEL form of a Python value: ints and floats become Decimals, tuples lists."""
+    t = type(value)
+    if t in ATOMIC_TYPES:
+        return value
+    if t is int:
+        return Decimal(value)
+    if t is float:
+        if not math.isfinite(value):
+            raise UnsupportedValueError(f"{value!r} is not a FEEL number")
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {str(k): to_feel(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_feel(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return Decimal(int(value))
+    if isinstance(value, Decimal):
+        return Decimal(value)
+    raise UnsupportedValueError(f"a {t.__name__} value cannot be used in a decision")
+
+
+def compare(a: Any, b: Any) -> int | None:
+    """Order two FEEL values: -1, 0 or 1, or None (FEEL null) when they are not comparable."""
+    ta = type(a)
+    if ta is not type(b) or ta not in _ORDERED_TYPES:
+        return None
+    try:
+        return -1 if a < b else (1 if a > b else 0)
+    except TypeError:  # aware vs naive date-times and times
+        return None
+
+
+def feel_eq(a: Any, b: Any) -> bool | None:
+    """FEEL ``=``: null equals only null, values of different types give null."""
+    if a is None or b is None:
+        return a is b
+    ta = type(a)
+    if ta is not type(b):
+        return None
+    if ta is list:
+        if len(a) != len(b):
+            return False
+        result: bool | None = True
+        for x, y in zip(a, b, strict=True):
+            e = feel_eq(x, y)
+            if e is False:
+                return False
+            if e is None:
+                result = None
+        return result
+    if ta is dict:
+        if a.keys() != b.keys():
+            return False
+        return feel_eq(list(a.values()), [b[k] for k in a])
+    return bool(a == b)
+
+
+def feel_not(value: Any) -> bool | None:
+    """Ternary ``not``: anything but a boolean gives null."""
+    if value is True:
+        return False
+    if value is False:
+        return True
+    return None
+
+
+def format_duration(value: dt.timedelta | YearMonthDuration) -> str:
+    """Write a duration in ISO 8601 form, the way FEEL's duration() reads it."""
+    if isinstance(value, YearMonthDuration):
+        return str(value)
+    sign = "-" if value < dt.timedelta(0) else ""
+    total = abs(value)
+    days, rest = total.days, total.seconds
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}P" + (f"{days}D" if days else "")
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    if seconds or total.microseconds:
+        frac = f".{total.microseconds:06d}".rstrip("0") if total.microseconds else ""
+        clock += f"{seconds}{frac}S"
+    if clock:
+        text += "T" + clock
+    return text if text not in ("P", "-P") else "PT0S"
+
+
+def format_number(value: Decimal) -> str:
+    """Write a FEEL number without exponent or trailing zeros: 1.2E+3 → 1200."""
+    text = format(value.normalize(NUMBER_CONTEXT), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def feel_repr(value: Any) -> str:
+    """Show a FEEL value the way an analyst writes it in a cell (for messages and string())."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    t = type(value)
+    if t is Decimal:
+        return format_number(value)
+    if t is str:
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if t is list:
+        return "[" + ", ".join(feel_repr(v) for v in value) + "]"
+    if t is dict:
+        return "{" + ", ".join(f"{k}: {feel_repr(v)}" for k, v in value.items()) + "}"
+    if t is dt.date:
+        return f'date("{value.isoformat()}")'
+    if t is dt.datetime:
+        return f'date and time("{value.isoformat()}")'
+    if t is dt.time:
+        return f'time("{value.isoformat()}")'
+    if t is dt.timedelta or t is YearMonthDuration:
+        return f'duration("{format_duration(value)}")'
+    if t is Range:
+        open_ = "[" if value.start_included else "]"
+        close = "]" if value.end_included else "["
+        return f"{open_}{feel_repr(value.start)}..{feel_repr(value.end)}{close}"
+    return str(repr(value))

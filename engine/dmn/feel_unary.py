@@ -1,0 +1,190 @@
+"""Compile decision-table input cells (FEEL unary tests) into predicates on the input value.
+
+A predicate returns True, False or None (FEEL null); a rule matches only on True. Cells made
+of constants (the common case) get specialised closures: a type check and one comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from engine.dmn import feel_ast as ast
+from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler, three_valued_any
+from engine.dmn.feel_lexer import FeelSyntaxError
+from engine.dmn.feel_types import Range, feel_eq, feel_not
+
+Test = Callable[[Any, Env], "bool | None"]
+_FAST_TYPES = (Decimal, str)
+
+
+class TestCompiler(ExprCompiler):
+    """Compiles unary tests; also expressions, where ``x in (...)`` needs unary tests."""
+
+    def c_InputRef(self, node: ast.InputRef) -> Evaluator:
+        return lambda env: env["?"]
+
+    def c_InTest(self, node: ast.InTest) -> Evaluator:
+        value, test = self.compile(node.value), self.compile_tests(node.tests)
+        return lambda env: test(value(env), env)
+
+    def compile_cell(self, node: ast.Node) -> Test | None:
+        """The predicate for a whole input cell, or None for ``-`` (matches anything)."""
+        if isinstance(node, ast.AnyTest):
+            return None
+        if isinstance(node, ast.NotTest):
+            inner = self.compile_tests(node.tests)
+            return lambda v, env: feel_not(inner(v, env))
+        if isinstance(node, ast.AnyOf):
+            return self.compile_tests(node.tests)
+        return self.compile_test(node)
+
+    def compile_tests(self, tests: tuple[ast.Node, ...]) -> Test:
+        constants = [self.constant_equality(t) for t in tests]
+        kinds = {type(c) for c in constants}
+        if len(tests) > 1 and len(kinds) == 1 and kinds <= set(_FAST_TYPES):
+            return _member_of(frozenset(constants), kinds.pop())
+        compiled = [self.compile_test(t) for t in tests]
+        if len(compiled) == 1:
+            return compiled[0]
+
+        def any_of(v: Any, env: Env) -> bool | None:
+            result: bool | None = False
+            for test in compiled:
+                r = test(v, env)
+                if r is True:
+                    return True
+                if r is None:
+                    result = None
+            return result
+
+        return any_of
+
+    def constant_equality(self, node: ast.Node) -> Any:
+        """The constant a test checks equality with, or a sentinel ``NOT_CONST``."""
+        if isinstance(node, ast.CmpTest) and node.op == "=":
+            node = node.endpoint
+        elif isinstance(node, ast.ExprTest):
+            node = node.expr
+        else:
+            return NOT_CONST
+        if ast.uses_input(node):
+            return NOT_CONST
+        fn = self.compile(node)
+        return fn.value if isinstance(fn, Const) else NOT_CONST
+
+    def compile_test(self, node: ast.Node) -> Test:
+        if isinstance(node, ast.CmpTest):
+            return self.comparison_test(node)
+        if isinstance(node, ast.ExprTest):
+            return self.expression_test(node.expr)
+        raise FeelSyntaxError("this kind of test cannot appear here", node.pos)
+
+    def comparison_test(self, node: ast.CmpTest) -> Test:
+        endpoint, op = self.compile(node.endpoint), node.op
+        if not isinstance(endpoint, Const):
+            compare = COMPARE[op]
+            return lambda v, env: compare(v, endpoint(env))
+        c = endpoint.value
+        if op == "=":
+            return _equals(c)
+        if op == "!=":
+            equal = _equals(c)
+            return lambda v, env: feel_not(equal(v, env))
+        if type(c) in _FAST_TYPES:
+            return _ordered(op, c)
+        compare = COMPARE[op]
+        return lambda v, env: compare(v, c)
+
+    def expression_test(self, expr: ast.Node) -> Test:
+        fn = self.compile(expr)
+        if ast.uses_input(expr):
+            def with_input(v: Any, env: Env) -> bool | None:
+                env["?"] = v
+                r = fn(env)
+                return r if type(r) is bool else None
+
+            return with_input
+        if isinstance(fn, Const):
+            return _value_test(fn.value)
+        return lambda v, env: match_value(v, fn(env))
+
+
+class _NotConst:
+    pass
+
+
+NOT_CONST = _NotConst()
+
+
+def match_value(v: Any, r: Any) -> bool | None:
+    """The unary test ``r`` (a value, list or range that is not a test on ``?``) against ``v``."""
+    tr = type(r)
+    if tr is Range:
+        contained: bool | None = r.contains(v)
+        return contained
+    if tr is list:
+        if type(v) is list:
+            return feel_eq(v, r)
+        return three_valued_any(
+            [item.contains(v) if type(item) is Range else feel_eq(v, item) for item in r]
+        )
+    if tr is bool and type(v) is not bool and v is not None:
+        return bool(r)  # a condition on other names, e.g. "Applicant Age > 18"
+    return feel_eq(v, r)
+
+
+def _value_test(c: Any) -> Test:
+    t = type(c)
+    if t is Range and type(c.start) is Decimal and type(c.end) is Decimal:
+        return _decimal_range(c)
+    if t is list:
+        kinds = {type(item) for item in c}
+        if c and len(kinds) == 1 and kinds <= set(_FAST_TYPES):
+            members, kind = frozenset(c), kinds.pop()
+
+            def in_list(v: Any, env: Env) -> bool | None:
+                if type(v) is kind:
+                    return bool(v in members)
+                return match_value(v, c)
+
+            return in_list
+    if t is Range or t is list:
+        return lambda v, env: match_value(v, c)
+    return _equals(c)
+
+
+def _equals(c: Any) -> Test:
+    t = type(c)
+    if c is None:
+        return lambda v, env: v is None
+    if t is bool or t in _FAST_TYPES:
+        return lambda v, env: (v == c) if type(v) is t else (False if v is None else None)
+    return lambda v, env: feel_eq(v, c)
+
+
+def _member_of(members: frozenset[Any], kind: type) -> Test:
+    return lambda v, env: (v in members) if type(v) is kind else (False if v is None else None)
+
+
+def _ordered(op: str, c: Any) -> Test:
+    t = type(c)
+    if op == "<":
+        return lambda v, env: (v < c) if type(v) is t else None
+    if op == "<=":
+        return lambda v, env: (v <= c) if type(v) is t else None
+    if op == ">":
+        return lambda v, env: (v > c) if type(v) is t else None
+    return lambda v, env: (v >= c) if type(v) is t else None
+
+
+def _decimal_range(r: Range) -> Test:
+    lo, hi = r.start, r.end
+    if r.start_included and r.end_included:
+        return lambda v, env: (lo <= v <= hi) if type(v) is Decimal else None
+    if r.start_included:
+        return lambda v, env: (lo <= v < hi) if type(v) is Decimal else None
+    if r.end_included:
+        return lambda v, env: (lo < v <= hi) if type(v) is Decimal else None
+    return lambda v, env: (lo < v < hi) if type(v) is Decimal else None

@@ -1,0 +1,86 @@
+"""Check and convert values against a DMN typeRef (number, string, date, ...) on the way in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
+from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
+
+Converter = Callable[[Any], Any]
+
+
+class TypeMismatchError(ValueError):
+    """A value of the wrong type for a declared typeRef."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        shown = feel_repr(value) if type(value) in ATOMIC_TYPES else repr(value)
+        super().__init__(f"must be a {expected}, got {shown} ({type(value).__name__})")
+
+
+def _from_text(parse: Callable[[str], Any], kind: type | tuple[type, ...],
+               label: str) -> Converter:
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, kind) and type(value) is not bool:
+            if type(value) is dt.datetime and kind is dt.date:
+                raise TypeMismatchError(label, value)
+            return value
+        if type(value) is str:
+            parsed = parse(value)
+            if parsed is not None and isinstance(parsed, kind):
+                return parsed
+        raise TypeMismatchError(label, value)
+
+    return convert
+
+
+def _exact(kind: type, label: str) -> Converter:
+    def convert(value: Any) -> Any:
+        if value is None or type(value) is kind:
+            return value
+        raise TypeMismatchError(label, value)
+
+    return convert
+
+
+def _as_date_time(text: str) -> dt.datetime | None:
+    return parse_date_time(text)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "number": _exact(Decimal, "number"),
+    "string": _exact(str, "string"),
+    "boolean": _exact(bool, "boolean"),
+    "date": _from_text(parse_date, dt.date, "date (yyyy-mm-dd)"),
+    "time": _from_text(parse_time, dt.time, "time (hh:mm:ss)"),
+    "date and time": _from_text(_as_date_time, dt.datetime, "date and time"),
+    "days and time duration": _from_text(parse_duration, dt.timedelta, "days and time duration"),
+    "years and months duration": _from_text(
+        parse_duration, YearMonthDuration, "years and months duration"
+    ),
+}
+_ALIASES = {
+    "integer": "number", "long": "number", "double": "number", "decimal": "number",
+    "int": "number", "datetime": "date and time", "daytimeduration": "days and time duration",
+    "yearmonthduration": "years and months duration",
+}  # fmt: skip
+
+
+def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
+    """The converter for a typeRef, or None for structures, lists and unknown types."""
+    if not type_ref:
+        return None
+    name = type_ref.strip()
+    seen: set[str] = set()
+    while name in item_types and name not in seen:
+        seen.add(name)
+        name = item_types[name].strip()
+    name = name.split(":", 1)[-1].strip().lower()
+    name = _ALIASES.get(name, name)
+    base = _CONVERTERS.get(name)
+    if base is None:
+        return None
+    return lambda value: base(to_feel(value))
