@@ -1,0 +1,182 @@
+"""Run the DMN TCK compliance-level-2 cases against engine.dmn and report each one.
+
+Run as ``python -m tests.conformance.tck``. The suite lives in ``shared/conformance`` beside
+the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from engine.dmn import DmnDocument, parse_dmn
+from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
+from engine.dmn.feel_types import feel_repr
+from engine.errors import EngineError
+
+SUITE = "dmn-tck-level2"
+TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def conformance_dir() -> Path:
+    override = os.environ.get("BRIDGEFLOW_CONFORMANCE_DIR")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "conformance"
+
+
+@dataclass
+class Outcome:
+    case: str
+    passed: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"PASS {self.case}" if self.passed else f"FAIL {self.case} {self.detail}"
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return len(self.outcomes) - self.passed
+
+    def totals(self) -> str:
+        return f"{self.passed} passed, {self.failed} failed"
+
+
+# -- TCK values ---------------------------------------------------------------------------
+_SIMPLE = {
+    "decimal": Decimal, "integer": Decimal, "double": Decimal, "int": Decimal, "long": Decimal,
+    "string": str, "boolean": lambda t: t.strip() == "true", "date": parse_date,
+    "time": parse_time, "dateTime": parse_date_time, "duration": parse_duration,
+}  # fmt: skip
+
+
+def read_value(element: etree._Element) -> Any:
+    """Convert a TCK valueType element (value, components or list) to a Python/FEEL value."""
+    value = element.find(f"{TC}value")
+    if value is not None:
+        if value.get(f"{XSI}nil") == "true":
+            return None
+        text = value.text or ""
+        kind = (value.get(f"{XSI}type") or "xsd:string").split(":")[-1]
+        return _SIMPLE.get(kind, str)(text)  # type: ignore[operator]
+    items = element.find(f"{TC}list")
+    if items is not None:
+        if items.get(f"{XSI}nil") == "true":
+            return None
+        return [read_value(item) for item in items.findall(f"{TC}item")]
+    components = element.findall(f"{TC}component")
+    if components:
+        return {c.get("name"): read_value(c) for c in components}
+    return None
+
+
+# The TCK's reference runner (runners/dmn-tck-runner-drools, CompareValuesUtil) accepts numbers
+# that differ by less than 1e-8: some expected values (0008, 0009) were computed in binary
+# floating point and differ from the exact decimal result in the 11th decimal place.
+NUMBER_TOLERANCE = Decimal("0.00000001")
+
+
+def same(expected: Any, actual: Any) -> bool:
+    """TCK equality: null only equals null; numbers as decimals within NUMBER_TOLERANCE."""
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, Decimal):
+        if type(actual) is not Decimal:
+            return False
+        try:
+            return abs(actual - expected) < NUMBER_TOLERANCE
+        except InvalidOperation:
+            return False
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(same(e, a) for e, a in zip(expected, actual, strict=True)))
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and expected.keys() == actual.keys()
+                and all(same(v, actual[k]) for k, v in expected.items()))
+    return type(expected) is type(actual) and bool(expected == actual)
+
+
+def show(value: Any) -> str:
+    try:
+        return feel_repr(value)
+    except Exception:  # noqa: BLE001 - a report must never crash on an odd value
+        return repr(value)
+
+
+# -- running ------------------------------------------------------------------------------
+def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome:
+    name = f"{model}/{case.get('id')}"
+    inputs = {n.get("name"): read_value(n) for n in case.findall(f"{TC}inputNode")}
+    problems = []
+    for result in case.findall(f"{TC}resultNode"):
+        decision = result.get("name") or ""
+        expected_el = result.find(f"{TC}expected")
+        wants_error = result.get("errorResult") == "true"
+        try:
+            actual = document.evaluate(decision, inputs).outputs
+        except EngineError as exc:
+            if not wants_error:
+                problems.append(f"{decision}: expected a value, got error: {exc.message}")
+            continue
+        if wants_error:
+            problems.append(f"{decision}: expected an error, got {show(actual)}")
+            continue
+        expected = read_value(expected_el) if expected_el is not None else None
+        if not same(expected, actual):
+            problems.append(f"{decision}: expected {show(expected)} got {show(actual)}")
+    return Outcome(name, not problems, "; ".join(problems))
+
+
+def run_model(directory: Path) -> list[Outcome]:
+    model = directory.name
+    dmn_files = sorted(directory.glob("*.dmn"))
+    test_files = sorted(directory.glob("*-test-*.xml"))
+    cases = [case for tf in test_files
+             for case in etree.parse(str(tf)).getroot().findall(f"{TC}testCase")]
+    try:
+        if len(dmn_files) != 1:
+            raise ValueError(f"expected one .dmn file in {directory}, found {len(dmn_files)}")
+        document = parse_dmn(dmn_files[0].read_bytes(), dmn_files[0].name)
+    except (EngineError, ValueError) as exc:
+        return [Outcome(f"{model}/{c.get('id')}", False, f"model refused: {exc}") for c in cases]
+    return [run_case(document, model, case) for case in cases]
+
+
+def run(root: Path | None = None) -> Report:
+    suite = (root or conformance_dir()) / SUITE
+    if not suite.is_dir():
+        raise FileNotFoundError(
+            f"DMN TCK cases not found at {suite}; put the shared folder beside the repository "
+            "or set BRIDGEFLOW_CONFORMANCE_DIR to the folder holding dmn-tck-level2"
+        )
+    report = Report()
+    for directory in sorted(p for p in suite.iterdir() if p.is_dir()):
+        report.outcomes.extend(run_model(directory))
+    return report
+
+
+def main() -> int:
+    report = run()
+    for outcome in report.outcomes:
+        print(outcome.line())
+    print(report.totals())
+    return 0 if report.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
