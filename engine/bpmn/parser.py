@@ -1,0 +1,332 @@
+"""Parse and check BPMN files into process specs, listing every problem an analyst must fix."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import (
+    ServiceTaskParser,
+    SpiffTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, NoneTask, UserTask
+
+from ..errors import Problem
+from ..sandbox import Sandbox, SandboxError
+from . import dialects
+from .dialects import NSMAP, element_line, local_name
+from .specs import DecisionTask, ServiceCallTask
+
+RESERVED_IDS = {"Start", "End", "Root"}
+
+
+class _HumanTaskParser(UserTaskParser):  # type: ignore[misc]
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        ext: dict[str, Any] = SpiffTaskParser._parse_extensions(node if node is not None
+                                                                else self.node)
+        ext["bridgeflow"] = dialects.read_human_task(self.node if node is None else node)
+        return ext
+
+
+class _PlainTaskParser(SpiffTaskParser):  # type: ignore[misc]
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        ext: dict[str, Any] = SpiffTaskParser._parse_extensions(node if node is not None
+                                                                else self.node)
+        ext["bridgeflow"] = dialects.read_human_task(self.node if node is None else node)
+        return ext
+
+
+class _ServiceCallParser(ServiceTaskParser):  # type: ignore[misc]
+    def create_task(self) -> ServiceCallTask:
+        ext = dialects.read_service_task(self.node)
+        spiff = SpiffTaskParser._parse_extensions(self.node)
+        return ServiceCallTask(
+            self.spec,
+            self.bpmn_id,
+            operation=ext["operation"] or "",
+            parameters=ext["parameters"],
+            result_variable=ext["result_variable"],
+            retry=ext["retry"],
+            prescript=spiff.get("preScript"),
+            postscript=spiff.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+class _DecisionParser(SpiffTaskParser):  # type: ignore[misc]
+    @staticmethod
+    def get_decision_ref(node: Any) -> str | None:
+        ref: str | None = dialects.read_business_rule_task(node)["decision_ref"]
+        return ref
+
+    def create_task(self) -> DecisionTask:
+        ext = dialects.read_business_rule_task(self.node)
+        spiff = SpiffTaskParser._parse_extensions(self.node)
+        return DecisionTask(
+            self.spec,
+            self.bpmn_id,
+            decision_ref=ext["decision_ref"] or "",
+            result_variable=ext["result_variable"],
+            prescript=spiff.get("preScript"),
+            postscript=spiff.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
+    """SpiffWorkflow's spiff parser, with Bridgeflow's service, decision and human tasks."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (_PlainTaskParser, NoneTask),
+        full_tag("manualTask"): (_PlainTaskParser, ManualTask),
+        full_tag("userTask"): (_HumanTaskParser, UserTask),
+        full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
+        full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],
+        full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),
+    }
+
+    def __init__(self) -> None:
+        super().__init__(validator=None)
+
+
+@dataclass
+class ParsedProcess:
+    """A process found in a deployed BPMN file, ready to be stored as a definition."""
+
+    key: str
+    name: str | None
+    filename: str
+    source: bytes
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    forms: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
+    message_starts: list[str] = field(default_factory=list)
+    timer_start: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.source).hexdigest()
+
+
+class _FileChecker:
+    """Collect every problem in one BPMN document and rewrite Camunda expressions."""
+
+    def __init__(self, filename: str, doc: Any, sandbox: Sandbox) -> None:
+        self.filename = filename
+        self.doc = doc
+        self.sandbox = sandbox
+        self.problems: list[Problem] = []
+
+    def problem(self, node: Any, message: str) -> None:
+        element_id = node.get("id") if node is not None else None
+        line = element_line(node) if node is not None else None
+        self.problems.append(Problem(self.filename, message, line, element_id))
+
+    def check_code(self, node: Any, source: str, mode: str, what: str) -> None:
+        try:
+            self.sandbox.check(source, mode=mode, element_id=node.get("id"))  # type: ignore[arg-type]
+        except SandboxError as exc:
+            self.problem(node, f"{what}: {exc.message}")
+
+    def run(self) -> None:
+        root = self.doc.getroot()
+        for node in root.iter(etree.Element):
+            element_id = node.get("id")
+            if element_id in RESERVED_IDS and local_name(node) != "definitions":
+                self.problem(node, f"the id '{element_id}' is reserved by the engine; "
+                                   f"rename the element (for example '{element_id.lower()}_event')")
+        for node in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
+            self._script(node)
+        for node in root.xpath(".//bpmn:conditionExpression", namespaces=NSMAP):
+            self._condition(node)
+        for tag in ("timeDuration", "timeDate", "timeCycle"):
+            for node in root.xpath(f".//bpmn:{tag}", namespaces=NSMAP):
+                self._timer(node)
+        for node in root.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
+            self._service(node)
+        for node in root.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP):
+            if not dialects.read_business_rule_task(node)["decision_ref"]:
+                self.problem(node, "business rule task names no decision: set "
+                                   "camunda:decisionRef (or spiffworkflow:calledDecisionId)")
+        for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+            due = dialects.read_human_task(node)["due_date"]
+            if due and not dialects.is_iso_timer(due):
+                self.check_code(node, dialects.juel_to_python(due), "eval", "due date")
+
+    def _script(self, node: Any) -> None:
+        fmt = (node.get("scriptFormat") or "python").lower()
+        if fmt not in ("python", "py", "text/x-python"):
+            self.problem(node, f"script format '{fmt}' is not supported; write the script in "
+                               "Python (scriptFormat=\"python\")")
+            return
+        script = node.find(f"{{{dialects.BPMN_NS}}}script")
+        if script is None or not (script.text or "").strip():
+            self.problem(node, "script task has no script")
+            return
+        self.check_code(node, script.text, "exec", "script")
+
+    def _condition(self, node: Any) -> None:
+        text = (node.text or "").strip()
+        flow = node.getparent()
+        if not text:
+            self.problem(flow, "condition expression is empty")
+            return
+        node.text = dialects.juel_to_python(text)
+        self.check_code(flow, node.text, "eval", "condition")
+
+    def _timer(self, node: Any) -> None:
+        text = (node.text or "").strip()
+        event = node.getparent().getparent()
+        if not text:
+            self.problem(event, f"timer {local_name(node)} is empty")
+            return
+        node.text = dialects.timer_to_python(text)
+        self.check_code(event, node.text, "eval", "timer expression")
+
+    def _service(self, node: Any) -> None:
+        ext = dialects.read_service_task(node)
+        if ext["java"]:
+            self.problem(node, f"camunda:{ext['java']} calls Java code, which Bridgeflow cannot "
+                               "run; use camunda:type=\"external\" with camunda:topic set to the "
+                               "operation name")
+        elif not ext["operation"]:
+            self.problem(node, "service task names no operation: set camunda:topic (with "
+                               "camunda:type=\"external\") or a spiffworkflow:serviceTaskOperator")
+        if "invalid" in ext["retry"]:
+            self.problem(node, f"retry cycle '{ext['retry']['invalid']}' is not of the form "
+                               "R<attempts>/<ISO duration>, e.g. R3/PT10S")
+        for name, expression in ext["parameters"].items():
+            self.check_code(node, expression, "eval", f"parameter '{name}'")
+
+
+def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
+    try:
+        doc = etree.ElementTree(etree.fromstring(source, etree.XMLParser(resolve_entities=False,
+                                                                         no_network=True)))
+    except etree.XMLSyntaxError as exc:
+        return None, [Problem(filename, f"not well-formed XML: {exc.msg}", exc.lineno)]
+    root = doc.getroot()
+    if etree.QName(root).namespace != dialects.BPMN_NS or local_name(root) != "definitions":
+        return None, [Problem(filename, "not a BPMN 2.0 file: the root element must be "
+                                        "bpmn:definitions", element_line(root))]
+    problems = []
+    if not VALIDATOR.validator.validate(doc):
+        for err in VALIDATOR.validator.error_log:
+            problems.append(Problem(filename, f"schema: {err.message}", err.line))
+    return doc, problems
+
+
+def _process_facts(process_node: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {"forms": [], "decisions": [], "operations": [],
+                             "message_starts": [], "timer_start": None}
+    for node in process_node.xpath(".//bpmn:userTask", namespaces=NSMAP):
+        form = dialects.read_human_task(node)["form_file"]
+        if form and form.endswith(".json"):
+            facts["forms"].append(form)
+    for node in process_node.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP):
+        facts["decisions"].append(dialects.read_business_rule_task(node)["decision_ref"])
+    for node in process_node.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
+        facts["operations"].append(dialects.read_service_task(node)["operation"])
+    return facts
+
+
+def parse_bpmn_files(
+    files: Mapping[str, bytes],
+    sandbox: Sandbox,
+    *,
+    known_operation: Callable[[str], bool] | None = None,
+    extra_sources: Mapping[str, bytes] | None = None,
+) -> tuple[list[ParsedProcess], list[Problem]]:
+    """Parse every executable process in ``files``; return them and every problem found.
+
+    ``extra_sources`` are already deployed files that call activities may refer to.
+    """
+    problems: list[Problem] = []
+    docs: dict[str, Any] = {}
+    for filename, source in files.items():
+        doc, found = _xml_problems(filename, source)
+        problems.extend(found)
+        if doc is None:
+            continue
+        checker = _FileChecker(filename, doc, sandbox)
+        checker.run()
+        problems.extend(checker.problems)
+        docs[filename] = doc
+    if problems:
+        return [], problems
+
+    parser = BridgeflowParser()
+    try:
+        for filename, doc in docs.items():
+            parser.add_bpmn_xml(doc, filename)
+        for filename, source in (extra_sources or {}).items():
+            if filename not in docs:
+                parser.add_bpmn_xml(etree.ElementTree(etree.fromstring(source)), filename)
+    except ValidationException as exc:
+        return [], [_validation_problem(exc, docs)]
+
+    parsed: list[ParsedProcess] = []
+    for filename, doc in docs.items():
+        for process in doc.getroot().xpath("./bpmn:process", namespaces=NSMAP):
+            if process.get("isExecutable", "true") != "true":
+                continue
+            key = process.get("id")
+            try:
+                spec = parser.get_spec(key)
+                subs = parser.get_subprocess_specs(key)
+            except ValidationException as exc:
+                problems.append(_validation_problem(exc, docs))
+                continue
+            facts = _process_facts(process)
+            facts.update(_start_events(spec))
+            for op in facts["operations"]:
+                if known_operation is not None and op and not known_operation(op):
+                    node = process.xpath(".//bpmn:serviceTask", namespaces=NSMAP)
+                    bad = [n for n in node if dialects.read_service_task(n)["operation"] == op]
+                    problems.append(Problem(filename, f"unknown operation '{op}': no connector "
+                                            "provides it", element_line(bad[0]) if bad else None,
+                                            bad[0].get("id") if bad else None))
+            parsed.append(ParsedProcess(key=key, name=process.get("name"), filename=filename,
+                                        source=files[filename], spec=spec,
+                                        subprocess_specs=subs, **facts))
+    if not parsed and not problems:
+        problems.append(Problem(next(iter(files)), "no executable process in the file"))
+    return parsed, problems
+
+
+def _start_events(spec: Any) -> dict[str, Any]:
+    messages: list[str] = []
+    timer: str | None = None
+    for task_spec in spec.task_specs.values():
+        if type(task_spec).__name__ != "StartEvent":
+            continue
+        definition = getattr(task_spec, "event_definition", None)
+        kind = type(definition).__name__
+        if "Message" in kind:
+            messages.append(definition.name)
+        elif "Cycle" in kind or "TimeDate" in kind:
+            timer = definition.expression
+    return {"message_starts": messages, "timer_start": timer}
+
+
+def _validation_problem(exc: ValidationException, docs: Mapping[str, Any]) -> Problem:
+    filename = exc.file_name or next(iter(docs), "?")
+    line: int | None = exc.line_number if isinstance(exc.line_number, int) else None
+    element_id = exc.id or None
+    doc = docs.get(filename)
+    if line is None and element_id and doc is not None:
+        found = doc.getroot().xpath("//*[@id=$id]", id=element_id)
+        if found:
+            line = element_line(found[0])
+    message = str(exc).split("\n")[0]
+    return Problem(filename, message, line, element_id)

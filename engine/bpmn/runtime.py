@@ -1,0 +1,376 @@
+"""Drive one SpiffWorkflow workflow and describe where it waits, in Bridgeflow's own types.
+
+The engine layer owns persistence and side effects; this module only moves tokens and
+reports: open human tasks, pending service calls, waiting messages and timers, thrown
+messages, and the steps taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import serializer
+from .specs import ServiceCallTask
+
+PARKED = "bf_parked"
+
+
+@dataclass
+class Step:
+    element_id: str
+    element_type: str
+    name: str | None
+
+
+@dataclass
+class HumanTaskInfo:
+    task_id: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    extensions: dict[str, Any]
+    data: dict[str, Any]
+
+
+@dataclass
+class ServiceCall:
+    task_id: str
+    element_id: str
+    operation: str
+    parameters: dict[str, Any]
+    retry: dict[str, Any]
+
+
+@dataclass
+class WaitingMessage:
+    task_id: str
+    element_id: str
+    name: str
+
+
+@dataclass
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class ThrownMessage:
+    name: str
+    payload: Any
+    correlations: dict[str, Any]
+
+
+@dataclass
+class TaskFailure:
+    """A script, expression or decision that failed: what an admin sees on the incident."""
+
+    task_id: str | None
+    element_id: str | None
+    error_type: str
+    message: str
+    line: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class WorkflowRunner:
+    """One workflow in memory: start it, move it, and say where it waits."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self.wf = workflow
+        self.steps: list[Step] = []
+
+    @classmethod
+    def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
+               variables: dict[str, Any]) -> WorkflowRunner:
+        wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        first = wf.get_next_task(state=TaskState.READY)
+        if first is not None:
+            first.data.update(variables)
+        return cls(wf)
+
+    @classmethod
+    def restore(cls, blob: bytes, spec: Any, subprocess_specs: dict[str, Any],
+                script_engine: Any) -> WorkflowRunner:
+        wf = serializer.load_state(blob, spec, subprocess_specs)
+        wf.script_engine = script_engine
+        return cls(wf)
+
+    def dump(self) -> bytes:
+        return serializer.dump_state(self.wf)
+
+    # -- moving ---------------------------------------------------------------------------
+
+    def run_engine_steps(self, checkpoint: Callable[[Any], Any] | None = None,
+                         ) -> TaskFailure | None:
+        """Run every READY automatic task until the workflow waits; report a failure."""
+        try:
+            if checkpoint is None:
+                self.wf.do_engine_steps(did_complete_task=self._record)
+            else:
+                self._one_step_at_a_time(checkpoint)
+        except SpiffWorkflowException as exc:
+            return _failure_from(exc)
+        return None
+
+    def _one_step_at_a_time(self, checkpoint: Callable[[Any], Any]) -> None:
+        # Serialize and restore after every single task, as a restart there would.
+        while True:
+            self.wf.refresh_timers()
+            ready = [t for t in self.wf.get_tasks(state=TaskState.READY)
+                     if not t.task_spec.manual]
+            if not ready:
+                break
+            ready[0].run()
+            self._record(ready[0])
+            self.wf = checkpoint(self.wf)
+            # a sub-process may need its parent updated, as do_engine_steps does
+            for sp in self.wf.get_active_subprocesses():
+                if sp.parent_task_id is not None:
+                    task = self.wf.get_task_from_id(sp.parent_task_id)
+                    task.task_spec._update(task)
+        self.wf.refresh_timers()
+
+    def _record(self, task: Any) -> None:
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id:
+            self.steps.append(Step(bpmn_id, type(spec).__name__, getattr(spec, "bpmn_name", None)))
+
+    def refresh_timers(self) -> None:
+        self.wf.refresh_timers()
+
+    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise LookupError(f"task {task_id} is not waiting for a person")
+        task.data.update(data)
+        task.run()
+        self._record(task)
+
+    def complete_service_call(self, task_id: str, result: Any, result_variable: str | None,
+                              ) -> None:
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.STARTED:
+            raise LookupError(f"service task {task_id} is not running")
+        task.internal_data.pop(PARKED, None)
+        if result_variable:
+            task.data[result_variable] = result
+        elif isinstance(result, dict):
+            task.data.update(result)
+        task.complete()
+        self._record(task)
+
+    def park_service_call(self, task_id: str) -> None:
+        task = self._task(task_id)
+        if task is not None:
+            task.internal_data[PARKED] = True
+
+    def unpark_service_call(self, task_id: str) -> bool:
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.STARTED:
+            return False
+        task.internal_data.pop(PARKED, None)
+        return True
+
+    def throw_error(self, task_id: str, code: str, message: str) -> bool:
+        """Throw a BPMN error from a task; return False when nothing in the diagram catches it."""
+        task = self._task(task_id)
+        if task is None:
+            return False
+        definition = ErrorEventDefinition(code, code=code)
+        event = BpmnEvent(definition, payload={"code": code, "message": message},
+                          target=task.workflow)
+        self.wf.catch(event)
+        leftovers = self.wf.get_events()
+        uncaught = [e for e in leftovers if isinstance(e.event_definition, ErrorEventDefinition)]
+        self.wf.bpmn_events.extend(e for e in leftovers if e not in uncaught)
+        if uncaught:
+            return False
+        task.data["error_code"] = code
+        task.data["error_message"] = message
+        return True
+
+    def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
+        """Hand a message to the task waiting for it; return False if none waits."""
+        for task in list(self.wf.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if not isinstance(definition, MessageEventDefinition) or definition.name != name:
+                continue
+            if task_id is not None and str(task.id) != task_id:
+                continue
+            task.data.update(variables)
+            event = BpmnEvent(definition, payload=dict(variables),
+                              correlations=dict(task.workflow.correlations))
+            task.task_spec.catch(task, event)
+            task.task_spec._update(task)
+            self._record(task)
+            return True
+        return False
+
+    def fire_start_timers(self) -> None:
+        """Let a timer start event through at once: the scheduler already chose the time."""
+        self.wf.do_engine_steps()
+        for task in list(self.wf.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if isinstance(definition, TimerEventDefinition) and \
+                    type(task.task_spec).__name__ == "StartEvent":
+                task.internal_data.pop("event_value", None)
+                task.internal_data["event_fired"] = True
+                task.task_spec._update(task)
+
+    def reset_to(self, task_id: str) -> None:
+        self.wf.reset_from_task_id(UUID(task_id))
+
+    def element_task_id(self, element_id: str) -> str | None:
+        """Return the id of the most recent task of an element (for moving a token back)."""
+        found = [t for t in self.wf.get_tasks() if getattr(t.task_spec, "bpmn_id", None)
+                 == element_id and t.has_state(TaskState.FINISHED_MASK | TaskState.READY)]
+        found.sort(key=lambda t: t.last_state_change)
+        return str(found[-1].id) if found else None
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.wf.is_completed())
+
+    def variables(self) -> dict[str, Any]:
+        """The process variables: the data of the most advanced task, as JSON values."""
+        if self.wf.is_completed():
+            data = self.wf.last_task.data if self.wf.last_task is not None else self.wf.data
+        else:
+            waiting = self.wf.get_tasks(state=TaskState.READY | TaskState.STARTED
+                                        | TaskState.WAITING | TaskState.ERROR)
+            data = {}
+            for task in sorted(waiting, key=lambda t: t.last_state_change):
+                data.update(task.data)
+            if not waiting and self.wf.last_task is not None:
+                data = self.wf.last_task.data
+        return dict(serializer.to_json_value(data))
+
+    def active_elements(self) -> list[str]:
+        mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+        ids = []
+        for task in self.wf.get_tasks(state=mask):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if bpmn_id and type(task.task_spec).__name__ not in _STRUCTURAL:
+                ids.append(bpmn_id)
+        return sorted(set(ids))
+
+    def human_tasks(self) -> list[HumanTaskInfo]:
+        out = []
+        for task in self.wf.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            out.append(HumanTaskInfo(str(task.id), spec.bpmn_id, spec.bpmn_name, spec.lane,
+                                     dict(getattr(spec, "extensions", {}).get("bridgeflow", {})),
+                                     task.data))
+        return out
+
+    def pending_service_calls(self, evaluate: Callable[[Any, str], Any],
+                              ) -> list[tuple[ServiceCall, Any]]:
+        """Service tasks started and not parked, with their parameters evaluated."""
+        out = []
+        for task in self.wf.get_tasks(state=TaskState.STARTED):
+            spec = task.task_spec
+            if not isinstance(spec, ServiceCallTask) or task.internal_data.get(PARKED):
+                continue
+            out.append((ServiceCall(str(task.id), spec.bpmn_id, spec.operation, {},
+                                    dict(spec.retry)), task))
+        return out
+
+    def evaluate_parameters(self, task: Any) -> dict[str, Any]:
+        spec = task.task_spec
+        engine = self.wf.script_engine
+        return {name: engine.evaluate(task, expr) for name, expr in spec.parameters.items()}
+
+    def service_result_variable(self, task_id: str) -> str | None:
+        task = self._task(task_id)
+        return getattr(task.task_spec, "result_variable", None) if task is not None else None
+
+    def waiting_messages(self) -> list[WaitingMessage]:
+        out = []
+        for task in self.wf.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+        return out
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        out = []
+        for task in self.wf.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = definition.details(task).value
+            due = _parse_due(value)
+            if due is not None:
+                out.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due))
+        return out
+
+    def thrown_messages(self) -> list[ThrownMessage]:
+        out = []
+        for event in self.wf.get_events():
+            if isinstance(event.event_definition, MessageEventDefinition):
+                out.append(ThrownMessage(event.event_definition.name,
+                                         serializer.to_json_value(event.payload),
+                                         dict(event.correlations)))
+        return out
+
+    def failed_tasks(self) -> list[str]:
+        return [str(t.id) for t in self.wf.get_tasks(state=TaskState.ERROR)]
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            return self.wf.get_task_from_id(UUID(task_id))
+        except Exception:  # the library raises a bare TaskNotFoundException or KeyError
+            return None
+
+
+_STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask",
+               "Simple", "SubWorkflowTask", "_BoundaryEventParent"}
+
+
+def _parse_due(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        due = value
+    elif isinstance(value, str):
+        try:
+            due = TimerEventDefinition.get_datetime(value)
+        except Exception:
+            return None
+    else:
+        return None
+    if due.tzinfo is not None:
+        due = due.astimezone(UTC).replace(tzinfo=None)
+    return due
+
+
+def _failure_from(exc: SpiffWorkflowException) -> TaskFailure:
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    cause = getattr(exc, "exception", None) or exc.__cause__
+    line = getattr(cause, "line", None) or getattr(exc, "line_number", None) or None
+    message = str(cause) if cause is not None else str(exc)
+    return TaskFailure(
+        task_id=str(task.id) if task is not None else None,
+        element_id=getattr(spec, "bpmn_id", None),
+        error_type=type(cause).__name__ if cause is not None else type(exc).__name__,
+        message=message,
+        line=line if isinstance(line, int) and line > 0 else None,
+        details={"notes": list(getattr(exc, "notes", []) or []),
+                 "element_name": getattr(spec, "bpmn_name", None)},
+    )

@@ -1,0 +1,86 @@
+"""Bridgeflow's own task specs for service and business rule tasks, and their serializers.
+
+Service tasks do not call anything while SpiffWorkflow runs engine steps: the spec leaves
+the task STARTED and the runner performs the call itself, so that retries, back-off,
+incidents and BPMN errors are the engine's decisions, not the library's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import SpiffBpmnTaskConverter
+from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
+
+
+class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
+    """A service task: an operation name, parameter expressions and a result variable."""
+
+    def __init__(
+        self,
+        wf_spec: Any,
+        bpmn_id: str,
+        operation: str = "",
+        parameters: dict[str, str] | None = None,
+        result_variable: str | None = None,
+        retry: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.operation = operation
+        self.parameters = parameters or {}
+        self.result_variable = result_variable
+        self.retry = retry or {}
+
+    def _run_hook(self, my_task: Any) -> bool | None:
+        # Leave the task STARTED; the runner sees it and performs the call.
+        return None
+
+
+class DecisionTask(SpiffBpmnTask):  # type: ignore[misc]
+    """A business rule task evaluated by Bridgeflow's own DMN engine."""
+
+    def __init__(
+        self,
+        wf_spec: Any,
+        bpmn_id: str,
+        decision_ref: str = "",
+        result_variable: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.decision_ref = decision_ref
+        self.result_variable = result_variable or f"{bpmn_id}_result"
+
+    def _run_hook(self, my_task: Any) -> bool:
+        engine = my_task.workflow.script_engine
+        result = engine.evaluate_decision(my_task, self.decision_ref)
+        my_task.data[self.result_variable] = result
+        return True
+
+
+class ServiceCallTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
+    def to_dict(self, spec: ServiceCallTask) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(spec)
+        dct["operation"] = spec.operation
+        dct["parameters"] = spec.parameters
+        dct["result_variable"] = spec.result_variable
+        dct["retry"] = spec.retry
+        return dct
+
+
+class DecisionTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
+    def to_dict(self, spec: DecisionTask) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(spec)
+        dct["decision_ref"] = spec.decision_ref
+        dct["result_variable"] = spec.result_variable
+        return dct
+
+
+def serializer_config() -> dict[Any, Any]:
+    """Return SpiffWorkflow's spiff serializer config extended with Bridgeflow's specs."""
+    config = dict(SPIFF_CONFIG)
+    config[ServiceCallTask] = ServiceCallTaskConverter
+    config[DecisionTask] = DecisionTaskConverter
+    return config

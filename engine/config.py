@@ -1,0 +1,65 @@
+"""Settings: defaults in code, then ``BRIDGEFLOW_*`` environment variables, then overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///instance/bridgeflow.db"
+    processes_dir: str = "processes"
+    environment: str = "development"
+    secret_key: str = "dev-only-secret"
+    max_body_bytes: int = 1_000_000
+    job_lease_seconds: float = 60.0
+    worker_poll_seconds: float = 0.2
+    worker_batch_size: int = 20
+    worker_heartbeat_seconds: float = 5.0
+    worker_alive_seconds: float = 30.0
+    script_time_limit: float = 1.0
+    script_max_size: int = 1_000_000
+    retry_attempts: int = 3
+    retry_backoff_seconds: float = 10.0
+    retry_backoff_factor: float = 2.0
+    retry_backoff_max_seconds: float = 3600.0
+    checkpoint_every_step: bool = False
+    run_worker_in_web: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 **overrides: Any) -> Settings:
+        """Build settings from ``BRIDGEFLOW_<NAME>`` variables, then keyword overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"BRIDGEFLOW_{f.name.upper()}")
+            if raw is None or f.name == "extra":
+                continue
+            values[f.name] = _convert(raw, type(getattr(cls(), f.name)), f.name)
+        return replace(cls(**values), **overrides)
+
+    def sqlite_path(self) -> Path | None:
+        if not self.database_url.startswith("sqlite:///"):
+            return None
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def _convert(raw: str, kind: type, name: str) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"BRIDGEFLOW_{name.upper()} must be true or false, not {raw!r}")
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"BRIDGEFLOW_{name.upper()} must be a number, not {raw!r}") from None
+    return raw

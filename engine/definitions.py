@@ -1,0 +1,294 @@
+"""Deploy BPMN and DMN files as versioned definitions, and serve their specs to the runtime."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .bpmn import serializer
+from .bpmn.parser import ParsedProcess, parse_bpmn_files
+from .db import Database
+from .dmn import DmnDocument, parse_dmn
+from .errors import DefinitionError, NotFoundError, Problem
+from .models import Definition, Event, Job, MessageSubscription
+from .sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+DMN_SUFFIXES = (".dmn", ".dmn11.xml")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One definition touched by a deployment, and whether it made a new version."""
+
+    id: str
+    key: str
+    version: int
+    kind: str
+    name: str | None
+    new_version: bool
+
+
+class Definitions:
+    """The deployed definitions, with caches of parsed specs and decision tables."""
+
+    def __init__(self, db: Database, sandbox: Sandbox,
+                 known_operation: Callable[[str], bool] | None = None) -> None:
+        self.db = db
+        self.sandbox = sandbox
+        self.known_operation = known_operation
+        self._specs: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._dmn: dict[str, DmnDocument] = {}
+        self._latest_decision: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    # -- deploying ----------------------------------------------------------------------
+
+    def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
+               forms_dir: Path | None = None) -> list[Deployed]:
+        """Check every file, then store new versions of what changed; all or nothing."""
+        problems: list[Problem] = []
+        bpmn: dict[str, bytes] = {}
+        forms: dict[str, bytes] = {}
+        dmn_docs: list[tuple[str, bytes, DmnDocument]] = []
+        for name, content in files.items():
+            base = Path(name).name
+            if base.endswith(BPMN_SUFFIXES):
+                bpmn[base] = content
+            elif base.endswith(DMN_SUFFIXES):
+                try:
+                    dmn_docs.append((base, content, parse_dmn(content, base)))
+                except DefinitionError as exc:
+                    problems.extend(exc.problems)
+            elif base.endswith(".json"):
+                forms[base] = content
+            else:
+                problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
+                                              "form .json files"))
+        if not bpmn and not dmn_docs and not problems:
+            problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
+        processes: list[ParsedProcess] = []
+        if bpmn:
+            processes, found = parse_bpmn_files(bpmn, self.sandbox,
+                                                known_operation=self.known_operation,
+                                                extra_sources=self._call_activity_sources(bpmn))
+            problems.extend(found)
+        decisions_here = {d for _, _, doc in dmn_docs for d in doc.decisions}
+        form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
+                                               problems)
+        if problems:
+            raise DefinitionError(problems)
+        for attempt in range(3):
+            try:
+                with self.db.write() as session:
+                    out = [self._store_process(session, p, form_contents, deployed_by)
+                           for p in processes]
+                    for filename, content, doc in dmn_docs:
+                        out.extend(self._store_decisions(session, filename, content, doc,
+                                                         deployed_by))
+                self._latest_decision.clear()
+                return out
+            except IntegrityError:  # another deployer took the same version number
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def deploy_directory(self, path: Path, deployed_by: str = "startup") -> list[Deployed]:
+        """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``)."""
+        files = {str(p.relative_to(path)): p.read_bytes()
+                 for p in sorted(path.rglob("*"))
+                 if p.is_file() and p.name.endswith(BPMN_SUFFIXES + DMN_SUFFIXES)}
+        if not files:
+            return []
+        return self.deploy(files, deployed_by, forms_dir=path / "forms")
+
+    def _check_references(self, processes: list[ParsedProcess], forms: dict[str, bytes],
+                          forms_dir: Path | None, decisions_here: set[str],
+                          problems: list[Problem]) -> dict[str, dict[str, Any]]:
+        contents: dict[str, dict[str, Any]] = {}
+        for process in processes:
+            for form in process.forms:
+                raw = forms.get(form)
+                if raw is None and forms_dir is not None and (forms_dir / form).is_file():
+                    raw = (forms_dir / form).read_bytes()
+                if raw is None:
+                    problems.append(Problem(process.filename, f"form file '{form}' was not "
+                                            "deployed with the process nor found in "
+                                            "processes/forms/"))
+                    continue
+                try:
+                    contents[form] = json.loads(raw)
+                except ValueError as exc:
+                    problems.append(Problem(form, f"form is not valid JSON: {exc}"))
+            for ref in process.decisions:
+                if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
+                    problems.append(Problem(process.filename, f"decision '{ref}' is not "
+                                            "deployed; deploy its DMN file with the process"))
+        return contents
+
+    def _call_activity_sources(self, bpmn: Mapping[str, bytes]) -> dict[str, bytes]:
+        called: set[str] = set()
+        for content in bpmn.values():
+            for marker in content.split(b'calledElement="')[1:]:
+                called.add(marker.split(b'"', 1)[0].decode())
+        out: dict[str, bytes] = {}
+        with self.db.read() as session:
+            for key in called:
+                row = session.scalars(select(Definition).where(
+                    Definition.key == key, Definition.kind == "process")
+                    .order_by(Definition.version.desc()).limit(1)).first()
+                if row is not None and row.filename not in bpmn:
+                    out[row.filename] = row.source.encode()
+        return out
+
+    def _next_version(self, session: Session, key: str, kind: str,
+                      content_hash: str) -> tuple[Definition | None, int]:
+        latest = session.scalars(select(Definition).where(
+            Definition.key == key, Definition.kind == kind)
+            .order_by(Definition.version.desc()).limit(1)).first()
+        if latest is not None and latest.content_hash == content_hash:
+            return latest, latest.version
+        return None, (latest.version + 1 if latest else 1)
+
+    def _store_process(self, session: Session, process: ParsedProcess,
+                       forms: dict[str, dict[str, Any]], deployed_by: str | None) -> Deployed:
+        used = {name: forms[name] for name in process.forms if name in forms}
+        digest = hashlib.sha256(process.source + process.key.encode()
+                                + json.dumps(used, sort_keys=True).encode()).hexdigest()
+        same, version = self._next_version(session, process.key, "process", digest)
+        if same is not None:
+            return Deployed(same.id, same.key, same.version, "process", same.name, False)
+        row = Definition(key=process.key, version=version, kind="process", name=process.name,
+                         content_hash=digest, filename=process.filename,
+                         source=process.source.decode(), extra_files=used,
+                         spec=serializer.dump_spec(process.spec, process.subprocess_specs),
+                         deployed_by=deployed_by)
+        session.add(row)
+        session.flush()
+        self._subscribe_starts(session, process)
+        session.add(Event(type="definition_deployed", actor=deployed_by,
+                          data={"key": row.key, "version": version, "kind": "process"}))
+        return Deployed(row.id, row.key, version, "process", row.name, True)
+
+    def _subscribe_starts(self, session: Session, process: ParsedProcess) -> None:
+        session.execute(delete(MessageSubscription).where(
+            MessageSubscription.process_key == process.key,
+            MessageSubscription.instance_id.is_(None)))
+        for name in process.message_starts:
+            session.add(MessageSubscription(message_name=name, process_key=process.key,
+                                            element_id="start"))
+        session.execute(delete(Job).where(Job.kind == "start_timer",
+                                          Job.payload["process_key"].as_string() == process.key))
+        if process.timer_start:
+            jobs.enqueue(session, "start_timer", payload={"process_key": process.key,
+                                                          "expression": process.timer_start})
+
+    def _store_decisions(self, session: Session, filename: str, content: bytes,
+                         doc: DmnDocument, deployed_by: str | None) -> list[Deployed]:
+        out = []
+        digest = hashlib.sha256(content).hexdigest()
+        for decision_id, decision in doc.decisions.items():
+            same, version = self._next_version(session, decision_id, "decision", digest)
+            if same is not None:
+                out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
+                                    False))
+                continue
+            row = Definition(key=decision_id, version=version, kind="decision",
+                             name=getattr(decision, "name", None), content_hash=digest,
+                             filename=filename, source=content.decode(), deployed_by=deployed_by)
+            session.add(row)
+            session.flush()
+            session.add(Event(type="definition_deployed", actor=deployed_by,
+                              data={"key": decision_id, "version": version, "kind": "decision"}))
+            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True))
+        return out
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _latest_id(self, key: str, kind: str) -> str | None:
+        with self.db.read() as session:
+            return session.scalars(select(Definition.id).where(
+                Definition.key == key, Definition.kind == kind)
+                .order_by(Definition.version.desc()).limit(1)).first()
+
+    def latest_process(self, session: Session, key: str) -> Definition:
+        row = session.scalars(select(Definition).where(
+            Definition.key == key, Definition.kind == "process")
+            .order_by(Definition.version.desc()).limit(1)).first()
+        if row is None:
+            raise NotFoundError(f"no process with key '{key}' is deployed",
+                                {"process_key": key})
+        return row
+
+    def spec_for(self, definition_id: str) -> tuple[Any, dict[str, Any]]:
+        """Return the parsed spec of a process version, from cache when possible."""
+        with self._lock:
+            cached = self._specs.get(definition_id)
+            if cached is not None:
+                self._specs.move_to_end(definition_id)
+                return cached
+        with self.db.read() as session:
+            blob = session.scalar(select(Definition.spec).where(Definition.id == definition_id))
+        if blob is None:
+            raise NotFoundError(f"definition {definition_id} has no process spec")
+        loaded = serializer.load_spec(blob)
+        with self._lock:
+            self._specs[definition_id] = loaded
+            while len(self._specs) > 256:
+                self._specs.popitem(last=False)
+        return loaded
+
+    def decision_document(self, key: str) -> DmnDocument:
+        """Return the latest deployed version of the DMN file that defines decision ``key``."""
+        now = time.monotonic()
+        cached = self._latest_decision.get(key)
+        if cached is None or now - cached[0] > 2.0:
+            definition_id = self._latest_id(key, "decision")
+            if definition_id is None:
+                raise NotFoundError(f"no decision with key '{key}' is deployed")
+            self._latest_decision[key] = (now, definition_id)
+        definition_id = self._latest_decision[key][1]
+        doc = self._dmn.get(definition_id)
+        if doc is None:
+            with self.db.read() as session:
+                row = session.get(Definition, definition_id)
+                assert row is not None
+                doc = parse_dmn(row.source.encode(), row.filename)
+            self._dmn[definition_id] = doc
+        return doc
+
+    def decide(self, key: str, variables: dict[str, Any]) -> Any:
+        """Evaluate decision ``key`` and return its outputs (what a business rule task gets)."""
+        return plain_numbers(self.decision_document(key).evaluate(key, variables).outputs)
+
+    def count(self) -> int:
+        with self.db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(Definition)) or 0)
+
+
+def plain_numbers(value: Any) -> Any:
+    """Turn FEEL decimals into the ints and floats that process scripts compute with."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_numbers(v) for v in value]
+    return value

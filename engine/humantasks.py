@@ -1,0 +1,128 @@
+"""Keep the human-task rows in step with the user tasks a workflow waits on."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .bpmn import dialects
+from .bpmn.runtime import HumanTaskInfo
+from .definitions import Definitions
+from .forms import form_from_fields
+from .models import Definition, Event, HumanTask, utcnow
+from .sandbox import Sandbox, SandboxError
+from .timeutil import parse_datetime, parse_duration
+
+log = logging.getLogger(__name__)
+
+
+def sync_human_tasks(session: Session, instance_id: str, process_key: str,
+                     business_key: str | None, waiting: list[HumanTaskInfo], sandbox: Sandbox,
+                     definitions: Definitions, definition_id: str, events: list[Event]) -> None:
+    """Create rows for new user tasks, cancel rows whose task no longer waits."""
+    rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)))
+    known = {r.spiff_task_id for r in rows}
+    current = {t.task_id for t in waiting}
+    now = utcnow()
+    for row in rows:
+        if row.status in ("ready", "claimed") and row.spiff_task_id not in current:
+            row.status = "cancelled"
+            row.completed_at = now
+            events.append(Event(instance_id=instance_id, type="task_cancelled",
+                                element_id=row.element_id, data={"task_id": row.id},
+                                created_at=now))
+    forms: dict[str, Any] | None = None
+    for info in waiting:
+        if info.task_id in known:
+            continue
+        ext = info.extensions
+        if forms is None:
+            definition = session.get(Definition, definition_id)
+            forms = dict(definition.extra_files or {}) if definition is not None else {}
+        row = HumanTask(
+            instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
+            name=info.name or info.element_id, process_key=process_key,
+            business_key=business_key, candidate_groups=_groups(ext, info.lane),
+            candidate_users=list(ext.get("candidate_users") or []),
+            assignee=_expand(ext.get("assignee"), info.data, sandbox, info.element_id),
+            form=_form(ext, forms), priority=_priority(ext.get("priority")),
+            due_at=_due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
+            status="ready", created_at=now)
+        if row.assignee:
+            row.status, row.claimed_at = "claimed", now
+        session.add(row)
+        session.flush()
+        events.append(Event(instance_id=instance_id, type="task_created",
+                            element_id=info.element_id,
+                            data={"task_id": row.id, "candidate_groups": row.candidate_groups},
+                            created_at=now))
+
+
+def _groups(ext: dict[str, Any], lane: str | None) -> list[str]:
+    groups = list(ext.get("candidate_groups") or [])
+    if not groups and lane:
+        groups = [lane.strip().lower().replace(" ", "-")]
+    return groups
+
+
+def _form(ext: dict[str, Any], forms: dict[str, Any]) -> dict[str, Any] | None:
+    if ext.get("form_fields"):
+        form = form_from_fields(ext["form_fields"])
+    elif ext.get("form_file") and ext["form_file"] in forms:
+        form = json.loads(json.dumps(forms[ext["form_file"]]))
+    else:
+        return None
+    if ext.get("instructions"):
+        form["description"] = ext["instructions"]
+    return form
+
+
+def _priority(raw: Any) -> int:
+    try:
+        return int(raw) if raw is not None else 50
+    except (TypeError, ValueError):
+        return 50
+
+
+def _expand(raw: str | None, data: dict[str, Any], sandbox: Sandbox,
+            element_id: str) -> str | None:
+    if not raw:
+        return None
+    if raw.strip().startswith(("${", "#{")):
+        try:
+            value = sandbox.evaluate(dialects.juel_to_python(raw), data, element_id=element_id)
+        except SandboxError:
+            log.warning("assignee expression of %s failed", element_id, exc_info=True)
+            return None
+        return str(value) if value else None
+    return raw
+
+
+def _due(raw: str | None, data: dict[str, Any], sandbox: Sandbox, element_id: str,
+         now: datetime) -> datetime | None:
+    if not raw:
+        return None
+    value: Any = raw.strip()
+    if not dialects.is_iso_timer(value):
+        try:
+            value = sandbox.evaluate(dialects.juel_to_python(value), data, element_id=element_id)
+        except SandboxError:
+            log.warning("due date of %s could not be evaluated", element_id, exc_info=True)
+            return None
+    if isinstance(value, timedelta):
+        return now + value
+    if isinstance(value, datetime):
+        return parse_datetime(value.isoformat())
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return now + parse_duration(value) if value.startswith("P") else parse_datetime(value)
+        except ValueError:
+            log.warning("due date %r of %s is neither a duration nor a date", value, element_id)
+    return None

@@ -1,0 +1,90 @@
+"""The job table as a queue: enqueue, take due jobs under a lease, finish, put back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .models import Instance, Job, utcnow
+
+INSTANCE_KINDS = {"advance", "complete_task", "message", "timer", "service_retry",
+                  "retry_incident", "move_token"}
+
+
+def enqueue(session: Session, kind: str, instance_id: str | None = None,
+            payload: dict[str, Any] | None = None, due_at: datetime | None = None) -> Job:
+    """Add a job in the caller's transaction, so it exists exactly when the change does."""
+    job = Job(kind=kind, instance_id=instance_id, payload=payload or {},
+              due_at=due_at or utcnow())
+    session.add(job)
+    return job
+
+
+def _available(now: datetime) -> Any:
+    suspended = select(Instance.id).where(Instance.status == "suspended")
+    return and_(Job.due_at <= now,
+                or_(Job.locked_until.is_(None), Job.locked_until < now),
+                or_(Job.instance_id.is_(None), Job.instance_id.not_in(suspended)))
+
+
+def acquire(db: Database, worker_id: str, limit: int, lease_seconds: float) -> list[int]:
+    """Take up to ``limit`` due jobs for this worker; no other worker gets them meanwhile."""
+    now = utcnow()
+    with db.write() as session:
+        query = select(Job.id).where(_available(now)).order_by(Job.due_at).limit(limit)
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query))
+        if ids:
+            session.execute(
+                update(Job).where(Job.id.in_(ids))
+                .values(locked_by=worker_id, locked_until=now + timedelta(seconds=lease_seconds),
+                        attempts=Job.attempts + 1)
+            )
+    return ids
+
+
+def acquire_one(db: Database, job_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Take one particular job if nobody holds it (used to run a start inline)."""
+    now = utcnow()
+    with db.write() as session:
+        result = session.execute(
+            update(Job).where(Job.id == job_id, _available(now))
+            .values(locked_by=worker_id, locked_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Job.attempts + 1)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def put_back(db: Database, job_id: int, worker_id: str, delay: float,
+             error: str | None = None) -> None:
+    """Give a job back to the queue, due again after ``delay`` seconds."""
+    with db.write() as session:
+        values: dict[str, Any] = {"locked_by": None, "locked_until": None,
+                                  "due_at": utcnow() + timedelta(seconds=delay)}
+        if error is not None:
+            values["last_error"] = error[:4000]
+        session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker_id)
+                        .values(**values))
+
+
+def still_mine(session: Session, job_id: int, worker_id: str) -> bool:
+    """Tell whether this worker still holds the job (its lease may have been taken over)."""
+    job = session.get(Job, job_id, with_for_update=session.bind.dialect.name == "postgresql"
+                      if session.bind is not None else False)
+    return job is not None and job.locked_by == worker_id
+
+
+def finish(session: Session, job_id: int) -> None:
+    session.execute(delete(Job).where(Job.id == job_id))
+
+
+def due_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count()).select_from(Job)
+                              .where(Job.due_at <= utcnow())) or 0)

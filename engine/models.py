@@ -1,0 +1,222 @@
+"""The engine's tables: definitions, instances, human tasks, jobs, subscriptions, incidents, events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """Return the current time as a naive UTC datetime (how every table stores time)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    """Return a fresh identifier for a row that outsiders will see."""
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC on every backend; accept aware datetimes and convert them."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+
+JsonDict = dict[str, Any]
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, JsonDict: JSON, list[str]: JSON}
+
+
+class Definition(Base):
+    """One deployed version of a process (or a decision) with its spec, stored once."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_definitions_key_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # "process" or "decision"
+    name: Mapped[str | None] = mapped_column(String(400))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(Text)
+    spec: Mapped[bytes | None] = mapped_column(LargeBinary)  # serialized process spec
+    extra_files: Mapped[JsonDict] = mapped_column(default=dict)  # forms the process uses
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Instance(Base):
+    """A running or finished process instance and its serialized state (spec not included)."""
+
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index("ix_instances_status_key", "status", "process_key"),
+        Index("ix_instances_business_key", "business_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("definitions.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[bytes | None] = mapped_column(LargeBinary)
+    variables: Mapped[JsonDict] = mapped_column(default=dict)
+    active_elements: Mapped[list[str]] = mapped_column(default=list)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    started_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class HumanTask(Base):
+    """A user task that a person must complete, with who may do it and the form to fill."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (Index("ix_human_tasks_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    candidate_groups: Mapped[list[str]] = mapped_column(default=list)
+    candidate_users: Mapped[list[str]] = mapped_column(default=list)
+    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
+    form: Mapped[JsonDict | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))  # ready, claimed, completed, cancelled
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    due_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+    completion_data: Mapped[JsonDict | None] = mapped_column()
+
+
+class Job(Base):
+    """Work that is due: advance an instance, fire a timer, retry a call, start on a cycle."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    payload: Mapped[JsonDict] = mapped_column(default=dict)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a message, or a process that a message starts."""
+
+    __tablename__ = "message_subscriptions"
+    __table_args__ = (Index("ix_subscriptions_name", "message_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """A failure that needs a person, and how it was resolved."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    error_type: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[JsonDict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution: Mapped[str | None] = mapped_column(String(64))
+
+
+class Event(Base):
+    """One line of the append-only audit trail."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    type: Mapped[str] = mapped_column(String(48))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[JsonDict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Worker(Base):
+    """A worker process that has announced itself; /healthz reads its heartbeat."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiKey(Base):
+    """A key a system uses to call the REST API; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,507 @@
+"""The engine's public face: deploy, start, complete, message, repair. Web and CLI use only this."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from . import jobs, messages
+from .bpmn.scripting import SandboxScriptEngine
+from .config import Settings
+from .db import Database
+from .definitions import Definitions, Deployed
+from .errors import ConflictError, InvalidInputError, NotFoundError
+from .executor import Executor
+from .forms import validate_submission
+from .instances import check_variables, create_instance
+from .models import (
+    ApiKey,
+    Definition,
+    Event,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    Worker,
+    utcnow,
+)
+from .operations import OperationRegistry
+from .sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+FINAL = ("completed", "terminated")
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass
+class MessageResult:
+    delivered_to: list[str]
+    started: list[str]
+
+
+class Engine:
+    """One Bridgeflow engine over one database; cheap to create, safe to share across threads."""
+
+    def __init__(self, db: Database, settings: Settings | None = None,
+                 registry: OperationRegistry | None = None) -> None:
+        self.db = db
+        self.settings = settings or Settings()
+        self.registry = registry or OperationRegistry()
+        self.sandbox = Sandbox(time_limit=self.settings.script_time_limit,
+                               max_size=self.settings.script_max_size)
+        self.definitions = Definitions(db, self.sandbox, known_operation=self.registry.__contains__)
+        self.script_engine = SandboxScriptEngine(self.sandbox, self.definitions.decide)
+        self.executor = Executor(db, self.definitions, self.registry, self.script_engine,
+                                 self.settings)
+        self.inline_worker_id = f"inline-{socket.gethostname()}-{os.getpid()}"
+
+    # -- definitions ----------------------------------------------------------------------
+
+    def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None) -> list[Deployed]:
+        return self.definitions.deploy(files, deployed_by)
+
+    def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
+        return self.definitions.deploy_directory(Path(path or self.settings.processes_dir))
+
+    def list_definitions(self, kind: str | None = None) -> list[Definition]:
+        """The latest version of every definition."""
+        with self.db.read() as s:
+            latest = (select(Definition.key, Definition.kind,
+                             func.max(Definition.version).label("v"))
+                      .group_by(Definition.key, Definition.kind).subquery())
+            query = select(Definition).join(latest, (Definition.key == latest.c.key)
+                                            & (Definition.kind == latest.c.kind)
+                                            & (Definition.version == latest.c.v))
+            if kind:
+                query = query.where(Definition.kind == kind)
+            return list(s.scalars(query.order_by(Definition.key)))
+
+    def definition_versions(self, key: str) -> list[Definition]:
+        with self.db.read() as s:
+            rows = list(s.scalars(select(Definition).where(Definition.key == key)
+                                  .order_by(Definition.version.desc())))
+        if not rows:
+            raise NotFoundError(f"no definition with key '{key}' is deployed", {"key": key})
+        return rows
+
+    def definition(self, key: str, version: int | None = None) -> Definition:
+        rows = self.definition_versions(key)
+        if version is None:
+            return rows[0]
+        for row in rows:
+            if row.version == version:
+                return row
+        raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
+
+    def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
+        """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""
+        doc = self.definitions.decision_document(key)
+        return doc.evaluate(key, variables)
+
+    # -- instances ------------------------------------------------------------------------
+
+    def start(self, process_key: str, business_key: str | None = None,
+              variables: Any = None, started_by: str | None = None,
+              wait: float = 0.0) -> Instance:
+        """Start an instance; with ``wait``, run it now and answer once it waits or ends."""
+        if not isinstance(process_key, str) or not process_key:
+            raise InvalidInputError("process_key is required",
+                                    {"fields": {"process_key": "is required"}})
+        with self.db.write() as s:
+            instance, job = create_instance(s, self.definitions, process_key, business_key,
+                                            variables, started_by)
+            instance_id, job_id = instance.id, job.id
+        if wait > 0:
+            self.run_now(job_id)
+            return self.wait_for(instance_id, wait)
+        return self.instance(instance_id)
+
+    def run_now(self, job_id: int) -> None:
+        """Run a job in the calling thread if no worker has taken it yet."""
+        if jobs.acquire_one(self.db, job_id, self.inline_worker_id,
+                            self.settings.job_lease_seconds):
+            self.executor.run_job(job_id, self.inline_worker_id)
+
+    def wait_for(self, instance_id: str, timeout: float) -> Instance:
+        """Poll until the instance stops running (waits, ends, or fails), at most ``timeout``."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            instance = self.instance(instance_id)
+            if instance.status != "running" or time.monotonic() >= deadline:
+                return instance
+            with self.db.read() as s:
+                due = s.scalar(select(Job.id).where(Job.instance_id == instance_id,
+                                                    Job.due_at <= utcnow(),
+                                                    Job.locked_by.is_(None)).limit(1))
+            if due is not None:
+                self.run_now(due)
+                continue
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def instance(self, instance_id: str) -> Instance:
+        with self.db.read() as s:
+            row = s.get(Instance, instance_id)
+        if row is None:
+            raise NotFoundError(f"no process instance with id '{instance_id}'",
+                                {"id": instance_id})
+        return row
+
+    def list_instances(self, *, status: str | None = None, process_key: str | None = None,
+                       business_key: str | None = None, page: int = 1,
+                       per_page: int = 50) -> Page:
+        with self.db.read() as s:
+            query = select(Instance)
+            if status:
+                query = query.where(Instance.status == status)
+            if process_key:
+                query = query.where(Instance.process_key == process_key)
+            if business_key:
+                query = query.where(Instance.business_key == business_key)
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
+                                   .offset((page - 1) * per_page).limit(per_page)))
+        return Page(items, int(total), page, per_page)
+
+    def open_tasks_of(self, instance_id: str) -> list[HumanTask]:
+        with self.db.read() as s:
+            return list(s.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.status.in_(("ready", "claimed")))))
+
+    def incidents_of(self, instance_id: str, status: str | None = "open") -> list[Incident]:
+        with self.db.read() as s:
+            query = select(Incident).where(Incident.instance_id == instance_id)
+            if status:
+                query = query.where(Incident.status == status)
+            return list(s.scalars(query.order_by(Incident.created_at)))
+
+    def events_of(self, instance_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
+        self.instance(instance_id)
+        with self.db.read() as s:
+            return list(s.scalars(select(Event).where(Event.instance_id == instance_id,
+                                                      Event.id > after_id)
+                                  .order_by(Event.id).limit(limit)))
+
+    def _admin_change(self, instance_id: str, actor: str | None, action: str,
+                      allowed: tuple[str, ...], new_status: str) -> Instance:
+        with self.db.write() as s:
+            row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no process instance with id '{instance_id}'")
+            if row.status not in allowed:
+                raise ConflictError(f"cannot {action} an instance that is {row.status}",
+                                    {"status": row.status})
+            if action == "suspend":
+                row.suspended_from = row.status
+            if action == "resume":
+                new_status = row.suspended_from or "waiting"
+                row.suspended_from = None
+            row.status = new_status
+            row.revision += 1
+            row.updated_at = utcnow()
+            if action == "terminate":
+                row.ended_at = utcnow()
+                self._terminate_children(s, instance_id)
+            s.add(Event(instance_id=instance_id, type=f"instance_{action}d"
+                        if not action.endswith("e") else f"instance_{action}d", actor=actor,
+                        data={"admin_action": action}))
+        return self.instance(instance_id)
+
+    def _terminate_children(self, s: Session, instance_id: str) -> None:
+        s.execute(delete(Job).where(Job.instance_id == instance_id))
+        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
+                                                    == instance_id))
+        s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
+                                          HumanTask.status.in_(("ready", "claimed")))
+                  .values(status="cancelled", completed_at=utcnow()))
+        s.execute(update(Incident).where(Incident.instance_id == instance_id,
+                                         Incident.status == "open")
+                  .values(status="resolved", resolved_at=utcnow(), resolution="terminated"))
+
+    def suspend(self, instance_id: str, actor: str | None = None) -> Instance:
+        return self._admin_change(instance_id, actor, "suspend",
+                                  ("running", "waiting", "incident"), "suspended")
+
+    def resume(self, instance_id: str, actor: str | None = None) -> Instance:
+        return self._admin_change(instance_id, actor, "resume", ("suspended",), "waiting")
+
+    def terminate(self, instance_id: str, actor: str | None = None) -> Instance:
+        return self._admin_change(instance_id, actor, "terminate",
+                                  ("running", "waiting", "incident", "suspended"), "terminated")
+
+    # -- human tasks ----------------------------------------------------------------------
+
+    def task(self, task_id: str) -> HumanTask:
+        with self.db.read() as s:
+            row = s.get(HumanTask, task_id)
+        if row is None:
+            raise NotFoundError(f"no task with id '{task_id}'", {"id": task_id})
+        return row
+
+    def list_tasks(self, *, candidate_group: str | None = None, assignee: str | None = None,
+                   status: str | None = None, process_key: str | None = None,
+                   instance_id: str | None = None, page: int = 1, per_page: int = 50) -> Page:
+        with self.db.read() as s:
+            query = select(HumanTask)
+            if status:
+                query = query.where(HumanTask.status == status)
+            else:
+                query = query.where(HumanTask.status.in_(("ready", "claimed")))
+            if assignee:
+                query = query.where(HumanTask.assignee == assignee)
+            if process_key:
+                query = query.where(HumanTask.process_key == process_key)
+            if instance_id:
+                query = query.where(HumanTask.instance_id == instance_id)
+            rows = list(s.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
+                                                 HumanTask.created_at)))
+        if candidate_group:
+            rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
+        start = (page - 1) * per_page
+        return Page(rows[start:start + per_page], len(rows), page, per_page)
+
+    def claim(self, task_id: str, user: str) -> HumanTask:
+        _require_user(user)
+        with self.db.write() as s:
+            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            if row.status in ("completed", "cancelled"):
+                raise ConflictError(f"the task is already {row.status}", {"status": row.status})
+            if row.assignee and row.assignee != user:
+                raise ConflictError(f"the task is claimed by {row.assignee}",
+                                    {"assignee": row.assignee})
+            if row.assignee != user:
+                row.assignee, row.status, row.claimed_at = user, "claimed", utcnow()
+                s.add(Event(instance_id=row.instance_id, type="task_claimed",
+                            element_id=row.element_id, actor=user, data={"task_id": row.id}))
+        return self.task(task_id)
+
+    def unclaim(self, task_id: str, user: str | None = None) -> HumanTask:
+        with self.db.write() as s:
+            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            if row.status != "claimed":
+                raise ConflictError(f"the task is {row.status}, not claimed",
+                                    {"status": row.status})
+            previous = row.assignee
+            row.assignee, row.status, row.claimed_at = None, "ready", None
+            s.add(Event(instance_id=row.instance_id, type="task_unclaimed",
+                        element_id=row.element_id, actor=user or previous,
+                        data={"task_id": row.id, "previous_assignee": previous}))
+        return self.task(task_id)
+
+    def complete(self, task_id: str, user: str, variables: Any = None,
+                 wait: float = 0.0) -> HumanTask:
+        """Complete a task with the form's data; the instance moves on in a worker."""
+        _require_user(user)
+        with self.db.write() as s:
+            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            if row.status in ("completed", "cancelled"):
+                raise ConflictError(f"the task is already {row.status}", {"status": row.status})
+            if row.assignee and row.assignee != user:
+                raise ConflictError(f"the task is claimed by {row.assignee}",
+                                    {"assignee": row.assignee})
+            data = validate_submission(row.form, {} if variables is None else variables)
+            check_variables(data)
+            result = s.execute(update(HumanTask).where(
+                HumanTask.id == task_id, HumanTask.status.in_(("ready", "claimed")))
+                .values(status="completed", assignee=user, completed_by=user,
+                        completed_at=utcnow(), completion_data=data))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise ConflictError("the task was completed by someone else just now")
+            job = jobs.enqueue(s, "complete_task", row.instance_id, {"human_task_id": task_id})
+            s.add(Event(instance_id=row.instance_id, type="task_completed",
+                        element_id=row.element_id, actor=user,
+                        data={"task_id": task_id, "fields": sorted(data)}))
+            s.flush()
+            job_id, instance_id = job.id, row.instance_id
+        if wait > 0:
+            self.run_now(job_id)
+            self.wait_for(instance_id, wait)
+        return self.task(task_id)
+
+    # -- messages -------------------------------------------------------------------------
+
+    def send_message(self, name: str, business_key: str | None = None,
+                     correlation_keys: Mapping[str, Any] | None = None,
+                     variables: Any = None, all_: bool = False,
+                     sender: str | None = None) -> MessageResult:
+        """Deliver a message to the instance waiting for it, or start the process it starts."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError("name is required", {"fields": {"name": "is required"}})
+        if correlation_keys is not None and not isinstance(correlation_keys, dict):
+            raise InvalidInputError("correlation_keys must be an object",
+                                    {"fields": {"correlation_keys": "must be an object"}})
+        data = check_variables(variables)
+        with self.db.write() as s:
+            match = messages.find_targets(s, name, business_key, correlation_keys)
+            if len(match.waiting) > 1 and not all_:
+                raise ConflictError(
+                    f"{len(match.waiting)} instances wait for message '{name}'; narrow it with "
+                    "business_key or correlation_keys, or send all: true",
+                    {"instances": [i.id for _, i in match.waiting]})
+            if match.waiting:
+                for sub, inst in match.waiting:
+                    jobs.enqueue(s, "message", inst.id, {"task_id": sub.spiff_task_id,
+                                                         "name": name, "variables": data,
+                                                         "element_id": sub.element_id})
+                    s.add(Event(instance_id=inst.id, type="message_accepted", actor=sender,
+                                element_id=sub.element_id, data={"name": name}))
+                    s.delete(sub)
+                return MessageResult([i.id for _, i in match.waiting], [])
+            if match.starts:
+                started = []
+                for sub in match.starts:
+                    inst, _ = create_instance(s, self.definitions, sub.process_key, business_key,
+                                              data, started_by=sender or f"message:{name}",
+                                              start_message=name)
+                    started.append(inst.id)
+                return MessageResult([], started)
+        raise NotFoundError(f"no instance waits for message '{name}' with these keys, and no "
+                            "process starts with it", {"name": name, "business_key": business_key})
+
+    # -- incidents ------------------------------------------------------------------------
+
+    def list_incidents(self, status: str | None = "open", page: int = 1,
+                       per_page: int = 50) -> Page:
+        with self.db.read() as s:
+            query = select(Incident)
+            if status:
+                query = query.where(Incident.status == status)
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            items = list(s.scalars(query.order_by(Incident.created_at.desc())
+                                   .offset((page - 1) * per_page).limit(per_page)))
+        return Page(items, int(total), page, per_page)
+
+    def retry_incident(self, incident_id: str, actor: str | None = None) -> Incident:
+        """Resolve an incident and let the instance try the failed step again."""
+        with self.db.write() as s:
+            row = s.get(Incident, incident_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no incident with id '{incident_id}'")
+            if row.status != "open":
+                raise ConflictError(f"the incident is already {row.status}",
+                                    {"status": row.status})
+            row.status, row.resolved_at, row.resolved_by, row.resolution = (
+                "resolved", utcnow(), actor, "retried")
+            jobs.enqueue(s, "retry_incident", row.instance_id,
+                         {"task_id": row.spiff_task_id, "incident_id": row.id})
+            s.add(Event(instance_id=row.instance_id, type="incident_retried", actor=actor,
+                        element_id=row.element_id, data={"incident_id": row.id}))
+            others = s.scalar(select(func.count()).select_from(Incident).where(
+                Incident.instance_id == row.instance_id, Incident.status == "open",
+                Incident.id != row.id)) or 0
+            if not others:
+                s.execute(update(Instance).where(Instance.id == row.instance_id,
+                                                 Instance.status == "incident")
+                          .values(status="running", revision=Instance.revision + 1))
+        with self.db.read() as s:
+            out = s.get(Incident, incident_id)
+            assert out is not None
+            return out
+
+    def move_token(self, instance_id: str, element_id: str, actor: str | None = None) -> None:
+        """Send the instance back to an earlier task (an admin repair)."""
+        inst = self.instance(instance_id)
+        if inst.status in FINAL:
+            raise ConflictError(f"the instance is {inst.status}")
+        if element_id not in _visited(self, instance_id):
+            raise InvalidInputError(f"the instance never reached '{element_id}'",
+                                    {"fields": {"element_id": "not on the path taken"}})
+        with self.db.write() as s:
+            jobs.enqueue(s, "move_token", instance_id, {"element_id": element_id,
+                                                        "actor": actor, "by_element": True})
+
+    # -- systems --------------------------------------------------------------------------
+
+    def create_api_key(self, name: str) -> str:
+        """Create an API key and return it; only its hash is stored, so show it once."""
+        secret = "bf_" + secrets.token_urlsafe(32)
+        with self.db.write() as s:
+            if s.scalar(select(ApiKey.id).where(ApiKey.name == name)):
+                raise ConflictError(f"an API key named '{name}' exists already")
+            s.add(ApiKey(name=name, prefix=secret[:10], key_hash=_hash_key(secret)))
+        return secret
+
+    def check_api_key(self, secret: str) -> str | None:
+        """Return the key's name when ``secret`` is a valid, unrevoked key."""
+        with self.db.read() as s:
+            rows = list(s.scalars(select(ApiKey).where(ApiKey.prefix == secret[:10],
+                                                       ApiKey.revoked_at.is_(None))))
+        digest = _hash_key(secret)
+        for row in rows:
+            if secrets.compare_digest(row.key_hash, digest):
+                return row.name
+        return None
+
+    def heartbeat(self, worker_id: str, jobs_done: int = 0) -> None:
+        with self.db.write() as s:
+            row = s.get(Worker, worker_id)
+            if row is None:
+                s.add(Worker(id=worker_id, hostname=socket.gethostname(), pid=os.getpid(),
+                             jobs_done=jobs_done))
+            else:
+                row.last_seen, row.jobs_done = utcnow(), jobs_done
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for /healthz and /metrics."""
+        from datetime import timedelta
+
+        with self.db.read() as s:
+            by_status = [(k, st, int(n)) for k, st, n in s.execute(
+                select(Instance.process_key, Instance.status, func.count())
+                .group_by(Instance.process_key, Instance.status))]
+            alive = s.scalar(select(func.count()).select_from(Worker).where(
+                Worker.last_seen >= utcnow() - timedelta(
+                    seconds=self.settings.worker_alive_seconds))) or 0
+            open_incidents = s.scalar(select(func.count()).select_from(Incident)
+                                      .where(Incident.status == "open")) or 0
+            due = jobs.due_count(s)
+            durations = list(s.execute(
+                select(Event.element_id, Event.data).where(Event.type == "service_call")
+                .order_by(Event.id.desc()).limit(2000)))
+        return {"instances": by_status, "workers_alive": int(alive),
+                "open_incidents": int(open_incidents), "due_jobs": due,
+                "service_calls": [(e, d.get("operation"), d.get("duration_ms"))
+                                  for e, d in durations]}
+
+
+def _visited(engine: Engine, instance_id: str) -> set[str]:
+    with engine.db.read() as s:
+        return set(s.scalars(select(Event.element_id).where(
+            Event.instance_id == instance_id, Event.type == "step")))
+
+
+def _require_user(user: Any) -> None:
+    if not isinstance(user, str) or not user.strip():
+        raise InvalidInputError("user is required", {"fields": {"user": "is required"}})
+
+
+def _hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

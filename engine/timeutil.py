@@ -1,0 +1,62 @@
+"""ISO 8601 durations and cycles, and cron expressions, as the engine's timers need them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO 8601 duration such as ``PT4H`` or ``P1DT30M`` (months count 30 days)."""
+    match = _DURATION.match(text.strip())
+    if match is None or text.strip() in ("P", "PT"):
+        raise ValueError(f"'{text}' is not an ISO 8601 duration such as PT10S or P1D")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    days = parts.get("days", 0) + 7 * parts.get("weeks", 0) + 30 * parts.get("months", 0) \
+        + 365 * parts.get("years", 0)
+    return timedelta(days=days, hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
+                     seconds=parts.get("seconds", 0))
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO 8601 date-time into naive UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def next_cycle_time(expression: str, after: datetime) -> datetime | None:
+    """Next time a timer start event fires after ``after``, or None when the cycle is over.
+
+    Accepts ISO repeating intervals (``R/PT1H``, ``R5/2026-01-01T02:00:00Z/P1D``), a bare
+    duration, or a five-field cron expression (``0 2 * * *``).
+    """
+    text = expression.strip().strip("'\"")
+    if re.match(r"^[\d*/,\-]+(\s+[\d*/,\-A-Za-z?]+){4,5}$", text):
+        from apscheduler.triggers.cron import CronTrigger
+
+        trigger = CronTrigger.from_crontab(" ".join(text.split()[:5]), timezone=UTC)
+        fire = trigger.get_next_fire_time(None, after.replace(tzinfo=UTC))
+        return fire.astimezone(UTC).replace(tzinfo=None) if fire else None
+    parts = text.split("/")
+    if parts[0].startswith("R"):
+        parts = parts[1:]
+    start: datetime | None = None
+    period: timedelta | None = None
+    for part in parts:
+        if part.startswith("P"):
+            period = parse_duration(part)
+        else:
+            start = parse_datetime(part)
+    if period is None:
+        return start if start is not None and start > after else None
+    if start is None or start > after:
+        return start if start is not None else after + period
+    steps = int((after - start) / period) + 1
+    return start + steps * period
