@@ -47,7 +47,7 @@ def table_xml(
         rows += "".join(f"<inputEntry><text>{escape(c)}</text></inputEntry>" for c in in_cells)
         rows += "".join(f"<outputEntry><text>{escape(c)}</text></outputEntry>"
                         for c in out_cells)
-        rows += "</rule>"
+        rows += "</rule>\n"
     agg = f' aggregation="{aggregation}"' if aggregation else ""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="{namespace}" id="defs" '
