@@ -1,0 +1,54 @@
+"""The Flask application: the REST API, health and metrics over one Bridgeflow engine."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from flask import Flask
+
+from engine.config import Settings
+from engine.operations import OperationRegistry
+from engine.service import Engine
+from engine.worker import Worker
+
+from .bootstrap import build_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app: settings from the environment, then ``test_config``; engine; blueprints."""
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = dict(test_config or {})
+    registry = overrides.pop("operations", None) or default_operations()
+    settings = Settings.from_env(**overrides)
+    engine = build_engine(settings, registry)
+    app.config.from_mapping(SECRET_KEY=settings.secret_key,
+                            MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.extensions["bridgeflow"] = engine
+
+    from . import errors, ops
+    from .api import bp as api_bp
+
+    errors.init_app(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(api_bp)
+
+    if settings.run_worker_in_web:
+        worker = Worker(engine)
+        worker.start()
+        app.extensions["bridgeflow_worker"] = worker
+        atexit.register(worker.stop)
+    return app
+
+
+def default_operations() -> OperationRegistry:
+    """The connectors this deployment knows; the only place they are wired into the engine."""
+    return OperationRegistry()
+
+
+def engine_of(app: Flask) -> Engine:
+    engine: Engine = app.extensions["bridgeflow"]
+    return engine

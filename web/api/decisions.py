@@ -1,0 +1,18 @@
+"""Evaluate a deployed decision table with sample inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import bp
+from .common import engine, json_safe, load_body
+from .schemas import DecisionResultSchema, EvaluateDecisionSchema
+
+
+@bp.post("/decisions/<key>/evaluate")
+def evaluate_decision(key: str) -> dict[str, Any]:
+    """Evaluate decision ``key`` and return its outputs and the rules that matched."""
+    body = load_body(EvaluateDecisionSchema())
+    result = engine().evaluate_decision(key, body["variables"])
+    return DecisionResultSchema().dump({"outputs": json_safe(result.outputs),
+                                        "matched_rules": result.matched_rules})

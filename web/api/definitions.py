@@ -1,0 +1,42 @@
+"""Read deployed process (and decision) definitions and their XML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from . import bp
+from .common import engine, load_args
+from .schemas import (
+    DefinitionArgsSchema,
+    DefinitionPageSchema,
+    DefinitionVersionsSchema,
+    VersionArgsSchema,
+)
+
+
+@bp.get("/process-definitions")
+def list_definitions() -> dict[str, Any]:
+    """List the latest version of every definition, a page at a time."""
+    args = load_args(DefinitionArgsSchema())
+    kind = None if args["kind"] == "all" else args["kind"]
+    rows = engine().list_definitions(kind)
+    page, per_page = args["page"], args["per_page"]
+    items = rows[(page - 1) * per_page: page * per_page]
+    return DefinitionPageSchema().dump({"items": items, "total": len(rows), "page": page})
+
+
+@bp.get("/process-definitions/<key>")
+def show_definition(key: str) -> dict[str, Any]:
+    """List every deployed version of one definition, newest first."""
+    rows = engine().definition_versions(key)
+    return DefinitionVersionsSchema().dump({"key": key, "versions": rows})
+
+
+@bp.get("/process-definitions/<key>/xml")
+def definition_xml(key: str) -> Response:
+    """Return the source XML of the latest version, or of ``?version=``."""
+    args = load_args(VersionArgsSchema())
+    row = engine().definition(key, args["version"])
+    return Response(row.source, mimetype="application/xml")

@@ -1,0 +1,28 @@
+"""Deploy BPMN and DMN files (multipart parts named ``files``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from ..errors import ApiError
+from . import bp
+from .common import actor, engine
+from .schemas import DeploymentSchema
+
+
+@bp.post("/deployments")
+def deploy() -> tuple[dict[str, Any], int]:
+    """Deploy the uploaded files; unchanged files create no new version."""
+    uploads = request.files.getlist("files")
+    if not uploads:
+        raise ApiError(400, "send one or more files as multipart/form-data parts named 'files'")
+    files = {}
+    for upload in uploads:
+        name = upload.filename or ""
+        if not name:
+            raise ApiError(400, "every uploaded part named 'files' needs a file name")
+        files[name] = upload.read()
+    deployed = engine().deploy(files, deployed_by=actor())
+    return DeploymentSchema().dump({"definitions": deployed}), 201

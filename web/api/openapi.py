@@ -1,0 +1,98 @@
+"""The OpenAPI 3 document of the API, built from the marshmallow schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from . import bp
+from . import schemas as s
+
+# (path, method, summary, query schema, body schema, status, response schema)
+OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
+    ("/deployments", "post", "Deploy BPMN and DMN files", None, "multipart", 201,
+     s.DeploymentSchema),
+    ("/process-definitions", "get", "List definitions", s.DefinitionArgsSchema, None, 200,
+     s.DefinitionPageSchema),
+    ("/process-definitions/{key}", "get", "List versions of a definition", None, None, 200,
+     s.DefinitionVersionsSchema),
+    ("/process-definitions/{key}/xml", "get", "Source XML of a definition",
+     s.VersionArgsSchema, None, 200, "xml"),
+    ("/process-instances", "post", "Start an instance", s.WaitArgsSchema,
+     s.StartInstanceSchema, 201, s.InstanceSchema),
+    ("/process-instances", "get", "List instances", s.InstanceArgsSchema, None, 200,
+     s.InstancePageSchema),
+    ("/process-instances/{id}", "get", "Show an instance", None, None, 200,
+     s.InstanceDetailSchema),
+    ("/process-instances/{id}/suspend", "post", "Suspend an instance", None, None, 200,
+     s.InstanceSchema),
+    ("/process-instances/{id}/resume", "post", "Resume an instance", None, None, 200,
+     s.InstanceSchema),
+    ("/process-instances/{id}/terminate", "post", "Terminate an instance", None, None, 200,
+     s.InstanceSchema),
+    ("/process-instances/{id}/events", "get", "Audit trail of an instance", None, None, 200,
+     s.EventListSchema),
+    ("/tasks", "get", "List tasks", s.TaskArgsSchema, None, 200, s.TaskPageSchema),
+    ("/tasks/{id}", "get", "Show a task", None, None, 200, s.TaskSchema),
+    ("/tasks/{id}/claim", "post", "Claim a task", None, s.ClaimSchema, 200, s.TaskSchema),
+    ("/tasks/{id}/unclaim", "post", "Unclaim a task", None, s.UnclaimSchema, 200,
+     s.TaskSchema),
+    ("/tasks/{id}/complete", "post", "Complete a task", s.WaitArgsSchema,
+     s.CompleteTaskSchema, 200, s.TaskSchema),
+    ("/messages", "post", "Send a message", None, s.MessageSchema, 200,
+     s.MessageResultSchema),
+    ("/incidents", "get", "List incidents", s.IncidentArgsSchema, None, 200,
+     s.IncidentPageSchema),
+    ("/incidents/{id}/retry", "post", "Retry an incident", None, None, 200, s.IncidentSchema),
+    ("/decisions/{key}/evaluate", "post", "Evaluate a decision", None,
+     s.EvaluateDecisionSchema, 200, s.DecisionResultSchema),
+]
+
+
+def _operation(summary: str, query: Any, body: Any, status: int, response: Any,
+               path: str) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "security": [{"apiKey": []}], "parameters": []}
+    for name in ("key", "id"):
+        if "{" + name + "}" in path:
+            op["parameters"].append({"in": "path", "name": name, "required": True,
+                                     "schema": {"type": "string"}})
+    if query is not None:
+        op["parameters"].append({"in": "query", "schema": query})
+    if body == "multipart":
+        op["requestBody"] = {"content": {"multipart/form-data": {"schema": {
+            "type": "object", "properties": {"files": {
+                "type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+    elif body is not None:
+        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    content = ({"application/xml": {"schema": {"type": "string"}}} if response == "xml"
+               else {"application/json": {"schema": response}})
+    error = {"content": {"application/json": {"schema": s.ErrorSchema}}}
+    op["responses"] = {str(status): {"description": "success", "content": content},
+                       "default": {"description": "error", **error}}
+    return op
+
+
+@cache
+def build_spec() -> dict[str, Any]:
+    """Build the document once; the schemas do not change while the process runs."""
+    spec = APISpec(title="Bridgeflow API", version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   servers=[{"url": "/api/v1"}])
+    spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    by_path: dict[str, dict[str, Any]] = {}
+    for path, method, summary, query, body, status, response in OPERATIONS:
+        by_path.setdefault(path, {})[method] = _operation(summary, query, body, status,
+                                                          response, path)
+    for path, operations in by_path.items():
+        spec.path(path=path, operations=operations)
+    document: dict[str, Any] = spec.to_dict()
+    return document
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> dict[str, Any]:
+    """Return the OpenAPI 3 document (open to everyone)."""
+    return build_spec()

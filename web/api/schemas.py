@@ -1,0 +1,236 @@
+"""Marshmallow schemas for every request body, query string and response of the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class UtcDateTime(fields.DateTime):
+    """A naive UTC datetime from the database, written as ISO 8601 with ``Z``."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return str(value.isoformat(timespec="milliseconds")) + "Z"
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# -- requests -------------------------------------------------------------------------------
+
+class StartInstanceSchema(StrictSchema):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    business_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    variables = fields.Dict(keys=fields.String(), allow_none=True)
+
+
+class ClaimSchema(StrictSchema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UnclaimSchema(StrictSchema):
+    user = fields.String(allow_none=True)
+
+
+class CompleteTaskSchema(StrictSchema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    variables = fields.Dict(keys=fields.String(), allow_none=True)
+
+
+class MessageSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    business_key = fields.String(allow_none=True)
+    correlation_keys = fields.Dict(keys=fields.String(), allow_none=True)
+    variables = fields.Dict(keys=fields.String(), allow_none=True)
+    all_ = fields.Boolean(data_key="all", load_default=False)
+
+
+class EvaluateDecisionSchema(StrictSchema):
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+# -- query strings (bad values are a malformed request: 400) --------------------------------
+
+class PageArgsSchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class WaitArgsSchema(StrictSchema):
+    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=30))
+
+
+class DefinitionArgsSchema(PageArgsSchema):
+    kind = fields.String(load_default="process",
+                         validate=validate.OneOf(["process", "decision", "all"]))
+
+
+class VersionArgsSchema(StrictSchema):
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class InstanceArgsSchema(PageArgsSchema):
+    status = fields.String()
+    process_key = fields.String()
+    business_key = fields.String()
+
+
+class TaskArgsSchema(PageArgsSchema):
+    candidate_group = fields.String()
+    assignee = fields.String()
+    status = fields.String()
+
+
+class IncidentArgsSchema(PageArgsSchema):
+    status = fields.String(load_default="open")
+
+
+# -- responses ------------------------------------------------------------------------------
+
+class DeployedSchema(Schema):
+    id = fields.String()
+    key = fields.String()
+    version = fields.Integer()
+    kind = fields.String()
+    name = fields.String(allow_none=True)
+    new_version = fields.Boolean()
+
+
+class DeploymentSchema(Schema):
+    definitions = fields.List(fields.Nested(DeployedSchema))
+
+
+class DefinitionSchema(Schema):
+    id = fields.String()
+    key = fields.String()
+    version = fields.Integer()
+    kind = fields.String()
+    name = fields.String(allow_none=True)
+    filename = fields.String()
+    content_hash = fields.String()
+    deployed_at = UtcDateTime()
+    deployed_by = fields.String(allow_none=True)
+
+
+class DefinitionPageSchema(Schema):
+    items = fields.List(fields.Nested(DefinitionSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+
+
+class DefinitionVersionsSchema(Schema):
+    key = fields.String()
+    versions = fields.List(fields.Nested(DefinitionSchema))
+
+
+class InstanceSchema(Schema):
+    id = fields.String()
+    process_key = fields.String()
+    version = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    variables = fields.Dict()
+    active_elements = fields.List(fields.String())
+    created_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
+    updated_at = UtcDateTime()
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    process_instance_id = fields.String(attribute="instance_id")
+    element_id = fields.String()
+    name = fields.String(allow_none=True)
+    process_key = fields.String()
+    business_key = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    candidate_users = fields.List(fields.String())
+    assignee = fields.String(allow_none=True)
+    status = fields.String()
+    priority = fields.Integer()
+    due_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    claimed_at = UtcDateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    form = fields.Dict(allow_none=True)
+
+
+class IncidentSchema(Schema):
+    id = fields.String()
+    process_instance_id = fields.String(attribute="instance_id")
+    process_key = fields.String()
+    element_id = fields.String(allow_none=True)
+    error_type = fields.String()
+    message = fields.String()
+    details = fields.Dict()
+    status = fields.String()
+    created_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    open_incidents = fields.List(fields.Nested(IncidentSchema))
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    element_id = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    data = fields.Dict()
+    created_at = UtcDateTime()
+
+
+class PageSchema(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class InstancePageSchema(PageSchema):
+    items = fields.List(fields.Nested(InstanceSchema))
+
+
+class TaskPageSchema(PageSchema):
+    items = fields.List(fields.Nested(TaskSchema))
+
+
+class IncidentPageSchema(PageSchema):
+    items = fields.List(fields.Nested(IncidentSchema))
+
+
+class EventListSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema))
+
+
+class MessageResultSchema(Schema):
+    delivered_to = fields.List(fields.String())
+    started = fields.List(fields.String())
+
+
+class MatchedRuleSchema(Schema):
+    id = fields.String(allow_none=True)
+    number = fields.Integer()
+
+
+class DecisionResultSchema(Schema):
+    outputs = fields.Raw(allow_none=True)
+    matched_rules = fields.List(fields.Nested(MatchedRuleSchema))
+
+
+class ErrorSchema(Schema):
+    error = fields.String()
+    message = fields.String()
+    details = fields.Dict()

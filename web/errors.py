@@ -1,0 +1,98 @@
+"""One JSON error shape for every failure: ``{"error", "message", "details"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from engine.dmn import DecisionEvaluationError
+from engine.errors import (
+    ConflictError,
+    DefinitionError,
+    EngineError,
+    InvalidInputError,
+    NotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "malformed_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "malformed_request",
+    422: "invalid_input",
+}
+ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidInputError, 422),
+    (DefinitionError, 422),
+    (DecisionEvaluationError, 422),
+]
+
+
+class ApiError(Exception):
+    """An error the web layer raises itself, with the status and code a client reads."""
+
+    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details or {}
+        self.code = code or HTTP_CODES.get(status, "error")
+
+
+def error_response(status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None) -> tuple[Response, int]:
+    return jsonify(error=code, message=message, details=details or {}), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers that turn every exception into the one error shape."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(ValidationError, _validation_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+def _engine_error(exc: EngineError) -> tuple[Response, int]:
+    status = next((s for kind, s in ENGINE_STATUS if isinstance(exc, kind)), 422)
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def _validation_error(exc: ValidationError) -> tuple[Response, int]:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    names = ", ".join(sorted(str(k) for k in messages))
+    return error_response(422, "invalid_input", f"invalid field(s): {names}",
+                          {"fields": messages})
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    code = HTTP_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_")
+    message = exc.description or exc.name or "error"
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        message = f"the request body is larger than the limit of {limit} bytes"
+    return error_response(status, code, message)
+
+
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error while serving a request")
+    return error_response(500, "internal_error",
+                          "an unexpected error happened on the server; it has been logged")
