@@ -27,7 +27,7 @@ def find_targets(session: Session, name: str, business_key: str | None,
     query = (select(MessageSubscription, Instance)
              .join(Instance, Instance.id == MessageSubscription.instance_id)
              .where(MessageSubscription.message_name == name,
-                    Instance.status.in_(("running", "waiting", "incident"))))
+                    Instance.status.in_(("running", "waiting", "incident", "suspended"))))
     if business_key is not None:
         query = query.where(Instance.business_key == business_key)
     if exclude_instance is not None:

@@ -14,6 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition as BaseErrorEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -192,17 +195,16 @@ class WorkflowRunner:
         if task is None:
             return False
         definition = ErrorEventDefinition(code, code=code)
+        for waiting in list(self.wf.event_manager.tasks.values()):
+            if isinstance(waiting.task_spec.event_definition, BaseErrorEventDefinition):
+                waiting.data.update(error_code=code, error_message=message)
         event = BpmnEvent(definition, payload={"code": code, "message": message},
                           target=task.workflow)
         self.wf.catch(event)
         leftovers = self.wf.get_events()
         uncaught = [e for e in leftovers if isinstance(e.event_definition, ErrorEventDefinition)]
         self.wf.bpmn_events.extend(e for e in leftovers if e not in uncaught)
-        if uncaught:
-            return False
-        task.data["error_code"] = code
-        task.data["error_message"] = message
-        return True
+        return not uncaught
 
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""

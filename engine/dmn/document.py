@@ -116,7 +116,9 @@ class DmnDocument:
             raise DecisionEvaluationError(
                 f"decision '{decision.name}' uses '{exc.name}', which is not a variable passed "
                 f"in (passed: {shown or 'none'}) nor a decision or input of the file; pass it "
-                "in the variables, as None if it has no value",
+                "in the variables, as None if it has no value (if you meant the text, write "
+                f'"{exc.name}" in double quotes)',
+
                 decision.id,
             ) from exc
         except UnsupportedValueError as exc:

@@ -18,6 +18,22 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_lists import (
+    all_true,
+    any_true,
+    concatenate,
+    distinct,
+    extreme,
+    flatten,
+    insert_before,
+    list_contains,
+    mean,
+    median,
+    product,
+    remove,
+    sublist,
+    total,
+)
 from engine.dmn.feel_temporal import (
     parse_date,
     parse_date_time,
@@ -29,12 +45,13 @@ from engine.dmn.feel_types import (
 )
 from engine.dmn.feel_types import (
     YearMonthDuration,
-    compare,
     feel_eq,
     feel_not,
     feel_repr,
     format_duration,
 )
+from engine.dmn.feel_types import all_numbers as _num
+from engine.dmn.feel_types import integer_value as _int
 
 _FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError, re.error)
 
@@ -74,16 +91,6 @@ class Builtin:
             return self.fn(*args)
         except _FAILURES:
             return None
-
-
-def _num(*values: Any) -> bool:
-    return all(type(v) is Decimal for v in values)
-
-
-def _int(value: Any) -> int | None:
-    if type(value) is Decimal and value == value.to_integral_value():
-        return int(value)
-    return None
 
 
 def _str(*values: Any) -> bool:
@@ -260,125 +267,6 @@ def _string_join(items: Any, sep: Any = "") -> Any:
     return (sep or "").join(i for i in items if i is not None)
 
 
-# -- lists --------------------------------------------------------------------------------
-def _sum(items: list[Any]) -> Any:
-    if not items or not _num(*items):
-        return None
-    total = Decimal(0)
-    for x in items:
-        total = CTX.add(total, x)
-    return total
-
-
-def _extreme(sign: int) -> Callable[[list[Any]], Any]:
-    def pick(items: list[Any]) -> Any:
-        if not items:
-            return None
-        best = items[0]
-        for x in items[1:]:
-            c = compare(x, best)
-            if c is None:
-                return None
-            if c == sign:
-                best = x
-        return best
-
-    return pick
-
-
-def _mean(items: list[Any]) -> Any:
-    total = _sum(items)
-    return None if total is None else CTX.divide(total, Decimal(len(items)))
-
-
-def _median(items: list[Any]) -> Any:
-    if not items or not _num(*items):
-        return None
-    s = sorted(items)
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else CTX.divide(CTX.add(s[mid - 1], s[mid]), Decimal(2))
-
-
-def _all(items: list[Any]) -> Any:
-    if any(x is False for x in items):
-        return False
-    return True if all(x is True for x in items) else None
-
-
-def _any(items: list[Any]) -> Any:
-    if any(x is True for x in items):
-        return True
-    return False if all(x is False for x in items) else None
-
-
-def _list_contains(items: Any, value: Any) -> Any:
-    if type(items) is not list:
-        return None
-    return any(feel_eq(x, value) is True for x in items)
-
-
-def _sublist(items: Any, start: Any, length: Any = None) -> Any:
-    if type(items) is not list:
-        return None
-    first = _int(start)
-    if first is None or first == 0 or abs(first) > len(items):
-        return None
-    begin = first - 1 if first > 0 else len(items) + first
-    count = len(items) - begin if length is None else _int(length)
-    return None if count is None else items[begin:begin + count]
-
-
-def _index(items: Any, position: Any) -> int | None:
-    p = _int(position)
-    if type(items) is not list or p is None or p == 0 or abs(p) > len(items):
-        return None
-    return p - 1 if p > 0 else len(items) + p
-
-
-def _insert_before(items: Any, position: Any, item: Any) -> Any:
-    i = _index(items, position)
-    return None if i is None else items[:i] + [item] + items[i:]
-
-
-def _remove(items: Any, position: Any) -> Any:
-    i = _index(items, position)
-    return None if i is None else items[:i] + items[i + 1:]
-
-
-def _distinct(items: Any) -> Any:
-    if type(items) is not list:
-        return None
-    out: list[Any] = []
-    for x in items:
-        if not any(feel_eq(x, y) is True for y in out):
-            out.append(x)
-    return out
-
-
-def _flatten(items: Any) -> Any:
-    if type(items) is not list:
-        return None
-    out: list[Any] = []
-    for x in items:
-        out.extend(_flatten(x) if type(x) is list else [x])
-    return out
-
-
-def _concatenate(*lists: Any) -> Any:
-    if not all(type(x) is list for x in lists):
-        return None
-    return [item for x in lists for item in x]
-
-
-def _product(items: list[Any]) -> Any:
-    if not items or not _num(*items):
-        return None
-    result = Decimal(1)
-    for x in items:
-        result = CTX.multiply(result, x)
-    return result
-
-
 def _b(fn: Callable[..., Any], *signatures: str, varargs: bool = False,
        open_arity: bool = False) -> Builtin:
     sigs = tuple(tuple(s.split(",")) if s else () for s in signatures)
@@ -424,28 +312,28 @@ BUILTINS: dict[str, Builtin] = {
     "replace": _b(_replace, "input,pattern,replacement", "input,pattern,replacement,flags"),
     "split": _b(_two_strings(lambda s, d: re.split(d, s)), "string,delimiter"),
     "string join": _b(_string_join, "list", "list,delimiter"),
-    "list contains": _b(_list_contains, "list,element"),
+    "list contains": _b(list_contains, "list,element"),
     "count": _b(lambda items: Decimal(len(items)), "list", varargs=True),
-    "min": _b(_extreme(-1), "list", varargs=True),
-    "max": _b(_extreme(1), "list", varargs=True),
-    "sum": _b(_sum, "list", varargs=True),
-    "mean": _b(_mean, "list", varargs=True),
-    "median": _b(_median, "list", varargs=True),
-    "product": _b(_product, "list", varargs=True),
-    "all": _b(_all, "list", varargs=True),
-    "any": _b(_any, "list", varargs=True),
-    "sublist": _b(_sublist, "list,start position", "list,start position,length"),
+    "min": _b(extreme(-1), "list", varargs=True),
+    "max": _b(extreme(1), "list", varargs=True),
+    "sum": _b(total, "list", varargs=True),
+    "mean": _b(mean, "list", varargs=True),
+    "median": _b(median, "list", varargs=True),
+    "product": _b(product, "list", varargs=True),
+    "all": _b(all_true, "list", varargs=True),
+    "any": _b(any_true, "list", varargs=True),
+    "sublist": _b(sublist, "list,start position", "list,start position,length"),
     "append": _b(lambda items, *new: items + list(new) if type(items) is list else None,
                  "list,item", open_arity=True),
-    "concatenate": _b(_concatenate, "list", open_arity=True),
-    "insert before": _b(_insert_before, "list,position,newItem"),
-    "remove": _b(_remove, "list,position"),
+    "concatenate": _b(concatenate, "list", open_arity=True),
+    "insert before": _b(insert_before, "list,position,newItem"),
+    "remove": _b(remove, "list,position"),
     "reverse": _b(lambda items: items[::-1] if type(items) is list else None, "list"),
     "index of": _b(lambda items, m: [Decimal(i + 1) for i, x in enumerate(items)
                                      if feel_eq(x, m) is True], "list,match"),
-    "union": _b(lambda *lists: _distinct(_concatenate(*lists)), "list", open_arity=True),
-    "distinct values": _b(_distinct, "list"),
-    "flatten": _b(_flatten, "list"),
+    "union": _b(lambda *lists: distinct(concatenate(*lists)), "list", open_arity=True),
+    "distinct values": _b(distinct, "list"),
+    "flatten": _b(flatten, "list"),
     "get value": _b(lambda m, key: m.get(key) if type(m) is dict else None, "m,key"),
     "get entries": _b(lambda m: [{"key": k, "value": v} for k, v in m.items()]
                       if type(m) is dict else None, "m"),

@@ -91,7 +91,8 @@ class Parser:
     def finish(self) -> None:
         tok = self.peek()
         if tok.kind != "eof":
-            self.fail("unexpected text after a complete expression", tok)
+            hint = _TRAILING_HINTS.get(tok.text) if tok.kind == "kw" else None
+            self.fail("unexpected text after a complete expression", tok, hint)
 
     # -- unary tests ----------------------------------------------------------------------
     def positive_tests(self) -> tuple[ast.Node, ...]:
@@ -324,6 +325,7 @@ class Parser:
         if text == "[":
             cond = self.expr(0)
             self.expect("]", "']' to close the filter")
+            _check_filter(cond)
             return ast.Filter(tok.pos, left, cond)
         if text == "(":
             return self.call(tok, left)
@@ -372,6 +374,25 @@ class Parser:
         while self.peek(j).kind == "name":
             j += 1
         return j > 0 and self.peek(j).text == ":"
+
+
+_TRAILING_HINTS = {
+    "not": "FEEL has no 'not in': write not(x in [...]), or not(\"a\", \"b\") in an input cell",
+    "if": 'FEEL writes if x then "a" else "b"',
+    "is": "write x = null to test for null",
+}
+
+
+def _check_filter(cond: ast.Node) -> None:
+    """Refuse Python indexing that FEEL would read differently (and silently give null)."""
+    if not isinstance(cond, ast.Literal):
+        return
+    if type(cond.value) is str:
+        raise FeelSyntaxError("FEEL reads context entries with a dot, not [\"key\"]", cond.pos,
+                              f"write x.{cond.value} or get value(x, \"{cond.value}\")")
+    if type(cond.value) is Decimal and cond.value == 0:
+        raise FeelSyntaxError("FEEL lists start at 1, so x[0] is always null", cond.pos,
+                              "x[1] is the first item, x[-1] the last")
 
 
 def _is_plain_value(node: ast.Node) -> bool:

@@ -187,6 +187,17 @@ def feel_not(value: Any) -> bool | None:
     return None
 
 
+def all_numbers(*values: Any) -> bool:
+    return all(type(v) is Decimal for v in values)
+
+
+def integer_value(value: Any) -> int | None:
+    """The int a FEEL number stands for, or None if it is not a whole number."""
+    if type(value) is Decimal and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
 def format_duration(value: dt.timedelta | YearMonthDuration) -> str:
     """Write a duration in ISO 8601 form, the way FEEL's duration() reads it."""
     if isinstance(value, YearMonthDuration):

@@ -1,0 +1,43 @@
+# Bridgeflow: `make run` serves the web app with its processes; `make test` runs everything.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: setup run worker test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(BIN)/bridgeflow db upgrade
+
+run: setup
+	$(BIN)/bridgeflow serve --host $(HOST) --port $(PORT)
+
+worker: setup
+	$(BIN)/bridgeflow worker
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy engine service_tasks web
+
+test: lint
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/rest_bench.py
+	$(BIN)/python bench/dmn_bench.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,131 @@
+"""FEEL list functions (sum, min, max, count helpers, sublist, distinct values...), null-safe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from engine.dmn.feel_types import NUMBER_CONTEXT as CTX
+from engine.dmn.feel_types import all_numbers as _num
+from engine.dmn.feel_types import compare, feel_eq
+from engine.dmn.feel_types import integer_value as _int
+
+
+def total(items: list[Any]) -> Any:
+    """FEEL sum(): null for an empty list or one that holds anything but numbers."""
+    if not items or not _num(*items):
+        return None
+    result = Decimal(0)
+    for x in items:
+        result = CTX.add(result, x)
+    return result
+
+
+def extreme(sign: int) -> Callable[[list[Any]], Any]:
+    def pick(items: list[Any]) -> Any:
+        if not items:
+            return None
+        best = items[0]
+        for x in items[1:]:
+            c = compare(x, best)
+            if c is None:
+                return None
+            if c == sign:
+                best = x
+        return best
+
+    return pick
+
+
+def mean(items: list[Any]) -> Any:
+    summed = total(items)
+    return None if summed is None else CTX.divide(summed, Decimal(len(items)))
+
+
+def median(items: list[Any]) -> Any:
+    if not items or not _num(*items):
+        return None
+    s = sorted(items)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else CTX.divide(CTX.add(s[mid - 1], s[mid]), Decimal(2))
+
+
+def all_true(items: list[Any]) -> Any:
+    if any(x is False for x in items):
+        return False
+    return True if all(x is True for x in items) else None
+
+
+def any_true(items: list[Any]) -> Any:
+    if any(x is True for x in items):
+        return True
+    return False if all(x is False for x in items) else None
+
+
+def list_contains(items: Any, value: Any) -> Any:
+    if type(items) is not list:
+        return None
+    return any(feel_eq(x, value) is True for x in items)
+
+
+def sublist(items: Any, start: Any, length: Any = None) -> Any:
+    if type(items) is not list:
+        return None
+    first = _int(start)
+    if first is None or first == 0 or abs(first) > len(items):
+        return None
+    begin = first - 1 if first > 0 else len(items) + first
+    count = len(items) - begin if length is None else _int(length)
+    return None if count is None else items[begin:begin + count]
+
+
+def _index(items: Any, position: Any) -> int | None:
+    p = _int(position)
+    if type(items) is not list or p is None or p == 0 or abs(p) > len(items):
+        return None
+    return p - 1 if p > 0 else len(items) + p
+
+
+def insert_before(items: Any, position: Any, item: Any) -> Any:
+    i = _index(items, position)
+    return None if i is None else items[:i] + [item] + items[i:]
+
+
+def remove(items: Any, position: Any) -> Any:
+    i = _index(items, position)
+    return None if i is None else items[:i] + items[i + 1:]
+
+
+def distinct(items: Any) -> Any:
+    if type(items) is not list:
+        return None
+    out: list[Any] = []
+    for x in items:
+        if not any(feel_eq(x, y) is True for y in out):
+            out.append(x)
+    return out
+
+
+def flatten(items: Any) -> Any:
+    if type(items) is not list:
+        return None
+    out: list[Any] = []
+    for x in items:
+        out.extend(flatten(x) if type(x) is list else [x])
+    return out
+
+
+def concatenate(*lists: Any) -> Any:
+    if not all(type(x) is list for x in lists):
+        return None
+    return [item for x in lists for item in x]
+
+
+def product(items: list[Any]) -> Any:
+    if not items or not _num(*items):
+        return None
+    result = Decimal(1)
+    for x in items:
+        result = CTX.multiply(result, x)
+    return result

@@ -1,0 +1,11 @@
+"""Restricted evaluator for BPMN script tasks, gateway conditions and other expressions.
+
+Script source written by analysts runs here instead of plain ``eval``/``exec``: it is checked
+against an allow-list of syntax, rewritten to enforce time and size limits, and run with a
+small set of safe builtins. ``Sandbox.check`` is for deploy time; ``evaluate`` and ``execute``
+for run time. Every failure is a ``SandboxError`` that names the element and the line.
+"""
+
+from engine.sandbox._engine import Sandbox, SandboxError
+
+__all__ = ["Sandbox", "SandboxError"]

@@ -1,0 +1,208 @@
+"""Running processes end to end through the engine, with state saved and restored at every step."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.models import Instance
+from engine.service import Engine
+
+from .conftest import FakeSystem
+
+
+def _types(engine: Engine, instance_id: str) -> list[tuple[str, str | None]]:
+    return [(e.type, e.element_id) for e in engine.events_of(instance_id)]
+
+
+def test_automatic_process_runs_to_the_end_with_its_rule(engine: Engine) -> None:
+    inst = engine.start("auto_steps", "order-1", {"lines": [{"qty": 3, "price": 500.0}]}, wait=5)
+    assert inst.status == "completed"
+    assert inst.variables["size"] == "large"
+    assert inst.variables["discount"] == 5
+    assert inst.variables["net"] == 1425.0
+    steps = [el for t, el in _types(engine, inst.id) if t == "step"]
+    assert steps == ["start_event", "compute_total", "is_large", "mark_large", "merge",
+                     "choose_discount", "apply_discount", "summarize", "end_event"]
+
+
+def test_the_default_flow_is_taken_when_no_condition_holds(engine: Engine) -> None:
+    inst = engine.start("auto_steps", None, {"lines": [{"qty": 1, "price": 10.0}]}, wait=5)
+    assert (inst.status, inst.variables["size"], inst.variables["net"]) == ("completed",
+                                                                              "small", 10.0)
+
+
+def test_unknown_process_and_bad_variables_are_refused_and_store_nothing(engine: Engine) -> None:
+    with pytest.raises(NotFoundError, match="no process with key 'nope'"):
+        engine.start("nope")
+    with pytest.raises(InvalidInputError, match="variables must be a JSON object"):
+        engine.start("auto_steps", None, ["not", "a", "dict"])
+    with pytest.raises(InvalidInputError) as err:
+        engine.start("auto_steps", None, {"1x": 1, "ok": 2})
+    assert "1x" in err.value.details["fields"]
+    assert engine.list_instances().total == 0
+
+
+def test_user_task_waits_with_its_form_group_and_due_date(engine: Engine,
+                                                          drain: Callable[..., None],
+                                                          system: FakeSystem) -> None:
+    inst = engine.start("review", "contract-7", {"amount_requested": 900}, wait=5)
+    assert inst.status == "waiting"
+    assert inst.active_elements == ["review_request"]
+    [task] = engine.open_tasks_of(inst.id)
+    assert task.candidate_groups == ["finance"]
+    assert task.due_at is not None and (task.due_at - task.created_at).total_seconds() == 4 * 3600
+    assert task.form is not None
+    assert task.form["required"] == ["decision", "amount"]
+    assert task.form["properties"]["decision"]["enum"] == ["approve", "reject"]
+
+    with pytest.raises(InvalidInputError) as err:
+        engine.complete(task.id, "fiona", {"decision": "maybe", "amount": -5})
+    assert set(err.value.details["fields"]) == {"decision", "amount"}
+    assert engine.task(task.id).status == "ready"
+
+    engine.claim(task.id, "fiona")
+    with pytest.raises(ConflictError, match="claimed by fiona"):
+        engine.complete(task.id, "bob", {"decision": "approve", "amount": 900})
+    engine.complete(task.id, "fiona", {"decision": "approve", "amount": 900}, wait=5)
+    with pytest.raises(ConflictError, match="already completed"):
+        engine.complete(task.id, "fiona", {"decision": "approve", "amount": 900})
+
+    done = engine.instance(inst.id)
+    assert done.status == "completed"
+    assert done.variables["record"] == {"saved": True, "decision": "approve"}
+    [(op, params, ctx)] = system.calls
+    assert (op, params) == ("test.record", {"decision": "approve", "source": "review"})
+    assert ctx.idempotency_key == f"{inst.id}:record_decision"
+    actors = [(e.type, e.actor) for e in engine.events_of(inst.id) if e.type.startswith("task_")]
+    assert ("task_claimed", "fiona") in actors and ("task_completed", "fiona") in actors
+
+
+def test_two_people_completing_one_task_at_once_one_gets_a_conflict(engine: Engine) -> None:
+    inst = engine.start("review", None, {}, wait=5)
+    [task] = engine.open_tasks_of(inst.id)
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def complete(user: str) -> None:
+        barrier.wait()
+        try:
+            engine.complete(task.id, user, {"decision": "reject", "amount": 0})
+            results.append("ok")
+        except ConflictError:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=complete, args=(u,)) for u in ("ann", "ben")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict", "ok"]
+
+
+def test_transient_failures_are_retried_then_succeed(engine: Engine, drain: Callable[..., None],
+                                                     system: FakeSystem) -> None:
+    system.fail_times = 2
+    inst = engine.start("review", None, {}, wait=5)
+    [task] = engine.open_tasks_of(inst.id)
+    engine.complete(task.id, "fiona", {"decision": "approve", "amount": 1}, wait=1)
+    drain(lambda: engine.instance(inst.id).status == "completed")
+    outcomes = [e.data["outcome"] for e in engine.events_of(inst.id) if e.type == "service_call"]
+    assert outcomes == ["failed", "failed", "ok"]
+
+
+def test_retries_run_out_into_an_incident_and_an_admin_retry_resumes(
+        engine: Engine, drain: Callable[..., None], system: FakeSystem) -> None:
+    system.fail_times = 3
+    inst = engine.start("review", None, {}, wait=5)
+    [task] = engine.open_tasks_of(inst.id)
+    engine.complete(task.id, "fiona", {"decision": "approve", "amount": 1}, wait=1)
+    drain(lambda: engine.instance(inst.id).status == "incident")
+    [incident] = engine.incidents_of(inst.id)
+    assert incident.element_id == "record_decision"
+    assert incident.error_type == "service_failed"
+    assert "connection refused" in incident.message
+    engine.retry_incident(incident.id, actor="admin")
+    drain(lambda: engine.instance(inst.id).status == "completed")
+    assert engine.instance(inst.id).variables["record"]["saved"] is True
+    assert len(system.calls) == 4
+    assert engine.incidents_of(inst.id) == []
+
+
+def test_business_error_takes_the_error_boundary_path(engine: Engine) -> None:
+    enough = engine.start("stock_check", None, {"qty": 3}, wait=5)
+    assert (enough.status, enough.variables["outcome"]) == ("completed", "reserved")
+    short = engine.start("stock_check", None, {"qty": 50}, wait=5)
+    assert (short.status, short.variables["outcome"]) == ("completed", "awaiting restock")
+    assert short.variables["error_code"] == "stock_short"
+
+
+def test_script_failure_opens_an_incident_naming_element_and_line(engine: Engine) -> None:
+    inst = engine.start("escape", None, {"divisor": 0}, wait=5)
+    assert inst.status == "incident"
+    [incident] = engine.incidents_of(inst.id)
+    assert incident.element_id == "divide"
+    assert incident.details["line"] == 2
+    assert "division by zero" in incident.message
+
+
+def test_fixing_data_is_not_possible_but_retry_reruns_the_script(engine: Engine,
+                                                                 drain: Callable[..., None],
+                                                                 ) -> None:
+    inst = engine.start("escape", None, {"divisor": 0}, wait=5)
+    [incident] = engine.incidents_of(inst.id)
+    engine.retry_incident(incident.id, "admin")
+    drain()
+    # The data did not change, so the script fails again: a new incident, same element.
+    again = engine.incidents_of(inst.id)
+    assert [i.element_id for i in again] == ["divide"]
+    assert again[0].id != incident.id
+
+
+def test_suspended_instance_does_not_move_until_resumed(engine: Engine,
+                                                        drain: Callable[..., None]) -> None:
+    inst = engine.start("wait_for_restock", "o-1", {}, wait=5)
+    engine.suspend(inst.id, "admin")
+    with pytest.raises(ConflictError):
+        engine.suspend(inst.id, "admin")
+    engine.send_message("stock_replenished", business_key="o-1")
+    drain()
+    assert engine.instance(inst.id).status == "suspended"
+    engine.resume(inst.id, "admin")
+    drain(lambda: engine.instance(inst.id).status == "completed")
+
+
+def test_terminate_cancels_open_tasks(engine: Engine) -> None:
+    inst = engine.start("review", None, {}, wait=5)
+    [task] = engine.open_tasks_of(inst.id)
+    engine.terminate(inst.id, "admin")
+    assert engine.instance(inst.id).status == "terminated"
+    assert engine.task(task.id).status == "cancelled"
+    with pytest.raises(ConflictError, match="already cancelled"):
+        engine.complete(task.id, "fiona", {"decision": "approve", "amount": 1})
+
+
+def test_instances_keep_their_version_after_a_new_deployment(engine: Engine) -> None:
+    first = engine.start("review", None, {}, wait=5)
+    source = engine.definition("review").source.replace('name="Review the request"',
+                                                         'name="Review the request (v2)"')
+    [deployed] = engine.deploy({"review.bpmn": source.encode()})
+    assert (deployed.version, deployed.new_version) == (2, True)
+    [again] = engine.deploy({"review.bpmn": source.encode()})
+    assert (again.version, again.new_version) == (2, False)
+    second = engine.start("review", None, {}, wait=5)
+    assert (engine.instance(first.id).version, second.version) == (1, 2)
+    assert engine.open_tasks_of(first.id)[0].name == "Review the request"
+    assert engine.open_tasks_of(second.id)[0].name == "Review the request (v2)"
+
+
+def test_instance_rows_do_not_embed_the_process_spec(engine: Engine, database) -> None:  # type: ignore[no-untyped-def]
+    inst = engine.start("review", None, {}, wait=5)
+    with database.read() as s:
+        row = s.get(Instance, inst.id)
+        assert row is not None and row.state is not None
+        assert b'"task_specs"' not in row.state
+        assert b"review_request" in row.state
