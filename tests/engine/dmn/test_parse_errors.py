@@ -53,6 +53,7 @@ def test_every_bad_cell_is_listed_with_decision_rule_column_and_position() -> No
         ('?.lower() = "a"', "lower case"),
         ("not ?", "not(x)"),
         ("? % 2 = 0", "modulo"),
+        ('? not in ["a"]', "not(x in [...])"),
     ],
 )
 def test_python_dialect_cells_are_refused_with_what_to_write(cell: str, advice: str) -> None:
@@ -109,6 +110,17 @@ def test_structural_problems_are_all_reported() -> None:
 def test_priority_without_output_values_is_refused() -> None:
     (problem,) = problems(table_xml([(["1"], ['"x"'])], hit_policy="PRIORITY"))
     assert "output values" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("expression", "advice"),
+    [('customer["tier"]', "customer.tier"), ("items[0]", "x[1] is the first item"),
+     ('"a" if amount > 1 else "b"', 'if x then "a" else "b"')],
+)
+def test_python_indexing_and_inline_if_are_refused(expression: str, advice: str) -> None:
+    (problem,) = problems(table_xml([(["-"], [expression])]))
+    assert "rule 1, output 'result'" in problem.message
+    assert advice in problem.message
 
 
 def test_unknown_functions_are_refused_at_deploy_time() -> None:

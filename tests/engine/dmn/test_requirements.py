@@ -89,6 +89,13 @@ def test_an_undeclared_missing_variable_is_an_error_naming_it() -> None:
     assert caught.value.decision_id == "risk"
 
 
+def test_an_unquoted_word_in_a_cell_is_reported_as_a_missing_variable() -> None:
+    xml = DRD.replace(b'<text>"low"</text>', b"<text>low</text>")
+    with pytest.raises(DecisionEvaluationError) as caught:
+        load(xml).evaluate("risk", {"Applicant Age": 30})
+    assert 'write "low" in double quotes' in caught.value.message
+
+
 @pytest.mark.parametrize(
     "namespace",
     [
