@@ -325,7 +325,7 @@ class Parser:
         if text == "[":
             cond = self.expr(0)
             self.expect("]", "']' to close the filter")
-            _check_filter(cond)
+            _check_filter(cond, self.text[_start(left):tok.pos].strip() or "x")
             return ast.Filter(tok.pos, left, cond)
         if text == "(":
             return self.call(tok, left)
@@ -383,16 +383,24 @@ _TRAILING_HINTS = {
 }
 
 
-def _check_filter(cond: ast.Node) -> None:
+def _start(node: ast.Node) -> int:
+    """Where the source text of a node begins (a path or filter starts at its base)."""
+    while isinstance(node, (ast.Path, ast.Filter, ast.Call, ast.Arith, ast.Compare)):
+        node = node.base if isinstance(node, (ast.Path, ast.Filter)) else (
+            node.func if isinstance(node, ast.Call) else node.left)
+    return max(node.pos, 0)
+
+
+def _check_filter(cond: ast.Node, base: str) -> None:
     """Refuse Python indexing that FEEL would read differently (and silently give null)."""
     if not isinstance(cond, ast.Literal):
         return
     if type(cond.value) is str:
         raise FeelSyntaxError("FEEL reads context entries with a dot, not [\"key\"]", cond.pos,
-                              f"write x.{cond.value} or get value(x, \"{cond.value}\")")
+                              f"write {base}.{cond.value} or get value({base}, \"{cond.value}\")")
     if type(cond.value) is Decimal and cond.value == 0:
         raise FeelSyntaxError("FEEL lists start at 1, so x[0] is always null", cond.pos,
-                              "x[1] is the first item, x[-1] the last")
+                              f"{base}[1] is the first item, {base}[-1] the last")
 
 
 def _is_plain_value(node: ast.Node) -> bool:

@@ -114,7 +114,7 @@ def test_priority_without_output_values_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("expression", "advice"),
-    [('customer["tier"]', "customer.tier"), ("items[0]", "x[1] is the first item"),
+    [('customer["tier"]', "customer.tier"), ("items[0]", "items[1] is the first item"),
      ('"a" if amount > 1 else "b"', 'if x then "a" else "b"')],
 )
 def test_python_indexing_and_inline_if_are_refused(expression: str, advice: str) -> None:
