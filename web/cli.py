@@ -1,0 +1,188 @@
+"""The ``bridgeflow`` command: serve, run a worker, deploy, start, list, complete, keys, db."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.config import Settings
+from engine.errors import EngineError
+from engine.service import Engine
+
+from .bootstrap import StartupError, build_engine
+
+
+@contextmanager
+def open_engine(deploy: bool = False) -> Iterator[Engine]:
+    """Build the engine from the environment and close its database afterwards."""
+    try:
+        engine = build_engine(Settings.from_env(), deploy=deploy)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield engine
+    except EngineError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        for problem in exc.details.get("problems", []):
+            click.echo(f"  {_problem(problem)}", err=True)
+        sys.exit(1)
+    finally:
+        engine.db.dispose()
+
+
+def _problem(p: dict[str, Any]) -> str:
+    where = p["file"] + (f":{p['line']}" if p.get("line") is not None else "")
+    where += f" [{p['element_id']}]" if p.get("element_id") else ""
+    return f"{where}: {p['message']}"
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """Turn ``name=value`` pairs into variables; values are JSON when they parse as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"'{pair}' is not name=value", param_hint="--var")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group()
+def main() -> None:
+    """Bridgeflow: a BPMN process engine with human tasks."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run a worker in the web process.")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Serve the web app (with an in-process worker unless --no-worker)."""
+    from . import create_app
+
+    config: dict[str, Any] = {"run_worker_in_web": False} if no_worker else {}
+    try:
+        app = create_app(config)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+def worker() -> None:
+    """Run a worker that takes due jobs until SIGINT or SIGTERM."""
+    from engine.worker import Worker
+
+    with open_engine() as engine:
+        Worker(engine).run()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+def deploy(paths: tuple[Path, ...]) -> None:
+    """Deploy BPMN and DMN files, or every such file under directories."""
+    files: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_dir():
+            files.update({str(p.relative_to(path)): p.read_bytes()
+                          for p in sorted(path.rglob("*")) if p.is_file()
+                          and p.suffix in (".bpmn", ".dmn", ".json", ".xml")})
+        else:
+            files[path.name] = path.read_bytes()
+    with open_engine() as engine:
+        for d in engine.deploy(files, deployed_by="cli"):
+            state = "new version" if d.new_version else "unchanged"
+            click.echo(f"{d.kind} {d.key} version {d.version} ({state})")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--business-key", default=None)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="A variable; the value is read as JSON when it parses, else as text.")
+@click.option("--wait", default=0.0, type=click.FloatRange(0, 30),
+              help="Run the instance now for up to this many seconds.")
+def start(key: str, business_key: str | None, variables: tuple[str, ...], wait: float) -> None:
+    """Start an instance of process KEY and print it."""
+    data = parse_vars(variables)
+    with open_engine() as engine:
+        inst = engine.start(key, business_key, data, started_by="cli", wait=wait)
+        _echo_json({"id": inst.id, "process_key": inst.process_key, "version": inst.version,
+                    "status": inst.status, "variables": inst.variables})
+
+
+@main.command()
+@click.option("--status", default=None)
+@click.option("--process", "process_key", default=None)
+def instances(status: str | None, process_key: str | None) -> None:
+    """List process instances, newest first."""
+    with open_engine() as engine:
+        page = engine.list_instances(status=status, process_key=process_key)
+        for i in page.items:
+            click.echo(f"{i.id}  {i.process_key} v{i.version}  {i.status:<10} "
+                       f"{i.business_key or ''}")
+        click.echo(f"{page.total} instance(s)")
+
+
+@main.command()
+@click.option("--group", default=None)
+@click.option("--assignee", default=None)
+def tasks(group: str | None, assignee: str | None) -> None:
+    """List open human tasks."""
+    with open_engine() as engine:
+        page = engine.list_tasks(candidate_group=group, assignee=assignee)
+        for t in page.items:
+            click.echo(f"{t.id}  {t.process_key}  {t.name or t.element_id}  {t.status}  "
+                       f"{t.assignee or ''}")
+        click.echo(f"{page.total} task(s)")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE")
+def complete(task_id: str, user: str, variables: tuple[str, ...]) -> None:
+    """Complete a human task as USER with the given variables."""
+    data = parse_vars(variables)
+    with open_engine() as engine:
+        task = engine.complete(task_id, user, data)
+        click.echo(f"task {task.id} {task.status}")
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """Manage API keys for systems that call the REST API."""
+
+
+@api_keys.command("create")
+@click.argument("name")
+def create_api_key(name: str) -> None:
+    """Create an API key and print it; it is shown only this once."""
+    with open_engine() as engine:
+        click.echo(engine.create_api_key(name))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    with open_engine():
+        click.echo("database is up to date")
