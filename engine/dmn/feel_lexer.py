@@ -133,7 +133,9 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
                 i += len(op)
                 break
         else:
-            raise FeelSyntaxError(f"unexpected character {c!r}", i)
+            hint = ("JUEL expressions such as ${x} are not supported: write FEEL, e.g. x"
+                    if c in "$#" else None)
+            raise FeelSyntaxError(f"unexpected character {c!r}", i, hint)
 
 
 def declared_names(names: Iterable[str]) -> frozenset[str]:

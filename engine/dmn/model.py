@@ -142,10 +142,19 @@ class _Reader:
     def text(self, element: etree._Element | None) -> Text | None:
         if element is None:
             return None
+        self.check_language(element)
         node = self.child(element, "text")
         if node is None:
             return Text("", line_of(element))
         return Text(node.text or "", line_of(node))
+
+    def check_language(self, element: etree._Element) -> None:
+        """Refuse JUEL, JavaScript, Python cells: read as FEEL they would mean other things."""
+        language = element.get("expressionLanguage")
+        if language and "feel" not in language.lower():
+            self.problem(f"expression language '{language}' is not supported; Bridgeflow "
+                         "evaluates FEEL only (remove the attribute and write the cell in FEEL)",
+                         element, element.get("id"))
 
     def href(self, element: etree._Element | None, owner: str) -> str | None:
         ref = element.get("href", "") if element is not None else ""
@@ -157,6 +166,7 @@ class _Reader:
 
     def read(self, root: etree._Element) -> DefinitionsModel:
         model = DefinitionsModel(self.ns)
+        self.check_language(root)
         for item in root.iterchildren(self.tag("itemDefinition")):
             base = item.findtext(self.tag("typeRef"))
             if base and item.get("isCollection") != "true" and item.get("name"):
@@ -252,6 +262,7 @@ class _Reader:
                 self.problem(f"'{owner}': aggregation '{aggregation}' needs hit policy COLLECT "
                              "and one of SUM, MIN, MAX, COUNT", element, owner)
                 aggregation = None
+        self.check_language(element)
         table = TableModel(element.get("id"), line_of(element), policy, aggregation)
         for n, clause in enumerate(element.iterchildren(self.tag("input")), start=1):
             expression = self.text(self.child(clause, "inputExpression"))

@@ -126,3 +126,13 @@ def test_python_indexing_and_inline_if_are_refused(expression: str, advice: str)
 def test_unknown_functions_are_refused_at_deploy_time() -> None:
     (problem,) = problems(table_xml([(["-"], ["frobnicate(amount)"])]))
     assert "unknown function 'frobnicate'" in problem.message
+
+
+def test_other_expression_languages_are_refused() -> None:
+    xml = table_xml([(["-"], ['"x"'])]).replace(
+        b'<inputExpression id="ie_0" typeRef="number">',
+        b'<inputExpression id="ie_0" typeRef="number" expressionLanguage="juel">',
+    ).replace(b"<text>amount</text>", b"<text>${amount}</text>")
+    messages = [p.message for p in problems(xml)]
+    assert any("expression language 'juel' is not supported" in m for m in messages)
+    assert any("JUEL expressions such as ${x} are not supported" in m for m in messages)
