@@ -1,0 +1,106 @@
+"""API keys guard the API; health, metrics and the OpenAPI document are open."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.service import Engine
+
+from .conftest import AuthClient, instance_count, start_order
+
+
+def test_missing_key_is_401(app: Flask, engine: Engine) -> None:
+    resp = app.test_client().post("/api/v1/process-instances",
+                                  json={"process_key": "auto_steps"})
+    assert resp.status_code == 401
+    body = resp.get_json()
+    assert body["error"] == "unauthorized" and "Bearer" in body["message"]
+    assert instance_count(engine) == 0
+
+
+def test_wrong_key_is_401(app: Flask, engine: Engine, api_key: str) -> None:
+    resp = app.test_client().post("/api/v1/process-instances",
+                                  json={"process_key": "auto_steps"},
+                                  headers={"Authorization": f"Bearer {api_key}x"})
+    assert resp.status_code == 401
+    assert resp.get_json()["message"] == "the API key is not valid or has been revoked"
+    assert instance_count(engine) == 0
+
+
+def test_unknown_route_and_wrong_method_use_the_error_shape(client: AuthClient) -> None:
+    resp = client.get("/api/v1/nothing-here")
+    assert resp.status_code == 404 and resp.get_json()["error"] == "not_found"
+    resp = client.get("/api/v1/messages")
+    assert resp.status_code == 405
+    assert resp.get_json()["error"] == "method_not_allowed"
+
+
+def test_unexpected_error_is_500_with_a_generic_message(app: Flask, client: AuthClient,
+                                                        monkeypatch: object) -> None:
+    engine: Engine = app.extensions["bridgeflow"]
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    setattr(engine, "list_incidents", explode)  # noqa: B010
+    resp = client.get("/api/v1/incidents")
+    assert resp.status_code == 500
+    body = resp.get_json()
+    assert body["error"] == "internal_error" and "secret" not in body["message"]
+
+
+def test_healthz_reports_database_and_workers(app: Flask) -> None:
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": "ok", "workers_alive": 0}
+
+
+def test_healthz_is_503_when_the_database_is_away(app: Flask, engine: Engine) -> None:
+    def away() -> None:
+        raise OSError("connection refused")
+
+    setattr(engine, "stats", away)  # noqa: B010
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json()["database"] == "unreachable"
+
+
+def test_metrics_in_prometheus_text(app: Flask, client: AuthClient) -> None:
+    start_order(client)
+    resp = app.test_client().get("/metrics")
+    assert resp.status_code == 200
+    assert resp.content_type.startswith("text/plain; version=0.0.4")
+    text = resp.get_data(as_text=True)
+    assert 'bridgeflow_instances{process_key="auto_steps",status="completed"} 1' in text
+    assert "bridgeflow_open_incidents 0" in text
+    assert "bridgeflow_due_jobs 0" in text
+    assert "bridgeflow_workers_alive 0" in text
+    assert "# TYPE bridgeflow_service_call_duration_ms summary" in text
+
+
+def test_service_call_summary_per_operation() -> None:
+    from web.ops import render_metrics
+
+    text = render_metrics({"instances": [], "open_incidents": 0, "due_jobs": 0,
+                           "workers_alive": 1,
+                           "service_calls": [("a", "erp.check_stock", 10),
+                                             ("a", "erp.check_stock", 30),
+                                             ("b", "crm.update", 5)]})
+    assert 'bridgeflow_service_call_duration_ms_count{operation="erp.check_stock"} 2' in text
+    assert 'bridgeflow_service_call_duration_ms_sum{operation="erp.check_stock"} 40.0' in text
+    assert 'bridgeflow_service_call_duration_ms_count{operation="crm.update"} 1' in text
+
+
+def test_openapi_document_is_open_and_built_from_the_schemas(app: Flask) -> None:
+    client: FlaskClient = app.test_client()
+    resp = client.get("/api/v1/openapi.json")
+    assert resp.status_code == 200
+    doc = resp.get_json()
+    assert doc["openapi"].startswith("3.")
+    assert "post" in doc["paths"]["/process-instances"]
+    assert "/decisions/{key}/evaluate" in doc["paths"]
+    instance = doc["components"]["schemas"]["Instance"]["properties"]
+    assert instance["created_at"]["format"] == "date-time"
+    start = doc["components"]["schemas"]["StartInstance"]
+    assert start["required"] == ["process_key"]

@@ -1,0 +1,100 @@
+"""Deploying files and reading definitions through the API."""
+
+from __future__ import annotations
+
+import io
+
+from engine.service import Engine
+
+from .conftest import AuthClient
+from .processes import approval
+
+URL = "/api/v1/deployments"
+
+
+def upload(client: AuthClient, *files: tuple[str, bytes]) -> object:
+    data = {"files": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post(URL, data=data, content_type="multipart/form-data")
+
+
+def test_deploying_a_new_file_creates_version_1_once(client: AuthClient) -> None:
+    resp = upload(client, ("approval.bpmn", approval()))
+    assert resp.status_code == 201
+    [deployed] = resp.get_json()["definitions"]
+    assert deployed["key"] == "approval" and deployed["version"] == 1
+    assert deployed["new_version"] is True and deployed["kind"] == "process"
+    again = upload(client, ("approval.bpmn", approval())).get_json()["definitions"]
+    assert again[0]["version"] == 1 and again[0]["new_version"] is False
+    versions = client.get("/api/v1/process-definitions/approval").get_json()["versions"]
+    assert [v["version"] for v in versions] == [1]
+    assert versions[0]["deployed_by"] == "order-system"
+
+
+def test_a_changed_file_creates_version_2(client: AuthClient) -> None:
+    upload(client, ("approval.bpmn", approval()))
+    resp = upload(client, ("approval.bpmn", approval("approved_by = 'y'")))
+    assert resp.get_json()["definitions"][0]["version"] == 2
+    xml = client.get("/api/v1/process-definitions/approval/xml?version=1")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml"
+    assert b"approved_by = 'x'" in xml.data
+    latest = client.get("/api/v1/process-definitions/approval/xml")
+    assert b"approved_by = 'y'" in latest.data
+
+
+def test_file_that_is_not_xml_is_422(client: AuthClient, engine: Engine) -> None:
+    resp = upload(client, ("broken.bpmn", b"this is not XML"))
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["error"] == "invalid_definition"
+    [problem] = body["details"]["problems"]
+    assert problem["file"] == "broken.bpmn" and problem["message"]
+    assert set(problem) == {"file", "line", "element_id", "message"}
+    assert [d.key for d in engine.list_definitions()] == ["auto_steps", "discount"]
+
+
+def test_script_importing_os_is_422_with_line_and_element(client: AuthClient,
+                                                          engine: Engine) -> None:
+    resp = upload(client, ("approval.bpmn", approval("import os")))
+    assert resp.status_code == 422
+    problems = resp.get_json()["details"]["problems"]
+    assert any(p["element_id"] == "after" and p["file"] == "approval.bpmn"
+               and p["line"] is not None for p in problems), problems
+    assert "approval.bpmn" in resp.get_json()["message"]
+    assert [d.key for d in engine.list_definitions()] == ["auto_steps", "discount"]
+
+
+def test_deployment_without_files_is_400(client: AuthClient) -> None:
+    resp = client.post(URL, data={}, content_type="multipart/form-data")
+    assert resp.status_code == 400
+    body = resp.get_json()
+    assert body["error"] == "malformed_request" and "'files'" in body["message"]
+
+
+def test_list_definitions_is_paged(client: AuthClient) -> None:
+    upload(client, ("approval.bpmn", approval()))
+    page = client.get("/api/v1/process-definitions?per_page=1").get_json()
+    assert page["total"] == 2 and page["page"] == 1
+    assert [d["key"] for d in page["items"]] == ["approval"]
+    second = client.get("/api/v1/process-definitions?per_page=1&page=2").get_json()
+    assert [d["key"] for d in second["items"]] == ["auto_steps"]
+    decisions = client.get("/api/v1/process-definitions?kind=decision").get_json()
+    assert [d["key"] for d in decisions["items"]] == ["discount"]
+
+
+def test_unknown_definition_is_404(client: AuthClient) -> None:
+    resp = client.get("/api/v1/process-definitions/nope/xml")
+    assert resp.status_code == 404
+    assert "nope" in resp.get_json()["message"]
+
+
+def test_decision_evaluate_returns_outputs_and_rules(client: AuthClient) -> None:
+    resp = client.post("/api/v1/decisions/discount/evaluate",
+                       json={"variables": {"size": "large", "total": 6000}})
+    assert resp.status_code == 200
+    assert resp.get_json() == {"outputs": 10, "matched_rules": [{"id": "r1", "number": 1}]}
+
+
+def test_decision_evaluate_rejects_unknown_fields(client: AuthClient) -> None:
+    resp = client.post("/api/v1/decisions/discount/evaluate", json={"vars": {}})
+    assert resp.status_code == 422
+    assert "vars" in resp.get_json()["details"]["fields"]
