@@ -6,6 +6,15 @@ from decimal import Decimal
 
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS
+from engine.dmn.feel_hints import (
+    PYTHON_OPS,
+    PYTHON_WORDS,
+    RANGE_HINT,
+    TRAILING_HINTS,
+    check_filter,
+    is_plain_value,
+    source_start,
+)
 from engine.dmn.feel_lexer import FeelSyntaxError, Token, names_pattern, tokenize
 
 # Binding powers, loosest first; FEEL negation binds tighter than ** (so -2**2 is 4).
@@ -17,16 +26,7 @@ _INFIX = {
 }  # fmt: skip
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _NEGATION_BP = 70
-_PYTHON_WORDS = {"True": "true", "False": "false", "None": "null"}
-_PYTHON_OPS = {
-    "==": "FEEL compares with a single '=': write = 5, or just 5 in an input cell",
-    "&&": "write 'and'",
-    "||": "write 'or'",
-    "!": "write not(...)",
-    "%": "write modulo(a, b)",
-}
 _BUILTIN_NAMES = frozenset(BUILTINS)
-RANGE_HINT = "write a range instead: [5..10] includes both ends, ]5..10[ excludes both"
 
 
 class Parser:
@@ -58,8 +58,8 @@ class Parser:
     def fail(self, message: str, tok: Token, hint: str | None = None) -> None:
         if tok.kind == "eof":
             message = f"{message}, but the text ends there"
-        elif hint is None and tok.text in _PYTHON_OPS:
-            hint = _PYTHON_OPS[tok.text]
+        elif hint is None and tok.text in PYTHON_OPS:
+            hint = PYTHON_OPS[tok.text]
         raise FeelSyntaxError(f"{message} (found {tok.text!r})" if tok.text else message,
                               tok.pos, hint)
 
@@ -91,7 +91,7 @@ class Parser:
     def finish(self) -> None:
         tok = self.peek()
         if tok.kind != "eof":
-            hint = _TRAILING_HINTS.get(tok.text) if tok.kind == "kw" else None
+            hint = TRAILING_HINTS.get(tok.text) if tok.kind == "kw" else None
             self.fail("unexpected text after a complete expression", tok, hint)
 
     # -- unary tests ----------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Parser:
                       'list the values separated by commas: "a", "b"')
         expr = self.expr(0)
         if isinstance(expr, ast.Logic) and not ast.uses_input(expr):
-            if _is_plain_value(expr.left) or _is_plain_value(expr.right):
+            if is_plain_value(expr.left) or is_plain_value(expr.right):
                 hint = ('to match any of several values separate them with commas: "a", "b"'
                         if expr.op == "or" else RANGE_HINT)
                 raise FeelSyntaxError(f"'{expr.op}' cannot combine values in an input cell",
@@ -218,9 +218,9 @@ class Parser:
             words.append(self.advance().text)
         name = " ".join(words)
         for word in words:
-            if word in _PYTHON_WORDS:
+            if word in PYTHON_WORDS:
                 raise FeelSyntaxError(f"{word!r} is Python", tok.pos,
-                                      f"write {_PYTHON_WORDS[word]} in FEEL")
+                                      f"write {PYTHON_WORDS[word]} in FEEL")
         if len(words) > 1 and "is" in words:
             raise FeelSyntaxError("'is' is Python", tok.pos,
                                   "write x = null to test for null, or = value")
@@ -325,7 +325,7 @@ class Parser:
         if text == "[":
             cond = self.expr(0)
             self.expect("]", "']' to close the filter")
-            _check_filter(cond, self.text[_start(left):tok.pos].strip() or "x")
+            check_filter(cond, self.text[source_start(left):tok.pos].strip() or "x")
             return ast.Filter(tok.pos, left, cond)
         if text == "(":
             return self.call(tok, left)
@@ -374,37 +374,6 @@ class Parser:
         while self.peek(j).kind == "name":
             j += 1
         return j > 0 and self.peek(j).text == ":"
-
-
-_TRAILING_HINTS = {
-    "not": "FEEL has no 'not in': write not(x in [...]), or not(\"a\", \"b\") in an input cell",
-    "if": 'FEEL writes if x then "a" else "b"',
-    "is": "write x = null to test for null",
-}
-
-
-def _start(node: ast.Node) -> int:
-    """Where the source text of a node begins (a path or filter starts at its base)."""
-    while isinstance(node, (ast.Path, ast.Filter, ast.Call, ast.Arith, ast.Compare)):
-        node = node.base if isinstance(node, (ast.Path, ast.Filter)) else (
-            node.func if isinstance(node, ast.Call) else node.left)
-    return max(node.pos, 0)
-
-
-def _check_filter(cond: ast.Node, base: str) -> None:
-    """Refuse Python indexing that FEEL would read differently (and silently give null)."""
-    if not isinstance(cond, ast.Literal):
-        return
-    if type(cond.value) is str:
-        raise FeelSyntaxError("FEEL reads context entries with a dot, not [\"key\"]", cond.pos,
-                              f"write {base}.{cond.value} or get value({base}, \"{cond.value}\")")
-    if type(cond.value) is Decimal and cond.value == 0:
-        raise FeelSyntaxError("FEEL lists start at 1, so x[0] is always null", cond.pos,
-                              f"{base}[1] is the first item, {base}[-1] the last")
-
-
-def _is_plain_value(node: ast.Node) -> bool:
-    return isinstance(node, ast.Literal) and type(node.value) in (str, Decimal)
 
 
 def parse_expression(text: str, names: frozenset[str] = frozenset()) -> ast.Node:
