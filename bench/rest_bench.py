@@ -1,4 +1,4 @@
-"""REST start->end latency and throughput: POST /api/v1/process-instances?wait=5, one-script process.
+"""REST start->end latency and throughput: POST /api/v1/process-instances?wait=5, one script.
 
 Run: .venv/bin/python bench/rest_bench.py [--seconds S] [--clients 1,4]
 
