@@ -50,6 +50,8 @@ def registry(system: FakeSystem) -> OperationRegistry:
     registry = OperationRegistry()
     registry.register("test.record", system.record)
     registry.register("test.stock", system.stock_check)
+    registry.register("test.slow", lambda p, c: {"slept": 0})
+    registry.register("test.count", lambda p, c: {"counted": True})
     return registry
 
 
