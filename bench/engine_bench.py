@@ -25,6 +25,7 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,7 +53,7 @@ CAMUNDA_SCRIPT = "net = round(total * (100 - discount) / 100, 2)"
 SPIFF_SCRIPT = "net = round(total * (100 - percent) / 100, 2)"
 
 
-def bare_spec() -> tuple[object, dict]:
+def bare_spec() -> tuple[Any, dict[str, Any]]:
     xml = BPMN.read_text(encoding="utf-8")
     assert JUEL in xml and CAMUNDA_SCRIPT in xml, "the fixture changed; update the bare copy"
     xml = xml.replace(JUEL, PYTHON_CONDITION).replace(CAMUNDA_SCRIPT, SPIFF_SCRIPT)
@@ -62,7 +63,7 @@ def bare_spec() -> tuple[object, dict]:
     return parser.get_spec("auto_steps"), parser.get_subprocess_specs("auto_steps")
 
 
-def run_bare(spec: object, subs: dict, n: int) -> float:
+def run_bare(spec: Any, subs: dict[str, Any], n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
         wf = BpmnWorkflow(spec, subs)

@@ -93,7 +93,7 @@ def status_of(body: Any) -> Any:
 def y_of(body: Any) -> Any:
     if not isinstance(body, dict):
         return None
-    inner = body.get("data") if isinstance(body.get("data"), dict) else body
+    inner: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else body
     variables = inner.get("variables")
     return variables.get("y") if isinstance(variables, dict) else None
 
