@@ -22,15 +22,20 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser  # noqa: E402
 
 from engine.dmn import parse_dmn  # noqa: E402
 
-AMOUNT_BANDS = [(0, 1000), (1000, 5000), (5000, 20000), (20000, 100000), (100000, None)]
+AMOUNT_BANDS: list[tuple[int, int | None]] = [
+    (0, 1000), (1000, 5000), (5000, 20000), (20000, 100000), (100000, None),
+]
 TIER_GROUPS = [("gold", "platinum"), ("silver", "bronze")]
 REGIONS = ["EU", "US", "APAC", "LATAM", "MEA"]
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 
 
-def rules() -> list[tuple[tuple[int, int | None], tuple[str, ...], str, int]]:
+Rule = tuple[tuple[int, int | None], tuple[str, ...], str, int]
+
+
+def rules() -> list[Rule]:
     """50 mutually exclusive rules: 5 amount bands x 2 tier groups x 5 regions."""
-    out = []
+    out: list[Rule] = []
     for b, band in enumerate(AMOUNT_BANDS):
         for t, tiers in enumerate(TIER_GROUPS):
             for r, region in enumerate(REGIONS):

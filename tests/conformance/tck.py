@@ -121,7 +121,7 @@ def show(value: Any) -> str:
 # -- running ------------------------------------------------------------------------------
 def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome:
     name = f"{model}/{case.get('id')}"
-    inputs = {n.get("name"): read_value(n) for n in case.findall(f"{TC}inputNode")}
+    inputs = {n.get("name", ""): read_value(n) for n in case.findall(f"{TC}inputNode")}
     problems = []
     for result in case.findall(f"{TC}resultNode"):
         decision = result.get("name") or ""
