@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import jobs, messages
 from .bpmn.runtime import TaskFailure, ThrownMessage, WorkflowRunner
@@ -285,9 +285,9 @@ class Executor:
         try:
             result = registered.fn(params, ctx)
         except Exception as raw:  # noqa: BLE001 - classified just below
-            exc = registered.classify(raw) if registered.classify else raw
+            error = registered.classify(raw) if registered.classify else raw
             ms = round((time.perf_counter() - started) * 1000, 1)
-            self._service_failed(runner, inst, out, task_id, element_id, operation, exc,
+            self._service_failed(runner, inst, out, task_id, element_id, operation, error,
                                  attempt, policy, ms)
             return
         ms = round((time.perf_counter() - started) * 1000, 1)

@@ -1,4 +1,4 @@
-"""The engine's tables: definitions, instances, human tasks, jobs, subscriptions, incidents, events."""
+"""The engine's tables: definitions, instances, tasks, jobs, subscriptions, incidents, events."""
 
 from __future__ import annotations
 

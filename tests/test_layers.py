@@ -1,4 +1,4 @@
-"""The import rules of DESIGN.md hold: engine is the only SpiffWorkflow user; connectors are leaves."""
+"""DESIGN.md's import rules: only engine/ uses SpiffWorkflow; connectors are leaves."""
 
 from __future__ import annotations
 

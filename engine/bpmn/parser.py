@@ -310,7 +310,7 @@ def _start_events(spec: Any) -> dict[str, Any]:
     for task_spec in spec.task_specs.values():
         if type(task_spec).__name__ != "StartEvent":
             continue
-        definition = getattr(task_spec, "event_definition", None)
+        definition: Any = getattr(task_spec, "event_definition", None)
         kind = type(definition).__name__
         if "Message" in kind:
             messages.append(definition.name)
