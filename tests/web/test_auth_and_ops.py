@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.service import Engine
+from web import create_app
+from web.bootstrap import StartupError
+from web.ops import render_metrics
 
 from .conftest import AuthClient, instance_count, start_order
+from .processes import approval
 
 
 def test_missing_key_is_401(app: Flask, engine: Engine) -> None:
@@ -37,13 +44,13 @@ def test_unknown_route_and_wrong_method_use_the_error_shape(client: AuthClient) 
 
 
 def test_unexpected_error_is_500_with_a_generic_message(app: Flask, client: AuthClient,
-                                                        monkeypatch: object) -> None:
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     engine: Engine = app.extensions["bridgeflow"]
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    setattr(engine, "list_incidents", explode)  # noqa: B010
+    monkeypatch.setattr(engine, "list_incidents", explode)
     resp = client.get("/api/v1/incidents")
     assert resp.status_code == 500
     body = resp.get_json()
@@ -56,11 +63,12 @@ def test_healthz_reports_database_and_workers(app: Flask) -> None:
     assert resp.get_json() == {"status": "ok", "database": "ok", "workers_alive": 0}
 
 
-def test_healthz_is_503_when_the_database_is_away(app: Flask, engine: Engine) -> None:
+def test_healthz_is_503_when_the_database_is_away(app: Flask, engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def away() -> None:
         raise OSError("connection refused")
 
-    setattr(engine, "stats", away)  # noqa: B010
+    monkeypatch.setattr(engine, "stats", away)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["database"] == "unreachable"
@@ -80,8 +88,6 @@ def test_metrics_in_prometheus_text(app: Flask, client: AuthClient) -> None:
 
 
 def test_service_call_summary_per_operation() -> None:
-    from web.ops import render_metrics
-
     text = render_metrics({"instances": [], "open_incidents": 0, "due_jobs": 0,
                            "workers_alive": 1,
                            "service_calls": [("a", "erp.check_stock", 10),
@@ -104,3 +110,15 @@ def test_openapi_document_is_open_and_built_from_the_schemas(app: Flask) -> None
     assert instance["created_at"]["format"] == "date-time"
     start = doc["components"]["schemas"]["StartInstance"]
     assert start["required"] == ["process_key"]
+
+
+def test_a_broken_process_file_stops_start_up_listing_every_problem(tmp_path: Path) -> None:
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    (folder / "approval.bpmn").write_bytes(approval("import os"))
+    (folder / "other.bpmn").write_bytes(b"not xml")
+    with pytest.raises(StartupError) as info:
+        create_app({"database_url": f"sqlite:///{folder.parent / 'x.db'}",
+                    "run_worker_in_web": False, "processes_dir": str(folder)})
+    message = str(info.value)
+    assert "approval.bpmn" in message and "other.bpmn" in message
