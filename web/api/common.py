@@ -82,3 +82,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     return value
+
+
+def dump(schema: Schema, obj: Any) -> dict[str, Any]:
+    """Serialize ``obj`` with ``schema`` into a JSON object."""
+    data: dict[str, Any] = schema.dump(obj)
+    return data

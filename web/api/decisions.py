@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .common import engine, json_safe, load_body
+from .common import dump, engine, json_safe, load_body
 from .schemas import DecisionResultSchema, EvaluateDecisionSchema
 
 
@@ -14,5 +14,5 @@ def evaluate_decision(key: str) -> dict[str, Any]:
     """Evaluate decision ``key`` and return its outputs and the rules that matched."""
     body = load_body(EvaluateDecisionSchema())
     result = engine().evaluate_decision(key, body["variables"])
-    return DecisionResultSchema().dump({"outputs": json_safe(result.outputs),
+    return dump(DecisionResultSchema(), {"outputs": json_safe(result.outputs),
                                         "matched_rules": result.matched_rules})

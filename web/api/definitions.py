@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 
 from . import bp
-from .common import engine, load_args
+from .common import dump, engine, load_args
 from .schemas import (
     DefinitionArgsSchema,
     DefinitionPageSchema,
@@ -24,14 +24,14 @@ def list_definitions() -> dict[str, Any]:
     rows = engine().list_definitions(kind)
     page, per_page = args["page"], args["per_page"]
     items = rows[(page - 1) * per_page: page * per_page]
-    return DefinitionPageSchema().dump({"items": items, "total": len(rows), "page": page})
+    return dump(DefinitionPageSchema(), {"items": items, "total": len(rows), "page": page})
 
 
 @bp.get("/process-definitions/<key>")
 def show_definition(key: str) -> dict[str, Any]:
     """List every deployed version of one definition, newest first."""
     rows = engine().definition_versions(key)
-    return DefinitionVersionsSchema().dump({"key": key, "versions": rows})
+    return dump(DefinitionVersionsSchema(), {"key": key, "versions": rows})
 
 
 @bp.get("/process-definitions/<key>/xml")

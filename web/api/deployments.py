@@ -8,7 +8,7 @@ from flask import request
 
 from ..errors import ApiError
 from . import bp
-from .common import actor, engine
+from .common import actor, dump, engine
 from .schemas import DeploymentSchema
 
 
@@ -25,4 +25,4 @@ def deploy() -> tuple[dict[str, Any], int]:
             raise ApiError(400, "every uploaded part named 'files' needs a file name")
         files[name] = upload.read()
     deployed = engine().deploy(files, deployed_by=actor())
-    return DeploymentSchema().dump({"definitions": deployed}), 201
+    return dump(DeploymentSchema(), {"definitions": deployed}), 201

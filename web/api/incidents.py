@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .common import actor, engine, load_args
+from .common import actor, dump, engine, load_args
 from .schemas import IncidentArgsSchema, IncidentPageSchema, IncidentSchema
 
 
@@ -15,10 +15,10 @@ def list_incidents() -> dict[str, Any]:
     args = load_args(IncidentArgsSchema())
     status = None if args["status"] == "all" else args["status"]
     page = engine().list_incidents(status, args["page"], args["per_page"])
-    return IncidentPageSchema().dump(page)
+    return dump(IncidentPageSchema(), page)
 
 
 @bp.post("/incidents/<incident_id>/retry")
 def retry_incident(incident_id: str) -> dict[str, Any]:
     """Resolve the incident and let its instance try the failed step again."""
-    return IncidentSchema().dump(engine().retry_incident(incident_id, actor()))
+    return dump(IncidentSchema(), engine().retry_incident(incident_id, actor()))

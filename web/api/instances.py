@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .common import actor, engine, load_args, load_body, wait_arg
+from .common import actor, dump, engine, load_args, load_body, wait_arg
 from .schemas import (
     EventListSchema,
     InstanceArgsSchema,
@@ -23,7 +23,7 @@ def start_instance() -> tuple[dict[str, Any], int]:
     body = load_body(StartInstanceSchema())
     instance = engine().start(body["process_key"], body.get("business_key"),
                               body.get("variables"), started_by=actor(), wait=wait)
-    return InstanceSchema().dump(instance), 201
+    return dump(InstanceSchema(), instance), 201
 
 
 @bp.get("/process-instances")
@@ -31,7 +31,7 @@ def list_instances() -> dict[str, Any]:
     """List instances, filtered by status, process or business key, newest first."""
     args = load_args(InstanceArgsSchema())
     page = engine().list_instances(**args)
-    return InstancePageSchema().dump(page)
+    return dump(InstancePageSchema(), page)
 
 
 @bp.get("/process-instances/<instance_id>")
@@ -42,28 +42,28 @@ def show_instance(instance_id: str) -> dict[str, Any]:
     view = {name: getattr(instance, name) for name in InstanceSchema().fields}
     view["open_tasks"] = eng.open_tasks_of(instance_id)
     view["open_incidents"] = eng.incidents_of(instance_id)
-    return InstanceDetailSchema().dump(view)
+    return dump(InstanceDetailSchema(), view)
 
 
 @bp.post("/process-instances/<instance_id>/suspend")
 def suspend_instance(instance_id: str) -> dict[str, Any]:
     """Suspend an instance: no step runs until it is resumed."""
-    return InstanceSchema().dump(engine().suspend(instance_id, actor()))
+    return dump(InstanceSchema(), engine().suspend(instance_id, actor()))
 
 
 @bp.post("/process-instances/<instance_id>/resume")
 def resume_instance(instance_id: str) -> dict[str, Any]:
     """Resume a suspended instance."""
-    return InstanceSchema().dump(engine().resume(instance_id, actor()))
+    return dump(InstanceSchema(), engine().resume(instance_id, actor()))
 
 
 @bp.post("/process-instances/<instance_id>/terminate")
 def terminate_instance(instance_id: str) -> dict[str, Any]:
     """End an instance now, cancelling its tasks and jobs."""
-    return InstanceSchema().dump(engine().terminate(instance_id, actor()))
+    return dump(InstanceSchema(), engine().terminate(instance_id, actor()))
 
 
 @bp.get("/process-instances/<instance_id>/events")
 def instance_events(instance_id: str) -> dict[str, Any]:
     """Return the instance's audit trail, oldest first."""
-    return EventListSchema().dump({"items": engine().events_of(instance_id)})
+    return dump(EventListSchema(), {"items": engine().events_of(instance_id)})

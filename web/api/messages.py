@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .common import actor, engine, load_body
+from .common import actor, dump, engine, load_body
 from .schemas import MessageResultSchema, MessageSchema
 
 
@@ -16,4 +16,4 @@ def send_message() -> dict[str, Any]:
     result = engine().send_message(body["name"], body.get("business_key"),
                                    body.get("correlation_keys"), body.get("variables"),
                                    all_=body["all_"], sender=actor())
-    return MessageResultSchema().dump(result)
+    return dump(MessageResultSchema(), result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .common import engine, load_args, load_body, wait_arg
+from .common import dump, engine, load_args, load_body, wait_arg
 from .schemas import (
     ClaimSchema,
     CompleteTaskSchema,
@@ -20,27 +20,27 @@ from .schemas import (
 def list_tasks() -> dict[str, Any]:
     """List open tasks (or those of ``?status=``) for a group or an assignee."""
     args = load_args(TaskArgsSchema())
-    return TaskPageSchema().dump(engine().list_tasks(**args))
+    return dump(TaskPageSchema(), engine().list_tasks(**args))
 
 
 @bp.get("/tasks/<task_id>")
 def show_task(task_id: str) -> dict[str, Any]:
     """Show one task with its form."""
-    return TaskSchema().dump(engine().task(task_id))
+    return dump(TaskSchema(), engine().task(task_id))
 
 
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str) -> dict[str, Any]:
     """Assign the task to ``user``."""
     body = load_body(ClaimSchema())
-    return TaskSchema().dump(engine().claim(task_id, body["user"]))
+    return dump(TaskSchema(), engine().claim(task_id, body["user"]))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim_task(task_id: str) -> dict[str, Any]:
     """Put a claimed task back in its groups' queue."""
     body = load_body(UnclaimSchema(), optional=True)
-    return TaskSchema().dump(engine().unclaim(task_id, body.get("user")))
+    return dump(TaskSchema(), engine().unclaim(task_id, body.get("user")))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -49,4 +49,4 @@ def complete_task(task_id: str) -> dict[str, Any]:
     wait = wait_arg()
     body = load_body(CompleteTaskSchema())
     task = engine().complete(task_id, body["user"], body.get("variables"), wait=wait)
-    return TaskSchema().dump(task)
+    return dump(TaskSchema(), task)
