@@ -96,8 +96,9 @@ class Sandbox:
 
     # Public API ----------------------------------------------------------------------------
 
-    def check(self, source: str, *, mode: Literal["eval", "exec"], element_id: str | None = None
-              ) -> None:
+    def check(
+        self, source: str, *, mode: Literal["eval", "exec"], element_id: str | None = None
+    ) -> None:
         """Parse and validate without running; raise SandboxError for syntax errors and
         forbidden constructs. Used at deploy time."""
         self._compiled(source, mode, element_id)
@@ -231,7 +232,7 @@ class Sandbox:
                 if callable(value) or isinstance(value, Iterator):
                     continue  # code, not data: like exec() in SpiffWorkflow, drop it
                 if type(value) not in _SCALARS:
-                    self._limits.refuse_heavy(value, f"variable '{name}'")
+                    self._limits.refuse_heavy(value, f"keeping variable '{name}'")
             variables[name] = value
         return variables
 
@@ -239,7 +240,7 @@ class Sandbox:
         if isinstance(result, Iterator) or callable(result):
             raise Abort(f"the expression's value is a {type(result).__name__}, which cannot "
                         "leave the sandbox; return data (wrap an iterator in list(...))")
-        self._limits.refuse_heavy(result, "the expression's value")
+        self._limits.refuse_heavy(result, "returning the expression's value")
 
     # Builtins and errors -------------------------------------------------------------------
 

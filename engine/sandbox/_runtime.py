@@ -1,16 +1,19 @@
 """Size limits and the builtins a script sees: nothing here is reachable by name from a script.
 
-Covered amplifiers (anything that can build a result much larger than its inputs in one step):
-``*`` (str/bytes/list/tuple repetition, counted with nested contents so ``[[0]*n]*n`` is caught;
-int products), ``**`` and ``<<`` on ints, ``+`` of two sequences, ``%`` printf formatting (field
-widths, ``*`` widths, huge arguments), the same operators as augmented assignments, f-string
-format specs (``f"{x:>1000000000}"``) and text of huge containers, ``str(container)``,
-``range()`` length, ``sum()`` of sequences, ``round(n, -10**9)``, and the str/bytes/list/int
+Covered amplifiers (one step that builds a result much larger than its inputs): ``*`` (repeating
+str/bytes/list/tuple, counting nested contents so ``[[0]*n]*n`` is caught; int products), ``**``
+and ``<<`` on ints, ``+`` of two sequences, ``%`` formatting (widths, precisions, ``*`` widths,
+huge arguments), the same operators as augmented assignments (``x += x`` in a loop), f-string
+fields (format-spec widths, text of huge containers), ``str(container)``, ``int(text, base)``,
+Decimal-to-int conversions (``int``, ``round``, ``math.floor/ceil/trunc``, ``%d``,
+``as_integer_ratio``), ``range()`` length, ``sum()`` of sequences, ``round(n, -10**9)``, and the
 methods ``join``, ``ljust``, ``rjust``, ``center``, ``zfill``, ``expandtabs``, ``replace``,
-``translate``, ``to_bytes``, ``strftime`` and ``extend``. Not covered: work done inside a single
-C call on structures that share references (comparing two lists that each hold a million
-references to one big list); the time limit cannot interrupt it, so run scripts in a worker
-with a hard memory and CPU limit as a second line of defence.
+``translate``, ``to_bytes``, ``strftime`` and ``extend``. Ints are capped at ``MAX_INT_BITS``.
+Values handed back to the engine (an expression's result, new variables) are capped too.
+
+Not covered: a loop that keeps many distinct large values (memory grows with each iteration
+until the time limit stops it), and CPU spent inside one C call on bounded inputs (comparing
+lists that share references). Run scripts in a worker with a hard memory limit for those.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ _TEXT = (str, bytes, bytearray)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _WEIGHED = (*_TEXT, *_CONTAINERS)
 _SEQUENCES = (*_TEXT, list, tuple)
+_METHOD_OWNERS = (*_TEXT, list, int, date, Decimal)
 _PRINTF_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
 _DIGITS = re.compile(r"\d+")
 
@@ -132,6 +136,18 @@ class Limits:
         if isinstance(value, Decimal) and value.is_finite():
             self.refuse_over(value.adjusted() * math.log2(10), what, "bits")
 
+    def refuse_huge_int_source(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Refuse ``int(...)`` of values that make an int beyond the int limit."""
+        value = args[0]
+        if isinstance(value, _TEXT):  # base 2..36 strings: Python limits only base 10
+            base = args[1] if len(args) > 1 else kwargs.get("base", 10)
+            bits_per_char = math.log2(base) if isinstance(base, int) and base >= 2 else 6
+            self.refuse_over(len(value) * bits_per_char, "converting this text to an int", "bits")
+        elif isinstance(value, int):  # int.from_bytes() of a subclass passes its result here
+            self.refuse_over(value.bit_length(), "this int", "bits")
+        else:
+            self.refuse_huge_decimal(value, "converting this Decimal to an int")
+
     def refuse_heavy(self, value: object, what: str) -> None:
         if isinstance(value, _CONTAINERS):
             self.refuse_over(weight(value, self.max_size), what, "elements and characters")
@@ -191,7 +207,7 @@ class Limits:
                     raise Abort("'*' field widths in %-formatting are not allowed in scripts; "
                                 "write the width into the format")
                 if number is not None:
-                    self.refuse_over(int(number), "this %-format field width", "characters")
+                    self.refuse_over(int(number), "this %-format width or precision", "characters")
 
     def check_format_spec(self, spec: str) -> None:
         for number in _DIGITS.findall(spec):
@@ -220,13 +236,13 @@ class Limits:
         """Return ``obj.name``, wrapped in a size check when ``name`` can inflate ``obj``."""
         value = getattr(obj, name)
         check = self._methods[name]
-        if isinstance(obj, type):
+        if isinstance(obj, type) and issubclass(obj, _METHOD_OWNERS):
 
             def unbound(target: Any, *args: Any, **kwargs: Any) -> Any:
                 return value(target, *check(target, args, kwargs), **kwargs)
 
             return unbound
-        if not isinstance(obj, (*_TEXT, list, int, date, Decimal)):
+        if not isinstance(obj, _METHOD_OWNERS):
             return value
 
         def bound(*args: Any, **kwargs: Any) -> Any:
@@ -368,7 +384,7 @@ class Limits:
 
             def __new__(cls, *args: Any, **kwargs: Any) -> int:  # type: ignore[misc]
                 if args:
-                    limits.refuse_huge_decimal(args[0], "converting this Decimal to an int")
+                    limits.refuse_huge_int_source(args, kwargs)
                 return int(*args, **kwargs)
 
         GuardedStr.__name__ = GuardedStr.__qualname__ = "str"

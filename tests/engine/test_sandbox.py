@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -354,3 +355,25 @@ def test_strptime_works_but_imports_stay_closed(sandbox: Sandbox) -> None:
 def test_timedelta_values_pass_through(sandbox: Sandbox) -> None:
     result = run(sandbox, "later = start + timedelta(hours=2)", start=datetime(2024, 1, 1))
     assert result["later"] - result["start"] == timedelta(hours=2)
+
+
+def test_limits_are_per_thread(sandbox: Sandbox) -> None:
+    script = "total = 0\nfor i in range(n):\n    total += i"
+    results: list[int] = []
+
+    def work(n: int) -> None:
+        results.append(run(sandbox, script, n=n)["total"])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (1000, 2000, 3000, 4000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [sum(range(n)) for n in (1000, 2000, 3000, 4000)]
+
+
+def test_a_helper_may_run_a_nested_script() -> None:
+    inner = Sandbox()
+    outer = Sandbox(extra_globals={"score": lambda x: inner.evaluate("[x * 2 for _ in [1]]",
+                                                                     {"x": x})[0]})
+    assert run(outer, "scores = [score(i) for i in range(3)]") == {"scores": [0, 2, 4]}
