@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+
 def _migrations_dir() -> Path:
     """Where the migrations live: beside the package in a checkout, or named explicitly."""
     import os
