@@ -282,17 +282,22 @@ class Engine:
         start = (page - 1) * per_page
         return Page(rows[start:start + per_page], len(rows), page, per_page)
 
+    def _open_task_for(self, s: Session, task_id: str, user: str) -> HumanTask:
+        """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
+        row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
+        if row is None:
+            raise NotFoundError(f"no task with id '{task_id}'")
+        if row.status in ("completed", "cancelled"):
+            raise ConflictError(f"the task is already {row.status}", {"status": row.status})
+        if row.assignee and row.assignee != user:
+            raise ConflictError(f"the task is claimed by {row.assignee}",
+                                {"assignee": row.assignee})
+        return row
+
     def claim(self, task_id: str, user: str) -> HumanTask:
         _require_user(user)
         with self.db.write() as s:
-            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
-            if row is None:
-                raise NotFoundError(f"no task with id '{task_id}'")
-            if row.status in ("completed", "cancelled"):
-                raise ConflictError(f"the task is already {row.status}", {"status": row.status})
-            if row.assignee and row.assignee != user:
-                raise ConflictError(f"the task is claimed by {row.assignee}",
-                                    {"assignee": row.assignee})
+            row = self._open_task_for(s, task_id, user)
             if row.assignee != user:
                 row.assignee, row.status, row.claimed_at = user, "claimed", utcnow()
                 s.add(Event(instance_id=row.instance_id, type="task_claimed",
@@ -319,14 +324,7 @@ class Engine:
         """Complete a task with the form's data; the instance moves on in a worker."""
         _require_user(user)
         with self.db.write() as s:
-            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
-            if row is None:
-                raise NotFoundError(f"no task with id '{task_id}'")
-            if row.status in ("completed", "cancelled"):
-                raise ConflictError(f"the task is already {row.status}", {"status": row.status})
-            if row.assignee and row.assignee != user:
-                raise ConflictError(f"the task is claimed by {row.assignee}",
-                                    {"assignee": row.assignee})
+            row = self._open_task_for(s, task_id, user)
             data = validate_submission(row.form, {} if variables is None else variables)
             check_variables(data)
             result = s.execute(update(HumanTask).where(
