@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,20 @@ class Deployed:
     new_version: bool
 
 
+# Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
+_NEWEST_VERSION = text("SELECT max(version) FROM definitions "
+                       "WHERE key = :key AND kind = 'process'")
+
+
+@dataclass(frozen=True)
+class DefinitionRef:
+    """Which version of which process: all an instance needs to name its definition."""
+
+    id: str
+    key: str
+    version: int
+
+
 class Definitions:
     """The deployed definitions, with caches of parsed specs and decision tables."""
 
@@ -55,6 +69,7 @@ class Definitions:
         self._specs: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._dmn: dict[str, DmnDocument] = {}
         self._latest_decision: dict[str, tuple[float, str]] = {}
+        self._latest_process: dict[str, DefinitionRef] = {}
         self._lock = threading.Lock()
 
     # -- deploying ----------------------------------------------------------------------
@@ -226,14 +241,29 @@ class Definitions:
                 Definition.key == key, Definition.kind == kind)
                 .order_by(Definition.version.desc()).limit(1)).first()
 
-    def latest_process(self, session: Session, key: str) -> Definition:
-        row = session.scalars(select(Definition).where(
+    def latest_process(self, session: Session, key: str) -> DefinitionRef:
+        """The newest deployed version of process ``key`` (only its identity: no big columns)."""
+        row = session.execute(select(Definition.id, Definition.key, Definition.version).where(
             Definition.key == key, Definition.kind == "process")
             .order_by(Definition.version.desc()).limit(1)).first()
         if row is None:
             raise NotFoundError(f"no process with key '{key}' is deployed",
                                 {"process_key": key})
-        return row
+        ref = DefinitionRef(row.id, row.key, row.version)
+        self._latest_process[key] = ref
+        return ref
+
+    def remembered_latest(self, key: str) -> DefinitionRef | None:
+        """The newest version of ``key`` this process has seen; confirm it with ``is_latest``.
+
+        Another process may have deployed a newer one since, so a caller that starts an
+        instance on it checks ``is_latest`` inside its write transaction.
+        """
+        return self._latest_process.get(key)
+
+    def is_latest(self, session: Session, ref: DefinitionRef) -> bool:
+        newest = session.connection().execute(_NEWEST_VERSION, {"key": ref.key}).scalar()
+        return bool(newest == ref.version)
 
     def spec_for(self, definition_id: str) -> tuple[Any, dict[str, Any]]:
         """Return the parsed spec of a process version, from cache when possible."""

@@ -11,10 +11,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, messages
@@ -23,16 +23,28 @@ from .bpmn.scripting import SandboxScriptEngine
 from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
-from .definitions import Definitions
+from .definitions import DefinitionRef, Definitions
 from .errors import StaleStateError
 from .humantasks import sync_human_tasks
-from .models import Event, HumanTask, Incident, Instance, Job, MessageSubscription, utcnow
+from .models import (
+    Event,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    new_id,
+    utcnow,
+)
 from .operations import BusinessError, CallContext, OperationRegistry, RetryPolicy
 from .timeutil import parse_duration
 
 log = logging.getLogger(__name__)
 
 LIVE = ("running", "waiting", "incident")
+# Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
+_INSTANCES = cast(Table, Instance.__table__)
+_EVENTS = cast(Table, Event.__table__)
 
 
 class LeaseLostError(Exception):
@@ -43,17 +55,18 @@ class LeaseLostError(Exception):
 class Outcome:
     """Everything one advance produced, written together at the end."""
 
-    events: list[Event] = field(default_factory=list)
+    events: list[Event | dict[str, Any]] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     new_jobs: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
     thrown: list[ThrownMessage] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     resolved_incident: str | None = None
+    calls_pending: bool = False
 
     def event(self, instance: _Snapshot, type_: str, element_id: str | None = None,
               actor: str | None = None, **data: Any) -> None:
-        self.events.append(Event(instance_id=instance.id, type=type_, element_id=element_id,
-                                 actor=actor, data=data, created_at=utcnow()))
+        self.events.append({"instance_id": instance.id, "type": type_, "element_id": element_id,
+                            "actor": actor, "data": data, "created_at": utcnow()})
 
 
 @dataclass
@@ -102,6 +115,61 @@ class Executor:
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker
             log.exception("job %s (%s) failed", job_id, kind, extra={"instance_id": instance_id})
             self._job_failed(job_id, worker_id, kind, instance_id, attempts, exc)
+
+    # -- starting inline ------------------------------------------------------------------
+
+    def start_inline(self, definition: DefinitionRef, business_key: str | None,
+                     variables: dict[str, Any],
+                     started_by: str | None) -> tuple[Instance, int | None]:
+        """Start a new instance and advance it in memory, then write it in one transaction.
+
+        Nobody else can see an instance before it is written, so no lease is needed. The run
+        stops before the first service call (an external side effect must never happen for
+        an instance that is not yet stored): then the instance is written as ``running``
+        with an ``advance`` job, whose id is returned for the caller (or any worker) to run.
+        Returns the stored row (detached) and that job id, if any. ``StaleStateError``:
+        ``definition`` is no longer the latest version; nothing was written.
+        """
+        inst = _Snapshot(new_id(), definition.id, definition.key, business_key, "running",
+                         None, variables, 0)
+        spec, subs = self.definitions.spec_for(definition.id)
+        out = Outcome()
+        out.event(inst, "instance_created", actor=started_by, process_key=definition.key,
+                  version=definition.version, business_key=business_key)
+        runner = WorkflowRunner.create(spec, subs, self.script_engine, variables)
+        out.event(inst, "instance_started", variables=list(variables))
+        failure = self._drive(runner, inst, out, calls=False)
+        if failure is not None:
+            self._incident(inst, out, failure.element_id, failure.task_id, failure.error_type,
+                           failure.message, {**failure.details, "line": failure.line})
+        out.thrown.extend(runner.thrown_messages())
+        completed = runner.completed
+        status = ("completed" if completed else "incident" if out.incidents
+                  else "running" if out.calls_pending else "waiting")
+        now = utcnow()
+        values: dict[str, Any] = dict(
+            id=inst.id, definition_id=definition.id, process_key=definition.key,
+            version=definition.version, business_key=business_key, status=status,
+            variables=runner.variables(), state=runner.dump(), started_by=started_by,
+            active_elements=[] if completed else runner.active_elements(), revision=1,
+            created_at=now, updated_at=now, ended_at=now if completed else None)
+        with self.db.write() as session:
+            if not self.definitions.is_latest(session, definition):
+                raise StaleStateError(f"a newer version of {definition.key} was deployed")
+            session.connection().execute(_INSTANCES.insert(), [values])
+            job = None
+            if out.calls_pending and not out.incidents:
+                job = jobs.enqueue(session, "advance", inst.id, {})
+            self._sync_waits(session, inst, runner, completed, -1, out, new=True)
+            for message in out.thrown:
+                self._route_thrown(session, inst, message, out)
+            for kind, payload, due in out.new_jobs:
+                jobs.enqueue(session, kind, inst.id, payload, due)
+            if completed:
+                out.event(inst, "instance_completed")
+            session.add_all(out.incidents)
+            _insert_events(session, out.events)  # flushes, so the job has its id
+        return Instance(**values), job.id if job is not None else None
 
     # -- advancing ------------------------------------------------------------------------
 
@@ -218,7 +286,9 @@ class Executor:
                         human_task_id, inst.id)
             out.event(inst, "task_completion_ignored", element, task_id=human_task_id)
 
-    def _drive(self, runner: WorkflowRunner, inst: _Snapshot, out: Outcome) -> TaskFailure | None:
+    def _drive(self, runner: WorkflowRunner, inst: _Snapshot, out: Outcome,
+               calls: bool = True) -> TaskFailure | None:
+        """Run until the instance waits, ends or fails; ``calls=False`` also stops at a call."""
         checkpoint = self._roundtrip if self.settings.checkpoint_every_step else None
         for _ in range(10_000):
             failure = runner.run_engine_steps(checkpoint)
@@ -227,6 +297,9 @@ class Executor:
                 return failure
             pending = runner.pending_service_calls(self.script_engine.evaluate)
             if not pending:
+                return None
+            if not calls:
+                out.calls_pending = True
                 return None
             for call, task in pending:
                 self._call_service(runner, inst, call.task_id, call.element_id, call.operation,
@@ -366,15 +439,21 @@ class Executor:
             if completed:
                 out.event(inst, "instance_completed")
             session.add_all(out.incidents)
-            session.add_all(out.events)
+            _insert_events(session, out.events)
             jobs.finish(session, job_id)
 
     def _sync_waits(self, session: Session, inst: _Snapshot, runner: WorkflowRunner,
-                    completed: bool, job_id: int, out: Outcome) -> None:
+                    completed: bool, job_id: int, out: Outcome, new: bool = False) -> None:
+        """Make task rows, subscriptions and timer jobs match what the workflow waits on.
+
+        ``new``: the instance was never stored, so it has none yet (saves three queries).
+        """
+        if completed and new:
+            return
         sync_human_tasks(session, inst.id, inst.process_key, inst.business_key,
                          [] if completed else runner.human_tasks(), self.script_engine.sandbox,
-                         self.definitions, inst.definition_id, out.events)
-        subs = {s.spiff_task_id: s for s in session.scalars(
+                         self.definitions, inst.definition_id, out.events, new=new)
+        subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
             select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
         waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}
         for task_id, sub in subs.items():
@@ -386,7 +465,7 @@ class Executor:
                                                 process_key=inst.process_key,
                                                 business_key=inst.business_key,
                                                 spiff_task_id=task_id, element_id=msg.element_id))
-        timers = {j.payload.get("task_id"): j for j in session.scalars(
+        timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
             select(Job).where(Job.instance_id == inst.id, Job.kind == "timer", Job.id != job_id))}
         due = {} if completed else {t.task_id: t for t in runner.waiting_timers()}
         for task_id, job in timers.items():
@@ -473,3 +552,15 @@ class Executor:
                 jobs.finish(session, job_id)
             else:
                 job.due_at, job.locked_by, job.locked_until, job.attempts = nxt, None, None, 0
+
+
+def _insert_events(session: Session, events: list[Event | dict[str, Any]]) -> None:
+    """Append audit events with one multi-row INSERT (the ORM would fetch every new id)."""
+    if not events:
+        return
+    session.flush()  # rows the events refer to go first
+    session.connection().execute(_EVENTS.insert(), [
+        e if isinstance(e, dict) else
+        {"instance_id": e.instance_id, "type": e.type, "element_id": e.element_id,
+         "actor": e.actor, "data": e.data if e.data is not None else {},
+         "created_at": e.created_at or utcnow()} for e in events])

@@ -23,9 +23,14 @@ log = logging.getLogger(__name__)
 
 def sync_human_tasks(session: Session, instance_id: str, process_key: str,
                      business_key: str | None, waiting: list[HumanTaskInfo], sandbox: Sandbox,
-                     definitions: Definitions, definition_id: str, events: list[Event]) -> None:
-    """Create rows for new user tasks, cancel rows whose task no longer waits."""
-    rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)))
+                     definitions: Definitions, definition_id: str,
+                     events: list[Event | dict[str, Any]], new: bool = False) -> None:
+    """Create rows for new user tasks, cancel rows whose task no longer waits.
+
+    ``new``: the instance has never been stored, so it has no rows yet.
+    """
+    rows = [] if new else list(session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id)))
     known = {r.spiff_task_id for r in rows}
     current = {t.task_id for t in waiting}
     now = utcnow()

@@ -29,6 +29,14 @@ def check_variables(variables: Any) -> dict[str, Any]:
     return dict(to_json_value(variables))
 
 
+def check_business_key(business_key: Any) -> None:
+    """A business key is optional, but when given it is a short, non-blank string."""
+    if business_key is not None and (not isinstance(business_key, str)
+                                     or not business_key.strip() or len(business_key) > 200):
+        raise InvalidInputError("business_key must be a non-empty string of at most 200 "
+                                "characters", {"fields": {"business_key": "invalid"}})
+
+
 def create_instance(session: Session, definitions: Definitions, process_key: str,
                     business_key: str | None, variables: dict[str, Any],
                     started_by: str | None = None, start_message: str | None = None,
@@ -36,10 +44,7 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
     """Add an instance of the latest version of ``process_key`` and the job that runs it."""
     definition = definitions.latest_process(session, process_key)
     variables = check_variables(variables)
-    if business_key is not None and (not isinstance(business_key, str)
-                                     or not business_key.strip() or len(business_key) > 200):
-        raise InvalidInputError("business_key must be a non-empty string of at most 200 "
-                                "characters", {"fields": {"business_key": "invalid"}})
+    check_business_key(business_key)
     instance = Instance(definition_id=definition.id, process_key=definition.key,
                         version=definition.version, business_key=business_key,
                         status="running", variables=variables, started_by=started_by)

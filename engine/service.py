@@ -21,10 +21,11 @@ from .bpmn.scripting import SandboxScriptEngine
 from .config import Settings
 from .db import Database
 from .definitions import Definitions, Deployed
-from .errors import ConflictError, InvalidInputError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
 from .executor import Executor
 from .forms import validate_submission
-from .instances import check_variables, create_instance
+from .instances import check_business_key, check_variables, create_instance
+from .messages import MessageResult
 from .models import (
     ApiKey,
     Definition,
@@ -51,12 +52,6 @@ class Page:
     total: int
     page: int
     per_page: int
-
-
-@dataclass
-class MessageResult:
-    delivered_to: list[str]
-    started: list[str]
 
 
 class Engine:
@@ -127,14 +122,36 @@ class Engine:
         if not isinstance(process_key, str) or not process_key:
             raise InvalidInputError("process_key is required",
                                     {"fields": {"process_key": "is required"}})
-        with self.db.write() as s:
-            instance, job = create_instance(s, self.definitions, process_key, business_key,
-                                            variables, started_by)
-            instance_id, job_id = instance.id, job.id
         if wait > 0:
-            self.run_now(job_id)
-            return self.wait_for(instance_id, wait)
+            return self._start_and_wait(process_key, business_key, variables, started_by, wait)
+        with self.db.write() as s:
+            instance, _ = create_instance(s, self.definitions, process_key, business_key,
+                                          variables, started_by)
+            instance_id = instance.id
         return self.instance(instance_id)
+
+    def _start_and_wait(self, process_key: str, business_key: str | None, variables: Any,
+                        started_by: str | None, wait: float) -> Instance:
+        deadline = time.monotonic() + wait
+        data = check_variables(variables)
+        check_business_key(business_key)
+        definition = self.definitions.remembered_latest(process_key)
+        for _ in range(3):
+            if definition is None:
+                with self.db.read() as s:
+                    definition = self.definitions.latest_process(s, process_key)
+            try:
+                row, job_id = self.executor.start_inline(definition, business_key, data,
+                                                         started_by)
+                break
+            except StaleStateError:  # a newer version was deployed meanwhile: start on it
+                definition = None
+        else:
+            raise ConflictError(f"{process_key} kept being redeployed; try again")
+        if job_id is not None:
+            self.run_now(job_id)
+            return self.wait_for(row.id, max(0.0, deadline - time.monotonic()))
+        return row
 
     def run_now(self, job_id: int) -> None:
         """Run a job in the calling thread if no worker has taken it yet."""
@@ -358,31 +375,8 @@ class Engine:
                                     {"fields": {"correlation_keys": "must be an object"}})
         data = check_variables(variables)
         with self.db.write() as s:
-            match = messages.find_targets(s, name, business_key, correlation_keys)
-            if len(match.waiting) > 1 and not all_:
-                raise ConflictError(
-                    f"{len(match.waiting)} instances wait for message '{name}'; narrow it with "
-                    "business_key or correlation_keys, or send all: true",
-                    {"instances": [i.id for _, i in match.waiting]})
-            if match.waiting:
-                for sub, inst in match.waiting:
-                    jobs.enqueue(s, "message", inst.id, {"task_id": sub.spiff_task_id,
-                                                         "name": name, "variables": data,
-                                                         "element_id": sub.element_id})
-                    s.add(Event(instance_id=inst.id, type="message_accepted", actor=sender,
-                                element_id=sub.element_id, data={"name": name}))
-                    s.delete(sub)
-                return MessageResult([i.id for _, i in match.waiting], [])
-            if match.starts:
-                started = []
-                for sub in match.starts:
-                    inst, _ = create_instance(s, self.definitions, sub.process_key, business_key,
-                                              data, started_by=sender or f"message:{name}",
-                                              start_message=name)
-                    started.append(inst.id)
-                return MessageResult([], started)
-        raise NotFoundError(f"no instance waits for message '{name}' with these keys, and no "
-                            "process starts with it", {"name": name, "business_key": business_key})
+            return messages.deliver(s, self.definitions, name, business_key, correlation_keys,
+                                    data, all_=all_, sender=sender)
 
     # -- incidents ------------------------------------------------------------------------
 
