@@ -9,7 +9,54 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Instance, MessageSubscription
+from . import jobs
+from .definitions import Definitions
+from .errors import ConflictError, NotFoundError
+from .instances import create_instance
+from .models import Event, Instance, MessageSubscription
+
+
+@dataclass
+class MessageResult:
+    """Which waiting instances a message reached, and which instances it started."""
+
+    delivered_to: list[str]
+    started: list[str]
+
+
+def deliver(s: Session, definitions: Definitions, name: str, business_key: str | None,
+            correlation_keys: Mapping[str, Any] | None, data: dict[str, Any], *,
+            all_: bool = False, sender: str | None = None) -> MessageResult:
+    """Deliver a checked message inside the caller's write transaction (jobs do the work).
+
+    Nothing waiting and nothing to start → ``NotFoundError``; several waiting without
+    ``all_`` → ``ConflictError``. Either way the caller's transaction is rolled back.
+    """
+    match = find_targets(s, name, business_key, correlation_keys)
+    if len(match.waiting) > 1 and not all_:
+        raise ConflictError(
+            f"{len(match.waiting)} instances wait for message '{name}'; narrow it with "
+            "business_key or correlation_keys, or send all: true",
+            {"instances": [i.id for _, i in match.waiting]})
+    if match.waiting:
+        for sub, inst in match.waiting:
+            jobs.enqueue(s, "message", inst.id, {"task_id": sub.spiff_task_id,
+                                                 "name": name, "variables": data,
+                                                 "element_id": sub.element_id})
+            s.add(Event(instance_id=inst.id, type="message_accepted", actor=sender,
+                        element_id=sub.element_id, data={"name": name}))
+            s.delete(sub)
+        return MessageResult([i.id for _, i in match.waiting], [])
+    if match.starts:
+        started = []
+        for sub in match.starts:
+            inst, _ = create_instance(s, definitions, sub.process_key, business_key,
+                                      data, started_by=sender or f"message:{name}",
+                                      start_message=name)
+            started.append(inst.id)
+        return MessageResult([], started)
+    raise NotFoundError(f"no instance waits for message '{name}' with these keys, and no "
+                        "process starts with it", {"name": name, "business_key": business_key})
 
 
 @dataclass
