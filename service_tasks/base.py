@@ -1,0 +1,70 @@
+"""What every connector shares: one error tree and the call information it is given.
+
+Connectors import nothing of Bridgeflow's; the app factory maps these errors onto the
+engine's outcomes when it registers them:
+
+- ``TransientError``   → the call is retried with back-off, then an incident opens;
+- ``BusinessRuleError`` → a BPMN error (``code``) that a boundary event may catch;
+- ``AuthenticationError`` → raised only after one refresh of the credentials failed;
+  the engine treats it as an incident (a person must fix the credentials);
+- ``ConnectorError`` (anything else) → an incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class ConnectorError(Exception):
+    """A call to an external system failed; ``details`` is safe to log and show."""
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class TransientError(ConnectorError):
+    """It may work a little later: timeout, connection refused, 5xx, rate limit."""
+
+
+class AuthenticationError(ConnectorError):
+    """The credentials were refused, even after one fresh login or token."""
+
+
+class BusinessRuleError(ConnectorError):
+    """The system said no for a business reason; ``code`` names it for BPMN error events."""
+
+    def __init__(self, code: str, message: str,
+                 details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.code = code
+
+
+class InvalidParameters(ConnectorError):
+    """The process passed parameters the operation cannot use (a modelling mistake)."""
+
+
+class CallInfo(Protocol):
+    """What the engine tells an operation about the call (duck-typed; see engine.operations)."""
+
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def business_key(self) -> str | None: ...
+    @property
+    def element_id(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def idempotency_key(self) -> str: ...
+
+
+def require(params: Mapping[str, Any], *names: str) -> list[Any]:
+    """The values of ``names`` in ``params``, or one error naming every missing one."""
+    missing = [n for n in names if params.get(n) in (None, "")]
+    if missing:
+        raise InvalidParameters(f"missing parameter(s): {', '.join(missing)}",
+                                {"missing": missing})
+    return [params[n] for n in names]
