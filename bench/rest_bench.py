@@ -2,20 +2,23 @@
 
 Run: .venv/bin/python bench/rest_bench.py [--seconds S] [--clients 1,4]
 
-Writes a one-script BPMN (start -> script ``y = x * 2`` -> end) into a temp processes dir, serves
-``web.create_app`` on a fresh temp SQLite database with werkzeug's threaded server in a child
-process on 127.0.0.1, then drives it with ``requests`` (one Session per client thread) for a fixed
-duration at each concurrency.  Every answer must be 201 with status ``completed`` and y == 2x.
-Prints p50 / p95 latency (ms), requests per second and the count of bad answers.
+Writes a one-script BPMN (start -> script ``y = x * 2`` -> end) into a temp processes dir and
+runs the real ``bridgeflow serve`` on a fresh temp SQLite database (gunicorn, --workers W,
+in-process job workers, as users run it), with an API key made by ``bridgeflow api-keys
+create``.  Client threads keep one HTTP/1.1 connection each (``http.client``, lighter than
+requests, so that the client on this 2-core machine leaves the server its share) and post for a
+fixed duration at each concurrency.  Every answer must be 201 with status ``completed`` and
+y == 2x.  Prints p50 / p95 latency (ms), requests per second and the count of bad answers.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import http.client
+import json
 import os
 import platform
-import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,81 +57,48 @@ SPIFF_ARENA = "spiff-arena measured ~14 req/s at 65 ms p50 on this machine kind;
 TARGET_RPS = 140.0
 
 
-# -- server (child process) -------------------------------------------------------------------
-
-def serve(workdir: str) -> None:
-    """Create the app, an API key, and serve until SIGTERM; tell the parent 'READY port key'."""
-    from werkzeug.serving import make_server
-
-    from web import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # the in-web worker's 0.2 s drain tick logs "skipped: maximum number of running instances"
-    # whenever the previous drain still runs (common at 4 clients); that is noise here
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    app = create_app({"database_url": f"sqlite:///{workdir}/rest.db",
-                      "processes_dir": f"{workdir}/processes",
-                      "run_worker_in_web": True})
-    key = app.extensions["bridgeflow"].create_api_key("rest-bench")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(f"READY {server.server_port} {key}", flush=True)
-    server.serve_forever()
-    worker = app.extensions.get("bridgeflow_worker")
-    if worker is not None:
-        worker.stop()
-
-
 # -- clients ----------------------------------------------------------------------------------
 
-def status_of(body: Any) -> Any:
-    if isinstance(body, dict):
-        if "status" in body:
-            return body["status"]
-        if isinstance(body.get("data"), dict):
-            return body["data"].get("status")
-    return None
+def post(conn: http.client.HTTPConnection, key: str, x: int) -> tuple[int, Any]:
+    payload = json.dumps({"process_key": PROCESS_KEY, "variables": {"x": x}})
+    conn.request("POST", "/api/v1/process-instances?wait=5", body=payload,
+                 headers={"Authorization": f"Bearer {key}",
+                          "Content-Type": "application/json"})
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, json.loads(raw) if raw else None
 
 
-def y_of(body: Any) -> Any:
-    if not isinstance(body, dict):
-        return None
-    inner: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else body
-    variables = inner.get("variables")
-    return variables.get("y") if isinstance(variables, dict) else None
-
-
-def client(url: str, key: str, deadline: float, out: list[float], bad: list[str],
+def client(port: int, key: str, deadline: float, out: list[float], bad: list[str],
            seed: int) -> None:
-    import requests
-
-    with requests.Session() as http:
-        http.headers["Authorization"] = f"Bearer {key}"
-        i = seed
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    i = seed
+    try:
         while time.perf_counter() < deadline:
             i += 1
             t0 = time.perf_counter()
             try:
-                r = http.post(url, json={"process_key": PROCESS_KEY, "variables": {"x": i}},
-                              timeout=30)
+                status, body = post(conn, key, i)
             except Exception as exc:  # noqa: BLE001 - a benchmark counts every failure
                 bad.append(f"error {exc!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 continue
             out.append(time.perf_counter() - t0)
-            body = r.json() if r.headers.get("content-type", "").startswith(
-                "application/json") else None
-            if r.status_code != 201 or status_of(body) != "completed":
-                bad.append(f"{r.status_code} {str(body)[:200]}")
-            elif y_of(body) not in (None, 2 * i):
-                bad.append(f"wrong y {y_of(body)} for x={i}")
+            if status != 201 or not isinstance(body, dict) or body.get("status") != "completed":
+                bad.append(f"{status} {str(body)[:200]}")
+            elif body.get("variables", {}).get("y") != 2 * i:
+                bad.append(f"wrong y {body.get('variables')} for x={i}")
+    finally:
+        conn.close()
 
 
-def load(url: str, key: str, clients: int, seconds: float) -> dict[str, float]:
+def load(port: int, key: str, clients: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     bad: list[str] = []
     deadline = time.perf_counter() + seconds
     start = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(url, key, deadline, latencies, bad,
+    threads = [threading.Thread(target=client, args=(port, key, deadline, latencies, bad,
                                                       1_000_000 * (c + 1)))
                for c in range(clients)]
     for t in threads:
@@ -145,49 +115,66 @@ def load(url: str, key: str, clients: int, seconds: float) -> dict[str, float]:
             "bad": len(bad)}
 
 
+# -- server -----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(tmp: str, workers: int) -> tuple[subprocess.Popen[bytes], int, str]:
+    bridgeflow = str(Path(sys.executable).with_name("bridgeflow"))
+    env = dict(os.environ, BRIDGEFLOW_DATABASE_URL=f"sqlite:///{tmp}/rest.db",
+               BRIDGEFLOW_PROCESSES_DIR=f"{tmp}/processes")
+    key = subprocess.run([bridgeflow, "api-keys", "create", "rest-bench"], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = open(f"{tmp}/server.log", "wb")  # noqa: SIM115 - closed with the directory
+    child = subprocess.Popen([bridgeflow, "serve", "--port", str(port), "--workers",
+                              str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            sys.exit(f"the server stopped (exit {child.returncode}):\n"
+                     + Path(f"{tmp}/server.log").read_text()[-2000:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return child, port, key
+        except OSError:
+            time.sleep(0.2)
+    child.kill()
+    sys.exit("the server did not answer within 60 s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="duration per level (10)")
     ap.add_argument("--clients", default="1,4", help="comma-separated concurrency levels")
-    ap.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=2, help="bridgeflow serve --workers (2)")
     args = ap.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
-
-    import requests
 
     print(f"python {platform.python_version()}, Flask {version('Flask')}, "
-          f"Werkzeug {version('Werkzeug')}, requests {version('requests')}, "
-          f"SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {version('SQLAlchemy')}")
+          f"gunicorn {version('gunicorn')}, SpiffWorkflow {version('SpiffWorkflow')}, "
+          f"SQLAlchemy {version('SQLAlchemy')}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bf-rest-bench-") as tmp:
         (Path(tmp) / "processes").mkdir()
         (Path(tmp) / "processes" / f"{PROCESS_KEY}.bpmn").write_text(BPMN, encoding="utf-8")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        child = subprocess.Popen([sys.executable, __file__, "--serve", tmp], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, text=True)
+        child, port, key = start_server(tmp, args.workers)
         try:
-            line = child.stdout.readline() if child.stdout else ""
-            if not line.startswith("READY "):
-                child.wait(timeout=10)
-                sys.exit(f"the server did not start (exit {child.returncode}): {line!r}")
-            _, port, key = line.split()
-            url = f"http://127.0.0.1:{port}/api/v1/process-instances?wait=5"
-            # warm-up: imports, first parse of the definition, connection pool
-            with requests.Session() as http:
-                http.headers["Authorization"] = f"Bearer {key}"
-                for i in range(20):
-                    r = http.post(url, json={"process_key": PROCESS_KEY, "variables": {"x": i}},
-                                  timeout=30)
-                    if r.status_code != 201:
-                        sys.exit(f"warm-up answered {r.status_code}: {r.text[:300]}")
-                    if status_of(r.json()) != "completed":
-                        sys.exit(f"warm-up instance not completed: {r.text[:300]}")
+            # warm-up: imports, first parse of the definition, connections, in every worker
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for i in range(40):
+                status, body = post(conn, key, i)
+                if status != 201 or body.get("status") != "completed":
+                    sys.exit(f"warm-up answered {status}: {str(body)[:300]}")
+            conn.close()
             print(f"POST /api/v1/process-instances?wait=5 (start -> script -> end), "
-                  f"{args.seconds:g} s per level, server: werkzeug threaded, SQLite")
+                  f"{args.seconds:g} s per level, server: bridgeflow serve --workers "
+                  f"{args.workers} (gunicorn gthread), SQLite")
             best = 0.0
             for c in (int(x) for x in args.clients.split(",")):
-                res = load(url, key, c, args.seconds)
+                res = load(port, key, c, args.seconds)
                 best = max(best, res["rps"])
                 print(f"clients={c}: {res['n']:5d} requests  {res['rps']:7.1f} req/s  "
                       f"p50 {res['p50']:7.1f} ms  p95 {res['p95']:7.1f} ms  "
@@ -198,7 +185,7 @@ def main() -> None:
         finally:
             child.terminate()
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()

@@ -23,8 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     overrides = dict(test_config or {})
     registry = overrides.pop("operations", None) or default_operations()
+    deploy = overrides.pop("deploy_processes", True)
     settings = Settings.from_env(**overrides)
-    engine = build_engine(settings, registry)
+    engine = build_engine(settings, registry, deploy=deploy)
     app.config.from_mapping(SECRET_KEY=settings.secret_key,
                             MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["bridgeflow"] = engine

@@ -67,18 +67,22 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--no-worker", is_flag=True, help="Do not run a worker in the web process.")
-def serve(host: str, port: int, no_worker: bool) -> None:
-    """Serve the web app (with an in-process worker unless --no-worker)."""
-    from . import create_app
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes (each also runs a job worker unless --no-worker).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per web process.")
+@click.option("--no-worker", is_flag=True, help="Do not run job workers in the web processes.")
+def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
+    """Serve the web app and the API (deploys processes/ and migrates the database first)."""
+    from .server import serve as run_server
 
-    config: dict[str, Any] = {"run_worker_in_web": False} if no_worker else {}
-    try:
-        app = create_app(config)
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from exc
-    app.run(host=host, port=port, threaded=True)
+    with open_engine(deploy=True):
+        pass  # migrate and deploy once, before the web processes start
+    config: dict[str, Any] = {"deploy_processes": False}
+    if no_worker:
+        config["run_worker_in_web"] = False
+    run_server(config, host, port, workers, threads)
 
 
 @main.command()
