@@ -8,77 +8,28 @@ refused if the revision moved or the job's lease was taken over meanwhile.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import timedelta
+from typing import Any
 
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
 
-from . import jobs, messages
-from .bpmn.runtime import TaskFailure, ThrownMessage, WorkflowRunner
+from . import jobs
+from .bpmn.runtime import TaskFailure, WorkflowRunner
 from .bpmn.scripting import SandboxScriptEngine
-from .bpmn.serializer import load_state, to_json_value
+from .bpmn.serializer import load_state
+from .calls import ServiceCaller
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
 from .errors import StaleStateError
-from .humantasks import sync_human_tasks
-from .models import (
-    Event,
-    HumanTask,
-    Incident,
-    Instance,
-    Job,
-    MessageSubscription,
-    new_id,
-    utcnow,
-)
-from .operations import BusinessError, CallContext, OperationRegistry, RetryPolicy
-from .timeutil import parse_duration
+from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
+from .operations import OperationRegistry
+from .outcome import INSTANCES, LeaseLostError, Outcome, Snapshot, insert_events
+from .waits import route_thrown, sync_waits
 
 log = logging.getLogger(__name__)
 
 LIVE = ("running", "waiting", "incident")
-# Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
-_INSTANCES = cast(Table, Instance.__table__)
-_EVENTS = cast(Table, Event.__table__)
-
-
-class LeaseLostError(Exception):
-    """Another worker took this job over after our lease ran out: drop our work."""
-
-
-@dataclass
-class Outcome:
-    """Everything one advance produced, written together at the end."""
-
-    events: list[Event | dict[str, Any]] = field(default_factory=list)
-    incidents: list[Incident] = field(default_factory=list)
-    new_jobs: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
-    thrown: list[ThrownMessage] = field(default_factory=list)
-    attempts: dict[str, int] = field(default_factory=dict)
-    resolved_incident: str | None = None
-    calls_pending: bool = False
-
-    def event(self, instance: _Snapshot, type_: str, element_id: str | None = None,
-              actor: str | None = None, **data: Any) -> None:
-        self.events.append({"instance_id": instance.id, "type": type_, "element_id": element_id,
-                            "actor": actor, "data": data, "created_at": utcnow()})
-
-
-@dataclass
-class _Snapshot:
-    id: str
-    definition_id: str
-    process_key: str
-    business_key: str | None
-    status: str
-    state: bytes | None
-    variables: dict[str, Any]
-    revision: int
 
 
 class Executor:
@@ -91,6 +42,7 @@ class Executor:
         self.registry = registry
         self.script_engine = script_engine
         self.settings = settings
+        self.calls = ServiceCaller(registry, settings)
 
     # -- entry point --------------------------------------------------------------------
 
@@ -130,7 +82,7 @@ class Executor:
         Returns the stored row (detached) and that job id, if any. ``StaleStateError``:
         ``definition`` is no longer the latest version; nothing was written.
         """
-        inst = _Snapshot(new_id(), definition.id, definition.key, business_key, "running",
+        inst = Snapshot(new_id(), definition.id, definition.key, business_key, "running",
                          None, variables, 0)
         spec, subs = self.definitions.spec_for(definition.id)
         out = Outcome()
@@ -140,7 +92,7 @@ class Executor:
         out.event(inst, "instance_started", variables=list(variables))
         failure = self._drive(runner, inst, out, calls=False)
         if failure is not None:
-            self._incident(inst, out, failure.element_id, failure.task_id, failure.error_type,
+            out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
                            failure.message, {**failure.details, "line": failure.line})
         out.thrown.extend(runner.thrown_messages())
         completed = runner.completed
@@ -156,24 +108,25 @@ class Executor:
         with self.db.write() as session:
             if not self.definitions.is_latest(session, definition):
                 raise StaleStateError(f"a newer version of {definition.key} was deployed")
-            session.connection().execute(_INSTANCES.insert(), [values])
+            session.connection().execute(INSTANCES.insert(), [values])
             job = None
             if out.calls_pending and not out.incidents:
                 job = jobs.enqueue(session, "advance", inst.id, {})
-            self._sync_waits(session, inst, runner, completed, -1, out, new=True)
+            sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
+                       completed, -1, out, new=True)
             for message in out.thrown:
-                self._route_thrown(session, inst, message, out)
+                route_thrown(session, self.definitions, inst, message, out)
             for kind, payload, due in out.new_jobs:
                 jobs.enqueue(session, kind, inst.id, payload, due)
             if completed:
                 out.event(inst, "instance_completed")
             session.add_all(out.incidents)
-            _insert_events(session, out.events)  # flushes, so the job has its id
+            insert_events(session, out.events)  # flushes, so the job has its id
         return Instance(**values), job.id if job is not None else None
 
     # -- advancing ------------------------------------------------------------------------
 
-    def _lock(self, instance_id: str, worker_id: str) -> _Snapshot | None:
+    def _lock(self, instance_id: str, worker_id: str) -> Snapshot | None:
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.job_lease_seconds)
         with self.db.write() as session:
@@ -187,7 +140,7 @@ class Executor:
                 return None
             row = session.get(Instance, instance_id)
             assert row is not None
-            return _Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
+            return Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
                              row.status, row.state, dict(row.variables or {}), row.revision)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
@@ -221,16 +174,16 @@ class Executor:
         else:
             runner = WorkflowRunner.restore(inst.state, spec, subs, self.script_engine)
         failure = self._apply(kind, payload, runner, inst, out)
-        self._flush_steps(runner, inst, out)
+        out.take_steps(runner, inst)
         if failure is None:
             failure = self._drive(runner, inst, out)
         if failure is not None:
-            self._incident(inst, out, failure.element_id, failure.task_id, failure.error_type,
+            out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
                            failure.message, {**failure.details, "line": failure.line})
         self._save(job_id, worker_id, inst, runner, out)
 
     def _apply(self, kind: str, payload: dict[str, Any], runner: WorkflowRunner,
-               inst: _Snapshot, out: Outcome) -> TaskFailure | None:
+               inst: Snapshot, out: Outcome) -> TaskFailure | None:
         if kind == "advance" and payload.get("start_timer"):
             runner.fire_start_timers()
         elif kind == "advance" and payload.get("start_message"):
@@ -271,7 +224,7 @@ class Executor:
             out.event(inst, "token_moved", payload.get("element_id"), actor=payload.get("actor"))
         return None
 
-    def _complete_task(self, runner: WorkflowRunner, inst: _Snapshot, human_task_id: str,
+    def _complete_task(self, runner: WorkflowRunner, inst: Snapshot, human_task_id: str,
                        out: Outcome) -> None:
         with self.db.read() as session:
             task = session.get(HumanTask, human_task_id)
@@ -286,13 +239,13 @@ class Executor:
                         human_task_id, inst.id)
             out.event(inst, "task_completion_ignored", element, task_id=human_task_id)
 
-    def _drive(self, runner: WorkflowRunner, inst: _Snapshot, out: Outcome,
+    def _drive(self, runner: WorkflowRunner, inst: Snapshot, out: Outcome,
                calls: bool = True) -> TaskFailure | None:
         """Run until the instance waits, ends or fails; ``calls=False`` also stops at a call."""
         checkpoint = self._roundtrip if self.settings.checkpoint_every_step else None
         for _ in range(10_000):
             failure = runner.run_engine_steps(checkpoint)
-            self._flush_steps(runner, inst, out)
+            out.take_steps(runner, inst)
             if failure is not None:
                 return failure
             pending = runner.pending_service_calls(self.script_engine.evaluate)
@@ -302,16 +255,10 @@ class Executor:
                 out.calls_pending = True
                 return None
             for call, task in pending:
-                self._call_service(runner, inst, call.task_id, call.element_id, call.operation,
-                                   call.retry, task, out)
+                self.calls.call(runner, inst, call.task_id, call.element_id, call.operation,
+                                call.retry, task, out)
         raise RuntimeError("the instance kept running after 10000 rounds; is there a loop "
                            "without a wait state?")
-
-    @staticmethod
-    def _flush_steps(runner: WorkflowRunner, inst: _Snapshot, out: Outcome) -> None:
-        for step in runner.steps:
-            out.event(inst, "step", step.element_id, type=step.element_type, name=step.name)
-        runner.steps.clear()
 
     def _roundtrip(self, workflow: Any) -> Any:
         blob = WorkflowRunner(workflow).dump()
@@ -321,95 +268,12 @@ class Executor:
 
     # -- service calls --------------------------------------------------------------------
 
-    def _policy(self, task_retry: dict[str, Any], op_retry: RetryPolicy | None) -> RetryPolicy:
-        base = op_retry or RetryPolicy(self.settings.retry_attempts,
-                                       self.settings.retry_backoff_seconds,
-                                       self.settings.retry_backoff_factor,
-                                       self.settings.retry_backoff_max_seconds)
-        if task_retry.get("attempts"):
-            backoff = task_retry.get("backoff")
-            seconds = (parse_duration(backoff).total_seconds() if isinstance(backoff, str)
-                       and backoff.startswith("P") else float(backoff or base.backoff_seconds))
-            factor = 1.0 if isinstance(backoff, str) and backoff.startswith("P") else base.factor
-            return RetryPolicy(int(task_retry["attempts"]), seconds, factor,
-                               base.max_backoff_seconds)
-        return base
-
-    def _call_service(self, runner: WorkflowRunner, inst: _Snapshot, task_id: str,
-                      element_id: str, operation: str, task_retry: dict[str, Any], task: Any,
-                      out: Outcome) -> None:
-        registered = self.registry.get(operation)
-        attempt = out.attempts.pop(task_id, 1)
-        runner.park_service_call(task_id)
-        if registered is None:
-            self._incident(inst, out, element_id, task_id, "unknown_operation",
-                           f"no connector provides the operation '{operation}'",
-                           {"operation": operation})
-            return
-        try:
-            params = runner.evaluate_parameters(task)
-        except SpiffWorkflowException as exc:
-            self._incident(inst, out, element_id, task_id, "parameter_error", str(exc),
-                           {"operation": operation})
-            return
-        policy = self._policy(task_retry, registered.retry)
-        ctx = CallContext(inst.id, inst.business_key, element_id, attempt)
-        started = time.perf_counter()
-        try:
-            result = registered.fn(params, ctx)
-        except Exception as raw:  # noqa: BLE001 - classified just below
-            error = registered.classify(raw) if registered.classify else raw
-            ms = round((time.perf_counter() - started) * 1000, 1)
-            self._service_failed(runner, inst, out, task_id, element_id, operation, error,
-                                 attempt, policy, ms)
-            return
-        ms = round((time.perf_counter() - started) * 1000, 1)
-        out.event(inst, "service_call", element_id, operation=operation, duration_ms=ms,
-                  outcome="ok", attempt=attempt)
-        runner.complete_service_call(task_id, to_json_value(result),
-                                     runner.service_result_variable(task_id))
-        self._flush_steps(runner, inst, out)
-
-    def _service_failed(self, runner: WorkflowRunner, inst: _Snapshot, out: Outcome,
-                        task_id: str, element_id: str, operation: str, exc: Exception,
-                        attempt: int, policy: RetryPolicy, ms: float) -> None:
-        if isinstance(exc, BusinessError):
-            out.event(inst, "service_call", element_id, operation=operation, duration_ms=ms,
-                      outcome="business_error", attempt=attempt, error_code=exc.error_code,
-                      error=exc.message)
-            if not runner.throw_error(task_id, exc.error_code, exc.message):
-                self._incident(inst, out, element_id, task_id, "business_error",
-                               f"{operation} reported '{exc.error_code}': {exc.message}; no "
-                               "error boundary event catches it",
-                               {"operation": operation, "error_code": exc.error_code})
-            return
-        message = f"{type(exc).__name__}: {exc}"
-        out.event(inst, "service_call", element_id, operation=operation, duration_ms=ms,
-                  outcome="failed", attempt=attempt, error=message[:500])
-        if attempt < policy.attempts:
-            due = utcnow() + timedelta(seconds=policy.delay(attempt))
-            out.new_jobs.append(("service_retry", {"task_id": task_id, "attempt": attempt + 1,
-                                                   "element_id": element_id}, due))
-        else:
-            self._incident(inst, out, element_id, task_id, "service_failed",
-                           f"{operation} failed {attempt} time(s); last error: {message}",
-                           {"operation": operation, "attempts": attempt})
-
-    def _incident(self, inst: _Snapshot, out: Outcome, element_id: str | None,
-                  task_id: str | None, error_type: str, message: str,
-                  details: dict[str, Any]) -> None:
-        out.incidents.append(Incident(instance_id=inst.id, process_key=inst.process_key,
-                                      element_id=element_id, spiff_task_id=task_id,
-                                      error_type=error_type, message=message,
-                                      details=to_json_value(details)))
-        out.event(inst, "incident_opened", element_id, error_type=error_type, message=message)
-
     # -- saving ---------------------------------------------------------------------------
 
-    def _save(self, job_id: int, worker_id: str, inst: _Snapshot, runner: WorkflowRunner,
+    def _save(self, job_id: int, worker_id: str, inst: Snapshot, runner: WorkflowRunner,
               out: Outcome) -> None:
         now = utcnow()
-        self._flush_steps(runner, inst, out)
+        out.take_steps(runner, inst)
         out.thrown.extend(runner.thrown_messages())
         blob = runner.dump()
         with self.db.write() as session:
@@ -431,84 +295,17 @@ class Executor:
                                      .values(**values))
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
-            self._sync_waits(session, inst, runner, completed, job_id, out)
+            sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
+                       completed, job_id, out)
             for message in out.thrown:
-                self._route_thrown(session, inst, message, out)
+                route_thrown(session, self.definitions, inst, message, out)
             for kind, payload, due in out.new_jobs:
                 jobs.enqueue(session, kind, inst.id, payload, due)
             if completed:
                 out.event(inst, "instance_completed")
             session.add_all(out.incidents)
-            _insert_events(session, out.events)
+            insert_events(session, out.events)
             jobs.finish(session, job_id)
-
-    def _sync_waits(self, session: Session, inst: _Snapshot, runner: WorkflowRunner,
-                    completed: bool, job_id: int, out: Outcome, new: bool = False) -> None:
-        """Make task rows, subscriptions and timer jobs match what the workflow waits on.
-
-        ``new``: the instance was never stored, so it has none yet (saves three queries).
-        """
-        if completed and new:
-            return
-        sync_human_tasks(session, inst.id, inst.process_key, inst.business_key,
-                         [] if completed else runner.human_tasks(), self.script_engine.sandbox,
-                         self.definitions, inst.definition_id, out.events, new=new)
-        subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
-            select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
-        waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}
-        for task_id, sub in subs.items():
-            if task_id not in waiting:
-                session.delete(sub)
-        for task_id, msg in waiting.items():
-            if task_id not in subs:
-                session.add(MessageSubscription(message_name=msg.name, instance_id=inst.id,
-                                                process_key=inst.process_key,
-                                                business_key=inst.business_key,
-                                                spiff_task_id=task_id, element_id=msg.element_id))
-        timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
-            select(Job).where(Job.instance_id == inst.id, Job.kind == "timer", Job.id != job_id))}
-        due = {} if completed else {t.task_id: t for t in runner.waiting_timers()}
-        for task_id, job in timers.items():
-            if task_id not in due:
-                session.delete(job)
-            elif job.due_at != due[task_id].due_at:
-                job.due_at = due[task_id].due_at
-        for task_id, timer in due.items():
-            if task_id not in timers:
-                jobs.enqueue(session, "timer", inst.id, {"task_id": task_id,
-                                                         "element_id": timer.element_id},
-                             timer.due_at)
-        if completed:
-            for job in session.scalars(select(Job).where(Job.instance_id == inst.id,
-                                                         Job.id != job_id)):
-                session.delete(job)
-
-    def _route_thrown(self, session: Session, inst: _Snapshot, message: ThrownMessage,
-                      out: Outcome) -> None:
-        payload = message.payload if isinstance(message.payload, dict) else {
-            "payload": message.payload}
-        match = messages.find_targets(session, message.name, None, None,
-                                      exclude_instance=inst.id)
-        targets = match.waiting
-        same_key = [t for t in targets if inst.business_key is not None
-                    and t[1].business_key == inst.business_key]
-        targets = same_key or targets
-        out.event(inst, "message_thrown", name=message.name,
-                  delivered_to=[t[1].id for t in targets])
-        for sub, target in targets:
-            jobs.enqueue(session, "message", target.id,
-                         {"task_id": sub.spiff_task_id, "name": message.name,
-                          "variables": payload, "element_id": sub.element_id})
-            session.delete(sub)
-        if not targets and match.starts:
-            from .instances import create_instance
-
-            for sub in match.starts:
-                create_instance(session, self.definitions, sub.process_key, inst.business_key,
-                                payload, started_by=f"message:{message.name}",
-                                start_message=message.name)
-        elif not targets:
-            log.warning("message %s thrown by instance %s reached nobody", message.name, inst.id)
 
     # -- failures of our own ------------------------------------------------------------
 
@@ -554,13 +351,3 @@ class Executor:
                 job.due_at, job.locked_by, job.locked_until, job.attempts = nxt, None, None, 0
 
 
-def _insert_events(session: Session, events: list[Event | dict[str, Any]]) -> None:
-    """Append audit events with one multi-row INSERT (the ORM would fetch every new id)."""
-    if not events:
-        return
-    session.flush()  # rows the events refer to go first
-    session.connection().execute(_EVENTS.insert(), [
-        e if isinstance(e, dict) else
-        {"instance_id": e.instance_id, "type": e.type, "element_id": e.element_id,
-         "actor": e.actor, "data": e.data if e.data is not None else {},
-         "created_at": e.created_at or utcnow()} for e in events])

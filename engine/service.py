@@ -9,12 +9,10 @@ import secrets
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from . import jobs, messages
 from .bpmn.scripting import SandboxScriptEngine
@@ -23,7 +21,6 @@ from .db import Database
 from .definitions import Definitions, Deployed
 from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
 from .executor import Executor
-from .forms import validate_submission
 from .instances import check_business_key, check_variables, create_instance
 from .messages import MessageResult
 from .models import (
@@ -34,27 +31,20 @@ from .models import (
     Incident,
     Instance,
     Job,
-    MessageSubscription,
     Worker,
     utcnow,
 )
 from .operations import OperationRegistry
+from .paging import Page
+from .repair import RepairActions
 from .sandbox import Sandbox
+from .tasks import TaskActions
 
 log = logging.getLogger(__name__)
 
-FINAL = ("completed", "terminated")
 
 
-@dataclass
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-
-class Engine:
+class Engine(TaskActions, RepairActions):
     """One Bridgeflow engine over one database; cheap to create, safe to share across threads."""
 
     def __init__(self, db: Database, settings: Settings | None = None,
@@ -221,146 +211,6 @@ class Engine:
                                                       Event.id > after_id)
                                   .order_by(Event.id).limit(limit)))
 
-    def _admin_change(self, instance_id: str, actor: str | None, action: str,
-                      allowed: tuple[str, ...], new_status: str) -> Instance:
-        with self.db.write() as s:
-            row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
-            if row is None:
-                raise NotFoundError(f"no process instance with id '{instance_id}'")
-            if row.status not in allowed:
-                raise ConflictError(f"cannot {action} an instance that is {row.status}",
-                                    {"status": row.status})
-            if action == "suspend":
-                row.suspended_from = row.status
-            if action == "resume":
-                new_status = row.suspended_from or "waiting"
-                row.suspended_from = None
-            row.status = new_status
-            row.revision += 1
-            row.updated_at = utcnow()
-            if action == "terminate":
-                row.ended_at = utcnow()
-                self._terminate_children(s, instance_id)
-            s.add(Event(instance_id=instance_id, type=f"instance_{action}d"
-                        if not action.endswith("e") else f"instance_{action}d", actor=actor,
-                        data={"admin_action": action}))
-        return self.instance(instance_id)
-
-    def _terminate_children(self, s: Session, instance_id: str) -> None:
-        s.execute(delete(Job).where(Job.instance_id == instance_id))
-        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
-                                                    == instance_id))
-        s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
-                                          HumanTask.status.in_(("ready", "claimed")))
-                  .values(status="cancelled", completed_at=utcnow()))
-        s.execute(update(Incident).where(Incident.instance_id == instance_id,
-                                         Incident.status == "open")
-                  .values(status="resolved", resolved_at=utcnow(), resolution="terminated"))
-
-    def suspend(self, instance_id: str, actor: str | None = None) -> Instance:
-        return self._admin_change(instance_id, actor, "suspend",
-                                  ("running", "waiting", "incident"), "suspended")
-
-    def resume(self, instance_id: str, actor: str | None = None) -> Instance:
-        return self._admin_change(instance_id, actor, "resume", ("suspended",), "waiting")
-
-    def terminate(self, instance_id: str, actor: str | None = None) -> Instance:
-        return self._admin_change(instance_id, actor, "terminate",
-                                  ("running", "waiting", "incident", "suspended"), "terminated")
-
-    # -- human tasks ----------------------------------------------------------------------
-
-    def task(self, task_id: str) -> HumanTask:
-        with self.db.read() as s:
-            row = s.get(HumanTask, task_id)
-        if row is None:
-            raise NotFoundError(f"no task with id '{task_id}'", {"id": task_id})
-        return row
-
-    def list_tasks(self, *, candidate_group: str | None = None, assignee: str | None = None,
-                   status: str | None = None, process_key: str | None = None,
-                   instance_id: str | None = None, page: int = 1, per_page: int = 50) -> Page:
-        with self.db.read() as s:
-            query = select(HumanTask)
-            if status:
-                query = query.where(HumanTask.status == status)
-            else:
-                query = query.where(HumanTask.status.in_(("ready", "claimed")))
-            if assignee:
-                query = query.where(HumanTask.assignee == assignee)
-            if process_key:
-                query = query.where(HumanTask.process_key == process_key)
-            if instance_id:
-                query = query.where(HumanTask.instance_id == instance_id)
-            rows = list(s.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                                 HumanTask.created_at)))
-        if candidate_group:
-            rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
-        start = (page - 1) * per_page
-        return Page(rows[start:start + per_page], len(rows), page, per_page)
-
-    def _open_task_for(self, s: Session, task_id: str, user: str) -> HumanTask:
-        """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
-        row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
-        if row is None:
-            raise NotFoundError(f"no task with id '{task_id}'")
-        if row.status in ("completed", "cancelled"):
-            raise ConflictError(f"the task is already {row.status}", {"status": row.status})
-        if row.assignee and row.assignee != user:
-            raise ConflictError(f"the task is claimed by {row.assignee}",
-                                {"assignee": row.assignee})
-        return row
-
-    def claim(self, task_id: str, user: str) -> HumanTask:
-        _require_user(user)
-        with self.db.write() as s:
-            row = self._open_task_for(s, task_id, user)
-            if row.assignee != user:
-                row.assignee, row.status, row.claimed_at = user, "claimed", utcnow()
-                s.add(Event(instance_id=row.instance_id, type="task_claimed",
-                            element_id=row.element_id, actor=user, data={"task_id": row.id}))
-        return self.task(task_id)
-
-    def unclaim(self, task_id: str, user: str | None = None) -> HumanTask:
-        with self.db.write() as s:
-            row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
-            if row is None:
-                raise NotFoundError(f"no task with id '{task_id}'")
-            if row.status != "claimed":
-                raise ConflictError(f"the task is {row.status}, not claimed",
-                                    {"status": row.status})
-            previous = row.assignee
-            row.assignee, row.status, row.claimed_at = None, "ready", None
-            s.add(Event(instance_id=row.instance_id, type="task_unclaimed",
-                        element_id=row.element_id, actor=user or previous,
-                        data={"task_id": row.id, "previous_assignee": previous}))
-        return self.task(task_id)
-
-    def complete(self, task_id: str, user: str, variables: Any = None,
-                 wait: float = 0.0) -> HumanTask:
-        """Complete a task with the form's data; the instance moves on in a worker."""
-        _require_user(user)
-        with self.db.write() as s:
-            row = self._open_task_for(s, task_id, user)
-            data = validate_submission(row.form, {} if variables is None else variables)
-            check_variables(data)
-            result = s.execute(update(HumanTask).where(
-                HumanTask.id == task_id, HumanTask.status.in_(("ready", "claimed")))
-                .values(status="completed", assignee=user, completed_by=user,
-                        completed_at=utcnow(), completion_data=data))
-            if not result.rowcount:  # type: ignore[attr-defined]
-                raise ConflictError("the task was completed by someone else just now")
-            job = jobs.enqueue(s, "complete_task", row.instance_id, {"human_task_id": task_id})
-            s.add(Event(instance_id=row.instance_id, type="task_completed",
-                        element_id=row.element_id, actor=user,
-                        data={"task_id": task_id, "fields": sorted(data)}))
-            s.flush()
-            job_id, instance_id = job.id, row.instance_id
-        if wait > 0:
-            self.run_now(job_id)
-            self.wait_for(instance_id, wait)
-        return self.task(task_id)
-
     # -- messages -------------------------------------------------------------------------
 
     def send_message(self, name: str, business_key: str | None = None,
@@ -377,58 +227,6 @@ class Engine:
         with self.db.write() as s:
             return messages.deliver(s, self.definitions, name, business_key, correlation_keys,
                                     data, all_=all_, sender=sender)
-
-    # -- incidents ------------------------------------------------------------------------
-
-    def list_incidents(self, status: str | None = "open", page: int = 1,
-                       per_page: int = 50) -> Page:
-        with self.db.read() as s:
-            query = select(Incident)
-            if status:
-                query = query.where(Incident.status == status)
-            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            items = list(s.scalars(query.order_by(Incident.created_at.desc())
-                                   .offset((page - 1) * per_page).limit(per_page)))
-        return Page(items, int(total), page, per_page)
-
-    def retry_incident(self, incident_id: str, actor: str | None = None) -> Incident:
-        """Resolve an incident and let the instance try the failed step again."""
-        with self.db.write() as s:
-            row = s.get(Incident, incident_id, with_for_update=self.db.is_postgres)
-            if row is None:
-                raise NotFoundError(f"no incident with id '{incident_id}'")
-            if row.status != "open":
-                raise ConflictError(f"the incident is already {row.status}",
-                                    {"status": row.status})
-            row.status, row.resolved_at, row.resolved_by, row.resolution = (
-                "resolved", utcnow(), actor, "retried")
-            jobs.enqueue(s, "retry_incident", row.instance_id,
-                         {"task_id": row.spiff_task_id, "incident_id": row.id})
-            s.add(Event(instance_id=row.instance_id, type="incident_retried", actor=actor,
-                        element_id=row.element_id, data={"incident_id": row.id}))
-            others = s.scalar(select(func.count()).select_from(Incident).where(
-                Incident.instance_id == row.instance_id, Incident.status == "open",
-                Incident.id != row.id)) or 0
-            if not others:
-                s.execute(update(Instance).where(Instance.id == row.instance_id,
-                                                 Instance.status == "incident")
-                          .values(status="running", revision=Instance.revision + 1))
-        with self.db.read() as s:
-            out = s.get(Incident, incident_id)
-            assert out is not None
-            return out
-
-    def move_token(self, instance_id: str, element_id: str, actor: str | None = None) -> None:
-        """Send the instance back to an earlier task (an admin repair)."""
-        inst = self.instance(instance_id)
-        if inst.status in FINAL:
-            raise ConflictError(f"the instance is {inst.status}")
-        if element_id not in _visited(self, instance_id):
-            raise InvalidInputError(f"the instance never reached '{element_id}'",
-                                    {"fields": {"element_id": "not on the path taken"}})
-        with self.db.write() as s:
-            jobs.enqueue(s, "move_token", instance_id, {"element_id": element_id,
-                                                        "actor": actor, "by_element": True})
 
     # -- systems --------------------------------------------------------------------------
 
@@ -482,17 +280,6 @@ class Engine:
                 "open_incidents": int(open_incidents), "due_jobs": due,
                 "service_calls": [(e, d.get("operation"), d.get("duration_ms"))
                                   for e, d in durations]}
-
-
-def _visited(engine: Engine, instance_id: str) -> set[str]:
-    with engine.db.read() as s:
-        return set(s.scalars(select(Event.element_id).where(
-            Event.instance_id == instance_id, Event.type == "step")))
-
-
-def _require_user(user: Any) -> None:
-    if not isinstance(user, str) or not user.strip():
-        raise InvalidInputError("user is required", {"fields": {"user": "is required"}})
 
 
 def _hash_key(secret: str) -> str:

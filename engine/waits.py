@@ -1,0 +1,88 @@
+"""Keep what an instance waits on in rows: human tasks, message subscriptions, timer jobs."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import jobs, messages
+from .bpmn.runtime import ThrownMessage, WorkflowRunner
+from .definitions import Definitions
+from .humantasks import sync_human_tasks
+from .instances import create_instance
+from .models import Job, MessageSubscription
+from .outcome import Outcome, Snapshot
+from .sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+
+def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, inst: Snapshot,
+               runner: WorkflowRunner, completed: bool, job_id: int, out: Outcome,
+               new: bool = False) -> None:
+    """Make task rows, subscriptions and timer jobs match what the workflow waits on.
+
+    ``new``: the instance was never stored, so it has none yet (saves three queries).
+    """
+    if completed and new:
+        return
+    sync_human_tasks(session, inst.id, inst.process_key, inst.business_key,
+                     [] if completed else runner.human_tasks(), sandbox,
+                     definitions, inst.definition_id, out.events, new=new)
+    subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
+        select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
+    waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}
+    for task_id, sub in subs.items():
+        if task_id not in waiting:
+            session.delete(sub)
+    for task_id, msg in waiting.items():
+        if task_id not in subs:
+            session.add(MessageSubscription(message_name=msg.name, instance_id=inst.id,
+                                            process_key=inst.process_key,
+                                            business_key=inst.business_key,
+                                            spiff_task_id=task_id, element_id=msg.element_id))
+    timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
+        select(Job).where(Job.instance_id == inst.id, Job.kind == "timer", Job.id != job_id))}
+    due = {} if completed else {t.task_id: t for t in runner.waiting_timers()}
+    for task_id, job in timers.items():
+        if task_id not in due:
+            session.delete(job)
+        elif job.due_at != due[task_id].due_at:
+            job.due_at = due[task_id].due_at
+    for task_id, timer in due.items():
+        if task_id not in timers:
+            jobs.enqueue(session, "timer", inst.id, {"task_id": task_id,
+                                                     "element_id": timer.element_id},
+                         timer.due_at)
+    if completed:
+        for job in session.scalars(select(Job).where(Job.instance_id == inst.id,
+                                                     Job.id != job_id)):
+            session.delete(job)
+
+def route_thrown(session: Session, definitions: Definitions, inst: Snapshot,
+                 message: ThrownMessage, out: Outcome) -> None:
+    """Send a message one instance threw to the instances (or process starts) it reaches."""
+    payload = message.payload if isinstance(message.payload, dict) else {
+        "payload": message.payload}
+    match = messages.find_targets(session, message.name, None, None,
+                                  exclude_instance=inst.id)
+    targets = match.waiting
+    same_key = [t for t in targets if inst.business_key is not None
+                and t[1].business_key == inst.business_key]
+    targets = same_key or targets
+    out.event(inst, "message_thrown", name=message.name,
+              delivered_to=[t[1].id for t in targets])
+    for sub, target in targets:
+        jobs.enqueue(session, "message", target.id,
+                     {"task_id": sub.spiff_task_id, "name": message.name,
+                      "variables": payload, "element_id": sub.element_id})
+        session.delete(sub)
+    if not targets and match.starts:
+        for sub in match.starts:
+            create_instance(session, definitions, sub.process_key, inst.business_key,
+                            payload, started_by=f"message:{message.name}",
+                            start_message=message.name)
+    elif not targets:
+        log.warning("message %s thrown by instance %s reached nobody", message.name, inst.id)
