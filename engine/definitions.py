@@ -21,6 +21,7 @@ from . import jobs
 from .bpmn import serializer
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
+from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .errors import DefinitionError, NotFoundError, Problem
 from .models import Definition, Event, Job, MessageSubscription
@@ -302,9 +303,11 @@ class Definitions:
             self._dmn[definition_id] = doc
         return doc
 
-    def decide(self, key: str, variables: dict[str, Any]) -> Any:
-        """Evaluate decision ``key`` and return its outputs (what a business rule task gets)."""
-        return plain_numbers(self.decision_document(key).evaluate(key, variables).outputs)
+    def decide(self, key: str, variables: dict[str, Any], mapping: str | None = None) -> Any:
+        """Evaluate decision ``key``: what a business rule task stores (see decision_results)."""
+        doc = self.decision_document(key)
+        result = doc.evaluate(key, variables)
+        return plain_numbers(map_result(doc.find(key), result, mapping))
 
     def count(self) -> int:
         with self.db.read() as session:

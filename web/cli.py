@@ -130,6 +130,22 @@ def start(key: str, business_key: str | None, variables: tuple[str, ...], wait: 
 
 
 @main.command()
+@click.argument("key")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="An input; the value is read as JSON when it parses, else as text.")
+def decide(key: str, variables: tuple[str, ...]) -> None:
+    """Evaluate deployed decision KEY with these inputs; print outputs and matched rules."""
+    from .api.common import json_safe
+
+    data = parse_vars(variables)
+    with open_engine() as engine:
+        result = engine.evaluate_decision(key, data)
+        _echo_json({"outputs": json_safe(result.outputs),
+                    "matched_rules": [{"id": r.id, "number": r.number}
+                                      for r in result.matched_rules]})
+
+
+@main.command()
 @click.option("--status", default=None)
 @click.option("--process", "process_key", default=None)
 def instances(status: str | None, process_key: str | None) -> None:

@@ -218,7 +218,8 @@ def read_business_rule_task(node: Any) -> dict[str, Any]:
     if zeebe:
         decision = decision or zeebe[0].get("decisionId")
         result_variable = result_variable or zeebe[0].get("resultVariable")
-    return {"decision_ref": decision, "result_variable": result_variable}
+    return {"decision_ref": decision, "result_variable": result_variable,
+            "map_result": _attr(node, CAMUNDA_NS, "mapDecisionResult")}
 
 
 def element_line(node: Any) -> int | None:

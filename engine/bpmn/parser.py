@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, NoneTask, UserTask
 
+from ..decision_results import MAPPINGS
 from ..errors import Problem
 from ..sandbox import Sandbox, SandboxError
 from . import dialects
@@ -74,6 +75,7 @@ class _DecisionParser(SpiffTaskParser):  # type: ignore[misc]
             self.bpmn_id,
             decision_ref=ext["decision_ref"] or "",
             result_variable=ext["result_variable"],
+            map_result=ext["map_result"],
             prescript=spiff.get("preScript"),
             postscript=spiff.get("postScript"),
             **self.bpmn_attributes,
@@ -155,9 +157,13 @@ class _FileChecker:
         for node in root.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
             self._service(node)
         for node in root.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP):
-            if not dialects.read_business_rule_task(node)["decision_ref"]:
+            rule = dialects.read_business_rule_task(node)
+            if not rule["decision_ref"]:
                 self.problem(node, "business rule task names no decision: set "
                                    "camunda:decisionRef (or spiffworkflow:calledDecisionId)")
+            if rule["map_result"] is not None and rule["map_result"] not in MAPPINGS:
+                self.problem(node, f"camunda:mapDecisionResult '{rule['map_result']}' is not "
+                                   f"one of {', '.join(MAPPINGS)}")
         for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
             due = dialects.read_human_task(node)["due_date"]
             if due and not dialects.is_iso_timer(due):

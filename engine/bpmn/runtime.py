@@ -24,6 +24,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from ..errors import EngineError
 from . import serializer
 from .specs import ServiceCallTask
 
@@ -374,5 +375,7 @@ def _failure_from(exc: SpiffWorkflowException) -> TaskFailure:
         message=message,
         line=line if isinstance(line, int) and line > 0 else None,
         details={"notes": list(getattr(exc, "notes", []) or []),
-                 "element_name": getattr(spec, "bpmn_name", None)},
+                 "element_name": getattr(spec, "bpmn_name", None),
+                 # our own errors carry structured facts (a decision's matched rules, …)
+                 **(cause.details if isinstance(cause, EngineError) else {})},
     )

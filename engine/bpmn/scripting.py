@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from ..sandbox import Sandbox, SandboxError
 
-DecisionEvaluator = Callable[[str, dict[str, Any]], Any]
+DecisionEvaluator = Callable[[str, dict[str, Any], str | None], Any]
 
 
 class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
@@ -38,9 +38,9 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             raise _task_error(task, exc) from exc
         return True
 
-    def evaluate_decision(self, task: Any, decision_ref: str) -> Any:
+    def evaluate_decision(self, task: Any, decision_ref: str, mapping: str | None = None) -> Any:
         try:
-            return self.decide(decision_ref, task.data)
+            return self.decide(decision_ref, task.data, mapping)
         except Exception as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
 

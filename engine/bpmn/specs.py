@@ -47,15 +47,17 @@ class DecisionTask(SpiffBpmnTask):  # type: ignore[misc]
         bpmn_id: str,
         decision_ref: str = "",
         result_variable: str | None = None,
+        map_result: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.decision_ref = decision_ref
         self.result_variable = result_variable or f"{bpmn_id}_result"
+        self.map_result = map_result
 
     def _run_hook(self, my_task: Any) -> bool:
         engine = my_task.workflow.script_engine
-        result = engine.evaluate_decision(my_task, self.decision_ref)
+        result = engine.evaluate_decision(my_task, self.decision_ref, self.map_result)
         my_task.data[self.result_variable] = result
         return True
 
@@ -75,6 +77,7 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
         dct: dict[str, Any] = super().to_dict(spec)
         dct["decision_ref"] = spec.decision_ref
         dct["result_variable"] = spec.result_variable
+        dct["map_result"] = spec.map_result
         return dct
 
 

@@ -54,6 +54,18 @@ def test_deploy_then_start_with_wait(env: dict[str, str]) -> None:
     assert "auto_steps v1" in listed.output and "1 instance(s)" in listed.output
 
 
+def test_decide_prints_outputs_and_the_rule_that_matched(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["deploy", str(FIXTURES)], env=env).exit_code == 0
+    result = runner.invoke(main, ["decide", "discount", "--var", "size=large",
+                                  "--var", "total=6000"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"outputs": 10,
+                                         "matched_rules": [{"id": "r1", "number": 1}]}
+    unknown = runner.invoke(main, ["decide", "no_such_table"], env=env)
+    assert unknown.exit_code == 1 and "no_such_table" in unknown.output
+
+
 def test_start_of_an_unknown_process_is_one_line_on_stderr(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["start", "nope"], env=env)
     assert result.exit_code == 1
@@ -62,7 +74,7 @@ def test_start_of_an_unknown_process_is_one_line_on_stderr(env: dict[str, str]) 
 
 def test_every_command_has_help() -> None:
     for args in (["serve"], ["worker"], ["deploy"], ["start"], ["instances"], ["tasks"],
-                 ["complete"], ["api-keys", "create"], ["db", "upgrade"]):
+                 ["complete"], ["decide"], ["api-keys", "create"], ["db", "upgrade"]):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, args
 
