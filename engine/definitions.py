@@ -24,8 +24,9 @@ from .db import Database
 from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .errors import DefinitionError, NotFoundError, Problem
-from .models import Definition, Event, Job, MessageSubscription
+from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .sandbox import Sandbox
+from .timeutil import next_cycle_time
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +211,13 @@ class Definitions:
                                             element_id="start"))
         session.execute(delete(Job).where(Job.kind == "start_timer",
                                           Job.payload["process_key"].as_string() == process.key))
-        if process.timer_start:
+        first = (next_cycle_time(process.timer_start, utcnow())
+                 if process.timer_start else None)
+        if process.timer_start and first is not None:
+            # the first start is the cycle's first time, not the moment of deployment
             jobs.enqueue(session, "start_timer", payload={"process_key": process.key,
-                                                          "expression": process.timer_start})
+                                                          "expression": process.timer_start,
+                                                          "fired": 0}, due_at=first)
 
     def _store_decisions(self, session: Session, filename: str, content: bytes,
                          doc: DmnDocument, deployed_by: str | None) -> list[Deployed]:

@@ -221,6 +221,7 @@ class Executor:
             if target is None:
                 raise ValueError(f"no task of element {payload['element_id']} to move back to")
             runner.reset_to(target)
+            out.reopened.add(target)
             out.event(inst, "token_moved", payload.get("element_id"), actor=payload.get("actor"))
         return None
 
@@ -335,7 +336,7 @@ class Executor:
 
     def _start_on_timer(self, job_id: int, worker_id: str, payload: dict[str, Any]) -> None:
         from .instances import create_instance
-        from .timeutil import next_cycle_time
+        from .timeutil import cycle_repetitions, next_cycle_time
 
         with self.db.write() as session:
             if not jobs.still_mine(session, job_id, worker_id):
@@ -344,10 +345,13 @@ class Executor:
             assert job is not None
             create_instance(session, self.definitions, payload["process_key"], None, {},
                             started_by="timer", start_timer=True)
+            fired = int(payload.get("fired", 0)) + 1
+            limit = cycle_repetitions(payload["expression"])
             nxt = next_cycle_time(payload["expression"], utcnow())
-            if nxt is None:
+            if nxt is None or (limit is not None and fired >= limit):
                 jobs.finish(session, job_id)
             else:
+                job.payload = {**payload, "fired": fired}
                 job.due_at, job.locked_by, job.locked_until, job.attempts = nxt, None, None, 0
 
 

@@ -24,14 +24,17 @@ log = logging.getLogger(__name__)
 def sync_human_tasks(session: Session, instance_id: str, process_key: str,
                      business_key: str | None, waiting: list[HumanTaskInfo], sandbox: Sandbox,
                      definitions: Definitions, definition_id: str,
-                     events: list[Event | dict[str, Any]], new: bool = False) -> None:
+                     events: list[Event | dict[str, Any]], new: bool = False,
+                     reopened: set[str] | None = None) -> None:
     """Create rows for new user tasks, cancel rows whose task no longer waits.
 
-    ``new``: the instance has never been stored, so it has no rows yet.
+    ``new``: the instance has never been stored, so it has no rows yet. ``reopened``: user
+    tasks an admin moved the token back to; they get a fresh row beside their finished one.
     """
     rows = [] if new else list(session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance_id)))
-    known = {r.spiff_task_id for r in rows}
+    known = {r.spiff_task_id for r in rows
+             if r.spiff_task_id not in (reopened or ()) or r.status in ("ready", "claimed")}
     current = {t.task_id for t in waiting}
     now = utcnow()
     for row in rows:

@@ -33,6 +33,7 @@ class Outcome:
     attempts: dict[str, int] = field(default_factory=dict)
     resolved_incident: str | None = None
     calls_pending: bool = False
+    reopened: set[str] = field(default_factory=set)  # tasks an admin sent the token back to
 
     def event(self, instance: Snapshot, type_: str, element_id: str | None = None,
               actor: str | None = None, **data: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 _DURATION = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -31,6 +32,14 @@ def parse_datetime(text: str) -> datetime:
     return value
 
 
+def cycle_repetitions(expression: str) -> int | None:
+    """How many times an ISO cycle ``Rn/…`` fires in all; None when it repeats for ever."""
+    head = expression.strip().strip("'\"").split("/")[0]
+    if re.fullmatch(r"R\d+", head):
+        return int(head[1:])
+    return None
+
+
 def next_cycle_time(expression: str, after: datetime) -> datetime | None:
     """Next time a timer start event fires after ``after``, or None when the cycle is over.
 
@@ -38,10 +47,9 @@ def next_cycle_time(expression: str, after: datetime) -> datetime | None:
     duration, or a five-field cron expression (``0 2 * * *``).
     """
     text = expression.strip().strip("'\"")
-    if re.match(r"^[\d*/,\-]+(\s+[\d*/,\-A-Za-z?]+){4,5}$", text):
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(" ".join(text.split()[:5]), timezone=UTC)
+    fields = text.split()
+    if len(fields) >= 5:
+        trigger = _cron_trigger(fields)
         fire = trigger.get_next_fire_time(None, after.replace(tzinfo=UTC))
         return fire.astimezone(UTC).replace(tzinfo=None) if fire else None
     parts = text.split("/")
@@ -60,3 +68,23 @@ def next_cycle_time(expression: str, after: datetime) -> datetime | None:
         return start if start is not None else after + period
     steps = int((after - start) / period) + 1
     return start + steps * period
+
+
+def _cron_trigger(fields: list[str]) -> Any:
+    """A cron trigger (UTC) from 5 fields, or Quartz's ``sec min hour day month dow [year]``."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(" ".join(fields), timezone=UTC)
+    second, minute, hour, day, month, dow = (f.replace("?", "*") for f in fields[:6])
+    year = fields[6] if len(fields) > 6 else None
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=_quartz_weekdays(dow), year=year, timezone=UTC)
+
+
+_WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+def _quartz_weekdays(field: str) -> str:
+    """Quartz numbers weekdays 1 = Sunday … 7 = Saturday; APScheduler wants names."""
+    return re.sub(r"\d", lambda m: _WEEKDAYS[(int(m.group()) - 1) % 7], field)

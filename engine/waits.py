@@ -30,7 +30,8 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, ins
         return
     sync_human_tasks(session, inst.id, inst.process_key, inst.business_key,
                      [] if completed else runner.human_tasks(), sandbox,
-                     definitions, inst.definition_id, out.events, new=new)
+                     definitions, inst.definition_id, out.events, new=new,
+                     reopened=out.reopened)
     subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
         select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
     waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}

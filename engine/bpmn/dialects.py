@@ -41,6 +41,9 @@ _JUEL_WORDS = [
 ]
 
 
+_CRON = re.compile(r"^[\d*/,\-?LW#A-Za-z]+(\s+[\d*/,\-?LW#A-Za-z]+){4,6}$")
+
+
 def is_iso_timer(text: str) -> bool:
     """Tell whether ``text`` is a bare ISO 8601 date, duration or repeating interval."""
     return bool(_ISO_TIMER.match(text))
@@ -61,9 +64,14 @@ def juel_to_python(text: str) -> str:
     return " ".join("".join(parts).split()) if "\n" not in text else "".join(parts).strip()
 
 
+def is_cron(text: str) -> bool:
+    """Tell whether ``text`` is a cron expression: 5 fields, or Quartz's 6 or 7 (Camunda 7)."""
+    return bool(_CRON.match(text.strip()))
+
+
 def timer_to_python(text: str) -> str:
-    """Turn a timer definition into a Python expression: bare ISO text becomes a string."""
-    if is_iso_timer(text):
+    """Turn a timer definition into a Python expression: ISO or cron text becomes a string."""
+    if is_iso_timer(text) or is_cron(text):
         return repr(text.strip())
     return juel_to_python(text)
 

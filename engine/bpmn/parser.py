@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -196,6 +197,11 @@ class _FileChecker:
         if not text:
             self.problem(event, f"timer {local_name(node)} is empty")
             return
+        if dialects.is_cron(text) and not (local_name(node) == "timeCycle"
+                                           and local_name(event) == "startEvent"):
+            self.problem(event, f"cron expression '{text}' works only as the timeCycle of a "
+                                "timer start event; use an ISO 8601 duration or date here")
+            return
         node.text = dialects.timer_to_python(text)
         self.check_code(event, node.text, "eval", "timer expression")
 
@@ -321,8 +327,17 @@ def _start_events(spec: Any) -> dict[str, Any]:
         if "Message" in kind:
             messages.append(definition.name)
         elif "Cycle" in kind or "TimeDate" in kind:
-            timer = definition.expression
+            timer = _literal_text(definition.expression)
     return {"message_starts": messages, "timer_start": timer}
+
+
+def _literal_text(expression: str) -> str:
+    """The text of a quoted literal (how ISO and cron timers are kept), else the expression."""
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError):
+        return expression
+    return value if isinstance(value, str) else expression
 
 
 def _validation_problem(exc: ValidationException, docs: Mapping[str, Any]) -> Problem:

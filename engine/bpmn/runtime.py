@@ -18,7 +18,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BaseErrorEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
@@ -229,11 +232,19 @@ class WorkflowRunner:
         self.wf.do_engine_steps()
         for task in list(self.wf.event_manager.tasks.values()):
             definition = task.task_spec.event_definition
-            if isinstance(definition, TimerEventDefinition) and \
-                    type(task.task_spec).__name__ == "StartEvent":
+            if not isinstance(definition, TimerEventDefinition) or \
+                    type(task.task_spec).__name__ != "StartEvent":
+                continue
+            if isinstance(definition, CycleTimerEventDefinition):
+                # one cycle, already due: Spiff adds the path's first task and then, with
+                # no cycles left, completes the start event (its own expression is unused,
+                # so cron expressions work too)
+                task.internal_data["event_value"] = {
+                    "cycles": 1, "next": "2000-01-01T00:00:00+00:00", "duration": 0}
+            else:
                 task.internal_data.pop("event_value", None)
                 task.internal_data["event_fired"] = True
-                task.task_spec._update(task)
+            task.task_spec._update(task)
 
     def reset_to(self, task_id: str) -> None:
         self.wf.reset_from_task_id(UUID(task_id))
