@@ -8,6 +8,7 @@ messages, and the steps taken.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -218,11 +219,13 @@ class WorkflowRunner:
                 continue
             if task_id is not None and str(task.id) != task_id:
                 continue
-            task.data.update(variables)
-            event = BpmnEvent(definition, payload=dict(variables),
+            event = BpmnEvent(definition, payload=deepcopy(variables),
                               correlations=dict(task.workflow.correlations))
             task.task_spec.catch(task, event)
             task.task_spec._update(task)
+            # after _update, which deep-merges the parent's data into the task's: a
+            # message's variables replace older values of the same names, never merge
+            task.data.update(deepcopy(variables))
             self._record(task)
             return True
         return False

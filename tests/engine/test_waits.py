@@ -106,3 +106,13 @@ def test_unknown_operation_is_refused_at_deploy_time(engine: Engine) -> None:
     source = engine.definition("review").source.replace("test.record", "erp.nothing")
     with pytest.raises(DefinitionError, match="unknown operation 'erp.nothing'"):
         engine.deploy({"review.bpmn": source.encode()})
+
+
+def test_a_message_replaces_variables_of_the_same_name_instead_of_merging(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    inst = engine.start("wait_for_restock", "order-m", {"restock": {"qty": 1, "note": "old"}},
+                        wait=5)
+    engine.send_message("stock_replenished", business_key="order-m",
+                        variables={"restock": {"qty": 5}})
+    drain()
+    assert engine.instance(inst.id).variables["restock"] == {"qty": 5}
