@@ -29,6 +29,17 @@ class Settings:
     retry_backoff_max_seconds: float = 3600.0
     checkpoint_every_step: bool = False
     run_worker_in_web: bool = True
+    # CRM webhooks: the shared secret of their HMAC signature; empty refuses every webhook.
+    webhook_secret: str = field(default="", repr=False)
+    # Field mappings and e-mail notifications (service_tasks.mapping, service_tasks.notify).
+    mappings_dir: str = "processes/mappings"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none, starttls or ssl
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_sender: str = ""
+    smtp_timeout: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -206,3 +206,39 @@ def upgrade() -> None:
     """Migrate the database to the newest schema."""
     with open_engine():
         click.echo("database is up to date")
+
+
+@main.group()
+def mapping() -> None:
+    """Field mapping files (processes/mappings)."""
+
+
+@mapping.command("test")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sample", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def test_mapping(file: Path, sample: Path) -> None:
+    """Map the JSON record in SAMPLE with mapping FILE and print the result."""
+    from service_tasks.base import ConnectorError
+    from service_tasks.mapping import MappingFileError, json_ready, load_mapping
+
+    try:
+        record = json.loads(sample.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="SAMPLE") from exc
+    try:
+        mapped = load_mapping(file).apply(record)
+    except MappingFileError as exc:
+        click.echo(f"error: {len(exc.problems)} problem(s) in {file}", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    except ConnectorError as exc:
+        failures = exc.details.get("failures", [])
+        headline = (f"mapping '{exc.details['mapping']}' failed for {len(failures)} field(s)"
+                    if failures else exc.message)
+        click.echo(f"error: {headline}", err=True)
+        for failure in failures:
+            shown = "" if failure["value"] is None else f" = {failure['value']}"
+            click.echo(f"  {failure['field']}{shown}: {failure['message']}", err=True)
+        sys.exit(1)
+    _echo_json(json_ready(mapped))

@@ -9,7 +9,8 @@ from .common import engine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-OPEN_ENDPOINTS = {"api.openapi_document"}
+# The CRM webhook authenticates by its HMAC signature instead of an API key.
+OPEN_ENDPOINTS = {"api.openapi_document", "api.receive_crm_event"}
 
 
 @bp.before_request
@@ -36,7 +37,8 @@ from . import (  # noqa: E402  (the views register themselves on bp)
     messages,
     openapi,
     tasks,
+    webhooks,
 )
 
 __all__ = ["bp", "decisions", "definitions", "deployments", "incidents", "instances",
-           "messages", "openapi", "tasks"]
+           "messages", "openapi", "tasks", "webhooks"]
