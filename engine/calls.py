@@ -11,8 +11,15 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
 from .config import Settings
+from .errors import EngineError
 from .models import utcnow
-from .operations import BusinessError, CallContext, OperationRegistry, RetryPolicy
+from .operations import (
+    BusinessError,
+    CallContext,
+    OperationRegistry,
+    PermanentError,
+    RetryPolicy,
+)
 from .outcome import Outcome, Snapshot
 from .timeutil import parse_duration
 
@@ -47,14 +54,14 @@ class ServiceCaller:
         runner.park_service_call(task_id)
         if registered is None:
             out.incident(inst, element_id, task_id, "unknown_operation",
-                           f"no connector provides the operation '{operation}'",
-                           {"operation": operation})
+                         f"no connector provides the operation '{operation}'",
+                         {"operation": operation})
             return
         try:
             params = runner.evaluate_parameters(task)
         except SpiffWorkflowException as exc:
             out.incident(inst, element_id, task_id, "parameter_error", str(exc),
-                           {"operation": operation})
+                         {"operation": operation})
             return
         policy = self.policy(task_retry, registered.retry)
         ctx = CallContext(inst.id, inst.business_key, element_id, attempt)
@@ -77,24 +84,29 @@ class ServiceCaller:
     def _failed(self, runner: WorkflowRunner, inst: Snapshot, out: Outcome, task_id: str,
                 element_id: str, operation: str, exc: Exception, attempt: int,
                 policy: RetryPolicy, ms: float) -> None:
+        details = dict(exc.details) if isinstance(exc, EngineError) else {}
         if isinstance(exc, BusinessError):
             out.event(inst, "service_call", element_id, operation=operation, duration_ms=ms,
                       outcome="business_error", attempt=attempt, error_code=exc.error_code,
                       error=exc.message)
             if not runner.throw_error(task_id, exc.error_code, exc.message):
                 out.incident(inst, element_id, task_id, "business_error",
-                               f"{operation} reported '{exc.error_code}': {exc.message}; no "
-                               "error boundary event catches it",
-                               {"operation": operation, "error_code": exc.error_code})
+                             f"{operation} reported '{exc.error_code}': {exc.message}; no "
+                             "error boundary event catches it",
+                             {**details, "operation": operation, "error_code": exc.error_code})
             return
         message = f"{type(exc).__name__}: {exc}"
         out.event(inst, "service_call", element_id, operation=operation, duration_ms=ms,
                   outcome="failed", attempt=attempt, error=message[:500])
-        if attempt < policy.attempts:
+        if isinstance(exc, PermanentError):
+            out.incident(inst, element_id, task_id, "service_failed",
+                         f"{operation} failed and retrying cannot help: {message}",
+                         {**details, "operation": operation, "attempts": attempt})
+        elif attempt < policy.attempts:
             due = utcnow() + timedelta(seconds=policy.delay(attempt))
             out.new_jobs.append(("service_retry", {"task_id": task_id, "attempt": attempt + 1,
                                                    "element_id": element_id}, due))
         else:
             out.incident(inst, element_id, task_id, "service_failed",
-                           f"{operation} failed {attempt} time(s); last error: {message}",
-                           {"operation": operation, "attempts": attempt})
+                         f"{operation} failed {attempt} time(s); last error: {message}",
+                         {**details, "operation": operation, "attempts": attempt})

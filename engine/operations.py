@@ -2,7 +2,8 @@
 
 Connectors know nothing of the engine; the app factory registers them here. An operation
 is called as ``fn(params, ctx)`` and signals outcomes by exception:
-``BusinessError`` becomes a BPMN error, anything else is retried and then an incident.
+``BusinessError`` becomes a BPMN error, ``PermanentError`` an incident at once, anything
+else is retried and then an incident.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class TransientError(EngineError):
     """A failure that may pass (timeout, connection refused, 5xx): retry with back-off."""
 
     code = "transient_error"
+
+
+class PermanentError(EngineError):
+    """A failure that no retry can fix (bad parameters, refused credentials): incident now."""
+
+    code = "permanent_error"
 
 
 @dataclass(frozen=True)
