@@ -64,7 +64,7 @@ class ServiceCaller:
                          {"operation": operation})
             return
         policy = self.policy(task_retry, registered.retry)
-        ctx = CallContext(inst.id, inst.business_key, element_id, attempt)
+        ctx = CallContext(inst.id, inst.business_key, element_id, attempt, task_id)
         started = time.perf_counter()
         try:
             result = registered.fn(params, ctx)

@@ -61,10 +61,13 @@ class CallContext:
     business_key: str | None
     element_id: str
     attempt: int
+    task_id: str = ""  # this run of the element: a loop's next round gets a new one
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.instance_id}:{self.element_id}"
+        """The same for every retry of one call, different for each pass through a loop."""
+        base = f"{self.instance_id}:{self.element_id}"
+        return f"{base}:{self.task_id}" if self.task_id else base
 
 
 Operation = Callable[[dict[str, Any], CallContext], Any]
