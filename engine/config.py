@@ -40,6 +40,17 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     smtp_sender: str = ""
     smtp_timeout: float = 10.0
+    # The ERP (Tryton JSON-RPC) and the CRM (Salesforce REST); empty URL: not connected.
+    erp_url: str = ""
+    erp_database: str = "erp"
+    erp_user: str = "admin"
+    erp_password: str = field(default="", repr=False)
+    erp_warehouse: str = "WH"
+    crm_url: str = ""
+    crm_client_id: str = "bridgeflow"
+    crm_client_secret: str = field(default="", repr=False)
+    crm_token_url: str = ""
+    connector_timeout: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -13,7 +13,7 @@ from engine.operations import OperationRegistry
 from engine.service import Engine
 from engine.worker import Worker
 
-from .bootstrap import build_engine
+from .bootstrap import StartupError, build_engine
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the app: settings from the environment, then ``test_config``; engine; blueprints."""
     app = Flask(__name__, instance_relative_config=True)
     overrides = dict(test_config or {})
-    registry = overrides.pop("operations", None) or default_operations()
+    registry = overrides.pop("operations", None)
     deploy = overrides.pop("deploy_processes", True)
     settings = Settings.from_env(**overrides)
-    engine = build_engine(settings, registry, deploy=deploy)
+    engine = build_engine(settings, registry or default_operations(settings), deploy=deploy)
     app.config.from_mapping(SECRET_KEY=settings.secret_key,
                             MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["bridgeflow"] = engine
@@ -45,9 +45,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def default_operations() -> OperationRegistry:
-    """The connectors this deployment knows; the only place they are wired into the engine."""
-    return OperationRegistry()
+def default_operations(settings: Settings) -> OperationRegistry:
+    """The connectors this deployment's settings name (see web/connectors.py)."""
+    from service_tasks.mapping import MappingFileError
+
+    from .connectors import build_registry
+
+    try:
+        return build_registry(settings)
+    except MappingFileError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise StartupError(f"cannot load the field mappings in {settings.mappings_dir}: "
+                           f"{len(exc.problems)} problem(s)\n{lines}") from exc
+    except ValueError as exc:  # a connector refused its settings (e.g. BRIDGEFLOW_SMTP_*)
+        raise StartupError(f"invalid connector settings: {exc}") from exc
 
 
 def engine_of(app: Flask) -> Engine:

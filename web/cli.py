@@ -86,6 +86,41 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--erp-port", default=8000, show_default=True, type=int)
+@click.option("--crm-port", default=8081, show_default=True, type=int)
+@click.option("--smtp-port", default=8025, show_default=True, type=int)
+@click.option("--workdir", default="instance/demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def demo(host: str, port: int, erp_port: int, crm_port: int, smtp_port: int, workdir: Path,
+         workers: int) -> None:
+    """Serve Bridgeflow with the demo Tryton ERP, the CRM sandbox and a mail sink."""
+    from .demo import run_demo
+
+    try:
+        run_demo(host, port, erp_port=erp_port, crm_port=crm_port, smtp_port=smtp_port,
+                 workdir=workdir, workers=workers)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def erp() -> None:
+    """The demo ERP (Tryton)."""
+
+
+@erp.command("setup", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def erp_setup(args: tuple[str, ...]) -> None:
+    """Prepare the demo Tryton database (see --help of the command for options)."""
+    from service_tasks.tryton.demo import main as setup_main
+
+    sys.exit(setup_main(list(args)))
+
+
+@main.command()
 def worker() -> None:
     """Run a worker that takes due jobs until SIGINT or SIGTERM."""
     from engine.worker import Worker

@@ -1,0 +1,115 @@
+"""Wire the connectors of ``service_tasks`` into the engine's registry: the only such place.
+
+Connectors raise their own error tree (``service_tasks.base``); ``classify`` turns it into the
+engine's outcomes. Tryton and CRM clients keep a login or a token and are not shared
+between threads, so every thread that runs jobs gets its own client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import requests
+
+from engine.config import Settings
+from engine.operations import (
+    BusinessError,
+    OperationRegistry,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+)
+from service_tasks import base
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[], dict[str, Callable[..., Any]]]
+
+# External systems get more patience than the engine's default: five tries over ~5 minutes.
+CONNECTOR_RETRY = RetryPolicy(attempts=5, backoff_seconds=10.0, factor=2.0,
+                              max_backoff_seconds=600.0)
+
+
+def classify(exc: Exception) -> Exception:
+    """Map a connector's error onto what the engine does with it."""
+    if isinstance(exc, base.BusinessRuleError):
+        return BusinessError(exc.code, exc.message, exc.details)
+    if isinstance(exc, base.TransientError):
+        return TransientError(exc.message, exc.details)
+    if isinstance(exc, base.InvalidParameters | base.AuthenticationError):
+        return PermanentError(exc.message, exc.details)
+    if isinstance(exc, base.ConnectorError):
+        return PermanentError(exc.message, exc.details)
+    return exc  # a bug in a connector: retried, then an incident with its traceback's text
+
+
+def register_per_thread(registry: OperationRegistry, factory: Factory,
+                        retry: RetryPolicy | None = CONNECTOR_RETRY) -> list[str]:
+    """Register every operation ``factory`` makes, with one set of clients per thread."""
+    local = threading.local()
+
+    def ops() -> dict[str, Callable[..., Any]]:
+        made: dict[str, Callable[..., Any]] | None = getattr(local, "ops", None)
+        if made is None:
+            made = local.ops = factory()
+        return made
+
+    names = sorted(factory())  # building clients does no I/O: logins happen on first call
+    for name in names:
+        def call(params: dict[str, Any], ctx: Any, _name: str = name) -> Any:
+            return ops()[_name](params, ctx)
+
+        registry.register(name, call, retry=retry, classify=classify)
+    return names
+
+
+def build_registry(settings: Settings) -> OperationRegistry:
+    """The operations this deployment's settings connect; unset systems are left out."""
+    registry = OperationRegistry()
+    timeout = settings.connector_timeout
+    if settings.erp_url:
+        from service_tasks.tryton.client import TrytonClient
+        from service_tasks.tryton.operations import operations as erp_operations
+
+        def erp_ops() -> dict[str, Callable[..., Any]]:
+            client = TrytonClient(requests.Session(), settings.erp_url, settings.erp_database,
+                                  settings.erp_user, settings.erp_password, timeout=timeout)
+            return dict(erp_operations(client, warehouse_code=settings.erp_warehouse))
+
+        register_per_thread(registry, erp_ops)
+    if settings.crm_url:
+        from service_tasks.crm.client import SalesforceClient
+        from service_tasks.crm.operations import operations as crm_operations
+
+        def crm_ops() -> dict[str, Callable[..., Any]]:
+            client = SalesforceClient(requests.Session(), settings.crm_url,
+                                      settings.crm_client_id, settings.crm_client_secret,
+                                      token_url=settings.crm_token_url or None, timeout=timeout)
+            return dict(crm_operations(client))
+
+        register_per_thread(registry, crm_ops)
+    if settings.smtp_host:
+        from service_tasks import notify
+
+        def mail_ops() -> dict[str, Callable[..., Any]]:
+            notifier = notify.EmailNotifier(
+                settings.smtp_host, settings.smtp_port,
+                security=cast(notify.Security, settings.smtp_security),
+                username=settings.smtp_username or None,
+                password=settings.smtp_password or None,
+                sender=settings.smtp_sender or "bridgeflow@example.org",
+                timeout=settings.smtp_timeout)
+            return dict(notify.operations(notifier))
+
+        register_per_thread(registry, mail_ops)
+    if Path(settings.mappings_dir).is_dir():
+        from service_tasks import mapping
+
+        mappings = mapping.MappingSet(Path(settings.mappings_dir))  # checked at start-up
+        for name, fn in mapping.operations(mappings).items():
+            registry.register(name, fn, retry=RetryPolicy(attempts=1), classify=classify)
+    return registry
