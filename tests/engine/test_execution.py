@@ -208,3 +208,14 @@ def test_instance_rows_do_not_embed_the_process_spec(engine: Engine, database) -
         assert row is not None and row.state is not None
         assert b'"task_specs"' not in row.state
         assert b"review_request" in row.state
+
+
+def test_each_round_of_a_loop_is_a_new_call_for_the_connector(engine: Engine,
+                                                              system: FakeSystem) -> None:
+    # Connectors de-duplicate by the idempotency key: a loop's second round must not look
+    # like a retry of the first, or its side effect would be skipped.
+    inst = engine.start("loop_call", None, {"rounds": 0}, wait=5)
+    assert engine.instance(inst.id).status == "completed"
+    keys = [ctx.idempotency_key for op, _, ctx in system.calls if op == "test.record"]
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert all(k.startswith(f"{inst.id}:record_round:") for k in keys)
