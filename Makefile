@@ -1,11 +1,11 @@
-# Bridgeflow: `make run` serves the web app with its processes; `make test` runs everything.
+# Bridgeflow: `make run` serves it with the demo ERP and CRM; `make test` runs everything.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: setup run worker test test-fast lint bench clean
+.PHONY: setup run worker test test-fast lint bench clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,erp]'
 	touch $@
 
-setup: $(VENV)/.installed
+# bpmn-js, dmn-js and htmx come from npm (package-lock.json) and are copied into web/static.
+VENDOR = web/static/vendor/.built
+$(VENDOR): package.json package-lock.json scripts/copy-vendor.mjs
+	npm ci --no-audit --no-fund
+	npm run vendor
+	touch $@
+
+vendor: $(VENDOR)
+
+setup: $(VENV)/.installed $(VENDOR)
 	$(BIN)/bridgeflow db upgrade
 
 run: setup
-	$(BIN)/bridgeflow serve --host $(HOST) --port $(PORT)
+	$(BIN)/bridgeflow demo --host $(HOST) --port $(PORT)
 
 worker: setup
 	$(BIN)/bridgeflow worker
@@ -40,4 +49,4 @@ bench: setup
 	$(BIN)/python bench/dmn_bench.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache node_modules web/static/vendor

@@ -51,6 +51,17 @@ class Settings:
     crm_client_secret: str = field(default="", repr=False)
     crm_token_url: str = ""
     connector_timeout: float = 10.0
+    # People: sessions, sign-in throttling, demo users (development only).
+    session_cookie_secure: bool = False  # always on when environment is production
+    session_lifetime_minutes: int = 480
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    demo_users: bool = True
+    # Personal data: variables sealed at rest (AES-256-GCM) and masked on pages and in events.
+    personal_variables: str = ("email,phone,mobile,contact_email,contact_phone,customer_email,"
+                               "customer_phone,owner_email,email_address,phone_number")
+    encryption_keys: str = field(default="", repr=False)  # kid:base64,…; the first encrypts
+    personal_data_groups: str = "finance,support"  # may see them unmasked (admins always)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from .protect import MaskedJSON, SealedJSON, SealedState
+
 
 def utcnow() -> datetime:
     """Return the current time as a naive UTC datetime (how every table stores time)."""
@@ -88,8 +90,8 @@ class Instance(Base):
     business_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     suspended_from: Mapped[str | None] = mapped_column(String(16))
-    state: Mapped[bytes | None] = mapped_column(LargeBinary)
-    variables: Mapped[JsonDict] = mapped_column(default=dict)
+    state: Mapped[bytes | None] = mapped_column(SealedState)
+    variables: Mapped[JsonDict] = mapped_column(SealedJSON, default=dict)
     active_elements: Mapped[list[str]] = mapped_column(default=list)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(200))
@@ -124,7 +126,7 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     completed_by: Mapped[str | None] = mapped_column(String(200))
-    completion_data: Mapped[JsonDict | None] = mapped_column()
+    completion_data: Mapped[JsonDict | None] = mapped_column(SealedJSON)
 
 
 class Job(Base):
@@ -136,7 +138,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    payload: Mapped[JsonDict] = mapped_column(default=dict)
+    payload: Mapped[JsonDict] = mapped_column(SealedJSON, default=dict)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(200))
@@ -173,7 +175,7 @@ class Incident(Base):
     spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     error_type: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
-    details: Mapped[JsonDict] = mapped_column(default=dict)
+    details: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
@@ -191,7 +193,7 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(48))
     element_id: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(200))
-    data: Mapped[JsonDict] = mapped_column(default=dict)
+    data: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -237,3 +239,31 @@ class InboundEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # started, delivered, ignored
     instance_ids: Mapped[list[str]] = mapped_column(default=list)
     detail: Mapped[str | None] = mapped_column(String(400))
+
+
+class User(Base):
+    """A person who signs in: their role, the task groups they belong to, their password hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))  # admin, analyst or user
+    groups: Mapped[list[str]] = mapped_column(default=list)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one name from one address (hashed together), to slow down guessing."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()

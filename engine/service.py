@@ -36,6 +36,7 @@ from .models import (
 )
 from .operations import OperationRegistry
 from .paging import Page
+from .protect import Protector, install
 from .repair import RepairActions
 from .sandbox import Sandbox
 from .tasks import TaskActions
@@ -52,6 +53,9 @@ class Engine(TaskActions, RepairActions):
         self.db = db
         self.settings = settings or Settings()
         self.registry = registry or OperationRegistry()
+        # Personal variables are sealed and opened by the column types of this database.
+        self.protector = Protector.from_settings(self.settings)
+        install(db.engine, self.protector)
         self.sandbox = Sandbox(time_limit=self.settings.script_time_limit,
                                max_size=self.settings.script_max_size)
         self.definitions = Definitions(db, self.sandbox, known_operation=self.registry.__contains__)

@@ -25,17 +25,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     registry = overrides.pop("operations", None)
     deploy = overrides.pop("deploy_processes", True)
     settings = Settings.from_env(**overrides)
+    from . import auth, security
+
+    security.check_settings(settings)  # before anything is written with a forgeable secret
     engine = build_engine(settings, registry or default_operations(settings), deploy=deploy)
     app.config.from_mapping(SECRET_KEY=settings.secret_key,
                             MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["bridgeflow"] = engine
 
-    from . import errors, ops
+    from . import errors, ops, pages
     from .api import bp as api_bp
 
     errors.init_app(app)
+    security.init_app(app, settings)  # CSRF, cookie flags, security headers
+    auth.init_app(app, settings)  # sign-in pages, current_user; demo users in development
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_bp)
+    pages.init_app(app)
 
     if settings.run_worker_in_web:
         worker = Worker(engine)

@@ -9,6 +9,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import DefinitionError
 from engine.operations import OperationRegistry
+from engine.protect import ProtectionError, Protector
 from engine.service import Engine
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,10 @@ class StartupError(Exception):
 def build_engine(settings: Settings, registry: OperationRegistry | None = None,
                  deploy: bool = True) -> Engine:
     """Open the database, migrate it, and deploy ``settings.processes_dir`` when asked."""
+    try:
+        Protector.from_settings(settings)  # refuse missing or bad keys before any write
+    except ProtectionError as exc:
+        raise StartupError(str(exc)) from exc
     db = Database(settings.database_url)
     db.upgrade()
     engine = Engine(db, settings, registry or OperationRegistry())

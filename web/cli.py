@@ -218,6 +218,79 @@ def complete(task_id: str, user: str, variables: tuple[str, ...]) -> None:
         click.echo(f"task {task.id} {task.status}")
 
 
+@main.group()
+def users() -> None:
+    """People who sign in to the web app: create, list, set passwords, deactivate."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "user"]))
+@click.option("--groups", default="", metavar="G1,G2",
+              help="Task groups, comma-separated (e.g. finance,support).")
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(name: str, role: str, groups: str, display_name: str | None,
+                email: str | None, password_stdin: bool) -> None:
+    """Create user NAME; asks for the password twice unless --password-stdin."""
+    from engine import users as accounts
+
+    password = _read_password(password_stdin)
+    with open_engine() as engine:
+        user = accounts.create_user(engine.db, name, password, role=role,
+                                    groups=groups.split(","), display_name=display_name,
+                                    email=email)
+        click.echo(f"user {user.name} created (role {user.role}, groups "
+                   f"{', '.join(user.groups) or 'none'})")
+
+
+@users.command("list")
+def list_users() -> None:
+    """List the users, their role, groups and last sign-in."""
+    from engine import users as accounts
+
+    with open_engine() as engine:
+        rows = accounts.list_users(engine.db)
+        for u in rows:
+            last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
+            state = "active" if u.active else "deactivated"
+            click.echo(f"{u.name:<20} {u.role:<8} {','.join(u.groups) or '-':<30} "
+                       f"{state:<11} last sign-in {last}")
+        click.echo(f"{len(rows)} user(s)")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_user_password(name: str, password_stdin: bool) -> None:
+    """Give user NAME a new password (their open sessions end)."""
+    from engine import users as accounts
+
+    password = _read_password(password_stdin)
+    with open_engine() as engine:
+        accounts.set_password(engine.db, name, password)
+        click.echo(f"password of {name} changed")
+
+
+@users.command("deactivate")
+@click.argument("name")
+def deactivate_user(name: str) -> None:
+    """Stop user NAME from signing in (their open sessions end)."""
+    from engine import users as accounts
+
+    with open_engine() as engine:
+        accounts.deactivate(engine.db, name)
+        click.echo(f"user {name} deactivated")
+
+
 @main.group("api-keys")
 def api_keys() -> None:
     """Manage API keys for systems that call the REST API."""

@@ -1,0 +1,340 @@
+"""Personal data at rest: AES-256-GCM sealing of the values configuration names as personal.
+
+Sealing happens at the persistence boundary, in the column types below: a value is sealed
+as it is written and opened as it is read, so the workflow, its scripts and connectors, and
+the engine's read API only ever see clear values, while the database only holds
+``{"$enc": "v1", "kid": …, "nonce": …, "ct": …}``. Audit events get masked values instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import os
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import JSON, Engine, LargeBinary
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+VERSION = "v1"
+MARK = "$enc"
+DEV_KID = "dev"
+_URLSAFE = str.maketrans("-_", "+/")
+_STATE_MARK = b'"$enc"'
+_GENERATE = ("python -c \"import base64, os; "
+             "print('k1:' + base64.b64encode(os.urandom(32)).decode())\"")
+
+
+class ProtectionError(RuntimeError):
+    """Keys are missing, wrong or malformed, or a sealed value was tampered with.
+
+    A fault of the deployment, not of the caller: deliberately not an ``EngineError``
+    (which the API answers with a 4xx), so it surfaces as a logged server error.
+    """
+
+
+class Protector:
+    """Seals and opens the values whose key is a personal name; the first key encrypts."""
+
+    def __init__(self, keys: Iterable[tuple[str, bytes]], names: Iterable[str]) -> None:
+        self._keys: dict[str, AESGCM] = {}
+        self.kid: str | None = None
+        for kid, key in keys:
+            if len(key) != 32:
+                raise ProtectionError(f"encryption key '{kid}' must be 32 bytes (AES-256), "
+                                      f"not {len(key)}")
+            self._keys[kid] = AESGCM(key)
+            self.kid = self.kid or kid
+        self.names = frozenset(n for n in names if n)
+        # the serializer writes keys as "name": with no space; search for that before parsing
+        self._needles = tuple(json.dumps(n).encode() + b":" for n in sorted(self.names))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Protector:
+        """Keys and names from settings; outside development a missing key refuses to start."""
+        names = parse_names(settings.personal_variables)
+        keys = parse_keys(settings.encryption_keys)
+        if not keys and names:
+            if settings.environment != "development":
+                raise ProtectionError(
+                    "BRIDGEFLOW_ENCRYPTION_KEYS is not set, so personal data cannot be stored; "
+                    f"set it to 'kid:base64-key' (make one with: {_GENERATE})")
+            _warn_dev_key()
+            keys = [(DEV_KID, hashlib.sha256(b"bridgeflow-dev-encryption-key:"
+                                             + settings.secret_key.encode()).digest())]
+        return cls(keys, names)
+
+    # -- single values ------------------------------------------------------------------
+
+    def seal(self, value: Any) -> dict[str, str]:
+        """Encrypt one JSON value with the first key."""
+        if self.kid is None:
+            raise ProtectionError("no encryption key is configured (BRIDGEFLOW_ENCRYPTION_KEYS)")
+        nonce = os.urandom(12)
+        plain = json.dumps(value, separators=(",", ":")).encode()
+        ct = self._keys[self.kid].encrypt(nonce, plain, _aad(self.kid))
+        return {MARK: VERSION, "kid": self.kid, "nonce": _b64(nonce), "ct": _b64(ct)}
+
+    def open(self, sealed: dict[str, Any]) -> Any:
+        """Decrypt what ``seal`` made; refuse an unknown key, a changed value, a bad format."""
+        kid = sealed.get("kid")
+        if sealed.get(MARK) != VERSION:
+            raise ProtectionError(f"unknown sealed-value format {sealed.get(MARK)!r}")
+        aes = self._keys.get(kid) if isinstance(kid, str) else None
+        if aes is None or not isinstance(kid, str):
+            known = ", ".join(self._keys) or "none"
+            raise ProtectionError(f"a value is sealed with encryption key '{kid}', which is not "
+                                  f"configured (configured: {known}); add it to "
+                                  "BRIDGEFLOW_ENCRYPTION_KEYS")
+        try:
+            plain = aes.decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ct"]), _aad(kid))
+        except (InvalidTag, KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise ProtectionError(f"a value sealed with key '{kid}' does not decrypt: it was "
+                                  "changed, or the key is wrong") from exc
+        return json.loads(plain)
+
+    # -- walking data ---------------------------------------------------------------------
+
+    def seal_variables(self, data: Any) -> Any:
+        """Seal, at any depth, the values whose key is a personal name (copies what changes)."""
+        if not self.names:
+            return data
+        return _walk_seal(data, self.names, self.seal)
+
+    def open_variables(self, data: Any) -> Any:
+        """Open every sealed value at any depth (copies what changes)."""
+        return _walk_open(data, self.open)
+
+    def seal_state(self, blob: bytes) -> bytes:
+        """Seal the personal values in a serialized workflow state; parse only if named."""
+        if not self.names or not any(n in blob for n in self._needles):
+            return blob
+        return _dumps(self.seal_variables(json.loads(blob)))
+
+    def open_state(self, blob: bytes) -> bytes:
+        """Open the sealed values of a serialized workflow state; parse only if there are some."""
+        if _STATE_MARK not in blob:
+            return blob
+        return _dumps(self.open_variables(json.loads(blob)))
+
+    def mask_variables(self, data: Any) -> Any:
+        """Mask, at any depth, the values whose key is a personal name (for events, pages)."""
+        if not self.names:
+            return data
+        return _walk_seal(data, self.names, mask)
+
+
+def parse_names(raw: str) -> list[str]:
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def parse_keys(raw: str) -> list[tuple[str, bytes]]:
+    """Read ``kid1:base64key,kid2:base64key``; say which entry is wrong and why."""
+    keys: list[tuple[str, bytes]] = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        kid, sep, encoded = entry.partition(":")
+        kid = kid.strip()
+        if not sep or not kid:
+            raise ProtectionError("BRIDGEFLOW_ENCRYPTION_KEYS entries are 'kid:base64-key'; "
+                                  f"one entry has no key id (make one with: {_GENERATE})")
+        encoded = encoded.strip().translate(_URLSAFE)  # standard or URL-safe alphabet
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ProtectionError(f"encryption key '{kid}' is not valid base64") from exc
+        if len(key) != 32:
+            raise ProtectionError(f"encryption key '{kid}' must be 32 bytes (AES-256) encoded "
+                                  f"in base64, not {len(key)} bytes")
+        if any(kid == k for k, _ in keys):
+            raise ProtectionError(f"encryption key id '{kid}' is given twice")
+        keys.append((kid, key))
+    return keys
+
+
+def mask(value: Any) -> Any:
+    """Show a personal value without giving it away: ``f•••@example.com``, ``+49 •••• 67``."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if not isinstance(value, str):
+        return "•••"
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if at and local and domain:
+        return f"{local[0]}•••@{domain}"
+    digits = [c for c in text if c.isdigit()]
+    if len(digits) >= 6 and all(c.isdigit() or c in " +-()/." for c in text):
+        head = ("+" if text.startswith("+") else "") + "".join(digits[:2])
+        return f"{head} •••• {''.join(digits[-2:])}"
+    return f"{text[0]}•••" if len(text) > 3 else "•••"
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(MARK) == VERSION and "ct" in value
+
+
+def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> Any:
+    if isinstance(data, dict):
+        out: dict[Any, Any] | None = None
+        for key, value in data.items():
+            if key in names:
+                new = value if value is None or is_sealed(value) else fn(value)
+            elif isinstance(value, dict | list):
+                new = _walk_seal(value, names, fn)
+            else:
+                continue
+            if new is not value:
+                out = out if out is not None else dict(data)
+                out[key] = new
+        return data if out is None else out
+    if isinstance(data, list):
+        items = [_walk_seal(v, names, fn) if isinstance(v, dict | list) else v for v in data]
+        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+    return data
+
+
+def _walk_open(data: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    if isinstance(data, dict):
+        if is_sealed(data):
+            return fn(data)
+        out: dict[Any, Any] | None = None
+        for key, value in data.items():
+            if isinstance(value, dict | list):
+                new = _walk_open(value, fn)
+                if new is not value:
+                    out = out if out is not None else dict(data)
+                    out[key] = new
+        return data if out is None else out
+    if isinstance(data, list):
+        items = [_walk_open(v, fn) if isinstance(v, dict | list) else v for v in data]
+        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+    return data
+
+
+def _aad(kid: str) -> bytes:
+    return f"bridgeflow:{VERSION}:{kid}".encode()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+_warned = False
+
+
+def _warn_dev_key() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning("PERSONAL DATA IS SEALED WITH A DEVELOPMENT KEY derived from the secret "
+                    "key; set BRIDGEFLOW_ENCRYPTION_KEYS before storing real data "
+                    "(make one with: %s)", _GENERATE)
+
+
+# -- the persistence boundary ---------------------------------------------------------------
+# The protector of a database is kept per SQLAlchemy dialect (one per engine), because a
+# column type only sees the dialect; ``install`` is called when the engine is built.
+
+_PROTECTORS: weakref.WeakKeyDictionary[Dialect, Protector] = weakref.WeakKeyDictionary()
+
+
+def install(engine: Engine, protector: Protector) -> None:
+    """Make ``protector`` seal and open the protected columns of this database."""
+    _PROTECTORS[engine.dialect] = protector
+    for name in _SPIFF_LOGGERS:
+        logging.getLogger(name).addFilter(_without_task_data)  # adding it twice is a no-op
+
+
+# SpiffWorkflow attaches whole task data to its log records (as ``extra``) unless its
+# loggers are set above DEBUG; a structured log handler would then write it out in clear.
+_SPIFF_LOGGERS = ("spiff.task", "spiff.data")
+
+
+def _without_task_data(record: logging.LogRecord) -> bool:
+    for attr in ("data", "internal_data"):
+        if attr in record.__dict__:
+            setattr(record, attr, None)
+    return True
+
+
+def _protector(dialect: Dialect) -> Protector | None:
+    return _PROTECTORS.get(dialect)
+
+
+def _must_open(dialect: Dialect) -> Protector:
+    protector = _PROTECTORS.get(dialect)
+    if protector is None:
+        raise ProtectionError("a sealed value was read, but no encryption keys are set up "
+                              "for this database")
+    return protector
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON column whose personal values are sealed in the database."""
+
+    impl = JSON
+    cache_ok = True
+    should_evaluate_none = True  # as JSON does: None is stored as SQL NULL
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        protector = _protector(dialect)
+        return value if protector is None else protector.seal_variables(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, dict | list):
+            return value
+        opened = _walk_open(value, lambda sealed: _must_open(dialect).open(sealed))
+        return opened
+
+
+class SealedState(TypeDecorator[bytes]):
+    """A serialized workflow state whose task data has its personal values sealed."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        protector = _protector(dialect)
+        return value if protector is None or value is None else protector.seal_state(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None or _STATE_MARK not in value:
+            return value
+        return _must_open(dialect).open_state(value)
+
+
+class MaskedJSON(TypeDecorator[Any]):
+    """A JSON column (audit data) that keeps only masked personal values."""
+
+    impl = JSON
+    cache_ok = True
+    should_evaluate_none = True  # as JSON does: None is stored as SQL NULL
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        protector = _protector(dialect)
+        return value if protector is None else protector.mask_variables(value)

@@ -1,0 +1,171 @@
+"""What the admin console reads: throughput and durations per process, instance search, paths."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from .db import Database
+from .errors import NotFoundError
+from .models import Event, Incident, Instance, Worker, utcnow
+from .paging import Page
+
+MAX_REPORT_ROWS = 100_000
+
+
+@dataclass
+class DayFigures:
+    """One day of one process: instances completed, and how long they took."""
+
+    day: date
+    completed: int = 0
+    avg_seconds: float | None = None
+    p95_seconds: float | None = None
+
+
+@dataclass
+class ProcessFigures:
+    """One process over the reporting window: started, completed, durations, and by day."""
+
+    process_key: str
+    started: int = 0
+    started_completed: int = 0
+    completed: int = 0
+    avg_seconds: float | None = None
+    p95_seconds: float | None = None
+    days: list[DayFigures] = field(default_factory=list)
+
+    @property
+    def share_completed(self) -> float | None:
+        """The share of the instances started in the window that have completed (0..1)."""
+        return None if not self.started else self.started_completed / self.started
+
+
+def process_figures(db: Database, days: int = 14,
+                    now: datetime | None = None) -> list[ProcessFigures]:
+    """Return, per process, what started and completed in the last ``days`` days, by day."""
+    now = now or utcnow()
+    first_day = (now - timedelta(days=days - 1)).date()
+    since = datetime(first_day.year, first_day.month, first_day.day)
+    with db.read() as s:
+        by_status = list(s.execute(select(Instance.process_key, Instance.status, func.count())
+                                   .where(Instance.created_at >= since)
+                                   .group_by(Instance.process_key, Instance.status)))
+        ended = list(s.execute(select(Instance.process_key, Instance.created_at,
+                                      Instance.ended_at)
+                               .where(Instance.status == "completed",
+                                      Instance.ended_at >= since)
+                               .order_by(Instance.ended_at.desc())
+                               .limit(MAX_REPORT_ROWS)))
+    durations: dict[str, dict[date, list[float]]] = {}
+    for key, created, finished in ended:
+        if finished is None:
+            continue
+        seconds = max(0.0, (finished - created).total_seconds())
+        durations.setdefault(key, {}).setdefault(finished.date(), []).append(seconds)
+    started: dict[str, list[int]] = {}
+    for key, status, count in by_status:
+        entry = started.setdefault(key, [0, 0])
+        entry[0] += int(count)
+        entry[1] += int(count) if status == "completed" else 0
+    out = []
+    for key in sorted(set(started) | set(durations)):
+        by_day = durations.get(key, {})
+        every = [d for values in by_day.values() for d in values]
+        total, done = started.get(key, [0, 0])
+        figures = ProcessFigures(key, total, done, len(every), _mean(every),
+                                 percentile(every, 95))
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            values = by_day.get(day, [])
+            figures.days.append(DayFigures(day, len(values), _mean(values),
+                                           percentile(values, 95)))
+        out.append(figures)
+    return out
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with ``pct`` % of values at or below."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def search_instances(db: Database, *, process_key: str | None = None,
+                     status: str | None = None, business_key: str | None = None,
+                     started_from: datetime | None = None,
+                     started_before: datetime | None = None, page: int = 1,
+                     per_page: int = 25) -> Page:
+    """Instances matching every filter given, newest first, one page of them."""
+    query = select(Instance)
+    if process_key:
+        query = query.where(Instance.process_key == process_key)
+    if status:
+        query = query.where(Instance.status == status)
+    if business_key:
+        query = query.where(Instance.business_key == business_key)
+    if started_from:
+        query = query.where(Instance.created_at >= started_from)
+    if started_before:
+        query = query.where(Instance.created_at < started_before)
+    with db.read() as s:
+        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
+                               .offset((page - 1) * per_page).limit(per_page)))
+    return Page(items, int(total), page, per_page)
+
+
+@dataclass(frozen=True)
+class VisitedElement:
+    """An element the instance has passed through, as the step events recorded it."""
+
+    element_id: str
+    element_type: str
+    name: str | None
+
+
+def path_taken(db: Database, instance_id: str) -> list[VisitedElement]:
+    """The elements the instance has completed, in the order each was first reached."""
+    seen: dict[str, VisitedElement] = {}
+    with db.read() as s:
+        rows = s.execute(select(Event.element_id, Event.data)
+                         .where(Event.instance_id == instance_id, Event.type == "step")
+                         .order_by(Event.id))
+        for element_id, data in rows:
+            if element_id and element_id not in seen:
+                data = data or {}
+                seen[element_id] = VisitedElement(element_id, str(data.get("type") or ""),
+                                                  data.get("name"))
+    return list(seen.values())
+
+
+def earlier_tasks(db: Database, instance_id: str) -> list[VisitedElement]:
+    """Tasks on the path taken that a token could be moved back to (an admin repair)."""
+    return [v for v in path_taken(db, instance_id) if v.element_type.endswith("Task")]
+
+
+def workers(db: Database, alive_seconds: float, now: datetime | None = None,
+            ) -> list[tuple[Worker, bool]]:
+    """Every worker that has announced itself, newest heartbeat first, and whether alive."""
+    cutoff = (now or utcnow()) - timedelta(seconds=alive_seconds)
+    with db.read() as s:
+        rows = list(s.scalars(select(Worker).order_by(Worker.last_seen.desc()).limit(50)))
+    return [(w, w.last_seen >= cutoff) for w in rows]
+
+
+def incident(db: Database, incident_id: str) -> Incident:
+    """One incident, open or resolved."""
+    with db.read() as s:
+        row = s.get(Incident, incident_id)
+    if row is None:
+        raise NotFoundError(f"no incident with id '{incident_id}'", {"id": incident_id})
+    return row

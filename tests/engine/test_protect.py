@@ -1,0 +1,268 @@
+"""Personal variables are sealed in every table, read back whole, and survive key rotation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.config import Settings
+from engine.db import Database
+from engine.models import Event
+from engine.operations import CallContext, OperationRegistry
+from engine.protect import ProtectionError, Protector, mask
+from engine.service import Engine
+from engine.worker import Worker
+
+EMAIL = "Fiona.Meyer@Example.com"
+PHONE = "+49 171 2345667"
+CONTACT = "fm-private@mailbox.example"
+CLEAR = (EMAIL, EMAIL.lower(), PHONE, CONTACT, "2345667", "Fiona.Meyer", "fm-private")
+
+PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs"
+    targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="call_back" name="Call the customer back" isExecutable="true">
+    <bpmn:startEvent id="start_event"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="normalise" name="Normalise" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>customer_email = email.strip().lower()
+domain = email.split("@")[1].lower()
+digits = len([c for c in phone if c.isdigit()])</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="phone_customer" name="Phone the customer"
+        camunda:candidateGroups="support">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="contact_email" label="E-mail to confirm to" type="string"/>
+          <camunda:formField id="outcome" label="Outcome" type="string"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:serviceTask id="confirm" name="Confirm by e-mail" camunda:type="external"
+        camunda:topic="test.confirm" camunda:resultVariable="confirmation">
+      <bpmn:extensionElements>
+        <camunda:inputOutput>
+          <camunda:inputParameter name="to">${contact_email}</camunda:inputParameter>
+        </camunda:inputOutput>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end_event"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start_event" targetRef="normalise"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="normalise" targetRef="phone_customer"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="phone_customer" targetRef="confirm"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="confirm" targetRef="end_event"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+K1, K2 = key(), key()
+
+
+class Mailer:
+    """The connector: it must be handed the clear address."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def confirm(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        self.sent.append(params["to"])
+        return {"email": params["to"], "status": "sent"}
+
+
+@pytest.fixture
+def mailer() -> Mailer:
+    return Mailer()
+
+
+@pytest.fixture
+def make_engine(database: Database, mailer: Mailer) -> Callable[..., Engine]:
+    registry = OperationRegistry()
+    registry.register("test.confirm", mailer.confirm)
+
+    def make(keys: str = f"k1:{K1}", **settings: Any) -> Engine:
+        engine = Engine(database, Settings(encryption_keys=keys, environment="production",
+                                           secret_key="s" * 32, **settings), registry)
+        engine.deploy({"call_back.bpmn": PROCESS})
+        return engine
+
+    return make
+
+
+def run_all(engine: Engine) -> None:
+    worker = Worker(engine, "test-worker")
+    while worker.poll_once():
+        pass
+
+
+def raw_rows(db: Database) -> dict[str, str]:
+    """Every row of the tables that could hold task data, as the database stores it."""
+    out: dict[str, str] = {}
+    with db.engine.connect() as conn:
+        for table in ("instances", "human_tasks", "events", "jobs", "incidents",
+                      "message_subscriptions"):
+            rows = conn.execute(text(f"SELECT * FROM {table}")).all()
+            out[table] = "\n".join(
+                " | ".join(_as_text(v) for v in row)
+                for row in rows)
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, dict | list):  # PostgreSQL hands JSON over decoded
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def start_and_complete(engine: Engine) -> str:
+    inst = engine.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
+    assert inst.status == "waiting"
+    task = engine.list_tasks(instance_id=inst.id).items[0]
+    engine.complete(task.id, "sue", {"contact_email": CONTACT, "outcome": "reached"})
+    return inst.id
+
+
+def test_no_clear_personal_value_is_stored_anywhere(make_engine: Callable[..., Engine],
+                                                    database: Database, mailer: Mailer,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    engine = make_engine()
+    instance_id = start_and_complete(engine)
+    waiting = raw_rows(database)  # the completion waits in human_tasks and in a job
+    run_all(engine)
+    assert engine.instance(instance_id).status == "completed"
+    for stored in (waiting, raw_rows(database)):
+        for table, content in stored.items():
+            for value in CLEAR:
+                assert value not in content, f"{value!r} is readable in {table}"
+    assert '"$enc"' in stored["instances"] and '"kid": "k1"' in stored["instances"]
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert caplog.records  # SpiffWorkflow logs every step, with the task data as extras
+    for value in CLEAR:
+        assert value not in logged
+
+
+def test_the_engine_and_the_process_see_clear_values(make_engine: Callable[..., Engine],
+                                                     mailer: Mailer) -> None:
+    engine = make_engine()
+    instance_id = start_and_complete(engine)
+    run_all(engine)
+    variables = engine.instance(instance_id).variables
+    assert variables["email"] == EMAIL and variables["phone"] == PHONE
+    assert variables["customer_email"] == EMAIL.lower()  # the script read the clear value
+    assert variables["domain"] == "example.com" and variables["digits"] == 12
+    assert variables["contact_email"] == CONTACT
+    assert variables["confirmation"] == {"email": CONTACT, "status": "sent"}
+    assert mailer.sent == [CONTACT]  # the connector was handed the clear address
+    task = engine.list_tasks(instance_id=instance_id, status="completed").items[0]
+    assert engine.task(task.id).completion_data == {"contact_email": CONTACT,
+                                                    "outcome": "reached"}
+    listed = engine.list_instances(process_key="call_back").items[0]
+    assert listed.variables["email"] == EMAIL
+
+
+def test_audit_events_keep_only_masked_values(make_engine: Callable[..., Engine],
+                                              database: Database) -> None:
+    make_engine()  # the engine sets up the protection of this database
+    with database.write() as s:
+        s.add(Event(type="note", data={"who": {"email": EMAIL}, "phone": PHONE, "n": 1}))
+    stored = raw_rows(database)["events"]
+    assert EMAIL not in stored and "2345667" not in stored
+    note = [e for e in engine_events(database) if e.type == "note"][0]
+    assert note.data == {"who": {"email": "F•••@Example.com"}, "phone": "+49 •••• 67", "n": 1}
+
+
+def engine_events(db: Database) -> list[Event]:
+    with db.read() as s:
+        return list(s.scalars(select(Event)))
+
+
+def test_a_new_first_key_opens_old_values_and_seals_new_ones(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    old = make_engine(keys=f"k1:{K1}")
+    instance_id = start_and_complete(old)
+    rotated = make_engine(keys=f"k2:{K2},k1:{K1}")
+    assert rotated.instance(instance_id).variables["email"] == EMAIL
+    run_all(rotated)  # the instance is written again, now with k2
+    stored = raw_rows(database)["instances"]
+    assert '"kid": "k2"' in stored and '"kid": "k1"' not in stored
+    assert rotated.instance(instance_id).variables["contact_email"] == CONTACT
+    second = rotated.start("call_back", "case-2", {"email": EMAIL, "phone": PHONE}, wait=5)
+    with database.engine.connect() as conn:
+        raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
+                           {"id": second.id}).scalar_one()
+    sealed = raw if isinstance(raw, dict) else json.loads(raw)
+    assert sealed["email"]["kid"] == "k2"
+
+
+def test_a_missing_key_is_named_in_the_error(make_engine: Callable[..., Engine]) -> None:
+    instance_id = start_and_complete(make_engine(keys=f"k1:{K1}"))
+    other = make_engine(keys=f"k2:{K2}")
+    with pytest.raises(ProtectionError, match="key 'k1', which is not configured"):
+        other.instance(instance_id)
+
+
+def test_a_tampered_value_is_refused(make_engine: Callable[..., Engine],
+                                     database: Database) -> None:
+    engine = make_engine()
+    inst = engine.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
+    with database.engine.connect() as conn:
+        raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
+                           {"id": inst.id}).scalar_one()
+        sealed = raw if isinstance(raw, dict) else json.loads(raw)
+        ct = base64.b64decode(sealed["email"]["ct"])
+        sealed["email"]["ct"] = base64.b64encode(bytes([ct[0] ^ 1]) + ct[1:]).decode()
+        conn.execute(text("UPDATE instances SET variables = :v WHERE id = :id"),
+                     {"v": json.dumps(sealed), "id": inst.id})
+        conn.commit()
+    with pytest.raises(ProtectionError, match="does not decrypt"):
+        engine.instance(inst.id)
+
+
+def test_outside_development_a_missing_key_refuses_to_start() -> None:
+    with pytest.raises(ProtectionError, match="BRIDGEFLOW_ENCRYPTION_KEYS is not set"):
+        Protector.from_settings(Settings(environment="production"))
+    with pytest.raises(ProtectionError, match="key 'k1' must be 32 bytes"):
+        Protector.from_settings(Settings(encryption_keys="k1:c2hvcnQ="))
+    dev = Protector.from_settings(Settings())  # development: a derived key, with a warning
+    assert dev.kid == "dev" and dev.open(dev.seal(EMAIL)) == EMAIL
+
+
+def test_sealing_walks_nested_data_and_leaves_other_data_alone() -> None:
+    protector = Protector([("k1", base64.b64decode(K1))], ["email", "phone"])
+    plain = {"order": 7, "lines": [{"qty": 1}]}
+    assert protector.seal_variables(plain) is plain  # nothing personal: nothing copied
+    data = {"contacts": [{"email": EMAIL, "name": "Fiona"}], "phone": PHONE, "order": 7}
+    sealed = protector.seal_variables(data)
+    assert sealed["order"] == 7 and sealed["contacts"][0]["name"] == "Fiona"
+    assert sealed["contacts"][0]["email"]["$enc"] == "v1" and sealed["phone"]["kid"] == "k1"
+    assert data["phone"] == PHONE  # the caller's data is not changed
+    assert protector.open_variables(sealed) == data
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("fiona@example.com", "f•••@example.com"),
+    ("+49 171 2345667", "+49 •••• 67"),
+    ("0171/2345667", "01 •••• 67"),
+    ("Fiona Meyer", "F•••"),
+    (4711, "•••"),
+    (None, None),
+])
+def test_mask_shows_enough_to_recognise_but_not_to_use(value: Any, shown: Any) -> None:
+    assert mask(value) == shown

@@ -1,0 +1,220 @@
+"""Signing in and out, the signed-in user, and the decorators that guard pages by role."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from engine import users
+from engine.config import Settings
+from engine.models import User
+from engine.service import Engine
+
+from .errors import error_response
+from .security import refusal, wants_json
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_AFTER_LOGIN = "/inbox"
+WRONG = "wrong name or password"
+_UNSET = object()
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Register the sign-in pages and the template globals; create demo users in development."""
+    app.register_blueprint(bp)
+    app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["visible_variables"] = visible_variables
+    if settings.demo_users and settings.environment == "development":
+        users.ensure_demo_users(app.extensions["bridgeflow"].db)
+
+
+def _engine() -> Engine:
+    eng: Engine = current_app.extensions["bridgeflow"]
+    return eng
+
+
+# -- the signed-in user -----------------------------------------------------------------------
+
+def current_user() -> User | None:
+    """The user of this request's session, loaded once per request; None when signed out."""
+    cached = g.get("bf_user", _UNSET)
+    if cached is not _UNSET:
+        loaded: User | None = cached
+        return loaded
+    user = None
+    user_id = session.get("user_id")
+    if isinstance(user_id, str):
+        found = users.get_user(_engine().db, user_id)
+        # A deactivated user, or a password changed since sign-in, ends the session.
+        if found is not None and found.active and session.get("pw") == _stamp(found):
+            user = found
+        else:
+            session.clear()
+    g.bf_user = user
+    return user
+
+
+def _stamp(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def visible_variables(variables: dict[str, Any] | None,
+                      user: User | None = None) -> dict[str, Any]:
+    """The variables as ``user`` (default: the signed-in one) may see them on a page.
+
+    Admins and members of ``personal_data_groups`` see personal values; others see them masked.
+    """
+    data = dict(variables or {})
+    engine = _engine()
+    if users.can_see_personal_data(user or current_user(), engine.settings):
+        return data
+    masked: dict[str, Any] = engine.protector.mask_variables(data)
+    return masked
+
+
+# -- guards -----------------------------------------------------------------------------------
+
+def login_required(view: F) -> F:
+    """Send a signed-out person to the sign-in page (a program gets a JSON 401)."""
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return _sign_in_first()
+        return view(*args, **kwargs)
+    return guarded  # type: ignore[return-value]
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Let only users with one of ``roles`` in; others get a 403 that is audited."""
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return _sign_in_first()
+            if user.role not in roles:
+                forbid(f"this needs the role {' or '.join(roles)}; you are {user.role}")
+            return view(*args, **kwargs)
+        return guarded  # type: ignore[return-value]
+    return decorate
+
+
+def forbid(reason: str) -> NoReturn:
+    """Refuse the request with a 403 page (or JSON) and record the refusal in the audit trail."""
+    user = current_user()
+    name = user.name if user is not None else None
+    log.warning("access denied to %s for %s: %s", request.path, name or "anonymous", reason)
+    users.audit(_engine().db, "access_denied", name, path=request.path,
+                method=request.method, reason=reason)
+    abort(refusal(403, "forbidden", reason, "auth/refused.html"))
+
+
+def _sign_in_first() -> ResponseReturnValue:
+    if wants_json():
+        return error_response(401, "unauthorized", "sign in first")
+    target = request.full_path if request.method == "GET" else request.path
+    target = target[:-1] if target.endswith("?") else target
+    login_url = url_for("auth.login", next=target)
+    if request.headers.get("HX-Request"):  # htmx swaps fragments: make it load the page
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = login_url
+        return response
+    return redirect(login_url)
+
+
+# -- views ------------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Show the sign-in form; check a name and password and start a session."""
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(target or DEFAULT_AFTER_LOGIN)
+        return render_template("auth/login.html", next=target or "", name="")
+    engine = _engine()
+    name = (request.form.get("name") or "").strip()
+    password = request.form.get("password") or ""
+    address = request.remote_addr or "-"
+    throttle = users.Throttle.from_settings(engine.settings)
+    wait = throttle.blocked_for(engine.db, name, address)
+    if wait:
+        return _too_many(name, wait)
+    user = users.authenticate(engine.db, name, password) if name and password else None
+    if user is None:
+        locked = throttle.failed(engine.db, name, address)
+        # Only a known name is recorded: people type passwords into the name field, too.
+        known = bool(name) and users.get_user_by_name(engine.db, name) is not None
+        users.audit(engine.db, "sign_in_failed", name if known else None, locked=locked,
+                    known_user=known)
+        if locked:
+            return _too_many(name, int(throttle.lockout.total_seconds()))
+        return render_template("auth/login.html", next=target or "", name=name,
+                               error=WRONG), 401
+    throttle.succeeded(engine.db, name, address)
+    session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    session.permanent = True
+    session["user_id"], session["pw"] = user.id, _stamp(user)
+    g.bf_user = user
+    users.audit(engine.db, "signed_in", user.name)
+    log.info("user %s signed in", user.name)
+    return redirect(target or DEFAULT_AFTER_LOGIN)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """End the session."""
+    user = current_user()
+    if user is not None:
+        users.audit(_engine().db, "signed_out", user.name)
+    session.clear()
+    g.bf_user = None
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _too_many(name: str, seconds: int) -> tuple[Response, int]:
+    minutes = max(1, (seconds + 59) // 60)
+    message = (f"too many failed sign-ins; try again in {minutes} minute"
+               f"{'s' if minutes != 1 else ''}")
+    log.warning("a sign-in was refused for %d s after repeated failures", seconds)
+    html = render_template("auth/login.html", next="", name=name, error=message)
+    response = Response(html, status=429, mimetype="text/html")
+    response.headers["Retry-After"] = str(seconds)
+    return response, 429
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site; never another site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ord(c) < 32 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

@@ -1,0 +1,14 @@
+"""The admin console: dashboard, instances and their repairs, definitions and decisions."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..common import register_error_pages
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+register_error_pages(bp)
+
+from . import dashboard, definitions, instances  # noqa: E402  (the views register on bp)
+
+__all__ = ["bp", "dashboard", "definitions", "instances"]

@@ -1,0 +1,174 @@
+"""Definitions: every version of every process and decision, uploads, and the decision tester."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from engine.decision_inputs import DecisionInput, decision_inputs
+from engine.dmn import DecisionEvaluationError
+from engine.errors import DefinitionError, InvalidInputError, NotFoundError
+from engine.models import Definition
+from web.api.common import json_safe
+from web.auth import roles_required
+
+from ..common import engine, me, page_number
+from . import bp
+
+AUTHORS = ("admin", "analyst")
+
+
+def _list_page(problems: list[dict[str, Any]] | None = None,
+               status: int = 200) -> tuple[str, int]:
+    eng = engine()
+    latest = eng.list_definitions()
+    versions = {d.key: len(eng.definition_versions(d.key)) for d in latest}
+    return render_template("admin/definitions.html",
+                           processes=[d for d in latest if d.kind == "process"],
+                           decisions=[d for d in latest if d.kind == "decision"],
+                           versions=versions, problems=problems or []), status
+
+
+@bp.get("/definitions")
+@roles_required(*AUTHORS)
+def definitions() -> tuple[str, int]:
+    """List the deployed processes and decisions, with the form to upload a new version."""
+    return _list_page()
+
+
+@bp.post("/definitions")
+@roles_required(*AUTHORS)
+def upload() -> ResponseReturnValue:
+    """Deploy uploaded BPMN / DMN / form files; a broken file lists its problems."""
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        return _list_page([{"file": "(upload)", "line": None, "element_id": None,
+                            "message": "choose one or more .bpmn, .dmn or form .json files"}],
+                          400)
+    files = {f.filename or "": f.read() for f in uploads}
+    try:
+        deployed = engine().deploy(files, deployed_by=me().name)
+    except DefinitionError as exc:
+        return _list_page([p.as_dict() for p in exc.problems], 422)
+    for d in deployed:
+        if d.new_version:
+            flash(f"Deployed {d.key} version {d.version}.", "success")
+        else:
+            flash(f"{d.key} is unchanged: version {d.version} stays the newest.", "info")
+    return redirect(url_for("admin.definitions"))
+
+
+def _version(key: str) -> tuple[Definition, list[Definition]]:
+    versions = engine().definition_versions(key)
+    wanted = page_number(request.args.get("version")) if request.args.get("version") else None
+    for row in versions:
+        if wanted is None or row.version == wanted:
+            return row, versions
+    raise NotFoundError(f"'{key}' has no version {wanted}", {"key": key})
+
+
+def _decision_page(definition: Definition, versions: list[Definition],
+                   values: dict[str, str] | None = None, extra: str = "",
+                   result: dict[str, Any] | None = None, error: str | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    inputs = decision_inputs(definition.source, definition.filename, definition.key)
+    return render_template("admin/definition.html", definition=definition, versions=versions,
+                           inputs=inputs, values=values or {}, extra=extra, result=result,
+                           error=error), status
+
+
+@bp.get("/definitions/<key>")
+@roles_required(*AUTHORS)
+def show_definition(key: str) -> tuple[str, int]:
+    """Show the versions of a definition and the diagram (or decision table) of one."""
+    definition, versions = _version(key)
+    if definition.kind == "decision":
+        return _decision_page(definition, versions)
+    return render_template("admin/definition.html", definition=definition,
+                           versions=versions), 200
+
+
+@bp.get("/definitions/<key>/<int:version>/source")
+@roles_required(*AUTHORS)
+def definition_source(key: str, version: int) -> ResponseReturnValue:
+    """The BPMN or DMN XML of one version, for the diagram viewers."""
+    definition = engine().definition(key, version)
+    return Response(definition.source, mimetype="application/xml")
+
+
+@bp.get("/decisions")
+@roles_required(*AUTHORS)
+def decisions() -> ResponseReturnValue:
+    return redirect(url_for("admin.definitions", _anchor="decisions"))
+
+
+@bp.post("/decisions/<key>/evaluate")
+@roles_required(*AUTHORS)
+def evaluate(key: str) -> tuple[str, int]:
+    """Evaluate the newest version of a decision with the inputs typed in the tester."""
+    versions = engine().definition_versions(key)
+    definition = versions[0]
+    inputs = decision_inputs(definition.source, definition.filename, key)
+    values = {i.path: request.form.get(f"in-{i.path}", "") for i in inputs}
+    extra = request.form.get("extra", "")
+    try:
+        variables = _variables(inputs, values, extra)
+        result = engine().evaluate_decision(key, variables)
+    except (InvalidInputError, DecisionEvaluationError) as exc:
+        return _decision_page(definition, versions, values, extra, error=exc.message,
+                              status=422)
+    matched = [{"id": r.id, "number": r.number} for r in result.matched_rules]
+    shown = {"outputs": json_safe(result.outputs), "matched_rules": matched,
+             "variables": variables}
+    return _decision_page(definition, versions, values, extra, result=shown)
+
+
+def _variables(inputs: list[DecisionInput], values: dict[str, str],
+               extra: str) -> dict[str, Any]:
+    """Build the decision's variables from the tester's fields (dotted paths nest)."""
+    variables: dict[str, Any] = {}
+    if extra.strip():
+        try:
+            loaded = json.loads(extra)
+        except ValueError as exc:
+            raise InvalidInputError(f"the other variables are not valid JSON: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise InvalidInputError("the other variables must be a JSON object, like "
+                                    '{"region": "EU"}')
+        variables.update(loaded)
+    for item in inputs:
+        raw = values.get(item.path, "").strip()
+        value = _typed(raw, item) if raw else None
+        target = variables
+        *parents, last = item.path.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise InvalidInputError(f"'{parent}' is given twice, once as a value")
+        target[last] = value
+    return variables
+
+
+def _typed(raw: str, item: DecisionInput) -> Any:
+    kind = (item.type_ref or "").lower()
+    if kind in ("number", "integer", "long", "double", "int"):
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InvalidInputError(f"{item.label} must be a number, not '{raw}'") from None
+        return int(number) if number.is_integer() and "." not in raw else number
+    if kind == "boolean":
+        if raw.lower() not in ("true", "false"):
+            raise InvalidInputError(f"{item.label} must be true or false, not '{raw}'")
+        return raw.lower() == "true"
+    if kind in ("string", "date", "time", "datetime", "date and time"):
+        # people type B; FEEL writes "B": take either
+        return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    try:  # no type: a number, true/false or a quoted text as JSON, else the text itself
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
