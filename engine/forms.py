@@ -44,6 +44,13 @@ def form_from_fields(fields: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _typed(value: Any, kind: str) -> Any:
+    if isinstance(value, str) and value.strip().startswith(("${", "#{")):
+        return value  # evaluated when the task is created (engine.humantasks)
+    return typed(value, kind)
+
+
+def typed(value: Any, kind: str | None) -> Any:
+    """A form value as the field's JSON type says (left as it is when it does not convert)."""
     try:
         if kind == "integer":
             return int(value)

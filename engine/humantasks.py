@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from .bpmn import dialects
 from .bpmn.runtime import HumanTaskInfo
+from .bpmn.serializer import to_json_value
 from .definitions import Definitions
-from .forms import form_from_fields
+from .forms import form_from_fields, typed
 from .models import Definition, Event, HumanTask, utcnow
 from .sandbox import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
@@ -55,10 +56,13 @@ def sync_human_tasks(session: Session, instance_id: str, process_key: str,
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
             name=info.name or info.element_id, process_key=process_key,
-            business_key=business_key, candidate_groups=_groups(ext, info.lane),
+            business_key=business_key,
+            candidate_groups=_groups(ext, info.lane, info.data, sandbox, info.element_id),
             candidate_users=list(ext.get("candidate_users") or []),
             assignee=_expand(ext.get("assignee"), info.data, sandbox, info.element_id),
-            form=_form(ext, forms), priority=_priority(ext.get("priority")),
+            form=_with_defaults(_form(ext, forms), info.data, sandbox, info.element_id),
+            priority=_priority(_evaluated(ext.get("priority"), info.data, sandbox,
+                                          info.element_id)),
             due_at=_due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
             status="ready", created_at=now)
         if row.assignee:
@@ -71,11 +75,46 @@ def sync_human_tasks(session: Session, instance_id: str, process_key: str,
                             created_at=now))
 
 
-def _groups(ext: dict[str, Any], lane: str | None) -> list[str]:
-    groups = list(ext.get("candidate_groups") or [])
+def _groups(ext: dict[str, Any], lane: str | None, data: dict[str, Any], sandbox: Sandbox,
+            element_id: str) -> list[str]:
+    """Candidate groups: literal names, ``${…}`` expressions (a name, a list or "a,b"), or
+    the lane's name."""
+    groups: list[str] = []
+    for raw in ext.get("candidate_groups") or []:
+        value = _evaluated(raw, data, sandbox, element_id)
+        items = value if isinstance(value, list) else str(value or "").split(",")
+        groups += [str(g).strip() for g in items if str(g).strip()]
     if not groups and lane:
         groups = [lane.strip().lower().replace(" ", "-")]
-    return groups
+    return list(dict.fromkeys(groups))
+
+
+def _evaluated(raw: Any, data: dict[str, Any], sandbox: Sandbox, element_id: str) -> Any:
+    """The value of a ``${…}`` expression over the task's data; other values as they are."""
+    if not isinstance(raw, str) or not raw.strip().startswith(("${", "#{")):
+        return raw
+    try:
+        return sandbox.evaluate(dialects.juel_to_python(raw), data, element_id=element_id)
+    except SandboxError:
+        log.warning("expression %r of %s failed", raw, element_id, exc_info=True)
+        return None
+
+
+def _with_defaults(form: dict[str, Any] | None, data: dict[str, Any], sandbox: Sandbox,
+                   element_id: str) -> dict[str, Any] | None:
+    """Evaluate ``${…}`` defaults (Camunda evaluates them when the task is created)."""
+    if form is None:
+        return None
+    for prop in (form.get("properties") or {}).values():
+        if isinstance(prop, dict) and isinstance(prop.get("default"), str) \
+                and prop["default"].strip().startswith(("${", "#{")):
+            value = typed(to_json_value(_evaluated(prop["default"], data, sandbox, element_id)),
+                          prop.get("type"))
+            if value is None:
+                del prop["default"]
+            else:
+                prop["default"] = value
+    return form
 
 
 def _form(ext: dict[str, Any], forms: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,7 +22,10 @@ from .bootstrap import StartupError, build_engine
 def open_engine(deploy: bool = False) -> Iterator[Engine]:
     """Build the engine from the environment and close its database afterwards."""
     try:
-        engine = build_engine(Settings.from_env(), deploy=deploy)
+        from . import default_operations
+
+        settings = Settings.from_env()
+        engine = build_engine(settings, default_operations(settings), deploy=deploy)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

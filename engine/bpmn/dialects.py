@@ -49,6 +49,9 @@ def is_iso_timer(text: str) -> bool:
     return bool(_ISO_TIMER.match(text))
 
 
+_PROPERTY = re.compile(r"(?<=[\w\])])\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+
+
 def juel_to_python(text: str) -> str:
     """Translate a Camunda ``${...}`` expression into the Python the sandbox evaluates.
 
@@ -61,6 +64,9 @@ def juel_to_python(text: str) -> str:
     for i in range(0, len(parts), 2):  # even parts are outside string literals
         for pattern, replacement in _JUEL_WORDS:
             parts[i] = pattern.sub(replacement, parts[i])
+        # JUEL reads properties of maps with a dot (``order.total``); process data are JSON
+        # objects, so a dot not followed by a call becomes an item lookup
+        parts[i] = _PROPERTY.sub(lambda m: f"[{m.group(1)!r}]", parts[i])
     return " ".join("".join(parts).split()) if "\n" not in text else "".join(parts).strip()
 
 

@@ -165,6 +165,11 @@ class _FileChecker:
             if rule["map_result"] is not None and rule["map_result"] not in MAPPINGS:
                 self.problem(node, f"camunda:mapDecisionResult '{rule['map_result']}' is not "
                                    f"one of {', '.join(MAPPINGS)}")
+        for node in root.xpath(".//camunda:outputParameter", namespaces=NSMAP):
+            owner = node.getparent().getparent().getparent()  # inputOutput/extensions/task
+            self.problem(owner, f"camunda:outputParameter '{node.get('name')}' is not "
+                                "supported: store the result with camunda:resultVariable "
+                                "and reshape it in a script task or a field mapping")
         for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
             due = dialects.read_human_task(node)["due_date"]
             if due and not dialects.is_iso_timer(due):
