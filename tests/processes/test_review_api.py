@@ -1,0 +1,55 @@
+"""Finance's review of a contract through the REST API: a rejection without a comment is a 422."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from web import create_app
+
+from .conftest import Driver, shipped_files
+from .fakes import Systems
+
+ACME, CONTRACT = "001000000000001AAA", "800000000000001AAA"
+
+
+@pytest.fixture
+def app(tmp_path: Path, systems: Systems) -> Iterator[Flask]:
+    app = create_app({"database_url": f"sqlite:///{tmp_path / 'web.db'}",
+                      "run_worker_in_web": False, "deploy_processes": False,
+                      "operations": systems.registry()})
+    app.config["TESTING"] = True
+    app.extensions["bridgeflow"].deploy(shipped_files())
+    yield app
+    app.extensions["bridgeflow"].db.dispose()
+
+
+def test_a_rejection_without_a_comment_is_refused_with_a_422(app: Flask,
+                                                             systems: Systems) -> None:
+    engine = app.extensions["bridgeflow"]
+    systems.erp.credit[ACME] = (Decimal(50000), Decimal(10000))
+    systems.crm.add_contract(CONTRACT, ACME, 45000)
+    Driver(engine).start("contract_submitted", CONTRACT, {"AccountId": ACME})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {engine.create_api_key('finance-app')}"}
+    (task,) = client.get("/api/v1/tasks?candidate_group=finance",
+                         headers=headers).get_json()["items"]
+
+    refused = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers,
+                          json={"user": "fiona", "variables": {"finance_decision": "reject"}})
+
+    assert refused.status_code == 422
+    assert "finance_comment: is required" in refused.get_json()["message"]
+    assert client.get(f"/api/v1/tasks/{task['id']}",
+                      headers=headers).get_json()["status"] == "ready"
+
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete?wait=5", headers=headers,
+                       json={"user": "fiona", "variables": {
+                           "finance_decision": "reject", "finance_comment": "Too risky."}})
+
+    assert done.status_code == 200, done.get_json()
+    assert systems.crm.fields[CONTRACT]["Status"] == "Rejected"
