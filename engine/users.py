@@ -33,6 +33,8 @@ DEMO_USERS: tuple[tuple[str, str, list[str], str], ...] = (
     ("frank", "user", ["finance-manager", "finance"], "Frank Finance-Manager"),
     ("sam", "user", ["sales"], "Sam Sales"),
     ("sue", "user", ["support"], "Sue Support"),
+    ("leo", "user", ["logistics"], "Leo Logistics"),
+    ("olga", "user", ["sales-ops", "sales"], "Olga Sales-Ops"),
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,199}$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
