@@ -89,6 +89,7 @@ class Executor:
         out.event(inst, "instance_created", actor=started_by, process_key=definition.key,
                   version=definition.version, business_key=business_key)
         runner = WorkflowRunner.create(spec, subs, self.script_engine, variables)
+        runner.choose_start("none")
         out.event(inst, "instance_started", variables=list(variables))
         failure = self._drive(runner, inst, out, calls=False)
         if failure is not None:
@@ -170,6 +171,8 @@ class Executor:
         out = Outcome()
         if inst.state is None:
             runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables)
+            runner.choose_start("timer" if payload.get("start_timer") else
+                                "message" if payload.get("start_message") else "none")
             out.event(inst, "instance_started", variables=list(inst.variables))
         else:
             runner = WorkflowRunner.restore(inst.state, spec, subs, self.script_engine)

@@ -288,7 +288,11 @@ def parse_bpmn_files(
             parser.add_bpmn_xml(doc, filename)
         for filename, source in (extra_sources or {}).items():
             if filename not in docs:
-                parser.add_bpmn_xml(etree.ElementTree(etree.fromstring(source)), filename)
+                # deployed before, so already checked; it still needs the same rewriting
+                # (``${…}`` → Python, timers) as when it was deployed
+                extra = etree.ElementTree(etree.fromstring(source))
+                _FileChecker(filename, extra, sandbox).run()
+                parser.add_bpmn_xml(extra, filename)
     except ValidationException as exc:
         return [], [_validation_problem(exc, docs)]
 

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BaseErrorEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -214,8 +215,10 @@ class WorkflowRunner:
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""
         for task in list(self.wf.event_manager.tasks.values()):
-            definition = task.task_spec.event_definition
-            if not isinstance(definition, MessageEventDefinition) or definition.name != name:
+            definition = next((d for d in _definitions(task)
+                               if isinstance(d, MessageEventDefinition) and d.name == name),
+                              None)
+            if definition is None:
                 continue
             if task_id is not None and str(task.id) != task_id:
                 continue
@@ -230,24 +233,38 @@ class WorkflowRunner:
             return True
         return False
 
+    def choose_start(self, kind: str) -> None:
+        """Keep only the start events of one kind ("timer", "message" or "none").
+
+        A process may have a timer start next to a manual or message start; the instance
+        starts by one of them and must not also wait on (or fire) the others. When the
+        process has no start of that kind, nothing is changed.
+        """
+        starts = [t for t in self.wf.get_tasks(state=TaskState.NOT_FINISHED_MASK)
+                  if t.workflow is self.wf and type(t.task_spec).__name__ == "StartEvent"]
+        if any(_start_kind(t) == kind for t in starts):
+            for task in starts:
+                if _start_kind(task) != kind:
+                    task.cancel()
+
     def fire_start_timers(self) -> None:
-        """Let a timer start event through at once: the scheduler already chose the time."""
-        self.wf.do_engine_steps()
-        for task in list(self.wf.event_manager.tasks.values()):
-            definition = task.task_spec.event_definition
-            if not isinstance(definition, TimerEventDefinition) or \
-                    type(task.task_spec).__name__ != "StartEvent":
+        """Let a timer start event through at once: the scheduler already chose the time.
+
+        Set before the first engine step, so that SpiffWorkflow never evaluates the timer's
+        own expression (a cron text it cannot read) and fires exactly one cycle.
+        """
+        self.choose_start("timer")
+        for task in self.wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            if task.workflow is not self.wf or _start_kind(task) != "timer":
                 continue
-            if isinstance(definition, CycleTimerEventDefinition):
+            if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
                 # one cycle, already due: Spiff adds the path's first task and then, with
-                # no cycles left, completes the start event (its own expression is unused,
-                # so cron expressions work too)
+                # no cycles left, completes the start event
                 task.internal_data["event_value"] = {
                     "cycles": 1, "next": "2000-01-01T00:00:00+00:00", "duration": 0}
             else:
                 task.internal_data.pop("event_value", None)
                 task.internal_data["event_fired"] = True
-            task.task_spec._update(task)
 
     def reset_to(self, task_id: str) -> None:
         self.wf.reset_from_task_id(UUID(task_id))
@@ -321,21 +338,23 @@ class WorkflowRunner:
     def waiting_messages(self) -> list[WaitingMessage]:
         out = []
         for task in self.wf.event_manager.tasks.values():
-            definition = task.task_spec.event_definition
-            if isinstance(definition, MessageEventDefinition):
-                out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+            for definition in _definitions(task):
+                if isinstance(definition, MessageEventDefinition):
+                    out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
+                                              definition.name))
         return out
 
     def waiting_timers(self) -> list[WaitingTimer]:
         out = []
         for task in self.wf.event_manager.tasks.values():
-            definition = task.task_spec.event_definition
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = definition.details(task).value
-            due = _parse_due(value)
-            if due is not None:
-                out.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due))
+            for definition in _definitions(task):
+                if not isinstance(definition, TimerEventDefinition):
+                    continue
+                if task.internal_data.get("event_value") is None:
+                    definition.has_fired(task)  # computes the due time of a gateway's timer
+                due = _parse_due(definition.details(task).value)
+                if due is not None:
+                    out.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due))
         return out
 
     def thrown_messages(self) -> list[ThrownMessage]:
@@ -374,6 +393,23 @@ def _parse_due(value: Any) -> datetime | None:
     if due.tzinfo is not None:
         due = due.astimezone(UTC).replace(tzinfo=None)
     return due
+
+
+def _start_kind(task: Any) -> str:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return "timer"
+    if isinstance(definition, MessageEventDefinition):
+        return "message"
+    return "none"
+
+
+def _definitions(task: Any) -> list[Any]:
+    """The event definitions a waiting task catches: one, or those of an event-based gateway."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
 
 
 def _failure_from(exc: SpiffWorkflowException) -> TaskFailure:

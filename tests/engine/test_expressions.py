@@ -53,3 +53,57 @@ def test_an_output_parameter_is_refused_rather_than_ignored(engine: Engine) -> N
         engine.deploy({"routed.bpmn": xml.encode()})
     [problem] = caught.value.problems
     assert problem.element_id == "handle" and "outputParameter 'copy'" in problem.message
+
+
+CALLEE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="dc"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" targetNamespace="http://t">
+  <bpmn:process id="grade" name="Grade" isExecutable="true">
+    <bpmn:startEvent id="gs"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="big" default="g3">
+      <bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing>
+      <bpmn:outgoing>g3</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:scriptTask id="large" scriptFormat="python"><bpmn:incoming>g2</bpmn:incoming>
+      <bpmn:outgoing>g4</bpmn:outgoing><bpmn:script>grade = "large"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:scriptTask id="small" scriptFormat="python"><bpmn:incoming>g3</bpmn:incoming>
+      <bpmn:outgoing>g5</bpmn:outgoing><bpmn:script>grade = "small"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="ge1"><bpmn:incoming>g4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="ge2"><bpmn:incoming>g5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="g1" sourceRef="gs" targetRef="big"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="big" targetRef="large">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"
+        >${order.total &gt; 100}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="g3" sourceRef="big" targetRef="small"/>
+    <bpmn:sequenceFlow id="g4" sourceRef="large" targetRef="ge1"/>
+    <bpmn:sequenceFlow id="g5" sourceRef="small" targetRef="ge2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="dr"
+    targetNamespace="http://t">
+  <bpmn:process id="caller" name="Caller" isExecutable="true">
+    <bpmn:startEvent id="cs"><bpmn:outgoing>c1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call_grade" calledElement="grade">
+      <bpmn:incoming>c1</bpmn:incoming><bpmn:outgoing>c2</bpmn:outgoing>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="ce"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="call_grade"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="call_grade" targetRef="ce"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_process_called_from_another_file_deployed_earlier_keeps_its_juel_working(
+        engine: Engine) -> None:
+    engine.deploy({"grade.bpmn": CALLEE.encode()})
+    engine.deploy({"caller.bpmn": CALLER.encode()})  # finds grade among deployed files
+    inst = engine.start("caller", None, {"order": {"total": 250}}, wait=5)
+    assert inst.status == "completed", engine.incidents_of(inst.id)
+    assert inst.variables["grade"] == "large"

@@ -93,3 +93,50 @@ def test_a_token_cannot_move_to_an_element_never_reached_or_out_of_a_finished_in
     engine.terminate(inst.id, actor="admin")
     with pytest.raises(ConflictError, match="terminated"):
         engine.move_token(inst.id, "prepare")
+
+
+TWO_STARTS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d2"
+                  targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="nightly" name="Nightly or by hand" isExecutable="true">
+    <bpmn:startEvent id="by_hand"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:startEvent id="at_two">
+      <bpmn:outgoing>b</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td2"><bpmn:timeCycle>0 2 * * *</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:scriptTask id="work" name="Work" scriptFormat="python">
+      <bpmn:incoming>a</bpmn:incoming><bpmn:incoming>b</bpmn:incoming>
+      <bpmn:outgoing>c</bpmn:outgoing>
+      <bpmn:script>worked = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>c</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="by_hand" targetRef="work"/>
+    <bpmn:sequenceFlow id="b" sourceRef="at_two" targetRef="work"/>
+    <bpmn:sequenceFlow id="c" sourceRef="work" targetRef="done"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_cron_start_and_a_manual_start_each_run_their_own_path_once(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.deploy({"nightly.bpmn": TWO_STARTS.encode()})
+    by_hand = engine.start("nightly", None, {}, wait=5)
+    assert by_hand.status == "completed"  # the timer start does not keep it waiting
+    steps = [e.element_id for e in engine.events_of(by_hand.id) if e.type == "step"]
+    assert "by_hand" in steps and "at_two" not in steps
+    [job] = _start_timer_jobs(engine)
+    with engine.db.write() as s:  # it is 02:00 now, as far as the job is concerned
+        row = s.get(Job, job.id)
+        assert row is not None
+        row.due_at = row.due_at.replace(year=2000)
+    drain(lambda: engine.list_instances(process_key="nightly").total == 2)
+    drain()
+    [timed] = [i for i in engine.list_instances(process_key="nightly").items
+               if i.started_by == "timer"]
+    assert timed.status == "completed"
+    steps = [e.element_id for e in engine.events_of(timed.id) if e.type == "step"]
+    assert steps.count("work") == 1 and "at_two" in steps and "by_hand" not in steps
+    [again] = _start_timer_jobs(engine)  # and the next night is scheduled
+    assert again.due_at > row.due_at and (again.due_at.hour, again.due_at.minute) == (2, 0)

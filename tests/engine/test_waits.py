@@ -116,3 +116,41 @@ def test_a_message_replaces_variables_of_the_same_name_instead_of_merging(
                         variables={"restock": {"qty": 5}})
     drain()
     assert engine.instance(inst.id).variables["restock"] == {"qty": 5}
+
+
+def _waits_of(engine: Engine, instance_id: str) -> tuple[list[str], list[str]]:
+    from sqlalchemy import select
+
+    from engine.models import Job, MessageSubscription
+
+    with engine.db.read() as s:
+        subs = list(s.scalars(select(MessageSubscription.message_name).where(
+            MessageSubscription.instance_id == instance_id)))
+        timers = list(s.scalars(select(Job.kind).where(Job.instance_id == instance_id,
+                                                       Job.kind == "timer")))
+    return subs, timers
+
+
+def test_an_event_based_gateway_takes_the_message_when_it_comes_first(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    inst = engine.start("race", "r-1", {}, wait=5)
+    assert inst.status == "waiting"
+    assert _waits_of(engine, inst.id) == (["go_ahead"], ["timer"])
+    engine.send_message("go_ahead", business_key="r-1", variables={"by": "crm"})
+    drain()
+    done = engine.instance(inst.id)
+    assert done.status == "completed" and done.variables["by"] == "crm"
+    steps = [e.element_id for e in engine.events_of(inst.id) if e.type == "step"]
+    assert "went_ahead" in steps and "gave_up" not in steps
+    assert _waits_of(engine, inst.id) == ([], [])
+
+
+def test_an_event_based_gateway_takes_the_timer_when_nothing_comes(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    inst = engine.start("race", "r-2", {}, wait=5)
+    drain(lambda: engine.instance(inst.id).status == "completed", timeout=10)
+    steps = [e.element_id for e in engine.events_of(inst.id) if e.type == "step"]
+    assert "gave_up" in steps and "went_ahead" not in steps
+    assert _waits_of(engine, inst.id) == ([], [])
+    with pytest.raises(NotFoundError):  # nobody waits for it any more
+        engine.send_message("go_ahead", business_key="r-2")

@@ -368,7 +368,8 @@ def test_development_creates_the_demo_users_once(tmp_path: Path) -> None:
     assert demo == {"admin": ("admin", []), "ana": ("analyst", []),
                     "fiona": ("user", ["finance"]),
                     "frank": ("user", ["finance-manager", "finance"]),
-                    "sam": ("user", ["sales"]), "sue": ("user", ["support"])}
+                    "sam": ("user", ["sales"]), "sue": ("user", ["support"]),
+                    "leo": ("user", ["logistics"]), "olga": ("user", ["sales-ops", "sales"])}
     resp = sign_in(app.test_client(), "fiona", users.DEMO_PASSWORD)
     assert resp.headers["Location"] == "/inbox"
     db.dispose()
