@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
@@ -24,6 +24,9 @@ from engine.operations import (
     TransientError,
 )
 from service_tasks import base
+
+if TYPE_CHECKING:
+    from service_tasks.mapping import MappingSet
 
 log = logging.getLogger(__name__)
 
@@ -112,4 +115,29 @@ def build_registry(settings: Settings) -> OperationRegistry:
         mappings = mapping.MappingSet(Path(settings.mappings_dir))  # checked at start-up
         for name, fn in mapping.operations(mappings).items():
             registry.register(name, fn, retry=RetryPolicy(attempts=1), classify=classify)
+        if settings.erp_url and settings.crm_url:
+            register_reconciliation(registry, settings, mappings)
     return registry
+
+
+def register_reconciliation(registry: OperationRegistry, settings: Settings,
+                            mappings: MappingSet) -> None:
+    """``reconcile.*``: read, compare and repair both systems (the reconciliation process)."""
+    from service_tasks import reconcile
+    from service_tasks.crm.client import SalesforceClient
+    from service_tasks.crm.operations import CrmOperations
+    from service_tasks.tryton.client import TrytonClient
+    from service_tasks.tryton.operations import TrytonOperations
+
+    def reconcile_ops() -> dict[str, Callable[..., Any]]:
+        timeout = settings.connector_timeout
+        erp = TrytonClient(requests.Session(), settings.erp_url, settings.erp_database,
+                           settings.erp_user, settings.erp_password, timeout=timeout)
+        crm = SalesforceClient(requests.Session(), settings.crm_url, settings.crm_client_id,
+                               settings.crm_client_secret,
+                               token_url=settings.crm_token_url or None, timeout=timeout)
+        return dict(reconcile.operations(reconcile.Reconciler(
+            TrytonOperations(erp, warehouse_code=settings.erp_warehouse),
+            CrmOperations(crm), mappings)))
+
+    register_per_thread(registry, reconcile_ops)

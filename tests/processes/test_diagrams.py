@@ -20,9 +20,12 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "di": "http://www.omg.org/spec/DD/20100524/DI",
       "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
       "dmndi": "https://www.omg.org/spec/DMN/20191111/DMNDI/"}
-BPMN_FILES = ("credit_approval.bpmn", "complaint_handling.bpmn")
+# every shipped process: analysts open them in Camunda Modeler and bpmn-js
+BPMN_FILES = tuple(sorted(p.name for p in (Path(__file__).resolve().parents[2] / "processes")
+                          .glob("*.bpmn")))
 DMN_FILES = ("credit_decision.dmn", "complaint_routing.dmn", "refund_approval.dmn")
 FLOW_NODES = ("startEvent", "endEvent", "userTask", "serviceTask", "businessRuleTask",
+              "receiveTask", "callActivity",
               "scriptTask", "exclusiveGateway", "boundaryEvent")
 Box = tuple[float, float, float, float]
 

@@ -53,7 +53,7 @@ def test_crm_order_becomes_erp_order_parameters() -> None:
         "crm_account_id": "001000000000006AAA",
         "lines": [{"product_code": "BF-100", "quantity": 2, "unit_price": "420.00"},
                   {"product_code": "BF-300", "quantity": 1, "unit_price": "149.00"}],
-        "name": "Fjord Marine AS", "email": "innkjop@fjord.example",
+        "name": "Fjord Marine AS", "tier": "bronze", "email": "innkjop@fjord.example",
         "phone": "+47 55 00 00 00", "street": "Bryggen 1", "postal_code": "5003",
         "city": "Bergen", "country_code": "NO",
     }
@@ -67,15 +67,16 @@ def test_crm_order_becomes_erp_order_parameters() -> None:
 ])
 def test_country_names_and_codes_become_iso_codes(country: str, code: str) -> None:
     order = deepcopy(ORDER)
-    order["account"]["country"] = country
+    order["account"]["address"]["country"] = country
     mapped = load_mapping(SHIPPED / "crm_order_to_erp.yaml").apply(order)
     assert mapped["country_code"] == code
 
 
 def test_optional_customer_fields_may_be_blank() -> None:
     order = deepcopy(ORDER)
-    order["account"].update(phone=None, email="", street="  ")
-    del order["account"]["city"]
+    order["account"].update(phone=None, contact_email="")
+    order["account"]["address"]["street"] = "  "
+    del order["account"]["address"]["city"]
     mapped = load_mapping(SHIPPED / "crm_order_to_erp.yaml").apply(order)
     assert not {"phone", "email", "street", "city"} & set(mapped)
 
@@ -84,18 +85,19 @@ def test_a_bad_order_names_every_failing_field_and_value() -> None:
     order = deepcopy(ORDER)
     order["items"].append({"product_code": "", "quantity": -2, "unit_price": "abc"})
     order["items"][0]["quantity"] = 1.5
-    order["account"].update(country="Narnia", email="not-an-address")
-    del order["id"]
+    order["account"].update(contact_email="not-an-address")
+    order["account"]["address"]["country"] = "Narnia"
+    del order["order_id"]
     with pytest.raises(BusinessRuleError) as exc:
         load_mapping(SHIPPED / "crm_order_to_erp.yaml").apply(order)
     assert exc.value.code == "mapping_failed"
     message = exc.value.message
     assert message.startswith("mapping 'crm_order_to_erp' failed for 7 field(s)")
-    for part in ("id: is required", "items[0].quantity = 1.5: is not a whole number",
+    for part in ("order_id: is required", "items[0].quantity = 1.5: is not a whole number",
                  "items[2].product_code: is required", "items[2].quantity = -2: must be at "
                  "least 1", "items[2].unit_price = 'abc': is not a number",
-                 "account.country = 'Narnia': is not in table 'country'",
-                 "account.email = 'not-an-address': does not match"):
+                 "account.address.country = 'Narnia': is not in table 'country'",
+                 "account.contact_email = 'not-an-address': does not match"):
         assert part in message
     failure = next(f for f in exc.value.details["failures"] if f["field"] == "items[2].quantity")
     assert failure == {"field": "items[2].quantity", "target": "lines[2].quantity",
