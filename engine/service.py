@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import jobs, messages
 from .bpmn.scripting import SandboxScriptEngine
@@ -277,13 +278,30 @@ class Engine(TaskActions, RepairActions):
             open_incidents = s.scalar(select(func.count()).select_from(Incident)
                                       .where(Incident.status == "open")) or 0
             due = jobs.due_count(s)
-            durations = list(s.execute(
-                select(Event.element_id, Event.data).where(Event.type == "service_call")
-                .order_by(Event.id.desc()).limit(2000)))
+            incidents = [(k, int(n)) for k, n in s.execute(
+                select(Incident.process_key, func.count()).group_by(Incident.process_key))]
+            seconds = _seconds_between(s, Instance.created_at, Instance.ended_at)
+            durations = [(k, int(n), float(total or 0)) for k, n, total in s.execute(
+                select(Instance.process_key, func.count(), func.sum(seconds))
+                .where(Instance.status == "completed", Instance.ended_at.is_not(None))
+                .group_by(Instance.process_key))]
+            operation = Event.data["operation"].as_string()
+            outcome = Event.data["outcome"].as_string()
+            calls = [(op, out, int(n), float(ms or 0)) for op, out, n, ms in s.execute(
+                select(operation, outcome, func.count(),
+                       func.sum(Event.data["duration_ms"].as_float()))
+                .where(Event.type == "service_call").group_by(operation, outcome))]
         return {"instances": by_status, "workers_alive": int(alive),
                 "open_incidents": int(open_incidents), "due_jobs": due,
-                "service_calls": [(e, d.get("operation"), d.get("duration_ms"))
-                                  for e, d in durations]}
+                "incidents": incidents, "completed_durations": durations,
+                "service_calls": calls}
+
+
+def _seconds_between(s: Session, start: Any, end: Any) -> Any:
+    """SQL for the seconds between two timestamp columns, on SQLite and PostgreSQL."""
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 def _hash_key(secret: str) -> str:

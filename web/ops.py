@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -49,19 +50,46 @@ def render_metrics(stats: dict[str, Any]) -> str:
                             ("workers_alive", "Workers with a recent heartbeat.")):
         lines += [f"# HELP bridgeflow_{name} {help_text}", f"# TYPE bridgeflow_{name} gauge",
                   f"bridgeflow_{name} {stats[name]}"]
-    calls: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for _element, operation, duration in stats["service_calls"]:
-        entry = calls[str(operation)]
-        entry[0] += 1
-        entry[1] += float(duration or 0)
-    lines += ["# HELP bridgeflow_service_call_duration_ms Service call durations "
-              "(recent calls).",
+    started: dict[str, int] = defaultdict(int)
+    completed: dict[str, int] = defaultdict(int)
+    for key, status, count in stats["instances"]:
+        started[key] += count
+        completed[key] += count if status == "completed" else 0
+    lines += _counter("instances_started_total", "Process instances started.", "process_key",
+                      started.items())
+    lines += _counter("instances_completed_total", "Process instances completed.",
+                      "process_key", completed.items())
+    lines += _counter("incidents_total", "Incidents opened (instances that failed).",
+                      "process_key", stats["incidents"])
+    lines += ["# HELP bridgeflow_instance_duration_seconds Start to end of completed instances.",
+              "# TYPE bridgeflow_instance_duration_seconds summary"]
+    for key, count, total in stats["completed_durations"]:
+        label = f'{{process_key="{_label(key)}"}}'
+        lines += [f"bridgeflow_instance_duration_seconds_count{label} {count}",
+                  f"bridgeflow_instance_duration_seconds_sum{label} {round(total, 3)}"]
+    lines += ["# HELP bridgeflow_service_calls_total Service calls by operation and outcome.",
+              "# TYPE bridgeflow_service_calls_total counter"]
+    per_operation: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for operation, outcome, count, total_ms in stats["service_calls"]:
+        lines.append(f'bridgeflow_service_calls_total{{operation="{_label(operation)}",'
+                     f'outcome="{_label(outcome)}"}} {count}')
+        per_operation[str(operation)][0] += count
+        per_operation[str(operation)][1] += total_ms
+    lines += ["# HELP bridgeflow_service_call_duration_ms Service call durations.",
               "# TYPE bridgeflow_service_call_duration_ms summary"]
-    for operation, (count, total) in sorted(calls.items()):
+    for operation, (count, total) in sorted(per_operation.items()):
         label = f'{{operation="{_label(operation)}"}}'
         lines += [f"bridgeflow_service_call_duration_ms_count{label} {int(count)}",
-                  f"bridgeflow_service_call_duration_ms_sum{label} {total}"]
+                  f"bridgeflow_service_call_duration_ms_sum{label} {round(total, 1)}"]
     return "\n".join(lines) + "\n"
+
+
+def _counter(name: str, help_text: str, label: str,
+             values: Iterable[tuple[str, int]]) -> list[str]:
+    lines = [f"# HELP bridgeflow_{name} {help_text}", f"# TYPE bridgeflow_{name} counter"]
+    for key, count in sorted(values):
+        lines.append(f'bridgeflow_{name}{{{label}="{_label(key)}"}} {count}')
+    return lines
 
 
 def _label(value: Any) -> str:

@@ -219,3 +219,18 @@ def test_each_round_of_a_loop_is_a_new_call_for_the_connector(engine: Engine,
     keys = [ctx.idempotency_key for op, _, ctx in system.calls if op == "test.record"]
     assert len(keys) == 2 and len(set(keys)) == 2
     assert all(k.startswith(f"{inst.id}:record_round:") for k in keys)
+
+
+def test_stats_count_every_call_and_completed_instance_for_metrics(
+        engine: Engine, drain: Callable[..., None], system: FakeSystem) -> None:
+    system.fail_times = 1
+    inst = engine.start("review", None, {}, wait=5)
+    [task] = engine.open_tasks_of(inst.id)
+    engine.complete(task.id, "fiona", {"decision": "approve", "amount": 1}, wait=1)
+    drain(lambda: engine.instance(inst.id).status == "completed")
+    stats = engine.stats()
+    calls = {(op, outcome): n for op, outcome, n, _ms in stats["service_calls"]}
+    assert calls == {("test.record", "failed"): 1, ("test.record", "ok"): 1}
+    [(key, count, seconds)] = [d for d in stats["completed_durations"] if d[0] == "review"]
+    assert count == 1 and 0 <= seconds < 60
+    assert ("review", "completed", 1) in stats["instances"]

@@ -87,15 +87,23 @@ def test_metrics_in_prometheus_text(app: Flask, client: AuthClient) -> None:
     assert "# TYPE bridgeflow_service_call_duration_ms summary" in text
 
 
-def test_service_call_summary_per_operation() -> None:
-    text = render_metrics({"instances": [], "open_incidents": 0, "due_jobs": 0,
-                           "workers_alive": 1,
-                           "service_calls": [("a", "erp.check_stock", 10),
-                                             ("a", "erp.check_stock", 30),
-                                             ("b", "crm.update", 5)]})
-    assert 'bridgeflow_service_call_duration_ms_count{operation="erp.check_stock"} 2' in text
-    assert 'bridgeflow_service_call_duration_ms_sum{operation="erp.check_stock"} 40.0' in text
-    assert 'bridgeflow_service_call_duration_ms_count{operation="crm.update"} 1' in text
+def test_counters_and_summaries_per_process_and_operation() -> None:
+    text = render_metrics({"instances": [("order_sync", "completed", 3),
+                                         ("order_sync", "incident", 1)],
+                           "open_incidents": 1, "due_jobs": 0, "workers_alive": 1,
+                           "incidents": [("order_sync", 2)],
+                           "completed_durations": [("order_sync", 3, 4.5)],
+                           "service_calls": [("erp.check_stock", "ok", 2, 40.0),
+                                             ("erp.check_stock", "failed", 1, 5.0),
+                                             ("crm.update_order", "ok", 1, 5.0)]})
+    assert 'bridgeflow_instances_started_total{process_key="order_sync"} 4' in text
+    assert 'bridgeflow_instances_completed_total{process_key="order_sync"} 3' in text
+    assert 'bridgeflow_incidents_total{process_key="order_sync"} 2' in text
+    assert 'bridgeflow_instance_duration_seconds_sum{process_key="order_sync"} 4.5' in text
+    assert ('bridgeflow_service_calls_total{operation="erp.check_stock",outcome="failed"} 1'
+            in text)
+    assert 'bridgeflow_service_call_duration_ms_count{operation="erp.check_stock"} 3' in text
+    assert 'bridgeflow_service_call_duration_ms_sum{operation="erp.check_stock"} 45.0' in text
 
 
 def test_openapi_document_is_open_and_built_from_the_schemas(app: Flask) -> None:
