@@ -51,6 +51,10 @@ class Settings:
     crm_client_secret: str = field(default="", repr=False)
     crm_token_url: str = ""
     connector_timeout: float = 10.0
+    # The business calendar of ${business_hours_from_now(n)} in due dates and timers.
+    business_days: str = "mon-fri"
+    business_hours: str = "09:00-17:00"
+    business_timezone: str = "UTC"
     # People: sessions, sign-in throttling, demo users (development only).
     session_cookie_secure: bool = False  # always on when environment is production
     session_lifetime_minutes: int = 480

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs, messages
 from .bpmn.scripting import SandboxScriptEngine
+from .calendar import BusinessCalendar, business_hours_function
 from .config import Settings
 from .db import Database
 from .definitions import Definitions, Deployed
@@ -57,8 +58,13 @@ class Engine(TaskActions, RepairActions):
         # Personal variables are sealed and opened by the column types of this database.
         self.protector = Protector.from_settings(self.settings)
         install(db.engine, self.protector)
+        calendar = BusinessCalendar.parse(self.settings.business_days,
+                                          self.settings.business_hours,
+                                          self.settings.business_timezone)
         self.sandbox = Sandbox(time_limit=self.settings.script_time_limit,
-                               max_size=self.settings.script_max_size)
+                               max_size=self.settings.script_max_size,
+                               extra_globals={"business_hours_from_now":
+                                              business_hours_function(calendar)})
         self.definitions = Definitions(db, self.sandbox, known_operation=self.registry.__contains__)
         self.script_engine = SandboxScriptEngine(self.sandbox, self.definitions.decide)
         self.executor = Executor(db, self.definitions, self.registry, self.script_engine,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from engine.calendar import BusinessCalendar
 from tests.e2e.conftest import (
     ACME,
     COBALT,
@@ -55,6 +56,14 @@ def decided(flow: Flow, contract_id: str) -> dict[str, Any]:
     return flow.wait_for(inst["id"], "completed")
 
 
+def business_hours(task: Mapping[str, Any], hours: float) -> timedelta:
+    """How far ``hours`` of working time (the default calendar) reach from the task's start."""
+    created = datetime.fromisoformat(task["created_at"].replace("Z", "+00:00"))
+    office = BusinessCalendar.parse("mon-fri", "09:00-17:00", "UTC")
+    due = office.add(created.astimezone(UTC).replace(tzinfo=None), hours)
+    return due.replace(tzinfo=UTC) - created
+
+
 def due_in(task: Mapping[str, Any]) -> timedelta:
     created = datetime.fromisoformat(task["created_at"].replace("Z", "+00:00"))
     return datetime.fromisoformat(task["due_at"].replace("Z", "+00:00")) - created
@@ -62,10 +71,14 @@ def due_in(task: Mapping[str, Any]) -> timedelta:
 
 @contextmanager
 def short_reviews(flow: Flow) -> Iterator[None]:
-    """credit_approval with its 4 hours shortened to one second, deployed with its form."""
+    """credit_approval with its 4 business hours shortened to one second, with its form."""
     bpmn = (PROCESSES / "credit_approval.bpmn").read_text()
     form = (PROCESSES / "forms" / "credit_review.json").read_bytes()
-    short = bpmn.replace(">PT4H<", ">PT1S<").replace('"PT4H"', '"PT1S"')
+    short = bpmn.replace('camunda:dueDate="${business_hours_from_now(4)}"',
+                         'camunda:dueDate="PT1S"').replace(
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">${business_hours_from_now(4)}'
+        '</bpmn:timeDate>',
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1S</bpmn:timeDuration>')
     assert short.count("PT1S") == 2
     flow.engine.deploy({"credit_approval.bpmn": short.encode(), "credit_review.json": form})
     try:
@@ -84,7 +97,7 @@ def test_a_contract_over_the_limit_is_reviewed_by_finance_and_activated(
     task = flow.wait_for_task(inst["id"], "review_credit")
     assert task["name"] == "Review the contract's credit"
     assert task["candidate_groups"] == ["finance"]
-    assert abs(due_in(task) - timedelta(hours=4)) < timedelta(seconds=5)
+    assert abs(due_in(task) - business_hours(task, 4)) < timedelta(seconds=5)
     variables = flow.instance(inst["id"])["variables"]
     assert Decimal(variables["credit"]["limit"]) == 50000
     assert variables["credit_decision"]["decision"] == "finance_review"
