@@ -25,6 +25,25 @@ def reset_postgres(url: str) -> None:
     eng.dispose()
 
 
+def own_postgres_database(url: str, suffix: str) -> str:
+    """A database of its own beside ``url``'s (created when missing), for a long-lived app.
+
+    Session-wide servers with a job worker (the e2e harness) must not share the database that
+    per-test fixtures drop and re-create, nor take the jobs other tests wait for.
+    """
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    own = f"{name}_{suffix}"
+    admin = create_engine(f"{base}/postgres".replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": own}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{own}"'))
+    admin.dispose()
+    return f"{base}/{own}"
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     if POSTGRES_URL:
         return f"bridgeflow: PostgreSQL tests run against {POSTGRES_URL}"

@@ -51,7 +51,7 @@ from service_tasks.tryton.client import TrytonClient
 from service_tasks.tryton.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_USER, demo_server
 from service_tasks.tryton.operations import TrytonOperations
 from service_tasks.tryton.server import TrytonServer, free_port
-from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.conftest import POSTGRES_URL, own_postgres_database, reset_postgres
 from tests.erp.conftest import erp_template  # noqa: F401  (a session fixture used below)
 from web import create_app
 
@@ -456,8 +456,8 @@ def bridgeflow(request: pytest.FixtureRequest, bridgeflow_server: BridgeflowServ
     if request.param == "sqlite":
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-bridgeflow') / 'bf.db'}"
     elif POSTGRES_URL:
-        reset_postgres(POSTGRES_URL)
-        database_url = POSTGRES_URL
+        database_url = own_postgres_database(POSTGRES_URL, "e2e")
+        reset_postgres(database_url)
     else:
         pytest.skip("PostgreSQL variant: set BRIDGEFLOW_TEST_POSTGRES_URL to run it")
     app = create_app({**bridgeflow_settings(database_url, crm_sandbox.url, e2e_erp_server,
