@@ -83,7 +83,7 @@ class Executor:
         ``definition`` is no longer the latest version; nothing was written.
         """
         inst = Snapshot(new_id(), definition.id, definition.key, business_key, "running",
-                         None, variables, 0)
+                        None, variables, 0)
         spec, subs = self.definitions.spec_for(definition.id)
         out = Outcome()
         out.event(inst, "instance_created", actor=started_by, process_key=definition.key,
@@ -94,7 +94,7 @@ class Executor:
         failure = self._drive(runner, inst, out, calls=False)
         if failure is not None:
             out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
-                           failure.message, {**failure.details, "line": failure.line})
+                         failure.message, {**failure.details, "line": failure.line})
         out.thrown.extend(runner.thrown_messages())
         completed = runner.completed
         status = ("completed" if completed else "incident" if out.incidents
@@ -182,7 +182,7 @@ class Executor:
             failure = self._drive(runner, inst, out)
         if failure is not None:
             out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
-                           failure.message, {**failure.details, "line": failure.line})
+                         failure.message, {**failure.details, "line": failure.line})
         self._save(job_id, worker_id, inst, runner, out)
 
     def _apply(self, kind: str, payload: dict[str, Any], runner: WorkflowRunner,
