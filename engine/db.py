@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -34,8 +34,8 @@ class Database:
                 _tune_sqlite(self.engine)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self.engine.execution_options(bf_write=True),
-                                    expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(bf_write=True)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -57,6 +57,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def write_core(self) -> Iterator[Connection]:
+        """A plain connection in one write transaction, for hot paths with Core statements."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -267,8 +267,9 @@ class Definitions:
         """
         return self._latest_process.get(key)
 
-    def is_latest(self, session: Session, ref: DefinitionRef) -> bool:
-        newest = session.connection().execute(_NEWEST_VERSION, {"key": ref.key}).scalar()
+    def is_latest(self, db: Session | Connection, ref: DefinitionRef) -> bool:
+        connection = db.connection() if isinstance(db, Session) else db
+        newest = connection.execute(_NEWEST_VERSION, {"key": ref.key}).scalar()
         return bool(newest == ref.version)
 
     def spec_for(self, definition_id: str) -> tuple[Any, dict[str, Any]]:

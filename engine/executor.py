@@ -24,7 +24,15 @@ from .definitions import DefinitionRef, Definitions
 from .errors import StaleStateError
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .operations import OperationRegistry
-from .outcome import INSTANCES, LeaseLostError, Outcome, Snapshot, insert_events
+from .outcome import (
+    EVENTS,
+    INSTANCES,
+    LeaseLostError,
+    Outcome,
+    Snapshot,
+    event_rows,
+    insert_events,
+)
 from .waits import route_thrown, sync_waits
 
 log = logging.getLogger(__name__)
@@ -106,6 +114,15 @@ class Executor:
             variables=runner.variables(), state=runner.dump(), started_by=started_by,
             active_elements=[] if completed else runner.active_elements(), revision=1,
             created_at=now, updated_at=now, ended_at=now if completed else None)
+        if completed and not (out.incidents or out.thrown or out.new_jobs):
+            # the common case of an automatic process: two plain inserts, no ORM session
+            out.event(inst, "instance_completed")
+            with self.db.write_core() as connection:
+                if not self.definitions.is_latest(connection, definition):
+                    raise StaleStateError(f"a newer version of {definition.key} was deployed")
+                connection.execute(INSTANCES.insert(), [values])
+                connection.execute(EVENTS.insert(), event_rows(out.events))
+            return Instance(**values), None
         with self.db.write() as session:
             if not self.definitions.is_latest(session, definition):
                 raise StaleStateError(f"a newer version of {definition.key} was deployed")

@@ -70,13 +70,17 @@ class Snapshot:
     revision: int
 
 
+def event_rows(events: list[Event | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit events as rows for one multi-row INSERT."""
+    return [e if isinstance(e, dict) else
+            {"instance_id": e.instance_id, "type": e.type, "element_id": e.element_id,
+             "actor": e.actor, "data": e.data if e.data is not None else {},
+             "created_at": e.created_at or utcnow()} for e in events]
+
+
 def insert_events(session: Session, events: list[Event | dict[str, Any]]) -> None:
     """Append audit events with one multi-row INSERT (the ORM would fetch every new id)."""
     if not events:
         return
     session.flush()  # rows the events refer to go first
-    session.connection().execute(EVENTS.insert(), [
-        e if isinstance(e, dict) else
-        {"instance_id": e.instance_id, "type": e.type, "element_id": e.element_id,
-         "actor": e.actor, "data": e.data if e.data is not None else {},
-         "created_at": e.created_at or utcnow()} for e in events])
+    session.connection().execute(EVENTS.insert(), event_rows(events))
