@@ -48,6 +48,7 @@ def run_demo(host: str, port: int, *, erp_port: int, crm_port: int, smtp_port: i
 
     from .server import serve as run_server
 
+    workdir = workdir.resolve()  # trytond reads its database path from its config file
     workdir.mkdir(parents=True, exist_ok=True)
     print("preparing the demo ERP (the first time takes about half a minute)…", flush=True)
     erp = demo_server(workdir / "erp", prepare_template(default_cache_dir()), port=erp_port)

@@ -50,7 +50,7 @@ def write_config(path: Path, database_dir: Path, port: int) -> None:
     """A trytond configuration for SQLite files in ``database_dir``, listening on ``port``."""
     path.write_text(
         "[database]\nuri = sqlite://\n"
-        f"path = {database_dir}\n\n"
+        f"path = {Path(database_dir).resolve()}\n\n"
         f"[web]\nlisten = 127.0.0.1:{port}\n", encoding="utf-8")
 
 
