@@ -11,7 +11,7 @@ from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Instance
 from engine.service import Engine
 
-from .conftest import FakeSystem
+from .conftest import FIXTURES, FakeSystem
 
 
 def _types(engine: Engine, instance_id: str) -> list[tuple[str, str | None]]:
@@ -234,3 +234,16 @@ def test_stats_count_every_call_and_completed_instance_for_metrics(
     [(key, count, seconds)] = [d for d in stats["completed_durations"] if d[0] == "review"]
     assert count == 1 and 0 <= seconds < 60
     assert ("review", "completed", 1) in stats["instances"]
+
+
+def test_a_start_uses_a_version_another_process_deployed_meanwhile(engine: Engine) -> None:
+    from engine.config import Settings
+
+    first = engine.start("auto_steps", None, {"lines": []}, wait=5)  # remembers version 1
+    other = Engine(engine.db, Settings(), engine.registry)  # e.g. another web process
+    xml = (FIXTURES / "processes" / "auto_steps.bpmn").read_bytes()
+    [deployed] = [d for d in other.deploy({"auto_steps.bpmn": xml.replace(
+        b'name="Apply discount"', b'name="Apply the discount"')}) if d.key == "auto_steps"]
+    assert deployed.version == first.version + 1
+    second = engine.start("auto_steps", None, {"lines": []}, wait=5)
+    assert second.version == deployed.version and second.status == "completed"
