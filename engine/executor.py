@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from . import jobs
 from .bpmn.runtime import TaskFailure, WorkflowRunner
@@ -130,16 +131,7 @@ class Executor:
             job = None
             if out.calls_pending and not out.incidents:
                 job = jobs.enqueue(session, "advance", inst.id, {})
-            sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
-                       completed, -1, out, new=True)
-            for message in out.thrown:
-                route_thrown(session, self.definitions, inst, message, out)
-            for kind, payload, due in out.new_jobs:
-                jobs.enqueue(session, kind, inst.id, payload, due)
-            if completed:
-                out.event(inst, "instance_completed")
-            session.add_all(out.incidents)
-            insert_events(session, out.events)  # flushes, so the job has its id
+            self._write_outcome(session, inst, runner, completed, -1, out, new=True)
         return Instance(**values), job.id if job is not None else None
 
     # -- advancing ------------------------------------------------------------------------
@@ -316,17 +308,26 @@ class Executor:
                                      .values(**values))
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
-            sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
-                       completed, job_id, out)
-            for message in out.thrown:
-                route_thrown(session, self.definitions, inst, message, out)
-            for kind, payload, due in out.new_jobs:
-                jobs.enqueue(session, kind, inst.id, payload, due)
-            if completed:
-                out.event(inst, "instance_completed")
-            session.add_all(out.incidents)
-            insert_events(session, out.events)
+            self._write_outcome(session, inst, runner, completed, job_id, out)
             jobs.finish(session, job_id)
+
+    def _write_outcome(self, session: Session, inst: Snapshot, runner: WorkflowRunner,
+                       completed: bool, job_id: int, out: Outcome, new: bool = False) -> None:
+        """Write what an advance produced, after the instance row, in the caller's transaction.
+
+        Waits, thrown messages, new jobs, incidents, and last the audit events (their insert
+        flushes, so jobs added earlier have their ids).
+        """
+        sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
+                   completed, job_id, out, new=new)
+        for message in out.thrown:
+            route_thrown(session, self.definitions, inst, message, out)
+        for kind, payload, due in out.new_jobs:
+            jobs.enqueue(session, kind, inst.id, payload, due)
+        if completed:
+            out.event(inst, "instance_completed")
+        session.add_all(out.incidents)
+        insert_events(session, out.events)
 
     # -- failures of our own ------------------------------------------------------------
 

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .db import Database
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .models import Event, HumanTask, Incident, Instance, Job, MessageSubscription, utcnow
-from .paging import Page
+from .paging import EnginePart, Page
 
 FINAL = ("completed", "terminated")
 
 
-class RepairActions:
+class RepairActions(EnginePart):
     """Admin actions on instances and incidents (mixed into Engine); each is audited."""
-
-    db: Database
-
-    if TYPE_CHECKING:  # provided by Engine
-        def instance(self, instance_id: str) -> Instance: ...
-        def run_now(self, job_id: int) -> None: ...
-        def wait_for(self, instance_id: str, timeout: float) -> Instance: ...
 
     def _admin_change(self, instance_id: str, actor: str | None, action: str,
                       allowed: tuple[str, ...], new_status: str) -> Instance:

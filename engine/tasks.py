@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .db import Database
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .forms import validate_submission
 from .instances import check_variables
-from .models import Event, HumanTask, Instance, utcnow
-from .paging import Page
+from .models import Event, HumanTask, utcnow
+from .paging import EnginePart, Page
 
 
-class TaskActions:
+class TaskActions(EnginePart):
     """What people do with the user tasks an instance waits on."""
-
-    db: Database
-
-    if TYPE_CHECKING:  # provided by Engine
-        def instance(self, instance_id: str) -> Instance: ...
-        def run_now(self, job_id: int) -> None: ...
-        def wait_for(self, instance_id: str, timeout: float) -> Instance: ...
 
     def task(self, task_id: str) -> HumanTask:
         with self.db.read() as s:
