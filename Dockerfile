@@ -23,7 +23,7 @@ COPY pyproject.toml README.md ./
 COPY engine ./engine
 COPY web ./web
 COPY service_tasks ./service_tasks
-COPY sandbox ./sandbox
+COPY crm_sandbox ./crm_sandbox
 COPY migrations ./migrations
 COPY processes ./processes
 COPY --from=assets /build/web/static/vendor ./web/static/vendor

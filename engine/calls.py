@@ -13,14 +13,14 @@ from .bpmn.serializer import to_json_value
 from .config import Settings
 from .errors import EngineError
 from .models import utcnow
-from .operations import (
+from .outcome import Outcome, Snapshot
+from .registry import (
     BusinessError,
     CallContext,
     OperationRegistry,
     PermanentError,
     RetryPolicy,
 )
-from .outcome import Outcome, Snapshot
 from .timeutil import parse_duration
 
 

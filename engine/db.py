@@ -27,14 +27,14 @@ class Database:
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         if isinstance(url_or_engine, str):
-            self.engine = make_engine(url_or_engine)
+            self.sql_engine = make_engine(url_or_engine)
         else:
-            self.engine = url_or_engine
-            if self.engine.dialect.name == "sqlite":
-                _tune_sqlite(self.engine)
-        self.is_postgres = self.engine.dialect.name == "postgresql"
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_engine = self.engine.execution_options(bf_write=True)
+            self.sql_engine = url_or_engine
+            if self.sql_engine.dialect.name == "sqlite":
+                _tune_sqlite(self.sql_engine)
+        self.is_postgres = self.sql_engine.dialect.name == "postgresql"
+        self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
+        self._write_engine = self.sql_engine.execution_options(bf_write=True)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @contextmanager
@@ -71,12 +71,12 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(_migrations_dir()))
-        with self.engine.begin() as connection:
+        with self.sql_engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.sql_engine.dispose()
 
 
 def make_engine(url: str) -> Engine:

@@ -25,7 +25,7 @@ from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .errors import DefinitionError, NotFoundError, Problem
 from .models import Definition, Event, Job, MessageSubscription, utcnow
-from .sandbox import Sandbox
+from .scripting import Sandbox
 from .timeutil import next_cycle_time
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs
 from .bpmn.runtime import TaskFailure, WorkflowRunner
-from .bpmn.scripting import SandboxScriptEngine
+from .bpmn.script_engine import SandboxScriptEngine
 from .bpmn.serializer import load_state
 from .calls import ServiceCaller
 from .config import Settings
@@ -24,7 +24,6 @@ from .db import Database
 from .definitions import DefinitionRef, Definitions
 from .errors import StaleStateError
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
-from .operations import OperationRegistry
 from .outcome import (
     EVENTS,
     INSTANCES,
@@ -34,6 +33,7 @@ from .outcome import (
     event_rows,
     insert_events,
 )
+from .registry import OperationRegistry
 from .waits import route_thrown, sync_waits
 
 log = logging.getLogger(__name__)

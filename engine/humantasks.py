@@ -16,7 +16,7 @@ from .bpmn.serializer import to_json_value
 from .definitions import Definitions
 from .forms import form_from_fields, typed
 from .models import Definition, Event, HumanTask, utcnow
-from .sandbox import Sandbox, SandboxError
+from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import jobs, messages
-from .bpmn.scripting import SandboxScriptEngine
+from .bpmn.script_engine import SandboxScriptEngine
 from .calendar import BusinessCalendar, business_hours_function
 from .config import Settings
 from .db import Database
@@ -36,11 +36,11 @@ from .models import (
     Worker,
     utcnow,
 )
-from .operations import OperationRegistry
 from .paging import Page
 from .protect import Protector, install
+from .registry import OperationRegistry
 from .repair import RepairActions
-from .sandbox import Sandbox
+from .scripting import Sandbox
 from .tasks import TaskActions
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Engine(TaskActions, RepairActions):
         self.registry = registry or OperationRegistry()
         # Personal variables are sealed and opened by the column types of this database.
         self.protector = Protector.from_settings(self.settings)
-        install(db.engine, self.protector)
+        install(db.sql_engine, self.protector)
         calendar = BusinessCalendar.parse(self.settings.business_days,
                                           self.settings.business_hours,
                                           self.settings.business_timezone)

@@ -14,7 +14,7 @@ from .humantasks import sync_human_tasks
 from .instances import create_instance
 from .models import Job, MessageSubscription
 from .outcome import Outcome, Snapshot
-from .sandbox import Sandbox
+from .scripting import Sandbox
 
 log = logging.getLogger(__name__)
 

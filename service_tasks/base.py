@@ -47,7 +47,7 @@ class InvalidParameters(ConnectorError):
 
 
 class CallInfo(Protocol):
-    """What the engine tells an operation about the call (duck-typed; see engine.operations)."""
+    """What the engine tells an operation about the call (duck-typed; see engine.registry)."""
 
     @property
     def instance_id(self) -> str: ...

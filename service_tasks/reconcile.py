@@ -21,11 +21,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service_tasks.base import BusinessRuleError, CallInfo, InvalidParameters, require
-from service_tasks.crm.operations import CrmOperations
+from service_tasks.crm.crm_operations import CrmOperations
 from service_tasks.crm.soql import literal
 from service_tasks.mapping import Mapping as FieldMapping
 from service_tasks.mapping import MappingSet
-from service_tasks.tryton.operations import TrytonOperations
+from service_tasks.tryton.erp_operations import TrytonOperations
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from engine.config import Settings
-from engine.operations import OperationRegistry
+from engine.registry import OperationRegistry
 from engine.service import Engine
 from engine.worker import Worker
 

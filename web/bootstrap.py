@@ -8,8 +8,8 @@ from pathlib import Path
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import DefinitionError
-from engine.operations import OperationRegistry
 from engine.protect import ProtectionError, Protector
+from engine.registry import OperationRegistry
 from engine.service import Engine
 
 log = logging.getLogger(__name__)

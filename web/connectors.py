@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import requests
 
 from engine.config import Settings
-from engine.operations import (
+from engine.registry import (
     BusinessError,
     OperationRegistry,
     PermanentError,
@@ -76,7 +76,7 @@ def build_registry(settings: Settings) -> OperationRegistry:
     timeout = settings.connector_timeout
     if settings.erp_url:
         from service_tasks.tryton.client import TrytonClient
-        from service_tasks.tryton.operations import operations as erp_operations
+        from service_tasks.tryton.erp_operations import operations as erp_operations
 
         def erp_ops() -> dict[str, Callable[..., Any]]:
             client = TrytonClient(requests.Session(), settings.erp_url, settings.erp_database,
@@ -86,7 +86,7 @@ def build_registry(settings: Settings) -> OperationRegistry:
         register_per_thread(registry, erp_ops)
     if settings.crm_url:
         from service_tasks.crm.client import SalesforceClient
-        from service_tasks.crm.operations import operations as crm_operations
+        from service_tasks.crm.crm_operations import operations as crm_operations
 
         def crm_ops() -> dict[str, Callable[..., Any]]:
             client = SalesforceClient(requests.Session(), settings.crm_url,
@@ -125,9 +125,9 @@ def register_reconciliation(registry: OperationRegistry, settings: Settings,
     """``reconcile.*``: read, compare and repair both systems (the reconciliation process)."""
     from service_tasks import reconcile
     from service_tasks.crm.client import SalesforceClient
-    from service_tasks.crm.operations import CrmOperations
+    from service_tasks.crm.crm_operations import CrmOperations
     from service_tasks.tryton.client import TrytonClient
-    from service_tasks.tryton.operations import TrytonOperations
+    from service_tasks.tryton.erp_operations import TrytonOperations
 
     def reconcile_ops() -> dict[str, Callable[..., Any]]:
         timeout = settings.connector_timeout

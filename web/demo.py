@@ -55,7 +55,7 @@ def run_demo(host: str, port: int, *, erp_port: int, crm_port: int, smtp_port: i
     erp.start()
     webhook_secret = secrets.token_hex(16)
     crm = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(crm_port),
+        [sys.executable, "-m", "crm_sandbox", "--host", "127.0.0.1", "--port", str(crm_port),
          "--db", str(workdir / "crm.db"),
          "--webhook-url", f"http://127.0.0.1:{port}/api/v1/webhooks/crm"],
         env={**os.environ, "SANDBOX_WEBHOOK_SECRET": webhook_secret})

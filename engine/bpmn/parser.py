@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.defaults import ManualTask, NoneTask, UserTask
 
 from ..decision_results import MAPPINGS
 from ..errors import Problem
-from ..sandbox import Sandbox, SandboxError
+from ..scripting import Mode, Sandbox, SandboxError
 from . import dialects
 from .dialects import NSMAP, element_line, local_name
 from .specs import DecisionTask, ServiceCallTask
@@ -135,9 +135,9 @@ class _FileChecker:
         line = element_line(node) if node is not None else None
         self.problems.append(Problem(self.filename, message, line, element_id))
 
-    def check_code(self, node: Any, source: str, mode: str, what: str) -> None:
+    def check_code(self, node: Any, source: str, mode: Mode, what: str) -> None:
         try:
-            self.sandbox.check(source, mode=mode, element_id=node.get("id"))  # type: ignore[arg-type]
+            self.sandbox.check(source, mode=mode, element_id=node.get("id"))
         except SandboxError as exc:
             self.problem(node, f"{what}: {exc.message}")
 

@@ -9,7 +9,7 @@ Wiring (in the app factory)::
 """
 
 from .client import ApiUsage, SalesforceClient, UpsertResult
-from .operations import CrmOperations, Operation, operations
+from .crm_operations import CrmOperations, Operation, operations
 from .soql import datetime_literal, literal
 
 __all__ = ["ApiUsage", "CrmOperations", "Operation", "SalesforceClient", "UpsertResult",

@@ -53,7 +53,7 @@ from .convert import CONVERTERS, TYPE_OPTIONS, EnumTable, json_ready
 from .errors import MappingFileError, MappingProblem
 from .loading import SUFFIXES, MappingSet, load_mapping
 from .model import FieldRule, Mapping
-from .operations import Operation, operations
+from .mapping_operations import Operation, operations
 
 __all__ = ["COMMON_KEYS", "CONVERTERS", "SUFFIXES", "TOP_KEYS", "TYPE_OPTIONS", "EnumTable",
            "FieldRule", "Mapping", "MappingFileError", "MappingProblem", "MappingSet",

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from engine.operations import CallContext, OperationRegistry, RetryPolicy
+from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine.service import Engine
 from web import create_app
 

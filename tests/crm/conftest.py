@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import create_app, crm_of
+from crm_sandbox import create_app, crm_of
 from service_tasks.crm import CrmOperations, SalesforceClient
-from tests.sandbox.helpers import FakeClock, copy_database, seeded_template, serve
+from tests.crm_sandbox.helpers import FakeClock, copy_database, seeded_template, serve
 
 
 @dataclass(frozen=True)

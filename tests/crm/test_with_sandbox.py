@@ -14,7 +14,7 @@ from service_tasks.base import (
     TransientError,
 )
 from service_tasks.crm import ApiUsage, SalesforceClient, operations
-from tests.sandbox.helpers import free_port
+from tests.crm_sandbox.helpers import free_port
 
 from .conftest import Crm, Ctx, fault
 

@@ -40,16 +40,16 @@ from flask import Flask
 from sqlalchemy import select, update
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from crm_sandbox import create_app as create_crm
+from crm_sandbox import crm_of
+from crm_sandbox.outbox import SIGNATURE_HEADER, list_events, sign
 from engine.errors import DefinitionError
 from engine.models import Job, utcnow
 from engine.service import Engine
-from sandbox import create_app as create_crm
-from sandbox import crm_of
-from sandbox.outbox import SIGNATURE_HEADER, list_events, sign
 from service_tasks.crm import SalesforceClient
 from service_tasks.tryton.client import TrytonClient
 from service_tasks.tryton.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_USER, demo_server
-from service_tasks.tryton.operations import TrytonOperations
+from service_tasks.tryton.erp_operations import TrytonOperations
 from service_tasks.tryton.server import TrytonServer, free_port
 from tests.conftest import POSTGRES_URL, own_postgres_database, reset_postgres
 from tests.erp.conftest import erp_template  # noqa: F401  (a session fixture used below)
@@ -60,7 +60,7 @@ PROCESSES = ROOT / "processes"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 CRM_CLIENT_ID, CRM_CLIENT_SECRET = "bridgeflow", "demo-secret"
 
-# The demo data, the same in both systems (sandbox/seed.py, service_tasks/tryton/demo.py).
+# The demo data, the same in both systems (crm_sandbox/seed.py, service_tasks/tryton/demo.py).
 ACME, BOREALIS, COBALT = "001000000000001AAA", "001000000000002AAA", "001000000000003AAA"
 DELTA, EVERGREEN, FJORD = "001000000000004AAA", "001000000000005AAA", "001000000000006AAA"
 SAM, FIONA = "005000000000001AAA", "005000000000002AAA"

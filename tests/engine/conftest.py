@@ -11,7 +11,7 @@ import pytest
 
 from engine.config import Settings
 from engine.db import Database
-from engine.operations import BusinessError, CallContext, OperationRegistry, TransientError
+from engine.registry import BusinessError, CallContext, OperationRegistry, TransientError
 from engine.service import Engine
 from engine.worker import Worker
 

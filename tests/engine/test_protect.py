@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 from engine.config import Settings
 from engine.db import Database
 from engine.models import Event
-from engine.operations import CallContext, OperationRegistry
 from engine.protect import ProtectionError, Protector, mask
+from engine.registry import CallContext, OperationRegistry
 from engine.service import Engine
 from engine.worker import Worker
 
@@ -112,7 +112,7 @@ def run_all(engine: Engine) -> None:
 def raw_rows(db: Database) -> dict[str, str]:
     """Every row of the tables that could hold task data, as the database stores it."""
     out: dict[str, str] = {}
-    with db.engine.connect() as conn:
+    with db.sql_engine.connect() as conn:
         for table in ("instances", "human_tasks", "events", "jobs", "incidents",
                       "message_subscriptions"):
             rows = conn.execute(text(f"SELECT * FROM {table}")).all()
@@ -204,7 +204,7 @@ def test_a_new_first_key_opens_old_values_and_seals_new_ones(
     assert '"kid": "k2"' in stored and '"kid": "k1"' not in stored
     assert rotated.instance(instance_id).variables["contact_email"] == CONTACT
     second = rotated.start("call_back", "case-2", {"email": EMAIL, "phone": PHONE}, wait=5)
-    with database.engine.connect() as conn:
+    with database.sql_engine.connect() as conn:
         raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
                            {"id": second.id}).scalar_one()
     sealed = raw if isinstance(raw, dict) else json.loads(raw)
@@ -222,7 +222,7 @@ def test_a_tampered_value_is_refused(make_engine: Callable[..., Engine],
                                      database: Database) -> None:
     engine = make_engine()
     inst = engine.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
-    with database.engine.connect() as conn:
+    with database.sql_engine.connect() as conn:
         raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
                            {"id": inst.id}).scalar_one()
         sealed = raw if isinstance(raw, dict) else json.loads(raw)

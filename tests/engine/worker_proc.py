@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.config import Settings
 from engine.db import Database
-from engine.operations import CallContext, OperationRegistry
+from engine.registry import CallContext, OperationRegistry
 from engine.service import Engine
 from engine.worker import Worker
 

@@ -18,7 +18,7 @@ import requests
 
 from service_tasks.tryton.client import TrytonClient, dumps
 from service_tasks.tryton.demo import demo_server, prepare_template
-from service_tasks.tryton.operations import TrytonOperations
+from service_tasks.tryton.erp_operations import TrytonOperations
 from service_tasks.tryton.server import TrytonServer, TrytonServerError, tryton_executable
 
 ROOT = Path(__file__).resolve().parents[2]

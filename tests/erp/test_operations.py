@@ -21,7 +21,7 @@ from service_tasks.base import (
     TransientError,
 )
 from service_tasks.tryton.client import TrytonClient
-from service_tasks.tryton.operations import TrytonOperations, operations
+from service_tasks.tryton.erp_operations import TrytonOperations, operations
 from service_tasks.tryton.server import TrytonServer
 
 from .conftest import Call, FakeTryton

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from engine.operations import CallContext, OperationRegistry, RetryPolicy
+from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from service_tasks.base import BusinessRuleError, InvalidParameters, TransientError, require
 from web.connectors import classify
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.config import Settings
-from engine.operations import BusinessError, OperationRegistry, PermanentError, TransientError
+from engine.registry import BusinessError, OperationRegistry, PermanentError, TransientError
 from service_tasks import base
 from web.connectors import build_registry, classify, register_per_thread
 

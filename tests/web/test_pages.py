@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from engine.models import Event, HumanTask, Instance, utcnow
-from engine.operations import CallContext, OperationRegistry, RetryPolicy
+from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine.service import Engine
 from engine.worker import Worker
 from web import create_app

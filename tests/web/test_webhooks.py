@@ -299,10 +299,10 @@ def test_without_a_configured_secret_every_webhook_is_refused(app: Flask) -> Non
 # -- schema -----------------------------------------------------------------------------------
 
 def test_the_migration_creates_inbound_events_as_the_model_says(engine: Engine) -> None:
-    with engine.db.engine.connect() as connection:
+    with engine.db.sql_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert [d for d in diff if "inbound_events" in repr(d)] == []
-    with engine.db.engine.connect() as connection:
+    with engine.db.sql_engine.connect() as connection:
         tables = set(connection.dialect.get_table_names(connection))
     assert "inbound_events" in tables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.schema import id18, normalize_id
+from crm_sandbox.schema import id18, normalize_id
 
 from .conftest import ACME, BEAMS, BOREALIS, RACKING, Api
 from .helpers import FakeClock

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from sandbox import crm_of
+from crm_sandbox import crm_of
 
 from .conftest import ACME, BOREALIS, RACKING, SECRET, Api
 from .helpers import FakeClock, Receiver, free_port

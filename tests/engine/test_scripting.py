@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.errors import EngineError
-from engine.sandbox import Sandbox, SandboxError
+from engine.scripting import Sandbox, SandboxError
 
 ELEMENT = "calc_total"
 

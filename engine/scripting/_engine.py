@@ -16,9 +16,9 @@ from types import CodeType, TracebackType
 from typing import Any, Literal
 
 from engine.errors import EngineError
-from engine.sandbox._checker import Mode, Rejected, check_tree
-from engine.sandbox._instrument import HELPER_PREFIX, instrument
-from engine.sandbox._runtime import Abort, Limits, math_namespace
+from engine.scripting._checker import Mode, Rejected, check_tree
+from engine.scripting._instrument import HELPER_PREFIX, instrument
+from engine.scripting._runtime import Abort, Limits, math_namespace
 
 #: How many distinct (source, mode) pairs keep their compiled code.
 CACHE_SIZE = 4096

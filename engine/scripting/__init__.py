@@ -6,6 +6,7 @@ small set of safe builtins. ``Sandbox.check`` is for deploy time; ``evaluate`` a
 for run time. Every failure is a ``SandboxError`` that names the element and the line.
 """
 
-from engine.sandbox._engine import Sandbox, SandboxError
+from engine.scripting._checker import Mode
+from engine.scripting._engine import Sandbox, SandboxError
 
-__all__ = ["Sandbox", "SandboxError"]
+__all__ = ["Mode", "Sandbox", "SandboxError"]

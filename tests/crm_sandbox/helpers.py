@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import make_server
 
-from sandbox import create_app
+from crm_sandbox import create_app
 
 START = 1_740_819_600.0   # 2025-03-01T09:00:00Z
 

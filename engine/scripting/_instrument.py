@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from engine.sandbox._runtime import AMPLIFYING_METHODS
+from engine.scripting._runtime import AMPLIFYING_METHODS
 
 HELPER_PREFIX = "__bf_"
 

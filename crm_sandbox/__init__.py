@@ -1,7 +1,7 @@
 """A small CRM that speaks the Salesforce REST API subset Bridgeflow uses, for demos and tests.
 
 It plays an outside system: it imports nothing of Bridgeflow's. ``create_app(config)``
-builds it; ``python -m sandbox`` serves it.
+builds it; ``python -m crm_sandbox`` serves it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m sandbox`` serves the CRM; the sandbox stays an outside system."""
+"""``python -m crm_sandbox`` serves the CRM; the sandbox stays an outside system."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_python_m_sandbox_serves_the_crm(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", "0", "--db", str(db),
+        [sys.executable, "-m", "crm_sandbox", "--port", "0", "--db", str(db),
          "--client-secret", "cli-secret"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -41,7 +41,7 @@ def test_python_m_sandbox_serves_the_crm(tmp_path: Path) -> None:
 
 def test_a_webhook_url_without_a_secret_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--db", str(tmp_path / "x.db"), "--webhook-url",
+        [sys.executable, "-m", "crm_sandbox", "--db", str(tmp_path / "x.db"), "--webhook-url",
          "http://127.0.0.1:1/hook"], cwd=ROOT, capture_output=True, text=True, timeout=30,
         env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
@@ -50,7 +50,7 @@ def test_a_webhook_url_without_a_secret_is_refused(tmp_path: Path) -> None:
 
 def test_the_sandbox_imports_nothing_of_bridgeflow() -> None:
     imported = set()
-    for path in (ROOT / "sandbox").rglob("*.py"):
+    for path in (ROOT / "crm_sandbox").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 imported |= {a.name.split(".")[0] for a in node.names}

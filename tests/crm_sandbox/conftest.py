@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox import create_app, crm_of
+from crm_sandbox import create_app, crm_of
 
 from .helpers import FakeClock, Receiver, copy_database, seeded_template
 

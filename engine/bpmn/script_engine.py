@@ -8,7 +8,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-from ..sandbox import Sandbox, SandboxError
+from ..scripting import Sandbox, SandboxError
 
 DecisionEvaluator = Callable[[str, dict[str, Any], str | None], Any]
 

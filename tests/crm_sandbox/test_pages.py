@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox import crm_of
+from crm_sandbox import crm_of
 
 from .conftest import ACME, BEAMS, BOREALIS, RACKING, Api
 from .helpers import free_port

@@ -1,4 +1,4 @@
-"""Serve the sandbox CRM: ``python -m sandbox --port 8081 --webhook-url URL --webhook-secret S``."""
+"""Serve the sandbox CRM: ``python -m crm_sandbox --port 8081 --webhook-url URL``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from . import create_app, crm_of
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m crm_sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--db", default=env("SANDBOX_DB", "instance/sandbox-crm.db"),
