@@ -10,7 +10,7 @@ split and merge, a business rule task; ~10 steps, no waits).
     evaluate the Camunda JUEL condition, so the in-memory copy of the XML uses the Python
     equivalent; Spiff stores the DMN result under the output name (``percent``) rather than the
     Camunda resultVariable, so the copy's script reads ``percent`` instead of ``discount``.
-(b) Bridgeflow: a fresh temp-file SQLite database, ``engine.start(..., wait=5)`` N times, each
+(b) Bridgeflow: a fresh temp-file SQLite database, ``engine.runtime.start(..., wait=5)`` N times, each
     instance checked completed with the same ``net``.
 
 Both are warmed up first, then run in alternating rounds (so that load from other work on a
@@ -40,7 +40,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.service import Engine  # noqa: E402
+from engine import Engine  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "processes"
 BPMN = FIXTURES / "auto_steps.bpmn"
@@ -82,7 +82,7 @@ def run_bare(spec: Any, subs: dict[str, Any], n: int) -> float:
 def run_bridgeflow(engine: Engine, n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
-        inst = engine.start("auto_steps", None, VARIABLES, wait=5)
+        inst = engine.runtime.start("auto_steps", None, VARIABLES, wait=5)
         assert inst.status == "completed", f"instance {inst.id} is {inst.status}"
         assert inst.variables["net"] == EXPECTED_NET, inst.variables
     return time.perf_counter() - start
@@ -106,7 +106,7 @@ def main() -> None:
         db = Database(f"sqlite:///{tmp}/bench.db")
         db.upgrade()
         engine = Engine(db, Settings(database_url=f"sqlite:///{tmp}/bench.db"))
-        engine.deploy_directory(FIXTURES)
+        engine.repository.deploy_directory(FIXTURES)
         run_bridgeflow(engine, WARMUP)
         # Alternate short rounds, so that a burst of load from other work on a shared
         # machine hits both sides alike; the median round is the figure.

@@ -1,0 +1,103 @@
+"""Bridgeflow's engine: the one door the web pages, the REST API and the CLI go through.
+
+The names below are the whole public surface (tests/engine/test_public_surface.py pins
+them); every module of this package is private to it. Start from ``Engine``: its services
+``repository``, ``runtime``, ``tasks``, ``history``, ``management`` and ``identity`` take
+and return the types exported here, never SpiffWorkflow's.
+"""
+
+from .config import Settings
+from .decision_inputs import DecisionInput
+from .definitions import Deployed
+from .dmn import DecisionEvaluationError
+from .errors import (
+    ConflictError,
+    DefinitionError,
+    EngineError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    StaleStateError,
+)
+from .facade import Engine
+from .history_service import HistoryService
+from .identity_service import IdentityService
+from .inbound import InboundOutcome
+from .management_service import ManagementService
+from .messages import MessageResult
+from .models import Definition, Event, HumanTask, Incident, Instance, User, utcnow
+from .paging import Page
+from .protect import ProtectionError
+from .registry import (
+    BusinessError,
+    CallContext,
+    OperationRegistry,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+)
+from .reporting import ProcessFigures, VisitedElement
+from .repository_service import RepositoryService
+from .runtime_service import RuntimeService
+from .task_queries import Queue, is_overdue
+from .task_service import TaskService
+from .vocabulary import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    OPEN_TASK_STATUSES,
+    IncidentStatus,
+    InstanceStatus,
+    JobKind,
+    TaskStatus,
+)
+from .worker import Worker
+
+__all__ = [
+    "FINAL_STATUSES",
+    "LIVE_STATUSES",
+    "OPEN_TASK_STATUSES",
+    "BusinessError",
+    "CallContext",
+    "ConflictError",
+    "DecisionEvaluationError",
+    "DecisionInput",
+    "Definition",
+    "DefinitionError",
+    "Deployed",
+    "Engine",
+    "EngineError",
+    "Event",
+    "HistoryService",
+    "HumanTask",
+    "IdentityService",
+    "InboundOutcome",
+    "Incident",
+    "IncidentStatus",
+    "Instance",
+    "InstanceStatus",
+    "InvalidInputError",
+    "JobKind",
+    "ManagementService",
+    "MessageResult",
+    "NotFoundError",
+    "OperationRegistry",
+    "Page",
+    "PermanentError",
+    "Problem",
+    "ProcessFigures",
+    "ProtectionError",
+    "Queue",
+    "RepositoryService",
+    "RetryPolicy",
+    "RuntimeService",
+    "Settings",
+    "StaleStateError",
+    "TaskService",
+    "TaskStatus",
+    "TransientError",
+    "User",
+    "VisitedElement",
+    "Worker",
+    "is_overdue",
+    "utcnow",
+]

@@ -77,8 +77,12 @@ class Definitions:
     # -- deploying ----------------------------------------------------------------------
 
     def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
-               forms_dir: Path | None = None) -> list[Deployed]:
-        """Check every file, then store new versions of what changed; all or nothing."""
+               forms_dir: Path | None = None, *, dry_run: bool = False) -> list[Deployed]:
+        """Check every file, then store new versions of what changed; all or nothing.
+
+        With ``dry_run`` the same checks and inserts run but are rolled back: the answer says
+        what a deployment would make (the ids of would-be new versions are not kept).
+        """
         problems: list[Problem] = []
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
@@ -118,6 +122,9 @@ class Definitions:
                     for filename, content, doc in dmn_docs:
                         out.extend(self._store_decisions(session, filename, content, doc,
                                                          deployed_by))
+                    if dry_run:
+                        session.rollback()
+                        return out
                 self._latest_decision.clear()
                 return out
             except IntegrityError:  # another deployer took the same version number

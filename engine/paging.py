@@ -1,14 +1,9 @@
-"""What the parts of the Engine facade share: a page of a list, and the base of its mixins."""
+"""A page of a list, as every list of the engine answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from .db import Database
-
-if TYPE_CHECKING:
-    from .models import Instance
+from typing import Any
 
 
 @dataclass
@@ -17,14 +12,3 @@ class Page:
     total: int
     page: int
     per_page: int
-
-
-class EnginePart:
-    """Base of the Engine's mixins (tasks, repairs): what they use of the Engine itself."""
-
-    db: Database
-
-    if TYPE_CHECKING:  # provided by Engine
-        def instance(self, instance_id: str) -> Instance: ...
-        def run_now(self, job_id: int) -> None: ...
-        def wait_for(self, instance_id: str, timeout: float) -> Instance: ...

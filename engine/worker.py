@@ -13,7 +13,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import jobs
-from .service import Engine
+from .facade import Engine
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,8 @@ class Worker:
     """Polls for due jobs (instance steps, timers, retries, timer starts) and runs them."""
 
     def __init__(self, engine: Engine, worker_id: str | None = None) -> None:
-        self.engine = engine
+        self._core = engine._core
+        self._management = engine.management
         self.settings = engine.settings
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.jobs_done = 0
@@ -32,13 +33,13 @@ class Worker:
 
     def poll_once(self) -> int:
         """Take one batch of due jobs and run them; return how many there were."""
-        ids = jobs.acquire(self.engine.db, self.id, self.settings.worker_batch_size,
+        ids = jobs.acquire(self._core.db, self.id, self.settings.worker_batch_size,
                            self.settings.job_lease_seconds)
         for job_id in ids:
             if self._stop.is_set():
-                jobs.put_back(self.engine.db, job_id, self.id, 0.0)
+                jobs.put_back(self._core.db, job_id, self.id, 0.0)
                 continue
-            self.engine.executor.run_job(job_id, self.id)
+            self._core.executor.run_job(job_id, self.id)
             self.jobs_done += 1
         return len(ids)
 
@@ -56,7 +57,7 @@ class Worker:
 
     def beat(self) -> None:
         try:
-            self.engine.heartbeat(self.id, self.jobs_done)
+            self._management.heartbeat(self.id, self.jobs_done)
         except Exception:  # noqa: BLE001
             log.exception("worker %s could not record its heartbeat", self.id)
 

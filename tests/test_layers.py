@@ -47,3 +47,18 @@ def test_the_sandbox_crm_is_an_outside_system() -> None:
     # It plays a real CRM: it may share nothing with Bridgeflow, or tests would prove little.
     offenders = [(f, m) for f, m in _imports("crm_sandbox") if m in OURS - {"crm_sandbox"}]
     assert offenders == []
+
+
+def test_the_web_layer_uses_only_the_engines_public_surface() -> None:
+    # httpx's pattern: a public package over private modules. web/ imports `engine` itself,
+    # never engine.models, engine.db, engine.executor…, so the services stay the one door.
+    offenders = []
+    for path in (ROOT / "web").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and node.level == 0 else [])
+            offenders += [(str(path.relative_to(ROOT)), n) for n in names
+                          if n.startswith("engine.")]
+    assert offenders == []
+    assert ("web/api/common.py", "engine") in _imports("web")  # the walker sees web's imports

@@ -8,10 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from engine.config import Settings
-from engine.registry import OperationRegistry
-from engine.service import Engine
-from engine.worker import Worker
+from engine import Engine, OperationRegistry, Settings, Worker
 
 from .bootstrap import StartupError, build_engine
 

@@ -25,10 +25,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from engine import users
-from engine.config import Settings
-from engine.models import User
-from engine.service import Engine
+from engine import Engine, Settings, User
 
 from .errors import error_response
 from .security import refusal, wants_json
@@ -49,7 +46,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["visible_variables"] = visible_variables
     if settings.demo_users and settings.environment == "development":
-        users.ensure_demo_users(app.extensions["bridgeflow"].db)
+        app.extensions["bridgeflow"].identity.ensure_demo_users()
 
 
 def _engine() -> Engine:
@@ -68,7 +65,7 @@ def current_user() -> User | None:
     user = None
     user_id = session.get("user_id")
     if isinstance(user_id, str):
-        found = users.get_user(_engine().db, user_id)
+        found = _engine().identity.user(user_id)
         # A deactivated user, or a password changed since sign-in, ends the session.
         if found is not None and found.active and session.get("pw") == _stamp(found):
             user = found
@@ -88,11 +85,8 @@ def visible_variables(variables: dict[str, Any] | None,
 
     Admins and members of ``personal_data_groups`` see personal values; others see them masked.
     """
-    data = dict(variables or {})
-    engine = _engine()
-    if users.can_see_personal_data(user or current_user(), engine.settings):
-        return data
-    masked: dict[str, Any] = engine.protector.mask_variables(data)
+    masked: dict[str, Any] = _engine().identity.masked_for(user or current_user(),
+                                                          dict(variables or {}))
     return masked
 
 
@@ -128,7 +122,7 @@ def forbid(reason: str) -> NoReturn:
     user = current_user()
     name = user.name if user is not None else None
     log.warning("access denied to %s for %s: %s", request.path, name or "anonymous", reason)
-    users.audit(_engine().db, "access_denied", name, path=request.path,
+    _engine().identity.audit("access_denied", name, path=request.path,
                 method=request.method, reason=reason)
     abort(refusal(403, "forbidden", reason, "auth/refused.html"))
 
@@ -160,27 +154,26 @@ def login() -> Any:
     name = (request.form.get("name") or "").strip()
     password = request.form.get("password") or ""
     address = request.remote_addr or "-"
-    throttle = users.Throttle.from_settings(engine.settings)
-    wait = throttle.blocked_for(engine.db, name, address)
+    identity = engine.identity
+    wait = identity.blocked_for(name, address)
     if wait:
         return _too_many(name, wait)
-    user = users.authenticate(engine.db, name, password) if name and password else None
+    user = identity.authenticate(name, password, address)
     if user is None:
-        locked = throttle.failed(engine.db, name, address)
+        locked = identity.sign_in_failed(name, address)
         # Only a known name is recorded: people type passwords into the name field, too.
-        known = bool(name) and users.get_user_by_name(engine.db, name) is not None
-        users.audit(engine.db, "sign_in_failed", name if known else None, locked=locked,
-                    known_user=known)
+        known = bool(name) and identity.user_by_name(name) is not None
+        identity.audit("sign_in_failed", name if known else None, locked=locked,
+                       known_user=known)
         if locked:
-            return _too_many(name, int(throttle.lockout.total_seconds()))
+            return _too_many(name, identity.lockout_seconds)
         return render_template("auth/login.html", next=target or "", name=name,
                                error=WRONG), 401
-    throttle.succeeded(engine.db, name, address)
     session.clear()  # a fresh session (and CSRF token) for the signed-in user
     session.permanent = True
     session["user_id"], session["pw"] = user.id, _stamp(user)
     g.bf_user = user
-    users.audit(engine.db, "signed_in", user.name)
+    identity.audit("signed_in", user.name)
     log.info("user %s signed in", user.name)
     return redirect(target or DEFAULT_AFTER_LOGIN)
 
@@ -190,7 +183,7 @@ def logout() -> Any:
     """End the session."""
     user = current_user()
     if user is not None:
-        users.audit(_engine().db, "signed_out", user.name)
+        _engine().identity.audit("signed_out", user.name)
     session.clear()
     g.bf_user = None
     flash("You are signed out.", "info")

@@ -5,12 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engine.config import Settings
-from engine.db import Database
-from engine.errors import DefinitionError
-from engine.protect import ProtectionError, Protector
-from engine.registry import OperationRegistry
-from engine.service import Engine
+from engine import DefinitionError, Engine, OperationRegistry, ProtectionError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +17,16 @@ class StartupError(Exception):
 def build_engine(settings: Settings, registry: OperationRegistry | None = None,
                  deploy: bool = True) -> Engine:
     """Open the database, migrate it, and deploy ``settings.processes_dir`` when asked."""
-    try:
-        Protector.from_settings(settings)  # refuse missing or bad keys before any write
+    try:  # refuses missing or bad encryption keys before anything is written
+        engine = Engine.from_settings(settings, registry or OperationRegistry())
     except ProtectionError as exc:
         raise StartupError(str(exc)) from exc
-    db = Database(settings.database_url)
-    db.upgrade()
-    engine = Engine(db, settings, registry or OperationRegistry())
+    engine.management.upgrade_database()
     if deploy and Path(settings.processes_dir).is_dir():
         try:
-            deployed = engine.deploy_directory(settings.processes_dir)
+            deployed = engine.repository.deploy_directory(settings.processes_dir)
         except DefinitionError as exc:
-            db.dispose()
+            engine.close()
             lines = "\n".join(f"  {p}" for p in exc.problems)
             raise StartupError(f"cannot deploy {settings.processes_dir}: "
                                f"{len(exc.problems)} problem(s)\n{lines}") from exc

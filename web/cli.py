@@ -11,9 +11,7 @@ from typing import Any
 
 import click
 
-from engine.config import Settings
-from engine.errors import EngineError
-from engine.service import Engine
+from engine import Engine, EngineError, Settings, Worker
 
 from .bootstrap import StartupError, build_engine
 
@@ -36,7 +34,7 @@ def open_engine(deploy: bool = False) -> Iterator[Engine]:
             click.echo(f"  {_problem(problem)}", err=True)
         sys.exit(1)
     finally:
-        engine.db.dispose()
+        engine.close()
 
 
 def _problem(p: dict[str, Any]) -> str:
@@ -126,8 +124,6 @@ def erp_setup(args: tuple[str, ...]) -> None:
 @main.command()
 def worker() -> None:
     """Run a worker that takes due jobs until SIGINT or SIGTERM."""
-    from engine.worker import Worker
-
     with open_engine() as engine:
         Worker(engine).run()
 
@@ -135,7 +131,9 @@ def worker() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-def deploy(paths: tuple[Path, ...]) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="Run every check and say what would be deployed; store nothing.")
+def deploy(paths: tuple[Path, ...], dry_run: bool) -> None:
     """Deploy BPMN and DMN files, or every such file under directories."""
     files: dict[str, bytes] = {}
     for path in paths:
@@ -146,9 +144,13 @@ def deploy(paths: tuple[Path, ...]) -> None:
         else:
             files[path.name] = path.read_bytes()
     with open_engine() as engine:
-        for d in engine.deploy(files, deployed_by="cli"):
+        for d in engine.repository.deploy(files, deployed_by="cli", dry_run=dry_run):
             state = "new version" if d.new_version else "unchanged"
+            if dry_run:
+                state = f"would be a {state}" if d.new_version else state
             click.echo(f"{d.kind} {d.key} version {d.version} ({state})")
+        if dry_run:
+            click.echo("dry run: nothing was stored")
 
 
 @main.command()
@@ -162,7 +164,7 @@ def start(key: str, business_key: str | None, variables: tuple[str, ...], wait: 
     """Start an instance of process KEY and print it."""
     data = parse_vars(variables)
     with open_engine() as engine:
-        inst = engine.start(key, business_key, data, started_by="cli", wait=wait)
+        inst = engine.runtime.start(key, business_key, data, started_by="cli", wait=wait)
         _echo_json({"id": inst.id, "process_key": inst.process_key, "version": inst.version,
                     "status": inst.status, "variables": inst.variables})
 
@@ -177,7 +179,7 @@ def decide(key: str, variables: tuple[str, ...]) -> None:
 
     data = parse_vars(variables)
     with open_engine() as engine:
-        result = engine.evaluate_decision(key, data)
+        result = engine.repository.evaluate_decision(key, data)
         _echo_json({"outputs": json_safe(result.outputs),
                     "matched_rules": [{"id": r.id, "number": r.number}
                                       for r in result.matched_rules]})
@@ -189,7 +191,7 @@ def decide(key: str, variables: tuple[str, ...]) -> None:
 def instances(status: str | None, process_key: str | None) -> None:
     """List process instances, newest first."""
     with open_engine() as engine:
-        page = engine.list_instances(status=status, process_key=process_key)
+        page = engine.runtime.list_instances(status=status, process_key=process_key)
         for i in page.items:
             click.echo(f"{i.id}  {i.process_key} v{i.version}  {i.status:<10} "
                        f"{i.business_key or ''}")
@@ -202,7 +204,7 @@ def instances(status: str | None, process_key: str | None) -> None:
 def tasks(group: str | None, assignee: str | None) -> None:
     """List open human tasks."""
     with open_engine() as engine:
-        page = engine.list_tasks(candidate_group=group, assignee=assignee)
+        page = engine.tasks.list_tasks(candidate_group=group, assignee=assignee)
         for t in page.items:
             click.echo(f"{t.id}  {t.process_key}  {t.name or t.element_id}  {t.status}  "
                        f"{t.assignee or ''}")
@@ -217,7 +219,7 @@ def complete(task_id: str, user: str, variables: tuple[str, ...]) -> None:
     """Complete a human task as USER with the given variables."""
     data = parse_vars(variables)
     with open_engine() as engine:
-        task = engine.complete(task_id, user, data)
+        task = engine.tasks.complete(task_id, user, data)
         click.echo(f"task {task.id} {task.status}")
 
 
@@ -244,13 +246,11 @@ def _read_password(from_stdin: bool) -> str:
 def create_user(name: str, role: str, groups: str, display_name: str | None,
                 email: str | None, password_stdin: bool) -> None:
     """Create user NAME; asks for the password twice unless --password-stdin."""
-    from engine import users as accounts
-
     password = _read_password(password_stdin)
     with open_engine() as engine:
-        user = accounts.create_user(engine.db, name, password, role=role,
-                                    groups=groups.split(","), display_name=display_name,
-                                    email=email)
+        user = engine.identity.create_user(name, password, role=role,
+                                           groups=groups.split(","),
+                                           display_name=display_name, email=email)
         click.echo(f"user {user.name} created (role {user.role}, groups "
                    f"{', '.join(user.groups) or 'none'})")
 
@@ -258,10 +258,8 @@ def create_user(name: str, role: str, groups: str, display_name: str | None,
 @users.command("list")
 def list_users() -> None:
     """List the users, their role, groups and last sign-in."""
-    from engine import users as accounts
-
     with open_engine() as engine:
-        rows = accounts.list_users(engine.db)
+        rows = engine.identity.list_users()
         for u in rows:
             last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
             state = "active" if u.active else "deactivated"
@@ -275,11 +273,9 @@ def list_users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def set_user_password(name: str, password_stdin: bool) -> None:
     """Give user NAME a new password (their open sessions end)."""
-    from engine import users as accounts
-
     password = _read_password(password_stdin)
     with open_engine() as engine:
-        accounts.set_password(engine.db, name, password)
+        engine.identity.set_password(name, password)
         click.echo(f"password of {name} changed")
 
 
@@ -287,10 +283,8 @@ def set_user_password(name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def deactivate_user(name: str) -> None:
     """Stop user NAME from signing in (their open sessions end)."""
-    from engine import users as accounts
-
     with open_engine() as engine:
-        accounts.deactivate(engine.db, name)
+        engine.identity.deactivate(name)
         click.echo(f"user {name} deactivated")
 
 
@@ -304,7 +298,7 @@ def api_keys() -> None:
 def create_api_key(name: str) -> None:
     """Create an API key and print it; it is shown only this once."""
     with open_engine() as engine:
-        click.echo(engine.create_api_key(name))
+        click.echo(engine.identity.create_api_key(name))
 
 
 @main.group()

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
-from engine.config import Settings
-from engine.registry import (
+from engine import (
     BusinessError,
     OperationRegistry,
     PermanentError,
     RetryPolicy,
+    Settings,
     TransientError,
 )
 from service_tasks import base

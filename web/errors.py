@@ -9,9 +9,9 @@ from flask import Flask, Response, current_app, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from engine.dmn import DecisionEvaluationError
-from engine.errors import (
+from engine import (
     ConflictError,
+    DecisionEvaluationError,
     DefinitionError,
     EngineError,
     InvalidInputError,

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from engine.service import Engine
+from engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _engine() -> Engine:
 def healthz() -> tuple[Response, int]:
     """Say whether the database answers and how many workers are alive."""
     try:
-        stats = _engine().stats()
+        stats = _engine().management.stats()
     except Exception:  # noqa: BLE001 - any failure here means the database is away
         log.exception("health check: the database did not answer")
         return jsonify(status="unavailable", database="unreachable", workers_alive=0), 503
@@ -35,7 +35,7 @@ def healthz() -> tuple[Response, int]:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Return the engine's figures in the Prometheus text format."""
-    return Response(render_metrics(_engine().stats()),
+    return Response(render_metrics(_engine().management.stats()),
                     content_type="text/plain; version=0.0.4; charset=utf-8")
 
 

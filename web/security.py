@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request, session
 
-from engine.config import Settings
+from engine import Settings
 
 from .bootstrap import StartupError
 from .errors import error_response

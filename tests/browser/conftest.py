@@ -21,7 +21,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
-from engine.service import Engine
+from engine import Engine
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -103,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         http.shutdown()
         thread.join(5)
         app.extensions["bridgeflow_worker"].stop()
-        app.extensions["bridgeflow"].db.dispose()
+        app.extensions["bridgeflow"].close()
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_finance_user_claims_and_approves_a_credit_review(visit: Visit, server: Server) -> None:
-    instance = server.engine.start("credit_review", "CT-2001",
+    instance = server.engine.runtime.start("credit_review", "CT-2001",
                                    {"customer": "ACME GmbH", "amount": 48000})
-    server.wait_until(lambda: server.engine.open_tasks_of(instance.id), "the review task")
+    server.wait_until(lambda: server.engine.tasks.open_tasks_of(instance.id), "the review task")
     page = visit.page
 
     visit.goto("/inbox")
@@ -27,7 +27,7 @@ def test_finance_user_claims_and_approves_a_credit_review(visit: Visit, server: 
     row = page.get_by_role("row").filter(has_text="CT-2001")
     expect(row).to_contain_text("Review the credit")
     expect(row).to_contain_text("high (70)")
-    server.engine.start("credit_review", "CT-2002", {"customer": "Initech", "amount": 700})
+    server.engine.runtime.start("credit_review", "CT-2002", {"customer": "Initech", "amount": 700})
     # the list refreshes by itself: the new review appears without reloading the page
     expect(page.get_by_role("row").filter(has_text="CT-2002")).to_have_count(1, timeout=10_000)
     visit.shot("2-inbox")
@@ -62,11 +62,11 @@ def test_finance_user_claims_and_approves_a_credit_review(visit: Visit, server: 
     visit.shot("5-inbox-after")
 
     done = server.wait_until(
-        lambda: server.engine.instance(instance.id).status == "completed" or None,
+        lambda: server.engine.runtime.instance(instance.id).status == "completed" or None,
         "the credit review instance to finish")
     assert done
-    assert server.engine.instance(instance.id).variables["outcome"] == "approved"
-    [task] = [t for t in server.engine.list_tasks(status="completed").items
+    assert server.engine.runtime.instance(instance.id).variables["outcome"] == "approved"
+    [task] = [t for t in server.engine.tasks.list_tasks(status="completed").items
               if t.instance_id == instance.id]
     visit.goto(f"/inbox/tasks/{task.id}")
     expect(page.locator("ol.history")).to_contain_text("Completed by fiona")
@@ -76,8 +76,8 @@ def test_finance_user_claims_and_approves_a_credit_review(visit: Visit, server: 
 def test_admin_sees_an_incident_on_the_diagram_and_retries_it(visit: Visit,
                                                               server: Server) -> None:
     server.erp.broken.add("SO-9001")
-    instance = server.engine.start("order_push", "ORD-9001", {"order_id": "9001"})
-    server.wait_until(lambda: server.engine.instance(instance.id).status == "incident",
+    instance = server.engine.runtime.start("order_push", "ORD-9001", {"order_id": "9001"})
+    server.wait_until(lambda: server.engine.runtime.instance(instance.id).status == "incident",
                       "the order push to fail into an incident")
     page = visit.page
 
@@ -116,7 +116,7 @@ def test_admin_sees_an_incident_on_the_diagram_and_retries_it(visit: Visit,
     page.get_by_role("button", name="Yes, retry").click()
     expect(page.get_by_role("status").first).to_contain_text("is being tried again")
 
-    server.wait_until(lambda: server.engine.instance(instance.id).status == "completed",
+    server.wait_until(lambda: server.engine.runtime.instance(instance.id).status == "completed",
                       "the retried instance to complete")
     page.reload()
     expect(page.locator(".subtitle .badge")).to_have_text("completed")
@@ -125,14 +125,14 @@ def test_admin_sees_an_incident_on_the_diagram_and_retries_it(visit: Visit,
     expect(page.locator(".bf-badge-incident")).to_have_count(0)
     expect(page.locator("table.trail")).to_contain_text("incident retried")
     visit.shot("5-instance-completed")
-    assert server.engine.instance(instance.id).variables["erp_order"] == {
+    assert server.engine.runtime.instance(instance.id).variables["erp_order"] == {
         "number": "ERP-SO-9001"}
 
 
 def test_support_user_cannot_open_a_finance_task(visit: Visit, server: Server) -> None:
-    instance = server.engine.start("credit_review", "CT-3001",
+    instance = server.engine.runtime.start("credit_review", "CT-3001",
                                    {"customer": "Globex", "amount": 9000})
-    [task] = server.wait_until(lambda: server.engine.open_tasks_of(instance.id),
+    [task] = server.wait_until(lambda: server.engine.tasks.open_tasks_of(instance.id),
                                "the review task")
     page = visit.page
 
@@ -147,7 +147,7 @@ def test_support_user_cannot_open_a_finance_task(visit: Visit, server: Server) -
     expect(page.get_by_role("heading", name="You may not do this")).to_be_visible()
     expect(page.get_by_text("Review the credit")).to_have_count(0)
     visit.shot("2-refused")
-    assert server.engine.task(task.id).status == "ready"
+    assert server.engine.tasks.task(task.id).status == "ready"
 
 
 def test_analyst_views_definitions_tries_a_decision_and_sees_upload_problems(
@@ -186,4 +186,4 @@ def test_analyst_views_definitions_tries_a_decision_and_sees_upload_problems(
     expect(problems).to_contain_text("Nothing was deployed")
     expect(problems.locator("tbody tr").first).to_contain_text("credit_review.bpmn")
     visit.shot("4-upload-problems")
-    assert len(server.engine.definition_versions("credit_review")) == 1
+    assert len(server.engine.repository.definition_versions("credit_review")) == 1

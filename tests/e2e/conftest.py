@@ -45,7 +45,7 @@ from crm_sandbox import crm_of
 from crm_sandbox.outbox import SIGNATURE_HEADER, list_events, sign
 from engine.errors import DefinitionError
 from engine.models import Job, utcnow
-from engine.service import Engine
+from engine import Engine
 from service_tasks.crm import SalesforceClient
 from service_tasks.tryton.client import TrytonClient
 from service_tasks.tryton.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_USER, demo_server
@@ -468,13 +468,13 @@ def bridgeflow(request: pytest.FixtureRequest, bridgeflow_server: BridgeflowServ
     bridgeflow_server.later.app = app
     try:
         yield Bridgeflow(bridgeflow_server.url, app,
-                         engine.create_api_key(f"e2e-{request.param}"), problems)
+                         engine.identity.create_api_key(f"e2e-{request.param}"), problems)
     finally:
         bridgeflow_server.later.app = None
         worker = app.extensions.get("bridgeflow_worker")
         if worker is not None:
             worker.stop()
-        engine.db.dispose()
+        engine.close()
 
 
 def deploy_each(engine: Engine, directory: Path) -> dict[str, str]:
@@ -485,7 +485,7 @@ def deploy_each(engine: Engine, directory: Path) -> dict[str, str]:
     files = sorted(p for p in directory.rglob("*") if p.suffix in (".dmn", ".bpmn"))
     for path in sorted(files, key=lambda p: p.suffix != ".dmn"):
         try:
-            engine.definitions.deploy({path.name: path.read_bytes()}, "startup",
+            engine._core.definitions.deploy({path.name: path.read_bytes()}, "startup",
                                       forms_dir=directory / "forms")
         except DefinitionError as exc:
             problems[path.name] = "; ".join(str(p) for p in exc.problems)
@@ -616,7 +616,7 @@ class Flow:
 
     def hurry_retries(self, instance_id: str) -> int:
         """Make the instance's waiting service-call retries due now (the back-off elapsed)."""
-        with self.engine.db.write() as s:
+        with self.engine._core.db.write() as s:
             result = s.execute(update(Job).where(
                 Job.instance_id == instance_id, Job.kind == "service_retry",
                 Job.locked_by.is_(None)).values(due_at=utcnow()))
@@ -624,14 +624,14 @@ class Flow:
 
     def fire_start_timer(self, process_key: str) -> None:
         """Make the timer start event of ``process_key`` fire now (its time has come)."""
-        with self.engine.db.write() as s:
+        with self.engine._core.db.write() as s:
             result = s.execute(update(Job).where(
                 Job.kind == "start_timer",
                 Job.payload["process_key"].as_string() == process_key).values(due_at=utcnow()))
             assert result.rowcount == 1, f"{process_key} has no timer start event"  # type: ignore[attr-defined]
 
     def pending_jobs(self, instance_id: str) -> list[tuple[str, Any]]:
-        with self.engine.db.read() as s:
+        with self.engine._core.db.read() as s:
             return [(j.kind, j.due_at) for j in s.scalars(
                 select(Job).where(Job.instance_id == instance_id))]
 
@@ -644,12 +644,12 @@ class Flow:
         for old, new in replace.items():
             assert old in text, f"{old!r} is not in {filename}"
             text = text.replace(old, new)
-        [deployed] = [d for d in self.engine.deploy({filename: text.encode()}, "e2e-test")
+        [deployed] = [d for d in self.engine.repository.deploy({filename: text.encode()}, "e2e-test")
                       if d.kind == "process"]
         try:
             yield deployed.version
         finally:
-            self.engine.deploy({filename: original}, "e2e-test")
+            self.engine.repository.deploy({filename: original}, "e2e-test")
 
 
 def _not_deployed(flow: Flow, process_key: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 from engine.config import Settings
 from engine.db import Database
 from engine.registry import BusinessError, CallContext, OperationRegistry, TransientError
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -60,8 +60,8 @@ def engine(database: Database, registry: OperationRegistry) -> Iterator[Engine]:
     settings = Settings(checkpoint_every_step=True, retry_backoff_seconds=0.05,
                         retry_backoff_factor=1.0, job_lease_seconds=5)
     eng = Engine(database, settings, registry)
-    eng.deploy_directory(FIXTURES / "processes")
-    eng.deploy_directory(FIXTURES / "engine")
+    eng.repository.deploy_directory(FIXTURES / "processes")
+    eng.repository.deploy_directory(FIXTURES / "engine")
     yield eng
 
 

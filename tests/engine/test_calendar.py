@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from engine.calendar import BusinessCalendar
-from engine.service import Engine
+from engine import Engine
 
 OFFICE = BusinessCalendar.parse("mon-fri", "09:00-17:00", "Europe/Berlin")
 
@@ -58,9 +58,9 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_task_due_in_business_hours_gets_its_due_date_from_the_calendar(
         engine: Engine) -> None:
-    engine.deploy({"office.bpmn": BPMN.encode()})
-    inst = engine.start("office_task", None, {}, wait=5)
-    [task] = engine.open_tasks_of(inst.id)
+    engine.repository.deploy({"office.bpmn": BPMN.encode()})
+    inst = engine.runtime.start("office_task", None, {}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
     calendar = BusinessCalendar.parse("mon-fri", "09:00-17:00", "UTC")  # the default settings
     expected = calendar.add(task.created_at, 4)
     assert task.due_at is not None

@@ -6,13 +6,13 @@ import pytest
 
 from engine.dmn.results import DecisionEvaluationError
 from engine.errors import DefinitionError
-from engine.service import Engine
+from engine import Engine
 
 from .conftest import FIXTURES
 
 
 def test_each_result_mapping_stores_the_shape_camunda_gives(engine: Engine) -> None:
-    inst = engine.start("ship_parcel", None, {"weight": 30, "fragile": True}, wait=5)
+    inst = engine.runtime.start("ship_parcel", None, {"weight": 30, "fragile": True}, wait=5)
     assert inst.status == "completed"
     # singleResult: one dict by output name; the cost is computed by the rule (30 * 2)
     assert inst.variables["shipping"] == {"method": "freight", "cost": 60}
@@ -23,16 +23,16 @@ def test_each_result_mapping_stores_the_shape_camunda_gives(engine: Engine) -> N
 
 
 def test_no_matching_rule_gives_empty_and_none_shapes(engine: Engine) -> None:
-    inst = engine.start("ship_parcel", None, {"weight": 1, "fragile": False}, wait=5)
+    inst = engine.runtime.start("ship_parcel", None, {"weight": 1, "fragile": False}, wait=5)
     assert inst.variables["shipping"] == {"method": "parcel", "cost": 5}
     assert inst.variables["notes"] == [] and inst.variables["rows"] == []
 
 
 def test_a_unique_table_with_two_matches_opens_an_incident_naming_both_rules(
         engine: Engine) -> None:
-    inst = engine.start("ship_parcel", None, {"weight": 7, "fragile": False}, wait=5)
+    inst = engine.runtime.start("ship_parcel", None, {"weight": 7, "fragile": False}, wait=5)
     assert inst.status == "incident"
-    [incident] = engine.incidents_of(inst.id)
+    [incident] = engine.management.incidents_of(inst.id)
     assert incident.element_id == "choose_method"
     assert "UNIQUE" in incident.message and "1, 2" in incident.message
     assert incident.details["decision_id"] == "shipping"
@@ -44,18 +44,18 @@ def test_a_unique_table_with_two_matches_opens_an_incident_naming_both_rules(
 
 def test_single_entry_refuses_a_result_with_two_outputs(engine: Engine) -> None:
     with pytest.raises(DecisionEvaluationError, match="singleEntry.*one output.*method, cost"):
-        engine.definitions.decide("shipping", {"weight": 1}, "singleEntry")
-    assert engine.definitions.decide("handling", {"weight": 50, "fragile": False},
+        engine._core.definitions.decide("shipping", {"weight": 1}, "singleEntry")
+    assert engine._core.definitions.decide("handling", {"weight": 50, "fragile": False},
                                      "singleEntry") == "two-person lift"
 
 
 def test_an_unknown_result_mapping_is_refused_at_deploy(engine: Engine) -> None:
     xml = (FIXTURES / "engine" / "shipping.bpmn").read_bytes().replace(
         b'mapDecisionResult="singleResult"', b'mapDecisionResult="firstRow"')
-    before = len(engine.definition_versions("ship_parcel"))
+    before = len(engine.repository.definition_versions("ship_parcel"))
     with pytest.raises(DefinitionError) as caught:
-        engine.deploy({"shipping.bpmn": xml})
+        engine.repository.deploy({"shipping.bpmn": xml})
     [problem] = caught.value.problems
     assert problem.element_id == "choose_method"
     assert "firstRow" in problem.message and "singleResult" in problem.message
-    assert len(engine.definition_versions("ship_parcel")) == before
+    assert len(engine.repository.definition_versions("ship_parcel")) == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import DefinitionError
-from engine.service import Engine
+from engine import Engine
 
 ROUTED = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -34,10 +34,10 @@ ROUTED = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_groups_priority_and_form_defaults_come_from_the_instance_data(engine: Engine) -> None:
-    engine.deploy({"routed.bpmn": ROUTED.encode()})
-    inst = engine.start("routed", None, {"routing": {"department": "logistics", "priority": 80},
+    engine.repository.deploy({"routed.bpmn": ROUTED.encode()})
+    inst = engine.runtime.start("routed", None, {"routing": {"department": "logistics", "priority": 80},
                                          "order": {"total": 420}}, wait=5)
-    [task] = engine.open_tasks_of(inst.id)
+    [task] = engine.tasks.open_tasks_of(inst.id)
     assert task.candidate_groups == ["logistics"]
     assert task.priority == 80
     fields = task.form["properties"]
@@ -50,7 +50,7 @@ def test_an_output_parameter_is_refused_rather_than_ignored(engine: Engine) -> N
                          'name="copy">${amount}</camunda:outputParameter></camunda:inputOutput>'
                          "<camunda:formData>")
     with pytest.raises(DefinitionError) as caught:
-        engine.deploy({"routed.bpmn": xml.encode()})
+        engine.repository.deploy({"routed.bpmn": xml.encode()})
     [problem] = caught.value.problems
     assert problem.element_id == "handle" and "outputParameter 'copy'" in problem.message
 
@@ -102,8 +102,8 @@ CALLER = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_process_called_from_another_file_deployed_earlier_keeps_its_juel_working(
         engine: Engine) -> None:
-    engine.deploy({"grade.bpmn": CALLEE.encode()})
-    engine.deploy({"caller.bpmn": CALLER.encode()})  # finds grade among deployed files
-    inst = engine.start("caller", None, {"order": {"total": 250}}, wait=5)
-    assert inst.status == "completed", engine.incidents_of(inst.id)
+    engine.repository.deploy({"grade.bpmn": CALLEE.encode()})
+    engine.repository.deploy({"caller.bpmn": CALLER.encode()})  # finds grade among deployed files
+    inst = engine.runtime.start("caller", None, {"order": {"total": 250}}, wait=5)
+    assert inst.status == "completed", engine.management.incidents_of(inst.id)
     assert inst.variables["grade"] == "large"

@@ -17,7 +17,7 @@ from engine.db import Database
 from engine.models import Event
 from engine.protect import ProtectionError, Protector, mask
 from engine.registry import CallContext, OperationRegistry
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 
 EMAIL = "Fiona.Meyer@Example.com"
@@ -97,7 +97,7 @@ def make_engine(database: Database, mailer: Mailer) -> Callable[..., Engine]:
     def make(keys: str = f"k1:{K1}", **settings: Any) -> Engine:
         engine = Engine(database, Settings(encryption_keys=keys, environment="production",
                                            secret_key="s" * 32, **settings), registry)
-        engine.deploy({"call_back.bpmn": PROCESS})
+        engine.repository.deploy({"call_back.bpmn": PROCESS})
         return engine
 
     return make
@@ -131,10 +131,10 @@ def _as_text(value: Any) -> str:
 
 
 def start_and_complete(engine: Engine) -> str:
-    inst = engine.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
+    inst = engine.runtime.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
     assert inst.status == "waiting"
-    task = engine.list_tasks(instance_id=inst.id).items[0]
-    engine.complete(task.id, "sue", {"contact_email": CONTACT, "outcome": "reached"})
+    task = engine.tasks.list_tasks(instance_id=inst.id).items[0]
+    engine.tasks.complete(task.id, "sue", {"contact_email": CONTACT, "outcome": "reached"})
     return inst.id
 
 
@@ -146,7 +146,7 @@ def test_no_clear_personal_value_is_stored_anywhere(make_engine: Callable[..., E
     instance_id = start_and_complete(engine)
     waiting = raw_rows(database)  # the completion waits in human_tasks and in a job
     run_all(engine)
-    assert engine.instance(instance_id).status == "completed"
+    assert engine.runtime.instance(instance_id).status == "completed"
     for stored in (waiting, raw_rows(database)):
         for table, content in stored.items():
             for value in CLEAR:
@@ -163,17 +163,17 @@ def test_the_engine_and_the_process_see_clear_values(make_engine: Callable[..., 
     engine = make_engine()
     instance_id = start_and_complete(engine)
     run_all(engine)
-    variables = engine.instance(instance_id).variables
+    variables = engine.runtime.instance(instance_id).variables
     assert variables["email"] == EMAIL and variables["phone"] == PHONE
     assert variables["customer_email"] == EMAIL.lower()  # the script read the clear value
     assert variables["domain"] == "example.com" and variables["digits"] == 12
     assert variables["contact_email"] == CONTACT
     assert variables["confirmation"] == {"email": CONTACT, "status": "sent"}
     assert mailer.sent == [CONTACT]  # the connector was handed the clear address
-    task = engine.list_tasks(instance_id=instance_id, status="completed").items[0]
-    assert engine.task(task.id).completion_data == {"contact_email": CONTACT,
+    task = engine.tasks.list_tasks(instance_id=instance_id, status="completed").items[0]
+    assert engine.tasks.task(task.id).completion_data == {"contact_email": CONTACT,
                                                     "outcome": "reached"}
-    listed = engine.list_instances(process_key="call_back").items[0]
+    listed = engine.runtime.list_instances(process_key="call_back").items[0]
     assert listed.variables["email"] == EMAIL
 
 
@@ -198,12 +198,12 @@ def test_a_new_first_key_opens_old_values_and_seals_new_ones(
     old = make_engine(keys=f"k1:{K1}")
     instance_id = start_and_complete(old)
     rotated = make_engine(keys=f"k2:{K2},k1:{K1}")
-    assert rotated.instance(instance_id).variables["email"] == EMAIL
+    assert rotated.runtime.instance(instance_id).variables["email"] == EMAIL
     run_all(rotated)  # the instance is written again, now with k2
     stored = raw_rows(database)["instances"]
     assert '"kid": "k2"' in stored and '"kid": "k1"' not in stored
-    assert rotated.instance(instance_id).variables["contact_email"] == CONTACT
-    second = rotated.start("call_back", "case-2", {"email": EMAIL, "phone": PHONE}, wait=5)
+    assert rotated.runtime.instance(instance_id).variables["contact_email"] == CONTACT
+    second = rotated.runtime.start("call_back", "case-2", {"email": EMAIL, "phone": PHONE}, wait=5)
     with database.sql_engine.connect() as conn:
         raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
                            {"id": second.id}).scalar_one()
@@ -215,13 +215,13 @@ def test_a_missing_key_is_named_in_the_error(make_engine: Callable[..., Engine])
     instance_id = start_and_complete(make_engine(keys=f"k1:{K1}"))
     other = make_engine(keys=f"k2:{K2}")
     with pytest.raises(ProtectionError, match="key 'k1', which is not configured"):
-        other.instance(instance_id)
+        other.runtime.instance(instance_id)
 
 
 def test_a_tampered_value_is_refused(make_engine: Callable[..., Engine],
                                      database: Database) -> None:
     engine = make_engine()
-    inst = engine.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
+    inst = engine.runtime.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE}, wait=5)
     with database.sql_engine.connect() as conn:
         raw = conn.execute(text("SELECT variables FROM instances WHERE id = :id"),
                            {"id": inst.id}).scalar_one()
@@ -232,7 +232,7 @@ def test_a_tampered_value_is_refused(make_engine: Callable[..., Engine],
                      {"v": json.dumps(sealed), "id": inst.id})
         conn.commit()
     with pytest.raises(ProtectionError, match="does not decrypt"):
-        engine.instance(inst.id)
+        engine.runtime.instance(inst.id)
 
 
 def test_outside_development_a_missing_key_refuses_to_start() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import Job
-from engine.service import Engine
+from engine import Engine
 
 CYCLE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
@@ -34,29 +34,29 @@ CYCLE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _start_timer_jobs(engine: Engine) -> list[Job]:
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         return list(s.scalars(select(Job).where(Job.kind == "start_timer")))
 
 
 def test_a_timer_cycle_starts_instances_on_time_and_stops_after_its_repetitions(
         engine: Engine, drain: Callable[..., None]) -> None:
-    engine.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R2/PT1S").encode()})
+    engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R2/PT1S").encode()})
     # nothing starts at deployment: the first start is one period later
-    assert engine.list_instances(process_key="tick").total == 0
+    assert engine.runtime.list_instances(process_key="tick").total == 0
     [job] = _start_timer_jobs(engine)
     assert job.due_at is not None
     deployed_at = time.monotonic()
-    drain(lambda: engine.list_instances(process_key="tick", status="completed").total == 2,
+    drain(lambda: engine.runtime.list_instances(process_key="tick", status="completed").total == 2,
           timeout=10)
     assert time.monotonic() - deployed_at >= 1.5  # two periods of one second, not at once
     assert _start_timer_jobs(engine) == []  # R2: done after two
-    first = engine.list_instances(process_key="tick").items[0]
+    first = engine.runtime.list_instances(process_key="tick").items[0]
     assert first.started_by == "timer" and first.variables["ticked"] is True
 
 
 def test_redeploying_replaces_the_cycle_instead_of_adding_one(engine: Engine) -> None:
-    engine.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R/PT1H").encode()})
-    engine.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="0 2 * * *").encode()})
+    engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R/PT1H").encode()})
+    engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="0 2 * * *").encode()})
     [job] = _start_timer_jobs(engine)
     assert job.payload["expression"] == "0 2 * * *"
     assert (job.due_at.hour, job.due_at.minute) == (2, 0)  # the next 02:00 UTC
@@ -64,35 +64,35 @@ def test_redeploying_replaces_the_cycle_instead_of_adding_one(engine: Engine) ->
 
 def test_moving_the_token_back_reopens_the_earlier_task(engine: Engine,
                                                        drain: Callable[..., None]) -> None:
-    inst = engine.start("two_steps", "offer-1", {}, wait=5)
-    [prepare] = engine.open_tasks_of(inst.id)
-    engine.complete(prepare.id, "sam", {"price": 100}, wait=5)
-    [approve] = engine.open_tasks_of(inst.id)
+    inst = engine.runtime.start("two_steps", "offer-1", {}, wait=5)
+    [prepare] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(prepare.id, "sam", {"price": 100}, wait=5)
+    [approve] = engine.tasks.open_tasks_of(inst.id)
     assert approve.element_id == "approve"
 
-    engine.move_token(inst.id, "prepare", actor="admin")
-    drain(lambda: [t.element_id for t in engine.open_tasks_of(inst.id)] == ["prepare"])
-    [again] = engine.open_tasks_of(inst.id)
+    engine.management.move_token(inst.id, "prepare", actor="admin")
+    drain(lambda: [t.element_id for t in engine.tasks.open_tasks_of(inst.id)] == ["prepare"])
+    [again] = engine.tasks.open_tasks_of(inst.id)
     assert again.id != prepare.id and again.candidate_groups == ["sales"]
-    assert engine.task(approve.id).status == "cancelled"
-    moved = [e for e in engine.events_of(inst.id) if e.type == "token_moved"]
+    assert engine.tasks.task(approve.id).status == "cancelled"
+    moved = [e for e in engine.history.events_of(inst.id) if e.type == "token_moved"]
     assert [(e.element_id, e.actor) for e in moved] == [("prepare", "admin")]
 
-    engine.complete(again.id, "sam", {"price": 90}, wait=5)
-    [approve2] = engine.open_tasks_of(inst.id)
-    engine.complete(approve2.id, "fiona", {}, wait=5)
-    done = engine.instance(inst.id)
+    engine.tasks.complete(again.id, "sam", {"price": 90}, wait=5)
+    [approve2] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(approve2.id, "fiona", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
     assert done.status == "completed" and done.variables["price"] == 90
 
 
 def test_a_token_cannot_move_to_an_element_never_reached_or_out_of_a_finished_instance(
         engine: Engine) -> None:
-    inst = engine.start("two_steps", None, {}, wait=5)
+    inst = engine.runtime.start("two_steps", None, {}, wait=5)
     with pytest.raises(InvalidInputError, match="never reached 'approve'"):
-        engine.move_token(inst.id, "approve")
-    engine.terminate(inst.id, actor="admin")
+        engine.management.move_token(inst.id, "approve")
+    engine.management.terminate(inst.id, actor="admin")
     with pytest.raises(ConflictError, match="terminated"):
-        engine.move_token(inst.id, "prepare")
+        engine.management.move_token(inst.id, "prepare")
 
 
 TWO_STARTS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -121,22 +121,22 @@ TWO_STARTS = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_cron_start_and_a_manual_start_each_run_their_own_path_once(
         engine: Engine, drain: Callable[..., None]) -> None:
-    engine.deploy({"nightly.bpmn": TWO_STARTS.encode()})
-    by_hand = engine.start("nightly", None, {}, wait=5)
+    engine.repository.deploy({"nightly.bpmn": TWO_STARTS.encode()})
+    by_hand = engine.runtime.start("nightly", None, {}, wait=5)
     assert by_hand.status == "completed"  # the timer start does not keep it waiting
-    steps = [e.element_id for e in engine.events_of(by_hand.id) if e.type == "step"]
+    steps = [e.element_id for e in engine.history.events_of(by_hand.id) if e.type == "step"]
     assert "by_hand" in steps and "at_two" not in steps
     [job] = _start_timer_jobs(engine)
-    with engine.db.write() as s:  # it is 02:00 now, as far as the job is concerned
+    with engine._core.db.write() as s:  # it is 02:00 now, as far as the job is concerned
         row = s.get(Job, job.id)
         assert row is not None
         row.due_at = row.due_at.replace(year=2000)
-    drain(lambda: engine.list_instances(process_key="nightly").total == 2)
+    drain(lambda: engine.runtime.list_instances(process_key="nightly").total == 2)
     drain()
-    [timed] = [i for i in engine.list_instances(process_key="nightly").items
+    [timed] = [i for i in engine.runtime.list_instances(process_key="nightly").items
                if i.started_by == "timer"]
     assert timed.status == "completed"
-    steps = [e.element_id for e in engine.events_of(timed.id) if e.type == "step"]
+    steps = [e.element_id for e in engine.history.events_of(timed.id) if e.type == "step"]
     assert steps.count("work") == 1 and "at_two" in steps and "by_hand" not in steps
     [again] = _start_timer_jobs(engine)  # and the next night is scheduled
     assert again.due_at > row.due_at and (again.due_at.hour, again.due_at.minute) == (2, 0)

@@ -7,53 +7,53 @@ from collections.abc import Callable
 import pytest
 
 from engine.errors import ConflictError, DefinitionError, NotFoundError
-from engine.service import Engine
+from engine import Engine
 
 
 def test_intermediate_timer_fires_and_boundary_timer_escalates_without_interrupting(
         engine: Engine, drain: Callable[..., None]) -> None:
-    inst = engine.start("timers", None, {}, wait=5)
+    inst = engine.runtime.start("timers", None, {}, wait=5)
     assert inst.active_elements == ["wait_a_second"]
-    drain(lambda: [t.element_id for t in engine.open_tasks_of(inst.id)] == ["approve"],
+    drain(lambda: [t.element_id for t in engine.tasks.open_tasks_of(inst.id)] == ["approve"],
           timeout=10)
-    drain(lambda: len(engine.open_tasks_of(inst.id)) == 2, timeout=10)
-    tasks = {t.element_id: t for t in engine.open_tasks_of(inst.id)}
+    drain(lambda: len(engine.tasks.open_tasks_of(inst.id)) == 2, timeout=10)
+    tasks = {t.element_id: t for t in engine.tasks.open_tasks_of(inst.id)}
     assert tasks["escalate"].candidate_groups == ["finance-manager"]
-    engine.complete(tasks["approve"].id, "fiona", {}, wait=5)
+    engine.tasks.complete(tasks["approve"].id, "fiona", {}, wait=5)
     # Non-interrupting: the escalation is a token of its own and still has to be done.
-    assert engine.instance(inst.id).status == "waiting"
-    assert [t.element_id for t in engine.open_tasks_of(inst.id)] == ["escalate"]
-    engine.complete(tasks["escalate"].id, "maria", {}, wait=5)
-    assert engine.instance(inst.id).status == "completed"
-    types = [e.type for e in engine.events_of(inst.id)]
+    assert engine.runtime.instance(inst.id).status == "waiting"
+    assert [t.element_id for t in engine.tasks.open_tasks_of(inst.id)] == ["escalate"]
+    engine.tasks.complete(tasks["escalate"].id, "maria", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+    types = [e.type for e in engine.history.events_of(inst.id)]
     assert types.count("timer_fired") == 2
 
 
 def test_message_reaches_the_waiting_instance_by_business_key(engine: Engine,
                                                               drain: Callable[..., None]) -> None:
-    a = engine.start("wait_for_restock", "order-a", {}, wait=5)
-    b = engine.start("wait_for_restock", "order-b", {}, wait=5)
+    a = engine.runtime.start("wait_for_restock", "order-a", {}, wait=5)
+    b = engine.runtime.start("wait_for_restock", "order-b", {}, wait=5)
     with pytest.raises(ConflictError, match="2 instances wait"):
-        engine.send_message("stock_replenished")
+        engine.runtime.send_message("stock_replenished")
     with pytest.raises(NotFoundError):
-        engine.send_message("stock_replenished", business_key="order-zzz")
-    result = engine.send_message("stock_replenished", business_key="order-a",
+        engine.runtime.send_message("stock_replenished", business_key="order-zzz")
+    result = engine.runtime.send_message("stock_replenished", business_key="order-a",
                                  variables={"restocked_qty": 5})
     assert result.delivered_to == [a.id]
     drain()
-    assert engine.instance(a.id).status == "completed"
-    assert engine.instance(a.id).variables["restocked_qty"] == 5
-    assert engine.instance(b.id).status == "waiting"
+    assert engine.runtime.instance(a.id).status == "completed"
+    assert engine.runtime.instance(a.id).variables["restocked_qty"] == 5
+    assert engine.runtime.instance(b.id).status == "waiting"
     with pytest.raises(NotFoundError):  # delivered once; the subscription is gone
-        engine.send_message("stock_replenished", business_key="order-a")
+        engine.runtime.send_message("stock_replenished", business_key="order-a")
 
 
 def test_message_start_event_starts_the_process(engine: Engine, drain: Callable[..., None]) -> None:
-    result = engine.send_message("order_created", business_key="crm-801",
+    result = engine.runtime.send_message("order_created", business_key="crm-801",
                                  variables={"order_id": "801"})
     [started] = result.started
     drain()
-    inst = engine.instance(started)
+    inst = engine.runtime.instance(started)
     assert (inst.process_key, inst.status, inst.business_key) == ("order_intake", "completed",
                                                                   "crm-801")
     assert inst.variables["noted"] == "801"
@@ -61,14 +61,14 @@ def test_message_start_event_starts_the_process(engine: Engine, drain: Callable[
 
 def test_a_thrown_message_reaches_another_instance(engine: Engine,
                                                    drain: Callable[..., None]) -> None:
-    waiting = engine.start("wait_for_restock", "sku-1", {}, wait=5)
-    engine.start("announce_restock", "sku-1", {}, wait=5)
+    waiting = engine.runtime.start("wait_for_restock", "sku-1", {}, wait=5)
+    engine.runtime.start("announce_restock", "sku-1", {}, wait=5)
     drain()
-    assert engine.instance(waiting.id).status == "completed"
+    assert engine.runtime.instance(waiting.id).status == "completed"
 
 
 def test_a_broken_upload_lists_every_problem_and_stores_nothing(engine: Engine) -> None:
-    before = len(engine.list_definitions())
+    before = len(engine.repository.list_definitions())
     broken = (b'<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn='
               b'"http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">\n'
               b'<bpmn:process id="bad" isExecutable="true">\n'
@@ -81,7 +81,7 @@ def test_a_broken_upload_lists_every_problem_and_stores_nothing(engine: Engine) 
               b'<bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="evil"/>\n'
               b'</bpmn:process></bpmn:definitions>')
     with pytest.raises(DefinitionError) as err:
-        engine.deploy({"bad.bpmn": broken, "notes.txt": b"hello",
+        engine.repository.deploy({"bad.bpmn": broken, "notes.txt": b"hello",
                        "bad.dmn": b"<definitions/>"})
     problems = {(p.file, p.element_id): p for p in err.value.problems}
     assert problems[("bad.bpmn", "Start")].line == 4
@@ -91,31 +91,31 @@ def test_a_broken_upload_lists_every_problem_and_stores_nothing(engine: Engine) 
     assert "Java" in problems[("bad.bpmn", "java_call")].message
     assert ("notes.txt", None) in problems
     assert any(p.file == "bad.dmn" for p in err.value.problems)
-    assert len(engine.list_definitions()) == before
+    assert len(engine.repository.list_definitions()) == before
 
 
 def test_not_xml_is_refused_with_the_line(engine: Engine) -> None:
     with pytest.raises(DefinitionError) as err:
-        engine.deploy({"x.bpmn": b"<bpmn:definitions>\n<oops"})
+        engine.repository.deploy({"x.bpmn": b"<bpmn:definitions>\n<oops"})
     [problem] = err.value.problems
     assert problem.file == "x.bpmn" and problem.line is not None
     assert "not well-formed XML" in problem.message
 
 
 def test_unknown_operation_is_refused_at_deploy_time(engine: Engine) -> None:
-    source = engine.definition("review").source.replace("test.record", "erp.nothing")
+    source = engine.repository.definition("review").source.replace("test.record", "erp.nothing")
     with pytest.raises(DefinitionError, match="unknown operation 'erp.nothing'"):
-        engine.deploy({"review.bpmn": source.encode()})
+        engine.repository.deploy({"review.bpmn": source.encode()})
 
 
 def test_a_message_replaces_variables_of_the_same_name_instead_of_merging(
         engine: Engine, drain: Callable[..., None]) -> None:
-    inst = engine.start("wait_for_restock", "order-m", {"restock": {"qty": 1, "note": "old"}},
+    inst = engine.runtime.start("wait_for_restock", "order-m", {"restock": {"qty": 1, "note": "old"}},
                         wait=5)
-    engine.send_message("stock_replenished", business_key="order-m",
+    engine.runtime.send_message("stock_replenished", business_key="order-m",
                         variables={"restock": {"qty": 5}})
     drain()
-    assert engine.instance(inst.id).variables["restock"] == {"qty": 5}
+    assert engine.runtime.instance(inst.id).variables["restock"] == {"qty": 5}
 
 
 def _waits_of(engine: Engine, instance_id: str) -> tuple[list[str], list[str]]:
@@ -123,7 +123,7 @@ def _waits_of(engine: Engine, instance_id: str) -> tuple[list[str], list[str]]:
 
     from engine.models import Job, MessageSubscription
 
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         subs = list(s.scalars(select(MessageSubscription.message_name).where(
             MessageSubscription.instance_id == instance_id)))
         timers = list(s.scalars(select(Job.kind).where(Job.instance_id == instance_id,
@@ -133,24 +133,24 @@ def _waits_of(engine: Engine, instance_id: str) -> tuple[list[str], list[str]]:
 
 def test_an_event_based_gateway_takes_the_message_when_it_comes_first(
         engine: Engine, drain: Callable[..., None]) -> None:
-    inst = engine.start("race", "r-1", {}, wait=5)
+    inst = engine.runtime.start("race", "r-1", {}, wait=5)
     assert inst.status == "waiting"
     assert _waits_of(engine, inst.id) == (["go_ahead"], ["timer"])
-    engine.send_message("go_ahead", business_key="r-1", variables={"by": "crm"})
+    engine.runtime.send_message("go_ahead", business_key="r-1", variables={"by": "crm"})
     drain()
-    done = engine.instance(inst.id)
+    done = engine.runtime.instance(inst.id)
     assert done.status == "completed" and done.variables["by"] == "crm"
-    steps = [e.element_id for e in engine.events_of(inst.id) if e.type == "step"]
+    steps = [e.element_id for e in engine.history.events_of(inst.id) if e.type == "step"]
     assert "went_ahead" in steps and "gave_up" not in steps
     assert _waits_of(engine, inst.id) == ([], [])
 
 
 def test_an_event_based_gateway_takes_the_timer_when_nothing_comes(
         engine: Engine, drain: Callable[..., None]) -> None:
-    inst = engine.start("race", "r-2", {}, wait=5)
-    drain(lambda: engine.instance(inst.id).status == "completed", timeout=10)
-    steps = [e.element_id for e in engine.events_of(inst.id) if e.type == "step"]
+    inst = engine.runtime.start("race", "r-2", {}, wait=5)
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed", timeout=10)
+    steps = [e.element_id for e in engine.history.events_of(inst.id) if e.type == "step"]
     assert "gave_up" in steps and "went_ahead" not in steps
     assert _waits_of(engine, inst.id) == ([], [])
     with pytest.raises(NotFoundError):  # nobody waits for it any more
-        engine.send_message("go_ahead", business_key="r-2")
+        engine.runtime.send_message("go_ahead", business_key="r-2")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import Event, Instance
-from engine.service import Engine
+from engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_a_killed_worker_s_instance_is_finished_by_another_exactly_once(
         engine: Engine, database_url: str, tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
     log.touch()
-    inst = engine.start("slow_call", "crash-1", {})
+    inst = engine.runtime.start("slow_call", "crash-1", {})
     first = _spawn(database_url, log, TEST_SLOW_SECONDS="60", TEST_LEASE="2")
     try:
         _wait(lambda: "slow-start" in log.read_text(), 30)
@@ -47,14 +47,14 @@ def test_a_killed_worker_s_instance_is_finished_by_another_exactly_once(
     finally:
         if first.poll() is None:
             first.kill()
-    assert engine.instance(inst.id).status == "running"
+    assert engine.runtime.instance(inst.id).status == "running"
     second = _spawn(database_url, log, TEST_SLOW_SECONDS="0", TEST_LEASE="2")
     try:
-        _wait(lambda: engine.instance(inst.id).status == "completed", 60)
+        _wait(lambda: engine.runtime.instance(inst.id).status == "completed", 60)
     finally:
         second.terminate()
         second.wait(20)
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         completed = s.scalar(select(func.count()).select_from(Event).where(
             Event.instance_id == inst.id, Event.type == "instance_completed"))
     assert completed == 1
@@ -69,11 +69,11 @@ def test_four_workers_finish_500_timer_and_service_instances_each_once(
         pytest.skip("the 4-worker load runs on PostgreSQL (SKIP LOCKED); SQLite is one writer")
     log = tmp_path / "calls.log"
     log.touch()
-    ids = [engine.start("timed_call", f"load-{n}", {}).id for n in range(500)]
+    ids = [engine.runtime.start("timed_call", f"load-{n}", {}).id for n in range(500)]
     workers = [_spawn(database_url, log) for _ in range(4)]
     try:
         def all_done() -> bool:
-            with engine.db.read() as s:
+            with engine._core.db.read() as s:
                 return s.scalar(select(func.count()).select_from(Instance).where(
                     Instance.status == "completed")) == 500
         _wait(all_done, 240)
@@ -87,7 +87,7 @@ def test_four_workers_finish_500_timer_and_service_instances_each_once(
     assert set(calls.values()) == {1}, "a service call ran twice"
     pids = {line.split()[2] for line in log.read_text().splitlines()}
     assert len(pids) >= 2, "the load was not shared between workers"
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         per_type = dict(s.execute(select(Event.type, func.count()).where(
             Event.type.in_(("instance_completed", "timer_fired"))).group_by(Event.type)).all())
     assert per_type == {"instance_completed": 500, "timer_fired": 500}

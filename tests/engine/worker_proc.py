@@ -13,7 +13,7 @@ from typing import Any
 from engine.config import Settings
 from engine.db import Database
 from engine.registry import CallContext, OperationRegistry
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 
 

@@ -16,7 +16,7 @@ import pytest
 from engine.config import Settings
 from engine.db import Database
 from engine.models import HumanTask, Instance
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 
 from .fakes import Systems
@@ -49,7 +49,7 @@ def systems() -> Systems:
 def engine(database: Database, systems: Systems) -> Iterator[Engine]:
     settings = Settings(checkpoint_every_step=True, job_lease_seconds=5)
     eng = Engine(database, settings, systems.registry())
-    eng.deploy(shipped_files())
+    eng.repository.deploy(shipped_files())
     yield eng
 
 
@@ -75,7 +75,7 @@ class Driver:
 
     def start(self, message: str, record_id: str, record: dict[str, Any]) -> str:
         """Start a process as the CRM's webhook does, and run it until it waits."""
-        result = self.engine.send_message(
+        result = self.engine.runtime.send_message(
             message, business_key=record_id,
             variables={"crm_event": {"id": f"evt-{record_id}", "type": message.replace("_", "."),
                                      "record_id": record_id},
@@ -85,15 +85,15 @@ class Driver:
         return instance_id
 
     def instance(self, instance_id: str) -> Instance:
-        return self.engine.instance(instance_id)
+        return self.engine.runtime.instance(instance_id)
 
     def open_tasks(self, instance_id: str) -> dict[str, HumanTask]:
         """The instance's open human tasks, by BPMN element id."""
-        return {t.element_id: t for t in self.engine.open_tasks_of(instance_id)}
+        return {t.element_id: t for t in self.engine.tasks.open_tasks_of(instance_id)}
 
     def complete(self, task: HumanTask, user: str, **variables: Any) -> None:
-        self.engine.claim(task.id, user)
-        self.engine.complete(task.id, user, variables)
+        self.engine.tasks.claim(task.id, user)
+        self.engine.tasks.complete(task.id, user, variables)
         self.run()
 
 

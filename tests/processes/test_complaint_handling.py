@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.service import Engine
+from engine import Engine
 from service_tasks.base import BusinessRuleError
 
 from .conftest import Driver, shipped_files
@@ -90,11 +90,11 @@ def test_the_form_asks_for_a_resolution_and_an_amount_with_a_refund(
                  {"refund_amount": "0 is less than the minimum of 0.01"})]
     for variables, problems in refusals:
         with pytest.raises(InvalidInputError) as caught:
-            driver.engine.complete(task.id, "sue", variables)
+            driver.engine.tasks.complete(task.id, "sue", variables)
         fields = caught.value.details["fields"]
         assert set(fields) == set(problems)
         assert all(fields[f] == m for f, m in problems.items() if m == "is required")
-    assert driver.engine.task(task.id).status == "ready"
+    assert driver.engine.tasks.task(task.id).status == "ready"
 
 
 def test_a_small_refund_is_paid_without_finance(driver: Driver, systems: Systems) -> None:
@@ -140,9 +140,9 @@ def test_a_refund_finance_refuses_goes_back_to_the_department(
     instance_id = open_case(driver, systems, BOREALIS)
     resolve(driver, instance_id, resolution="Full refund.", refund=True, refund_amount=900)
     approval = driver.open_tasks(instance_id)["approve_refund"]
-    driver.engine.claim(approval.id, "fiona")
+    driver.engine.tasks.claim(approval.id, "fiona")
     with pytest.raises(InvalidInputError) as caught:
-        driver.engine.complete(approval.id, "fiona", {"refund_decision": "reject"})
+        driver.engine.tasks.complete(approval.id, "fiona", {"refund_decision": "reject"})
     assert caught.value.details["fields"] == {"refund_comment": "is required"}
 
     driver.complete(approval, "fiona", refund_decision="reject",
@@ -196,7 +196,7 @@ def test_a_refund_the_erp_refuses_goes_back_to_the_department(
     variables = driver.instance(instance_id).variables
     assert variables["error_code"] == "refund_exceeds_order"
     assert "exceeds the total 120.00" in variables["error_message"]
-    assert driver.engine.incidents_of(instance_id) == []
+    assert driver.engine.management.incidents_of(instance_id) == []
 
     systems.erp.refund_error = None
     resolve(driver, instance_id, resolution="Refund of the order.", refund=True,
@@ -233,7 +233,7 @@ def test_a_customer_without_an_email_address_is_not_mailed(
 def test_a_complaint_past_its_deadline_is_escalated_and_stays_with_the_department(
         engine: Engine, driver: Driver, systems: Systems) -> None:
     short = "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">"
-    engine.deploy(shipped_files({"complaint_handling.bpmn": {
+    engine.repository.deploy(shipped_files({"complaint_handling.bpmn": {
         short + "${routing['response_deadline']}": short + "PT0.3S"}}))
     instance_id = open_case(driver, systems, ACME, category="Quality", severity="Critical")
     task = driver.open_tasks(instance_id)["resolve_complaint"]

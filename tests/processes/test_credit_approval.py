@@ -11,7 +11,7 @@ import pytest
 from engine.calendar import BusinessCalendar
 from engine.errors import InvalidInputError
 from engine.models import utcnow
-from engine.service import Engine
+from engine import Engine
 
 from .conftest import Driver, shipped_files
 from .fakes import Systems
@@ -119,7 +119,7 @@ def test_finance_may_approve_without_a_comment(driver: Driver, systems: Systems)
 def test_finance_must_say_why_it_rejects(driver: Driver, systems: Systems) -> None:
     instance_id = submit(driver, systems, ACME, 45000)
     (review,) = driver.open_tasks(instance_id).values()
-    driver.engine.claim(review.id, "fiona")
+    driver.engine.tasks.claim(review.id, "fiona")
 
     refusals = [({"finance_decision": "reject"}, {"finance_comment": "is required"}),
                 ({"finance_decision": "reject", "finance_comment": ""},
@@ -127,11 +127,11 @@ def test_finance_must_say_why_it_rejects(driver: Driver, systems: Systems) -> No
                 ({"finance_comment": "fine"}, {"finance_decision": "is required"})]
     for variables, problems in refusals:
         with pytest.raises(InvalidInputError) as caught:
-            driver.engine.complete(review.id, "fiona", variables)
+            driver.engine.tasks.complete(review.id, "fiona", variables)
         fields = caught.value.details["fields"]
         assert set(fields) == set(problems)
         assert all(fields[f] == m for f, m in problems.items() if m == "is required")
-    assert driver.engine.task(review.id).status == "claimed"
+    assert driver.engine.tasks.task(review.id).status == "claimed"
     assert written(systems) == {}
 
     driver.complete(review, "fiona", finance_decision="reject",
@@ -155,13 +155,13 @@ def test_a_customer_the_erp_does_not_know_goes_to_finance(
     assert variables["credit"]["available"] is None
     assert variables["credit_decision"]["reason"] == (
         "The ERP has no credit limit for the customer (or does not know the customer).")
-    assert driver.engine.incidents_of(instance_id) == []
+    assert driver.engine.management.incidents_of(instance_id) == []
 
 
 def test_an_overdue_review_is_escalated_to_the_finance_managers_and_stays_open(
         engine: Engine, driver: Driver, systems: Systems) -> None:
     # the same process with its 4 business hours shortened to a moment
-    engine.deploy(shipped_files({"credit_approval.bpmn": SHORT_REVIEW}))
+    engine.repository.deploy(shipped_files({"credit_approval.bpmn": SHORT_REVIEW}))
     instance_id = submit(driver, systems, ACME, 45000)
     before = driver.open_tasks(instance_id)
     assert set(before) == {"review_credit"}
@@ -182,4 +182,4 @@ def test_an_overdue_review_is_escalated_to_the_finance_managers_and_stays_open(
     assert driver.instance(instance_id).status == "completed"
     assert written(systems)["Status"] == "Activated"
     assert driver.open_tasks(instance_id) == {}, "the chase task is withdrawn"
-    assert driver.engine.task(tasks["chase_review"].id).status == "cancelled"
+    assert driver.engine.tasks.task(tasks["chase_review"].id).status == "cancelled"

@@ -23,9 +23,9 @@ def app(tmp_path: Path, systems: Systems) -> Iterator[Flask]:
                       "run_worker_in_web": False, "deploy_processes": False,
                       "operations": systems.registry()})
     app.config["TESTING"] = True
-    app.extensions["bridgeflow"].deploy(shipped_files())
+    app.extensions["bridgeflow"].repository.deploy(shipped_files())
     yield app
-    app.extensions["bridgeflow"].db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 def test_a_rejection_without_a_comment_is_refused_with_a_422(app: Flask,
@@ -35,7 +35,7 @@ def test_a_rejection_without_a_comment_is_refused_with_a_422(app: Flask,
     systems.crm.add_contract(CONTRACT, ACME, 45000)
     Driver(engine).start("contract_submitted", CONTRACT, {"AccountId": ACME})
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {engine.create_api_key('finance-app')}"}
+    headers = {"Authorization": f"Bearer {engine.identity.create_api_key('finance-app')}"}
     (task,) = client.get("/api/v1/tasks?candidate_group=finance",
                          headers=headers).get_json()["items"]
 

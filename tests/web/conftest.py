@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.service import Engine
+from engine import Engine
 from web import create_app
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "processes"
@@ -22,7 +22,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
                       "run_worker_in_web": False, "processes_dir": str(FIXTURES)})
     app.config["TESTING"] = True
     yield app
-    app.extensions["bridgeflow"].db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def engine(app: Flask) -> Engine:
 
 @pytest.fixture
 def api_key(engine: Engine) -> str:
-    return engine.create_api_key("order-system")
+    return engine.identity.create_api_key("order-system")
 
 
 class AuthClient:
@@ -68,4 +68,4 @@ def start_order(client: AuthClient, **extra: Any) -> Any:
 
 
 def instance_count(engine: Engine) -> int:
-    return engine.list_instances().total
+    return engine.runtime.list_instances().total

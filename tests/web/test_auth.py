@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine import users
 from engine.models import Event, HumanTask, User
-from engine.service import Engine
+from engine import Engine
 from web import create_app
 from web.auth import current_user, forbid, login_required, roles_required, visible_variables
 from web.bootstrap import StartupError
@@ -75,12 +75,12 @@ def app(database_url: str) -> Iterator[Flask]:
         return "the finance task"
 
     yield app
-    app.extensions["bridgeflow"].db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 def add_user(engine: Engine, name: str, role: str = "user", groups: tuple[str, ...] = ()
              ) -> User:
-    return users.create_user(engine.db, name, PASSWORD, groups=list(groups), role=role)
+    return engine.identity.create_user(name, PASSWORD, groups=list(groups), role=role)
 
 
 def token_of(client: FlaskClient, page: str = "/login") -> str:
@@ -97,7 +97,7 @@ def sign_in(client: FlaskClient, name: str, password: str = PASSWORD, next_: str
 
 
 def events_of_type(engine: Engine, type_: str) -> list[Event]:
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         return list(s.scalars(select(Event).where(Event.type == type_)))
 
 
@@ -110,7 +110,7 @@ def test_sign_in_lands_on_the_inbox_and_sign_out_ends_the_session(app: Flask,
     resp = sign_in(client, "fiona")
     assert resp.status_code == 302 and resp.headers["Location"] == "/inbox"
     assert client.get("/_test/private").text == "hello fiona"
-    assert users.get_user_by_name(engine.db, "fiona").last_login_at is not None  # type: ignore[union-attr]
+    assert engine.identity.user_by_name("fiona").last_login_at is not None  # type: ignore[union-attr]
     assert client.post("/logout", data={"csrf_token": token_of(client, "/_test/form")}
                        ).headers["Location"] == "/login"
     resp = client.get("/_test/private")
@@ -188,8 +188,8 @@ def test_a_deactivated_user_or_a_new_password_ends_open_sessions(app: Flask,
     fiona, frank = app.test_client(), app.test_client()
     sign_in(fiona, "fiona")
     sign_in(frank, "frank")
-    users.set_password(engine.db, "fiona", "another good password")
-    users.deactivate(engine.db, "frank")
+    engine.identity.set_password("fiona", "another good password")
+    engine.identity.deactivate("frank")
     assert fiona.get("/_test/private").status_code == 302
     assert frank.get("/_test/private").status_code == 302
     assert sign_in(frank, "frank").status_code == 401
@@ -306,7 +306,7 @@ def test_sign_in_and_sign_out_need_the_token_too(app: Flask, engine: Engine) -> 
 def test_the_api_with_a_key_needs_no_token(client: AuthClient, engine: Engine) -> None:
     resp = client.post("/api/v1/process-instances", json={"process_key": "auto_steps"})
     assert resp.status_code == 201
-    assert engine.list_instances().total == 1
+    assert engine.runtime.list_instances().total == 1
 
 
 # -- cookies, headers, start-up ---------------------------------------------------------------
@@ -327,9 +327,9 @@ def test_in_production_the_cookie_is_secure(tmp_path: Path) -> None:
         resp = app.test_client().get("/login")
         assert "Secure" in resp.headers["Set-Cookie"]
         assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
-        assert users.list_users(app.extensions["bridgeflow"].db) == []  # no demo users
+        assert app.extensions["bridgeflow"].identity.list_users() == []  # no demo users
     finally:
-        app.extensions["bridgeflow"].db.dispose()
+        app.extensions["bridgeflow"].close()
 
 
 @pytest.mark.parametrize(("config", "complaint"), [
@@ -362,9 +362,9 @@ def test_development_creates_the_demo_users_once(tmp_path: Path) -> None:
               "processes_dir": str(tmp_path / "none")}
     for _ in range(2):
         app = create_app(dict(config))
-        app.extensions["bridgeflow"].db.dispose()
-    db = app.extensions["bridgeflow"].db
-    demo = {u.name: (u.role, u.groups) for u in users.list_users(db)}
+        app.extensions["bridgeflow"].close()
+    demo = {u.name: (u.role, u.groups)
+            for u in app.extensions["bridgeflow"].identity.list_users()}
     assert demo == {"admin": ("admin", []), "ana": ("analyst", []),
                     "fiona": ("user", ["finance"]),
                     "frank": ("user", ["finance-manager", "finance"]),
@@ -372,7 +372,7 @@ def test_development_creates_the_demo_users_once(tmp_path: Path) -> None:
                     "leo": ("user", ["logistics"]), "olga": ("user", ["sales-ops", "sales"])}
     resp = sign_in(app.test_client(), "fiona", users.DEMO_PASSWORD)
     assert resp.headers["Location"] == "/inbox"
-    db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 # -- the users command ------------------------------------------------------------------------
@@ -430,8 +430,8 @@ def test_users_set_password_and_deactivate(env: dict[str, str], app: Flask) -> N
     changed = bridgeflow(env, "users", "set-password", "fiona", "--password-stdin",
                          input_="a brand new password\n")
     assert changed.exit_code == 0 and "password of fiona changed" in changed.output
-    assert users.authenticate(engine.db, "fiona", PASSWORD) is None
-    assert users.authenticate(engine.db, "fiona", "a brand new password") is not None
+    assert engine.identity.authenticate("fiona", PASSWORD, "test") is None
+    assert engine.identity.authenticate("fiona", "a brand new password", "test") is not None
     off = bridgeflow(env, "users", "deactivate", "fiona")
     assert off.exit_code == 0 and "user fiona deactivated" in off.output
     assert sign_in(app.test_client(), "fiona", "a brand new password").status_code == 401

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.service import Engine
+from engine import Engine
 from web import create_app
 from web.bootstrap import StartupError
 from web.ops import render_metrics
@@ -50,7 +50,7 @@ def test_unexpected_error_is_500_with_a_generic_message(app: Flask, client: Auth
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(engine, "list_incidents", explode)
+    monkeypatch.setattr(engine.management, "list_incidents", explode)
     resp = client.get("/api/v1/incidents")
     assert resp.status_code == 500
     body = resp.get_json()
@@ -68,7 +68,7 @@ def test_healthz_is_503_when_the_database_is_away(app: Flask, engine: Engine,
     def away() -> None:
         raise OSError("connection refused")
 
-    monkeypatch.setattr(engine, "stats", away)
+    monkeypatch.setattr(engine.management, "stats", away)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["database"] == "unreachable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from engine.service import Engine
+from engine import Engine
 
 from .conftest import AuthClient
 from .processes import approval
@@ -49,7 +49,7 @@ def test_file_that_is_not_xml_is_422(client: AuthClient, engine: Engine) -> None
     [problem] = body["details"]["problems"]
     assert problem["file"] == "broken.bpmn" and problem["message"]
     assert set(problem) == {"file", "line", "element_id", "message"}
-    assert [d.key for d in engine.list_definitions()] == ["auto_steps", "discount"]
+    assert [d.key for d in engine.repository.list_definitions()] == ["auto_steps", "discount"]
 
 
 def test_script_importing_os_is_422_with_line_and_element(client: AuthClient,
@@ -60,7 +60,7 @@ def test_script_importing_os_is_422_with_line_and_element(client: AuthClient,
     assert any(p["element_id"] == "after" and p["file"] == "approval.bpmn"
                and p["line"] is not None for p in problems), problems
     assert "approval.bpmn" in resp.get_json()["message"]
-    assert [d.key for d in engine.list_definitions()] == ["auto_steps", "discount"]
+    assert [d.key for d in engine.repository.list_definitions()] == ["auto_steps", "discount"]
 
 
 def test_deployment_without_files_is_400(client: AuthClient) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.service import Engine
+from engine import Engine
 
 from .conftest import ORDER, AuthClient, instance_count, start_order
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from engine.models import Event, HumanTask, Instance, utcnow
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 from web import create_app
 
@@ -54,7 +54,7 @@ def app(tmp_path: Path, erp: FlakyErp) -> Iterator[Flask]:
                       "operations": registry})
     app.config["TESTING"] = True
     yield app
-    app.extensions["bridgeflow"].db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 @pytest.fixture
@@ -140,25 +140,25 @@ def group_task(process_id: str, group: str, task_name: str) -> bytes:
 
 
 def credit_review(engine: Engine, key: str = "CT-1001", amount: int = 25000) -> HumanTask:
-    instance = engine.start("credit_review", key, {"customer": "ACME GmbH", "amount": amount},
+    instance = engine.runtime.start("credit_review", key, {"customer": "ACME GmbH", "amount": amount},
                             wait=5)
-    [task] = engine.open_tasks_of(instance.id)
+    [task] = engine.tasks.open_tasks_of(instance.id)
     return task
 
 
 def support_case(engine: Engine, key: str = "CASE-7") -> HumanTask:
-    engine.deploy({"support_case.bpmn": group_task("support_case", "support",
+    engine.repository.deploy({"support_case.bpmn": group_task("support_case", "support",
                                                    "Answer the complaint")})
-    instance = engine.start("support_case", key, {"customer_email": "jane@example.com"},
+    instance = engine.runtime.start("support_case", key, {"customer_email": "jane@example.com"},
                             wait=5)
-    [task] = engine.open_tasks_of(instance.id)
+    [task] = engine.tasks.open_tasks_of(instance.id)
     return task
 
 
 def stuck_order(engine: Engine, order_id: str = "4711") -> Instance:
-    instance = engine.start("order_push", f"ORD-{order_id}", {"order_id": order_id})
+    instance = engine.runtime.start("order_push", f"ORD-{order_id}", {"order_id": order_id})
     settle(engine)
-    instance = engine.instance(instance.id)
+    instance = engine.runtime.instance(instance.id)
     assert instance.status == "incident"
     return instance
 
@@ -198,8 +198,8 @@ def test_the_inbox_filters_counts_marks_overdue_and_sorts(engine: Engine,
     first = credit_review(engine, "CT-1")
     second = credit_review(engine, "CT-2")
     third = credit_review(engine, "CT-3")
-    engine.claim(first.id, "fiona")
-    with engine.db.write() as s:
+    engine.tasks.claim(first.id, "fiona")
+    with engine._core.db.write() as s:
         s.execute(update(HumanTask).where(HumanTask.id == second.id)
                   .values(due_at=utcnow() - timedelta(hours=2), priority=10))
         s.execute(update(HumanTask).where(HumanTask.id == third.id).values(priority=90))
@@ -246,8 +246,8 @@ def test_a_task_of_another_group_is_refused_with_a_403_page_and_audited(
                      sue.post(f"/inbox/tasks/{task.id}/complete", {"decision": "approve"})):
         assert response.status_code == 403
         assert "You may not do this" in text_of(response)
-    assert engine.task(task.id).status == "ready"
-    with engine.db.read() as s:
+    assert engine.tasks.task(task.id).status == "ready"
+    with engine._core.db.read() as s:
         refusals = list(s.scalars(select(Event).where(Event.type == "access_denied",
                                                       Event.actor == "sue")))
     assert len(refusals) == 4
@@ -298,7 +298,7 @@ def test_a_wrongly_filled_form_comes_back_with_messages_and_the_values_typed(
                               {"decision": "approve", "approved_limit": "lots"})
     assert not_a_number.status_code == 422
     assert "Must be a whole number, like 1200" in text_of(not_a_number)
-    assert engine.task(task.id).status == "claimed"
+    assert engine.tasks.task(task.id).status == "claimed"
 
 
 def test_claiming_and_completing_a_task_moves_the_process_on(engine: Engine,
@@ -314,7 +314,7 @@ def test_claiming_and_completing_a_task_moves_the_process_on(engine: Engine,
     assert done.request.path == "/inbox"
     assert "Done: “Review the credit” is completed" in text_of(done)
     settle(engine)
-    instance = engine.instance(task.instance_id)
+    instance = engine.runtime.instance(task.instance_id)
     assert instance.status == "completed"
     assert instance.variables["outcome"] == "approved"
     assert instance.variables["approved_limit"] == 30000
@@ -331,19 +331,19 @@ def test_giving_a_task_back_is_for_whoever_claimed_it(engine: Engine,
         f"/inbox/tasks/{task.id}"))
     refused = people["frank"].post(f"/inbox/tasks/{task.id}/unclaim")
     assert refused.status_code == 403
-    assert engine.task(task.id).assignee == "fiona"
+    assert engine.tasks.task(task.id).assignee == "fiona"
     back = people["fiona"].post(f"/inbox/tasks/{task.id}/unclaim", follow_redirects=True)
     assert "is back in the queue of finance" in text_of(back)
-    assert engine.task(task.id).assignee is None
+    assert engine.tasks.task(task.id).assignee is None
 
 
 def test_claiming_a_task_someone_else_just_took_says_so(engine: Engine,
                                                         people: People) -> None:
     task = credit_review(engine)
-    engine.claim(task.id, "frank")
+    engine.tasks.claim(task.id, "frank")
     response = people["fiona"].post(f"/inbox/tasks/{task.id}/claim", follow_redirects=True)
     assert "That did not work: the task is claimed by frank" in text_of(response)
-    assert engine.task(task.id).assignee == "frank"
+    assert engine.tasks.task(task.id).assignee == "frank"
 
 
 def test_comments_stay_with_the_task(engine: Engine, people: People) -> None:
@@ -356,16 +356,16 @@ def test_comments_stay_with_the_task(engine: Engine, people: People) -> None:
     assert "fiona" in later and "Called the customer, waiting for the balance." in later
     empty = people["fiona"].post(f"/inbox/tasks/{task.id}/comments", {"text": "  "})
     assert empty.status_code == 422 and "write a comment first" in text_of(empty)
-    trail = [e for e in engine.events_of(task.instance_id) if e.type == "task_comment"]
+    trail = [e for e in engine.history.events_of(task.instance_id) if e.type == "task_comment"]
     assert [(e.actor, e.data["task_id"]) for e in trail] == [("fiona", task.id)]
 
 
 def test_personal_data_is_masked_for_people_without_the_right(engine: Engine,
                                                               people: People) -> None:
-    engine.deploy({"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
-    instance = engine.start("sales_call", "LEAD-1", {"customer_email": "jane@example.com",
+    engine.repository.deploy({"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
+    instance = engine.runtime.start("sales_call", "LEAD-1", {"customer_email": "jane@example.com",
                                                      "region": "EU"}, wait=5)
-    [task] = engine.open_tasks_of(instance.id)
+    [task] = engine.tasks.open_tasks_of(instance.id)
     sam = text_of(people["sam"].get(f"/inbox/tasks/{task.id}"))
     assert "Region EU" in sam and "jane@example.com" not in sam
     admin = text_of(people["admin"].get(f"/admin/instances/{instance.id}"))
@@ -390,7 +390,7 @@ def test_the_console_is_for_admins_and_definitions_also_for_analysts(
 def test_the_dashboard_shows_status_counts_charts_and_incidents(engine: Engine, erp: FlakyErp,
                                                                 people: People) -> None:
     task = credit_review(engine)
-    engine.complete(task.id, "fiona", {"decision": "reject"})
+    engine.tasks.complete(task.id, "fiona", {"decision": "reject"})
     settle(engine)
     stuck_order(engine)
     response = people["admin"].get("/admin")
@@ -442,7 +442,7 @@ def test_the_instance_page_shows_the_incident_on_the_diagram_and_in_full(
 def test_retrying_an_incident_needs_confirmation_then_the_instance_completes(
         engine: Engine, erp: FlakyErp, people: People) -> None:
     instance = stuck_order(engine)
-    [incident] = engine.incidents_of(instance.id)
+    [incident] = engine.management.incidents_of(instance.id)
     admin = people["admin"]
     confirm = admin.get(f"/admin/incidents/{incident.id}/confirm-retry")
     assert "Retry the failed step?" in text_of(confirm)
@@ -450,17 +450,17 @@ def test_retrying_an_incident_needs_confirmation_then_the_instance_completes(
     unconfirmed = admin.post(f"/admin/incidents/{incident.id}/retry")
     assert unconfirmed.status_code == 400
     assert "Nothing was done yet" in text_of(unconfirmed)
-    assert engine.incidents_of(instance.id) != []
+    assert engine.management.incidents_of(instance.id) != []
     forged = admin.post(f"/admin/incidents/{incident.id}/retry", {"confirmed": "yes"},
                         csrf=False)
-    assert forged.status_code == 400 and engine.incidents_of(instance.id) != []
+    assert forged.status_code == 400 and engine.management.incidents_of(instance.id) != []
     erp.broken = False
     done = admin.post(f"/admin/incidents/{incident.id}/retry", {"confirmed": "yes"},
                       follow_redirects=True)
     assert "is being tried again" in text_of(done)
     settle(engine)
-    assert engine.instance(instance.id).status == "completed"
-    retried = [e for e in engine.events_of(instance.id) if e.type == "incident_retried"]
+    assert engine.runtime.instance(instance.id).status == "completed"
+    retried = [e for e in engine.history.events_of(instance.id) if e.type == "incident_retried"]
     assert [e.actor for e in retried] == ["admin"]
 
 
@@ -479,20 +479,20 @@ def test_instance_actions_need_confirmation_and_csrf_and_are_audited(
     assert f"{action.capitalize()} this instance?" in confirm and "No, go back" in confirm
     unconfirmed = admin.post(f"{url}/{action}")
     assert unconfirmed.status_code == 400
-    assert engine.instance(task.instance_id).status == before
+    assert engine.runtime.instance(task.instance_id).status == before
     forged = admin.post(f"{url}/{action}", {"confirmed": "yes"}, csrf=False)
     assert forged.status_code == 400
-    assert engine.instance(task.instance_id).status == before
+    assert engine.runtime.instance(task.instance_id).status == before
     done = admin.post(f"{url}/{action}", {"confirmed": "yes"}, follow_redirects=True)
-    assert engine.instance(task.instance_id).status == after
+    assert engine.runtime.instance(task.instance_id).status == after
     assert after in text_of(done)
-    audit = [e for e in engine.events_of(task.instance_id) if e.actor == "admin"]
+    audit = [e for e in engine.history.events_of(task.instance_id) if e.actor == "admin"]
     assert [e.data.get("admin_action") for e in audit] == [action]
 
 
 def test_moving_the_token_back_to_an_earlier_task(engine: Engine,
                                                   people: People) -> None:
-    engine.deploy({"two_steps.bpmn": HEAD.encode() + b"""
+    engine.repository.deploy({"two_steps.bpmn": HEAD.encode() + b"""
   <bpmn:process id="two_steps" name="Two steps" isExecutable="true">
     <bpmn:startEvent id="start"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="first" name="First check" camunda:candidateGroups="finance">
@@ -505,9 +505,9 @@ def test_moving_the_token_back_to_an_earlier_task(engine: Engine,
     <bpmn:sequenceFlow id="c" sourceRef="second" targetRef="end"/>
   </bpmn:process>
 </bpmn:definitions>"""})
-    instance = engine.start("two_steps", "TS-1", {}, wait=5)
-    [first] = engine.open_tasks_of(instance.id)
-    engine.complete(first.id, "fiona", {})
+    instance = engine.runtime.start("two_steps", "TS-1", {}, wait=5)
+    [first] = engine.tasks.open_tasks_of(instance.id)
+    engine.tasks.complete(first.id, "fiona", {})
     settle(engine)
     admin = people["admin"]
     url = f"/admin/instances/{instance.id}"
@@ -522,16 +522,16 @@ def test_moving_the_token_back_to_an_earlier_task(engine: Engine,
     assert "That did not work: the instance never reached 'end'" in text_of(never)
     admin.post(f"{url}/move", {"confirmed": "yes", "element_id": "first"})
     settle(engine)
-    [again] = engine.open_tasks_of(instance.id)
+    [again] = engine.tasks.open_tasks_of(instance.id)
     assert again.element_id == "first"
-    moved = [e for e in engine.events_of(instance.id) if e.type == "token_moved"]
+    moved = [e for e in engine.history.events_of(instance.id) if e.type == "token_moved"]
     assert [e.actor for e in moved] == ["admin"]
 
 
 def test_an_action_that_no_longer_applies_says_why(engine: Engine,
                                                    people: People) -> None:
     task = credit_review(engine)
-    engine.terminate(task.instance_id, "someone")
+    engine.management.terminate(task.instance_id, "someone")
     response = people["admin"].post(f"/admin/instances/{task.instance_id}/suspend",
                                     {"confirmed": "yes"}, follow_redirects=True)
     assert "cannot suspend an instance that is terminated" in text_of(response)
@@ -562,7 +562,7 @@ def test_uploading_a_broken_file_lists_every_problem_and_deploys_nothing(
     assert "Nothing was deployed:" in text
     assert "credit_review.bpmn" in text and "notes.txt" in text
     assert "unknown kind of file" in text
-    assert len(engine.definition_versions("credit_review")) == 1
+    assert len(engine.repository.definition_versions("credit_review")) == 1
 
 
 def test_uploading_a_changed_process_makes_a_new_version(engine: Engine,
@@ -573,7 +573,7 @@ def test_uploading_a_changed_process_makes_a_new_version(engine: Engine,
                                   {"files": [(_file(changed), "credit_review.bpmn")]},
                                   content_type="multipart/form-data", follow_redirects=True)
     assert "Deployed credit_review version 2." in text_of(response)
-    assert engine.definition("credit_review").deployed_by == "ana"
+    assert engine.repository.definition("credit_review").deployed_by == "ana"
     nothing = people["ana"].post("/admin/definitions", {}, content_type="multipart/form-data")
     assert nothing.status_code == 400 and "choose one or more" in text_of(nothing)
 

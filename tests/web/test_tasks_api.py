@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from engine.service import Engine
+from engine import Engine
 
 from .conftest import AuthClient
 from .processes import approval, waits_for_message

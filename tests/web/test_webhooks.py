@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from engine import inbound
 from engine.models import Base, Event, InboundEvent, Instance
-from engine.service import Engine
+from engine import Engine
 from engine.worker import Worker
 from web import create_app
 from web.api.webhooks import SIGNATURE_HEADER, signature_of
@@ -36,9 +36,9 @@ def hook_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({"database_url": database_url, "run_worker_in_web": False,
                       "processes_dir": str(tmp_path / "none"), "webhook_secret": SECRET})
     app.config["TESTING"] = True
-    app.extensions["bridgeflow"].deploy({PROCESS.name: PROCESS.read_bytes()})
+    app.extensions["bridgeflow"].repository.deploy({PROCESS.name: PROCESS.read_bytes()})
     yield app
-    app.extensions["bridgeflow"].db.dispose()
+    app.extensions["bridgeflow"].close()
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def post(client: FlaskClient, body: dict[str, Any] | bytes, *, secret: str = SEC
 
 def stored(engine: Engine) -> tuple[int, int]:
     """How many inbound events and instances the database holds."""
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         return (s.scalar(select(func.count()).select_from(InboundEvent)) or 0,
                 s.scalar(select(func.count()).select_from(Instance)) or 0)
 
@@ -79,7 +79,7 @@ def run_jobs(engine: Engine) -> None:
 
 
 def inbound_row(engine: Engine, event_id: str) -> InboundEvent:
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         row = s.scalar(select(InboundEvent).where(InboundEvent.event_id == event_id))
     assert row is not None
     return row
@@ -97,7 +97,7 @@ def test_a_signed_event_starts_the_process_that_listens_for_it(crm: FlaskClient,
     assert body == {"event_id": sent["id"], "outcome": "started", "message": "order_activated",
                     "instance_ids": [instance_id], "duplicate": False, "detail": None}
     # The request only wrote the instance and its job; a worker runs it.
-    inst = engine.instance(instance_id)
+    inst = engine.runtime.instance(instance_id)
     assert (inst.process_key, inst.business_key, inst.status) == (
         "crm_order_follow_up", ORDER_A, "running")
     assert inst.variables == {
@@ -105,13 +105,13 @@ def test_a_signed_event_starts_the_process_that_listens_for_it(crm: FlaskClient,
                       "record_id": ORDER_A, "occurred_at": "2026-11-22T10:15:00.000Z"},
         "record_id": ORDER_A, "crm_record": sent["data"]}
     run_jobs(engine)
-    ran = engine.instance(instance_id)
+    ran = engine.runtime.instance(instance_id)
     assert ran.status == "waiting" and ran.variables["amount"] == 840.0
     assert ran.variables["order_event"] == sent["id"]
     row = inbound_row(engine, sent["id"])
     assert (row.source, row.type, row.record_id, row.outcome, row.instance_ids) == (
         "crm", "order.activated", ORDER_A, "started", [instance_id])
-    audit = [e for e in engine.events_of(instance_id) if e.type == "inbound_event"]
+    audit = [e for e in engine.history.events_of(instance_id) if e.type == "inbound_event"]
     assert [(e.actor, e.data["event_id"], e.data["outcome"]) for e in audit] == [
         ("webhook:crm", sent["id"], "started")]
 
@@ -167,16 +167,16 @@ def test_an_event_for_a_waiting_instance_correlates_by_business_key(crm: FlaskCl
     started = {record: post(crm, event(record_id=record)).get_json()["instance_ids"][0]
                for record in (ORDER_A, ORDER_B)}
     run_jobs(engine)
-    assert {engine.instance(i).status for i in started.values()} == {"waiting"}
+    assert {engine.runtime.instance(i).status for i in started.values()} == {"waiting"}
     case = event("case.created", ORDER_A, Subject="Damaged rack")
     resp = post(crm, case)
     assert resp.status_code == 202
     assert resp.get_json()["outcome"] == "delivered"
     assert resp.get_json()["instance_ids"] == [started[ORDER_A]]
     run_jobs(engine)
-    done = engine.instance(started[ORDER_A])
+    done = engine.runtime.instance(started[ORDER_A])
     assert done.status == "completed" and done.variables["case_subject"] == "Damaged rack"
-    assert engine.instance(started[ORDER_B]).status == "waiting"
+    assert engine.runtime.instance(started[ORDER_B]).status == "waiting"
     assert stored(engine) == (3, 2)
 
 
@@ -187,7 +187,7 @@ def test_a_later_event_replaces_the_crm_variables(crm: FlaskClient, engine: Engi
     case["data"] = {"Id": "500000000000001AAA", "Subject": "Damaged rack"}
     post(crm, case)
     run_jobs(engine)
-    variables = engine.instance(instance_id).variables
+    variables = engine.runtime.instance(instance_id).variables
     assert variables["crm_event"]["id"] == case["id"]
     assert "TotalAmount" not in variables["crm_record"]
 
@@ -207,7 +207,7 @@ def test_a_type_no_process_listens_to_is_recorded_as_ignored(crm: FlaskClient,
     assert stored(engine) == (1, 0)
     again = post(crm, sent)
     assert again.status_code == 200 and again.get_json()["outcome"] == "ignored"
-    with engine.db.read() as s:
+    with engine._core.db.read() as s:
         audit = list(s.scalars(select(Event).where(Event.type == "inbound_event")))
     assert [(e.instance_id, e.data["event_id"]) for e in audit] == [(None, sent["id"])]
 
@@ -220,7 +220,7 @@ def test_a_message_nobody_with_that_record_waits_for_is_ignored(crm: FlaskClient
     assert resp.status_code == 202 and resp.get_json()["outcome"] == "ignored"
     assert resp.get_json()["detail"] == (f"no instance with business key '{ORDER_B}' waits "
                                          "for message 'case_created'")
-    assert engine.instance(started).status == "waiting"
+    assert engine.runtime.instance(started).status == "waiting"
 
 
 # -- refusals: nothing is stored --------------------------------------------------------------
@@ -299,10 +299,10 @@ def test_without_a_configured_secret_every_webhook_is_refused(app: Flask) -> Non
 # -- schema -----------------------------------------------------------------------------------
 
 def test_the_migration_creates_inbound_events_as_the_model_says(engine: Engine) -> None:
-    with engine.db.sql_engine.connect() as connection:
+    with engine._core.db.sql_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert [d for d in diff if "inbound_events" in repr(d)] == []
-    with engine.db.sql_engine.connect() as connection:
+    with engine._core.db.sql_engine.connect() as connection:
         tables = set(connection.dialect.get_table_names(connection))
     assert "inbound_events" in tables

@@ -22,7 +22,7 @@ def authenticate() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "send an API key as 'Authorization: Bearer <key>'")
-    name = engine().check_api_key(secret.strip())
+    name = engine().identity.check_api_key(secret.strip())
     if name is None:
         raise ApiError(401, "the API key is not valid or has been revoked")
     g.actor = name

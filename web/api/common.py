@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, g, request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 from werkzeug.exceptions import BadRequest
 
-from engine.service import Engine
+from engine import Engine
 
 from ..errors import ApiError
 
@@ -45,17 +45,15 @@ def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
 
 
 def load_args(schema: Schema) -> dict[str, Any]:
-    """Validate the query string; a value that cannot be read is a malformed request."""
+    """Validate the query string: an unknown parameter or a wrong value is a 422."""
     return load_args_from(request.args.to_dict(), schema)
 
 
 def wait_arg() -> float:
+    """Read ``?wait=`` (0 when absent), the one parameter a start or a completion takes."""
     from .schemas import WaitArgsSchema
 
-    wait = request.args.get("wait")
-    if wait is None:
-        return 0.0
-    value: float = load_args_from({"wait": wait}, WaitArgsSchema())["wait"]
+    value: float = load_args(WaitArgsSchema())["wait"]
     return value
 
 
@@ -63,10 +61,30 @@ def load_args_from(values: dict[str, str], schema: Schema) -> dict[str, Any]:
     try:
         out: dict[str, Any] = schema.load(values)
     except ValidationError as exc:
-        names = ", ".join(sorted(str(k) for k in exc.messages_dict))
-        raise ApiError(400, f"invalid query parameter(s): {names}",
-                       {"fields": exc.messages_dict}) from exc
+        raise query_error(schema, values, exc.messages_dict) from exc
     return out
+
+
+def query_error(schema: Schema, values: dict[str, str], messages: dict[str, Any]) -> ApiError:
+    """A 422 naming each wrong parameter, with the parameters and values that are allowed."""
+    declared = schema.load_fields.items()
+    allowed = sorted(field.data_key or name for name, field in declared)
+    choices = {field.data_key or name: [str(c) for c in check.choices]
+               for name, field in declared for check in field.validators
+               if isinstance(check, validate.OneOf)}
+    parts = []
+    unknown = sorted(name for name in messages if name not in allowed)
+    if unknown:
+        parts.append(f"unknown query parameter(s) {', '.join(unknown)}; allowed: "
+                     f"{', '.join(allowed) or 'none'}")
+    for name in sorted(set(messages) - set(unknown)):
+        if name in choices:
+            parts.append(f"{name} '{values.get(name)}' is not one of: "
+                         f"{', '.join(choices[name])}")
+        else:
+            parts.append(f"invalid {name}: {' '.join(map(str, messages[name]))}")
+    return ApiError(422, "; ".join(parts), {"fields": messages, "allowed_parameters": allowed,
+                                            "allowed_values": choices})
 
 
 def json_safe(value: Any) -> Any:

@@ -13,6 +13,6 @@ from .schemas import DecisionResultSchema, EvaluateDecisionSchema
 def evaluate_decision(key: str) -> dict[str, Any]:
     """Evaluate decision ``key`` and return its outputs and the rules that matched."""
     body = load_body(EvaluateDecisionSchema())
-    result = engine().evaluate_decision(key, body["variables"])
+    result = engine().repository.evaluate_decision(key, body["variables"])
     return dump(DecisionResultSchema(), {"outputs": json_safe(result.outputs),
                                         "matched_rules": result.matched_rules})

@@ -12,6 +12,7 @@ from .schemas import (
     DefinitionArgsSchema,
     DefinitionPageSchema,
     DefinitionVersionsSchema,
+    NoArgsSchema,
     VersionArgsSchema,
 )
 
@@ -21,7 +22,7 @@ def list_definitions() -> dict[str, Any]:
     """List the latest version of every definition, a page at a time."""
     args = load_args(DefinitionArgsSchema())
     kind = None if args["kind"] == "all" else args["kind"]
-    rows = engine().list_definitions(kind)
+    rows = engine().repository.list_definitions(kind)
     page, per_page = args["page"], args["per_page"]
     items = rows[(page - 1) * per_page: page * per_page]
     return dump(DefinitionPageSchema(), {"items": items, "total": len(rows), "page": page})
@@ -30,7 +31,8 @@ def list_definitions() -> dict[str, Any]:
 @bp.get("/process-definitions/<key>")
 def show_definition(key: str) -> dict[str, Any]:
     """List every deployed version of one definition, newest first."""
-    rows = engine().definition_versions(key)
+    load_args(NoArgsSchema())
+    rows = engine().repository.definition_versions(key)
     return dump(DefinitionVersionsSchema(), {"key": key, "versions": rows})
 
 
@@ -38,5 +40,5 @@ def show_definition(key: str) -> dict[str, Any]:
 def definition_xml(key: str) -> Response:
     """Return the source XML of the latest version, or of ``?version=``."""
     args = load_args(VersionArgsSchema())
-    row = engine().definition(key, args["version"])
+    row = engine().repository.definition(key, args["version"])
     return Response(row.source, mimetype="application/xml")

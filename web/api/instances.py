@@ -12,6 +12,7 @@ from .schemas import (
     InstanceDetailSchema,
     InstancePageSchema,
     InstanceSchema,
+    NoArgsSchema,
     StartInstanceSchema,
 )
 
@@ -21,7 +22,7 @@ def start_instance() -> tuple[dict[str, Any], int]:
     """Start an instance; with ``?wait=S`` run it until it waits or ends (at most S seconds)."""
     wait = wait_arg()
     body = load_body(StartInstanceSchema())
-    instance = engine().start(body["process_key"], body.get("business_key"),
+    instance = engine().runtime.start(body["process_key"], body.get("business_key"),
                               body.get("variables"), started_by=actor(), wait=wait)
     return dump(InstanceSchema(), instance), 201
 
@@ -30,7 +31,7 @@ def start_instance() -> tuple[dict[str, Any], int]:
 def list_instances() -> dict[str, Any]:
     """List instances, filtered by status, process or business key, newest first."""
     args = load_args(InstanceArgsSchema())
-    page = engine().list_instances(**args)
+    page = engine().runtime.list_instances(**args)
     return dump(InstancePageSchema(), page)
 
 
@@ -38,32 +39,33 @@ def list_instances() -> dict[str, Any]:
 def show_instance(instance_id: str) -> dict[str, Any]:
     """Show one instance with its open tasks and open incidents."""
     eng = engine()
-    instance = eng.instance(instance_id)
+    instance = eng.runtime.instance(instance_id)
     view = {name: getattr(instance, name) for name in InstanceSchema().fields}
-    view["open_tasks"] = eng.open_tasks_of(instance_id)
-    view["open_incidents"] = eng.incidents_of(instance_id)
+    view["open_tasks"] = eng.tasks.open_tasks_of(instance_id)
+    view["open_incidents"] = eng.management.incidents_of(instance_id)
     return dump(InstanceDetailSchema(), view)
 
 
 @bp.post("/process-instances/<instance_id>/suspend")
 def suspend_instance(instance_id: str) -> dict[str, Any]:
     """Suspend an instance: no step runs until it is resumed."""
-    return dump(InstanceSchema(), engine().suspend(instance_id, actor()))
+    return dump(InstanceSchema(), engine().management.suspend(instance_id, actor()))
 
 
 @bp.post("/process-instances/<instance_id>/resume")
 def resume_instance(instance_id: str) -> dict[str, Any]:
     """Resume a suspended instance."""
-    return dump(InstanceSchema(), engine().resume(instance_id, actor()))
+    return dump(InstanceSchema(), engine().management.resume(instance_id, actor()))
 
 
 @bp.post("/process-instances/<instance_id>/terminate")
 def terminate_instance(instance_id: str) -> dict[str, Any]:
     """End an instance now, cancelling its tasks and jobs."""
-    return dump(InstanceSchema(), engine().terminate(instance_id, actor()))
+    return dump(InstanceSchema(), engine().management.terminate(instance_id, actor()))
 
 
 @bp.get("/process-instances/<instance_id>/events")
 def instance_events(instance_id: str) -> dict[str, Any]:
     """Return the instance's audit trail, oldest first."""
-    return dump(EventListSchema(), {"items": engine().events_of(instance_id)})
+    load_args(NoArgsSchema())
+    return dump(EventListSchema(), {"items": engine().history.events_of(instance_id)})

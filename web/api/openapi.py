@@ -13,7 +13,7 @@ from . import schemas as s
 
 # (path, method, summary, query schema, body schema, status, response schema)
 OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
-    ("/deployments", "post", "Deploy BPMN and DMN files", None, "multipart", 201,
+    ("/deployments", "post", "Deploy BPMN and DMN files", s.DeployArgsSchema, "multipart", 201,
      s.DeploymentSchema),
     ("/process-definitions", "get", "List definitions", s.DefinitionArgsSchema, None, 200,
      s.DefinitionPageSchema),
@@ -86,6 +86,9 @@ def build_spec() -> dict[str, Any]:
     for path, method, summary, query, body, status, response in OPERATIONS:
         by_path.setdefault(path, {})[method] = _operation(summary, query, body, status,
                                                           response, path)
+    by_path["/deployments"]["post"]["responses"]["200"] = {
+        "description": "dry_run=true: what would be deployed; nothing is stored",
+        "content": {"application/json": {"schema": s.DryRunSchema}}}
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document: dict[str, Any] = spec.to_dict()

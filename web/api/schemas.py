@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, post_load, validate
+
+from engine import IncidentStatus, InstanceStatus, TaskStatus
+
+# A task filter's name for ready-or-claimed, the word incidents use for theirs.
+OPEN = "open"
 
 
 class UtcDateTime(fields.DateTime):
@@ -57,7 +62,11 @@ class EvaluateDecisionSchema(StrictSchema):
     variables = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-# -- query strings (bad values are a malformed request: 400) --------------------------------
+# -- query strings (an unknown parameter or a wrong value is a 422 naming what is allowed) ---
+
+class NoArgsSchema(StrictSchema):
+    """An endpoint that takes no query parameter: any one it is sent is refused."""
+
 
 class PageArgsSchema(StrictSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -77,8 +86,12 @@ class VersionArgsSchema(StrictSchema):
     version = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
+class DeployArgsSchema(StrictSchema):
+    dry_run = fields.Boolean(load_default=False)
+
+
 class InstanceArgsSchema(PageArgsSchema):
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]))
     process_key = fields.String()
     business_key = fields.String()
 
@@ -86,11 +99,20 @@ class InstanceArgsSchema(PageArgsSchema):
 class TaskArgsSchema(PageArgsSchema):
     candidate_group = fields.String()
     assignee = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(
+        [OPEN, *(s.value for s in TaskStatus)]))
+
+    @post_load
+    def open_means_the_default(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """``open`` is what incidents call it: ready or claimed, the engine's default."""
+        if data.get("status") == OPEN:
+            del data["status"]
+        return data
 
 
 class IncidentArgsSchema(PageArgsSchema):
-    status = fields.String(load_default="open")
+    status = fields.String(load_default=IncidentStatus.OPEN.value, validate=validate.OneOf(
+        [*(s.value for s in IncidentStatus), "all"]))
 
 
 # -- responses ------------------------------------------------------------------------------
@@ -106,6 +128,21 @@ class DeployedSchema(Schema):
 
 class DeploymentSchema(Schema):
     definitions = fields.List(fields.Nested(DeployedSchema))
+
+
+class WouldDeploySchema(Schema):
+    """One definition a deployment would touch; a would-be new version has no id yet."""
+
+    key = fields.String()
+    version = fields.Integer()
+    kind = fields.String()
+    name = fields.String(allow_none=True)
+    new_version = fields.Boolean()
+
+
+class DryRunSchema(Schema):
+    dry_run = fields.Constant(True)
+    definitions = fields.List(fields.Nested(WouldDeploySchema))
 
 
 class DefinitionSchema(Schema):

@@ -29,8 +29,6 @@ from typing import Any
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from engine.inbound import accept_event
-
 from ..errors import ApiError
 from . import bp
 from .common import engine
@@ -102,9 +100,9 @@ def receive_crm_event() -> tuple[dict[str, Any], int]:
         "record_id": event["record_id"],
         "crm_record": event["data"] or {},
     }
-    outcome = accept_event(engine().db, engine().definitions, source=SOURCE,
-                           event_id=event["id"], event_type=event["type"],
-                           record_id=event["record_id"], variables=variables)
+    outcome = engine().runtime.accept_event(source=SOURCE, event_id=event["id"],
+                                            event_type=event["type"],
+                                            record_id=event["record_id"], variables=variables)
     answer = {"event_id": outcome.event_id, "outcome": outcome.outcome,
               "message": outcome.message_name, "instance_ids": outcome.instance_ids,
               "duplicate": outcome.duplicate, "detail": outcome.detail}

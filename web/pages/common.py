@@ -21,9 +21,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import ConflictError, EngineError, NotFoundError
-from engine.models import User, utcnow
-from engine.service import Engine
+from engine import ConflictError, Engine, EngineError, NotFoundError, User, utcnow
 from web.auth import current_user, visible_variables
 
 log = logging.getLogger(__name__)

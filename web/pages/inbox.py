@@ -17,11 +17,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from engine.errors import InvalidInputError
-from engine.forms import validate_submission
-from engine.models import HumanTask, utcnow
-from engine.task_queries import Queue, add_comment, is_overdue, task_events, task_queue
-from engine.users import can_see_task
+from engine import HumanTask, InvalidInputError, Queue, is_overdue, utcnow
 from web.auth import forbid, login_required
 
 from .common import (
@@ -57,10 +53,9 @@ def _filters() -> dict[str, Any]:
 
 def _queue(filters: dict[str, Any]) -> Queue:
     user = me()
-    return task_queue(engine().db, user.name, lambda task: can_see_task(user, task),
-                      process_key=filters["process"] or None, show=filters["show"],
-                      overdue=filters["overdue"], sort=filters["sort"], page=filters["page"],
-                      per_page=PER_PAGE)
+    return engine().tasks.queue(user, process_key=filters["process"] or None,
+                                show=filters["show"], overdue=filters["overdue"],
+                                sort=filters["sort"], page=filters["page"], per_page=PER_PAGE)
 
 
 def _digest(queue: Queue) -> str:
@@ -93,7 +88,7 @@ def _query(filters: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 def _queue_context(filters: dict[str, Any]) -> dict[str, Any]:
     queue = _queue(filters)
-    names = {d.key: d.name or d.key for d in engine().list_definitions("process")}
+    names = {d.key: d.name or d.key for d in engine().repository.list_definitions("process")}
     refresh = current_app.config.get("INBOX_REFRESH_SECONDS", REFRESH_SECONDS)
     return {"queue": queue, "filters": filters, "sorts": SORTS, "process_names": names,
             "digest": _digest(queue), "query": lambda **c: _query(filters, **c),
@@ -122,9 +117,9 @@ def queue() -> Response | str:
 
 def _visible_task(task_id: str) -> HumanTask:
     """The task, if the signed-in person may see it; a 403 page otherwise."""
-    task = engine().task(task_id)
+    task = engine().tasks.task(task_id)
     user = me()
-    if not can_see_task(user, task):
+    if not engine().identity.can_see_task(user, task):
         groups = ", ".join(task.candidate_groups or []) or "other people"
         forbid(f"task {task_id} is for {groups}; {user.name} is not in those groups")
     return task
@@ -135,9 +130,9 @@ def _render_task(task: HumanTask, values: dict[str, Any] | None = None,
                  comment: str = "", comment_error: str | None = None) -> tuple[str, int]:
     eng = engine()
     user = me()
-    instance = eng.instance(task.instance_id)
-    definition = eng.definition(instance.process_key, instance.version)
-    events = task_events(eng.db, task)
+    instance = eng.runtime.instance(task.instance_id)
+    definition = eng.repository.definition(instance.process_key, instance.version)
+    events = eng.tasks.history(task)
     is_open = task.status in ("ready", "claimed")
     mine = task.assignee == user.name
     variables = display_variables(user, instance.variables)
@@ -170,8 +165,8 @@ def show_task(task_id: str) -> tuple[str, int]:
 def task_diagram(task_id: str) -> ResponseReturnValue:
     """The BPMN of the version the task's instance runs on, for the diagram viewer."""
     task = _visible_task(task_id)
-    instance = engine().instance(task.instance_id)
-    definition = engine().definition(instance.process_key, instance.version)
+    instance = engine().runtime.instance(task.instance_id)
+    definition = engine().repository.definition(instance.process_key, instance.version)
     return Response(definition.source, mimetype="application/xml")
 
 
@@ -180,7 +175,7 @@ def task_diagram(task_id: str) -> ResponseReturnValue:
 def claim(task_id: str) -> ResponseReturnValue:
     """Take the task, so that nobody else works on it meanwhile."""
     task = _visible_task(task_id)
-    engine().claim(task.id, me().name)
+    engine().tasks.claim(task.id, me().name)
     flash(f"You have claimed “{task.name}”.", "success")
     return redirect(url_for("inbox.show_task", task_id=task.id))
 
@@ -194,7 +189,7 @@ def unclaim(task_id: str) -> ResponseReturnValue:
     if task.assignee and task.assignee != user.name and not is_admin(user):
         forbid(f"task {task_id} is claimed by {task.assignee}; only they or an admin "
                "may give it back")
-    engine().unclaim(task.id, user.name)
+    engine().tasks.unclaim(task.id, user.name)
     flash(f"“{task.name}” is back in the queue of {', '.join(task.candidate_groups)}."
           if task.candidate_groups else f"“{task.name}” is no longer claimed.", "success")
     return back(url_for("inbox.show_task", task_id=task.id))
@@ -208,12 +203,12 @@ def complete(task_id: str) -> ResponseReturnValue:
     data, typed, problems = read_submission(task.form, request.form)
     if problems:
         try:
-            validate_submission(task.form, data)
+            engine().tasks.check_submission(task, data)
         except InvalidInputError as exc:
             problems = {**exc.details.get("fields", {}), **problems}
         return _render_task(task, typed, problems, 422)
     try:
-        engine().complete(task.id, me().name, data)
+        engine().tasks.complete(task.id, me().name, data)
     except InvalidInputError as exc:
         fields = exc.details.get("fields") or {"?": exc.message}
         return _render_task(task, typed, fields, 422)
@@ -228,7 +223,7 @@ def comment(task_id: str) -> ResponseReturnValue:
     task = _visible_task(task_id)
     text = request.form.get("text", "")
     try:
-        add_comment(engine().db, task.id, me().name, text)
+        engine().tasks.add_comment(task.id, me().name, text)
     except InvalidInputError as exc:
         return _render_task(task, status=422, comment=text, comment_error=exc.message)
     flash("Your comment is saved with the task.", "success")

@@ -6,7 +6,6 @@ from collections import Counter
 
 from flask import render_template
 
-from engine.reporting import process_figures, workers
 from web.auth import roles_required
 
 from ..charts import bar_chart, line_chart
@@ -21,13 +20,13 @@ REPORT_DAYS = 14
 def dashboard() -> str:
     """Show how the processes are doing and what needs a person."""
     eng = engine()
-    stats = eng.stats()
+    stats = eng.management.stats()
     by_status: Counter[str] = Counter()
     for _key, status, count in stats["instances"]:
         by_status[status] += count
-    names = {d.key: d.name or d.key for d in eng.list_definitions("process")}
+    names = {d.key: d.name or d.key for d in eng.repository.list_definitions("process")}
     reports = []
-    for figures in process_figures(eng.db, REPORT_DAYS):
+    for figures in eng.history.process_figures(REPORT_DAYS):
         days = [d.day for d in figures.days]
         name = names.get(figures.process_key, figures.process_key)
         reports.append({
@@ -43,5 +42,5 @@ def dashboard() -> str:
     return render_template(
         "admin/dashboard.html", statuses=STATUSES, by_status=by_status, stats=stats,
         reports=reports, report_days=REPORT_DAYS, process_names=names,
-        incidents=eng.list_incidents("open", per_page=10),
-        workers=workers(eng.db, eng.settings.worker_alive_seconds))
+        incidents=eng.management.list_incidents("open", per_page=10),
+        workers=eng.management.workers())

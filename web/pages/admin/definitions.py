@@ -8,10 +8,14 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.decision_inputs import DecisionInput, decision_inputs
-from engine.dmn import DecisionEvaluationError
-from engine.errors import DefinitionError, InvalidInputError, NotFoundError
-from engine.models import Definition
+from engine import (
+    DecisionEvaluationError,
+    DecisionInput,
+    Definition,
+    DefinitionError,
+    InvalidInputError,
+    NotFoundError,
+)
 from web.api.common import json_safe
 from web.auth import roles_required
 
@@ -24,8 +28,8 @@ AUTHORS = ("admin", "analyst")
 def _list_page(problems: list[dict[str, Any]] | None = None,
                status: int = 200) -> tuple[str, int]:
     eng = engine()
-    latest = eng.list_definitions()
-    versions = {d.key: len(eng.definition_versions(d.key)) for d in latest}
+    latest = eng.repository.list_definitions()
+    versions = {d.key: len(eng.repository.definition_versions(d.key)) for d in latest}
     return render_template("admin/definitions.html",
                            processes=[d for d in latest if d.kind == "process"],
                            decisions=[d for d in latest if d.kind == "decision"],
@@ -50,7 +54,7 @@ def upload() -> ResponseReturnValue:
                           400)
     files = {f.filename or "": f.read() for f in uploads}
     try:
-        deployed = engine().deploy(files, deployed_by=me().name)
+        deployed = engine().repository.deploy(files, deployed_by=me().name)
     except DefinitionError as exc:
         return _list_page([p.as_dict() for p in exc.problems], 422)
     for d in deployed:
@@ -62,7 +66,7 @@ def upload() -> ResponseReturnValue:
 
 
 def _version(key: str) -> tuple[Definition, list[Definition]]:
-    versions = engine().definition_versions(key)
+    versions = engine().repository.definition_versions(key)
     wanted = page_number(request.args.get("version")) if request.args.get("version") else None
     for row in versions:
         if wanted is None or row.version == wanted:
@@ -74,7 +78,7 @@ def _decision_page(definition: Definition, versions: list[Definition],
                    values: dict[str, str] | None = None, extra: str = "",
                    result: dict[str, Any] | None = None, error: str | None = None,
                    status: int = 200) -> tuple[str, int]:
-    inputs = decision_inputs(definition.source, definition.filename, definition.key)
+    inputs = engine().repository.decision_inputs(definition)
     return render_template("admin/definition.html", definition=definition, versions=versions,
                            inputs=inputs, values=values or {}, extra=extra, result=result,
                            error=error), status
@@ -95,7 +99,7 @@ def show_definition(key: str) -> tuple[str, int]:
 @roles_required(*AUTHORS)
 def definition_source(key: str, version: int) -> ResponseReturnValue:
     """The BPMN or DMN XML of one version, for the diagram viewers."""
-    definition = engine().definition(key, version)
+    definition = engine().repository.definition(key, version)
     return Response(definition.source, mimetype="application/xml")
 
 
@@ -109,14 +113,14 @@ def decisions() -> ResponseReturnValue:
 @roles_required(*AUTHORS)
 def evaluate(key: str) -> tuple[str, int]:
     """Evaluate the newest version of a decision with the inputs typed in the tester."""
-    versions = engine().definition_versions(key)
+    versions = engine().repository.definition_versions(key)
     definition = versions[0]
-    inputs = decision_inputs(definition.source, definition.filename, key)
+    inputs = engine().repository.decision_inputs(definition)
     values = {i.path: request.form.get(f"in-{i.path}", "") for i in inputs}
     extra = request.form.get("extra", "")
     try:
         variables = _variables(inputs, values, extra)
-        result = engine().evaluate_decision(key, variables)
+        result = engine().repository.evaluate_decision(key, variables)
     except (InvalidInputError, DecisionEvaluationError) as exc:
         return _decision_page(definition, versions, values, extra, error=exc.message,
                               status=422)

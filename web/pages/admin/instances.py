@@ -7,10 +7,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.errors import NotFoundError
-from engine.models import Incident, Instance
-from engine.reporting import earlier_tasks, path_taken, search_instances
-from engine.reporting import incident as find_incident
+from engine import FINAL_STATUSES, Incident, Instance, NotFoundError
 from web.auth import roles_required
 
 from ..common import (
@@ -26,7 +23,6 @@ from . import bp
 
 PER_PAGE = 25
 EVENTS_SHOWN = 1000
-FINAL = ("completed", "terminated")
 
 # What each repair does, as the confirmation page explains it.
 ACTIONS: dict[str, dict[str, Any]] = {
@@ -67,13 +63,13 @@ def instances() -> str:
     problems = {name: "use a date like 2026-01-31" for name in ("from", "to")
                 if filters[name] and parse_day(filters[name]) is None}
     eng = engine()
-    page = search_instances(
-        eng.db, process_key=filters["process"] or None, status=filters["status"] or None,
+    page = eng.history.search_instances(
+        process_key=filters["process"] or None, status=filters["status"] or None,
         business_key=filters["business_key"] or None,
         started_from=day_start(parse_day(filters["from"])),
         started_before=day_start(parse_day(filters["to"]), plus_days=1),
         page=filters["page"], per_page=PER_PAGE)
-    names = {d.key: d.name or d.key for d in eng.list_definitions("process")}
+    names = {d.key: d.name or d.key for d in eng.repository.list_definitions("process")}
     pages = max(1, -(-page.total // PER_PAGE))
 
     def query(**changes: Any) -> dict[str, Any]:
@@ -87,16 +83,16 @@ def instances() -> str:
 
 def _instance_context(instance: Instance) -> dict[str, Any]:
     eng = engine()
-    definition = eng.definition(instance.process_key, instance.version)
-    incidents = eng.incidents_of(instance.id, status=None)
+    definition = eng.repository.definition(instance.process_key, instance.version)
+    incidents = eng.management.incidents_of(instance.id, status=None)
     open_incidents = [i for i in incidents if i.status == "open"]
-    visited = path_taken(eng.db, instance.id)
-    events = eng.events_of(instance.id, limit=EVENTS_SHOWN)
+    visited = eng.history.path_taken(instance.id)
+    events = eng.history.events_of(instance.id, limit=EVENTS_SHOWN)
     return {
         "instance": instance, "definition": definition,
         "open_incidents": open_incidents,
         "resolved_incidents": [i for i in incidents if i.status != "open"],
-        "open_tasks": eng.open_tasks_of(instance.id),
+        "open_tasks": eng.tasks.open_tasks_of(instance.id),
         "visited": [v.element_id for v in visited],
         "active": list(instance.active_elements or []),
         "incident_elements": sorted({i.element_id for i in open_incidents if i.element_id}),
@@ -105,8 +101,8 @@ def _instance_context(instance: Instance) -> dict[str, Any]:
         "events": events, "events_capped": len(events) >= EVENTS_SHOWN,
         "actions": [a for a, spec in ACTIONS.items()
                     if instance.status in spec["allowed"] and a != "move"],
-        "move_targets": ([] if instance.status in FINAL
-                         else earlier_tasks(eng.db, instance.id)),
+        "move_targets": ([] if instance.status in FINAL_STATUSES
+                         else eng.history.earlier_tasks(instance.id)),
     }
 
 
@@ -114,7 +110,7 @@ def _instance_context(instance: Instance) -> dict[str, Any]:
 @roles_required("admin")
 def show_instance(instance_id: str) -> str:
     """Show an instance: diagram with path, tokens and incidents, variables, audit trail."""
-    instance = engine().instance(instance_id)
+    instance = engine().runtime.instance(instance_id)
     return render_template("admin/instance.html", **_instance_context(instance))
 
 
@@ -122,8 +118,8 @@ def show_instance(instance_id: str) -> str:
 @roles_required("admin")
 def instance_diagram(instance_id: str) -> ResponseReturnValue:
     """The BPMN of the version this instance runs on."""
-    instance = engine().instance(instance_id)
-    definition = engine().definition(instance.process_key, instance.version)
+    instance = engine().runtime.instance(instance_id)
+    definition = engine().repository.definition(instance.process_key, instance.version)
     return Response(definition.source, mimetype="application/xml")
 
 
@@ -132,9 +128,9 @@ def instance_diagram(instance_id: str) -> ResponseReturnValue:
 def _confirm_page(instance: Instance, action: str, element_id: str | None = None,
                   status: int = 200, message: str | None = None) -> tuple[str, int]:
     spec = ACTIONS[action]
-    targets = {t.element_id: t for t in earlier_tasks(engine().db, instance.id)}
+    targets = {t.element_id: t for t in engine().history.earlier_tasks(instance.id)}
     return render_template("admin/confirm.html", instance=instance, action=action, spec=spec,
-                           open_tasks=engine().open_tasks_of(instance.id),
+                           open_tasks=engine().tasks.open_tasks_of(instance.id),
                            element_id=element_id, target=targets.get(element_id or ""),
                            message=message), status
 
@@ -145,7 +141,7 @@ def confirm_action(instance_id: str, action: str) -> tuple[str, int]:
     """Ask the admin to confirm a repair, saying what it will do."""
     if action not in ACTIONS:
         raise NotFoundError(f"there is no action '{action}'")
-    instance = engine().instance(instance_id)
+    instance = engine().runtime.instance(instance_id)
     element_id = request.args.get("element_id") or None
     if action == "move" and element_id is None:
         return _confirm_page(instance, action, status=400,
@@ -160,33 +156,33 @@ def act(instance_id: str, action: str) -> ResponseReturnValue:
     if action not in ACTIONS:
         raise NotFoundError(f"there is no action '{action}'")
     eng = engine()
-    instance = eng.instance(instance_id)
+    instance = eng.runtime.instance(instance_id)
     element_id = request.form.get("element_id") or None
     if request.form.get("confirmed") != "yes":
         return _confirm_page(instance, action, element_id, status=400,
                              message="Nothing was done yet: confirm with the button below.")
     actor = me().name
     if action == "suspend":
-        eng.suspend(instance_id, actor)
+        eng.management.suspend(instance_id, actor)
         flash("The instance is suspended.", "success")
     elif action == "resume":
-        eng.resume(instance_id, actor)
+        eng.management.resume(instance_id, actor)
         flash("The instance is resumed.", "success")
     elif action == "terminate":
-        eng.terminate(instance_id, actor)
+        eng.management.terminate(instance_id, actor)
         flash("The instance is terminated.", "success")
     else:
         if element_id is None:
             return _confirm_page(instance, action, status=400,
                                  message="Choose the task to move the token back to.")
-        eng.move_token(instance_id, element_id, actor)
+        eng.management.move_token(instance_id, element_id, actor)
         flash(f"The token is moving back to {element_id}; the page shows it once a worker "
               "has moved it.", "success")
     return redirect(url_for("admin.show_instance", instance_id=instance_id))
 
 
 def _incident(incident_id: str) -> Incident:
-    return find_incident(engine().db, incident_id)
+    return engine().management.incident(incident_id)
 
 
 @bp.get("/incidents/<incident_id>/confirm-retry")
@@ -194,7 +190,7 @@ def _incident(incident_id: str) -> Incident:
 def confirm_retry(incident_id: str) -> str:
     """Ask the admin to confirm retrying the failed step of an incident."""
     incident = _incident(incident_id)
-    instance = engine().instance(incident.instance_id)
+    instance = engine().runtime.instance(incident.instance_id)
     return render_template("admin/confirm_retry.html", incident=incident, instance=instance)
 
 
@@ -203,12 +199,12 @@ def confirm_retry(incident_id: str) -> str:
 def retry(incident_id: str) -> ResponseReturnValue:
     """Retry the failed step of a confirmed incident."""
     incident = _incident(incident_id)
-    instance = engine().instance(incident.instance_id)
+    instance = engine().runtime.instance(incident.instance_id)
     if request.form.get("confirmed") != "yes":
         return render_template("admin/confirm_retry.html", incident=incident,
                                instance=instance,
                                message="Nothing was done yet: confirm with the button below."
                                ), 400
-    engine().retry_incident(incident_id, me().name)
+    engine().management.retry_incident(incident_id, me().name)
     flash(f"The step {incident.element_id or ''} is being tried again.", "success")
     return redirect(url_for("admin.show_instance", instance_id=incident.instance_id))

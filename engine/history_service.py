@@ -1,0 +1,51 @@
+"""HistoryService: what happened to instances: audit events, the path taken, the figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from . import reporting
+from .core import Core
+from .models import Event
+from .paging import Page
+from .reporting import ProcessFigures, VisitedElement
+
+
+class HistoryService:
+    """The audit trail and what is computed from it (Camunda's HistoryService)."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.db = core.db
+
+    def events_of(self, instance_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
+        """An instance's audit events after ``after_id``, oldest first."""
+        self._core.instance(instance_id)
+        with self.db.read() as s:
+            return list(s.scalars(select(Event).where(Event.instance_id == instance_id,
+                                                      Event.id > after_id)
+                                  .order_by(Event.id).limit(limit)))
+
+    def path_taken(self, instance_id: str) -> list[VisitedElement]:
+        """The elements the instance has passed, in the order each was first reached."""
+        return reporting.path_taken(self.db, instance_id)
+
+    def earlier_tasks(self, instance_id: str) -> list[VisitedElement]:
+        """Tasks on the path taken that a token could be moved back to."""
+        return reporting.earlier_tasks(self.db, instance_id)
+
+    def search_instances(self, *, process_key: str | None = None, status: str | None = None,
+                         business_key: str | None = None, started_from: datetime | None = None,
+                         started_before: datetime | None = None, page: int = 1,
+                         per_page: int = 25) -> Page:
+        """Instances, running or ended, matching every filter given, newest first."""
+        return reporting.search_instances(
+            self.db, process_key=process_key, status=status, business_key=business_key,
+            started_from=started_from, started_before=started_before, page=page,
+            per_page=per_page)
+
+    def process_figures(self, days: int = 14) -> list[ProcessFigures]:
+        """Per process, what started and completed in the last ``days`` days, by day."""
+        return reporting.process_figures(self.db, days)

@@ -1,0 +1,223 @@
+"""ManagementService: repairs an administrator makes, incidents, workers, health figures."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from . import jobs, reporting
+from .core import Core
+from .errors import ConflictError, InvalidInputError, NotFoundError
+from .models import (
+    Event,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    Worker,
+    utcnow,
+)
+from .paging import Page
+from .vocabulary import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    OPEN_TASK_STATUSES,
+    IncidentStatus,
+    InstanceStatus,
+    JobKind,
+)
+
+# what each admin action is audited as
+_AUDITED = {"suspend": "instance_suspended", "resume": "instance_resumed",
+            "terminate": "instance_terminated"}
+
+
+class ManagementService:
+    """Admin actions on instances and incidents, each audited; the engine's own health."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.db = core.db
+
+    def _admin_change(self, instance_id: str, actor: str | None, action: str,
+                      allowed: tuple[InstanceStatus, ...], new_status: InstanceStatus,
+                      ) -> Instance:
+        with self.db.write() as s:
+            row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no process instance with id '{instance_id}'")
+            if row.status not in allowed:
+                raise ConflictError(f"cannot {action} an instance that is {row.status}",
+                                    {"status": row.status})
+            if action == "suspend":
+                row.suspended_from = row.status
+            if action == "resume":
+                new_status = InstanceStatus(row.suspended_from or InstanceStatus.WAITING)
+                row.suspended_from = None
+            row.status = new_status
+            row.revision += 1
+            row.updated_at = utcnow()
+            if action == "terminate":
+                row.ended_at = utcnow()
+                self._terminate_children(s, instance_id)
+            s.add(Event(instance_id=instance_id, type=_AUDITED[action], actor=actor,
+                        data={"admin_action": action}))
+        return self._core.instance(instance_id)
+
+    def _terminate_children(self, s: Session, instance_id: str) -> None:
+        s.execute(delete(Job).where(Job.instance_id == instance_id))
+        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
+                                                    == instance_id))
+        s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
+                                          HumanTask.status.in_(OPEN_TASK_STATUSES))
+                  .values(status="cancelled", completed_at=utcnow()))
+        s.execute(update(Incident).where(Incident.instance_id == instance_id,
+                                         Incident.status == IncidentStatus.OPEN)
+                  .values(status=IncidentStatus.RESOLVED, resolved_at=utcnow(),
+                          resolution="terminated"))
+
+    def suspend(self, instance_id: str, actor: str | None = None) -> Instance:
+        """Stop the instance where it is: no job of it runs until it is resumed."""
+        return self._admin_change(instance_id, actor, "suspend", LIVE_STATUSES,
+                                  InstanceStatus.SUSPENDED)
+
+    def resume(self, instance_id: str, actor: str | None = None) -> Instance:
+        """Let a suspended instance go on from the status it was suspended in."""
+        return self._admin_change(instance_id, actor, "resume", (InstanceStatus.SUSPENDED,),
+                                  InstanceStatus.WAITING)
+
+    def terminate(self, instance_id: str, actor: str | None = None) -> Instance:
+        """End the instance for good: its tasks are cancelled, its jobs and waits removed."""
+        return self._admin_change(instance_id, actor, "terminate",
+                                  (*LIVE_STATUSES, InstanceStatus.SUSPENDED),
+                                  InstanceStatus.TERMINATED)
+
+    def incident(self, incident_id: str) -> Incident:
+        """One incident, open or resolved."""
+        return reporting.incident(self.db, incident_id)
+
+    def incidents_of(self, instance_id: str,
+                     status: str | None = IncidentStatus.OPEN) -> list[Incident]:
+        """The incidents of one instance, oldest first (open ones unless told otherwise)."""
+        with self.db.read() as s:
+            query = select(Incident).where(Incident.instance_id == instance_id)
+            if status:
+                query = query.where(Incident.status == status)
+            return list(s.scalars(query.order_by(Incident.created_at)))
+
+    def list_incidents(self, status: str | None = IncidentStatus.OPEN, page: int = 1,
+                       per_page: int = 50) -> Page:
+        """Incidents across all instances, newest first."""
+        with self.db.read() as s:
+            query = select(Incident)
+            if status:
+                query = query.where(Incident.status == status)
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            items = list(s.scalars(query.order_by(Incident.created_at.desc())
+                                   .offset((page - 1) * per_page).limit(per_page)))
+        return Page(items, int(total), page, per_page)
+
+    def retry_incident(self, incident_id: str, actor: str | None = None) -> Incident:
+        """Resolve an incident and let the instance try the failed step again."""
+        with self.db.write() as s:
+            row = s.get(Incident, incident_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no incident with id '{incident_id}'")
+            if row.status != IncidentStatus.OPEN:
+                raise ConflictError(f"the incident is already {row.status}",
+                                    {"status": row.status})
+            row.status, row.resolved_at, row.resolved_by, row.resolution = (
+                IncidentStatus.RESOLVED, utcnow(), actor, "retried")
+            jobs.enqueue(s, JobKind.RETRY_INCIDENT, row.instance_id,
+                         {"task_id": row.spiff_task_id, "incident_id": row.id})
+            s.add(Event(instance_id=row.instance_id, type="incident_retried", actor=actor,
+                        element_id=row.element_id, data={"incident_id": row.id}))
+            others = s.scalar(select(func.count()).select_from(Incident).where(
+                Incident.instance_id == row.instance_id, Incident.status == IncidentStatus.OPEN,
+                Incident.id != row.id)) or 0
+            if not others:
+                s.execute(update(Instance).where(Instance.id == row.instance_id,
+                                                 Instance.status == InstanceStatus.INCIDENT)
+                          .values(status=InstanceStatus.RUNNING,
+                                  revision=Instance.revision + 1))
+        with self.db.read() as s:
+            out = s.get(Incident, incident_id)
+            assert out is not None
+            return out
+
+    def move_token(self, instance_id: str, element_id: str, actor: str | None = None) -> None:
+        """Send the instance back to an earlier task (an admin repair)."""
+        inst = self._core.instance(instance_id)
+        if inst.status in FINAL_STATUSES:
+            raise ConflictError(f"the instance is {inst.status}")
+        if element_id not in {v.element_id for v in reporting.path_taken(self.db, instance_id)}:
+            raise InvalidInputError(f"the instance never reached '{element_id}'",
+                                    {"fields": {"element_id": "not on the path taken"}})
+        with self.db.write() as s:
+            jobs.enqueue(s, JobKind.MOVE_TOKEN, instance_id, {"element_id": element_id,
+                                                        "actor": actor, "by_element": True})
+
+
+    # -- the engine's own health ------------------------------------------------------------
+
+    def upgrade_database(self) -> None:
+        """Bring the database schema to the newest migration."""
+        self.db.upgrade()
+
+    def heartbeat(self, worker_id: str, jobs_done: int = 0) -> None:
+        """Record that a worker is alive (the console lists workers by their last beat)."""
+        with self.db.write() as s:
+            row = s.get(Worker, worker_id)
+            if row is None:
+                s.add(Worker(id=worker_id, hostname=socket.gethostname(), pid=os.getpid(),
+                             jobs_done=jobs_done))
+            else:
+                row.last_seen, row.jobs_done = utcnow(), jobs_done
+
+    def workers(self) -> list[tuple[Worker, bool]]:
+        """Every worker that has announced itself, newest heartbeat first, and whether alive."""
+        return reporting.workers(self.db, self._core.settings.worker_alive_seconds)
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for /healthz and /metrics."""
+        with self.db.read() as s:
+            by_status = [(k, st, int(n)) for k, st, n in s.execute(
+                select(Instance.process_key, Instance.status, func.count())
+                .group_by(Instance.process_key, Instance.status))]
+            alive = s.scalar(select(func.count()).select_from(Worker).where(
+                Worker.last_seen >= utcnow() - timedelta(
+                    seconds=self._core.settings.worker_alive_seconds))) or 0
+            open_incidents = s.scalar(select(func.count()).select_from(Incident)
+                                      .where(Incident.status == IncidentStatus.OPEN)) or 0
+            due = jobs.due_count(s)
+            incidents = [(k, int(n)) for k, n in s.execute(
+                select(Incident.process_key, func.count()).group_by(Incident.process_key))]
+            seconds = _seconds_between(s, Instance.created_at, Instance.ended_at)
+            durations = [(k, int(n), float(total or 0)) for k, n, total in s.execute(
+                select(Instance.process_key, func.count(), func.sum(seconds))
+                .where(Instance.status == InstanceStatus.COMPLETED,
+                       Instance.ended_at.is_not(None))
+                .group_by(Instance.process_key))]
+            operation = Event.data["operation"].as_string()
+            outcome = Event.data["outcome"].as_string()
+            calls = [(op, out, int(n), float(ms or 0)) for op, out, n, ms in s.execute(
+                select(operation, outcome, func.count(),
+                       func.sum(Event.data["duration_ms"].as_float()))
+                .where(Event.type == "service_call").group_by(operation, outcome))]
+        return {"instances": by_status, "workers_alive": int(alive),
+                "open_incidents": int(open_incidents), "due_jobs": due,
+                "incidents": incidents, "completed_durations": durations,
+                "service_calls": calls}
+
+
+def _seconds_between(s: Session, start: Any, end: Any) -> Any:
+    """SQL for the seconds between two timestamp columns, on SQLite and PostgreSQL."""
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0

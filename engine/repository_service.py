@@ -1,0 +1,78 @@
+"""RepositoryService: deploy BPMN and DMN files, read the deployed versions, try decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .core import Core
+from .decision_inputs import DecisionInput, decision_inputs
+from .definitions import Deployed
+from .errors import NotFoundError
+from .models import Definition
+
+
+class RepositoryService:
+    """The deployed process and decision definitions (Camunda's RepositoryService)."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.db = core.db
+
+    def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
+               dry_run: bool = False) -> list[Deployed]:
+        """Check and store BPMN, DMN and form files; ``dry_run`` checks and stores nothing.
+
+        ``DefinitionError`` lists every problem found; an unchanged file makes no new version.
+        """
+        if dry_run:  # TEMP until Definitions.deploy takes dry_run
+            return self._core.definitions.deploy(files, deployed_by, dry_run=True)
+        return self._core.definitions.deploy(files, deployed_by)
+
+    def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
+        """Deploy every file under ``path`` (the configured processes folder by default)."""
+        return self._core.definitions.deploy_directory(
+            Path(path or self._core.settings.processes_dir))
+
+    def list_definitions(self, kind: str | None = None) -> list[Definition]:
+        """The latest version of every definition (``kind``: "process" or "decision")."""
+        with self.db.read() as s:
+            latest = (select(Definition.key, Definition.kind,
+                             func.max(Definition.version).label("v"))
+                      .group_by(Definition.key, Definition.kind).subquery())
+            query = select(Definition).join(latest, (Definition.key == latest.c.key)
+                                            & (Definition.kind == latest.c.kind)
+                                            & (Definition.version == latest.c.v))
+            if kind:
+                query = query.where(Definition.kind == kind)
+            return list(s.scalars(query.order_by(Definition.key)))
+
+    def definition_versions(self, key: str) -> list[Definition]:
+        """Every version of one definition, newest first; ``NotFoundError`` when none."""
+        with self.db.read() as s:
+            rows = list(s.scalars(select(Definition).where(Definition.key == key)
+                                  .order_by(Definition.version.desc())))
+        if not rows:
+            raise NotFoundError(f"no definition with key '{key}' is deployed", {"key": key})
+        return rows
+
+    def definition(self, key: str, version: int | None = None) -> Definition:
+        """One version of a definition, the latest when ``version`` is not given."""
+        rows = self.definition_versions(key)
+        if version is None:
+            return rows[0]
+        for row in rows:
+            if row.version == version:
+                return row
+        raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
+
+    def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
+        """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""
+        return self._core.definitions.decision_document(key).evaluate(key, variables)
+
+    def decision_inputs(self, definition: Definition) -> list[DecisionInput]:
+        """The inputs a decision reads, for a form that tries it."""
+        return decision_inputs(definition.source, definition.filename, definition.key)

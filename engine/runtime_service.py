@@ -1,0 +1,113 @@
+"""RuntimeService: start instances, read them, send messages and inbound events to them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+
+from . import messages
+from .core import Core
+from .errors import ConflictError, InvalidInputError, StaleStateError
+from .inbound import InboundOutcome, accept_event
+from .instances import check_business_key, check_variables, create_instance
+from .messages import MessageResult
+from .models import Instance
+from .paging import Page
+
+
+class RuntimeService:
+    """What systems and people do to running processes (Camunda's RuntimeService)."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def start(self, process_key: str, business_key: str | None = None,
+              variables: Any = None, started_by: str | None = None,
+              wait: float = 0.0) -> Instance:
+        """Start an instance; with ``wait``, run it now and answer once it waits or ends."""
+        if not isinstance(process_key, str) or not process_key:
+            raise InvalidInputError("process_key is required",
+                                    {"fields": {"process_key": "is required"}})
+        if wait > 0:
+            return self._start_and_wait(process_key, business_key, variables, started_by, wait)
+        core = self._core
+        with core.db.write() as s:
+            instance, _ = create_instance(s, core.definitions, process_key, business_key,
+                                          variables, started_by)
+            instance_id = instance.id
+        return core.instance(instance_id)
+
+    def _start_and_wait(self, process_key: str, business_key: str | None, variables: Any,
+                        started_by: str | None, wait: float) -> Instance:
+        core = self._core
+        deadline = time.monotonic() + wait
+        data = check_variables(variables)
+        check_business_key(business_key)
+        definition = core.definitions.remembered_latest(process_key)
+        for _ in range(3):
+            if definition is None:
+                with core.db.read() as s:
+                    definition = core.definitions.latest_process(s, process_key)
+            try:
+                row, job_id = core.executor.start_inline(definition, business_key, data,
+                                                         started_by)
+                break
+            except StaleStateError:  # a newer version was deployed meanwhile: start on it
+                definition = None
+        else:
+            raise ConflictError(f"{process_key} kept being redeployed; try again")
+        if job_id is not None:
+            core.run_now(job_id)
+            return core.wait_for(row.id, max(0.0, deadline - time.monotonic()))
+        return row
+
+    def instance(self, instance_id: str) -> Instance:
+        """One instance; ``NotFoundError`` when there is none with that id."""
+        return self._core.instance(instance_id)
+
+    def wait_for(self, instance_id: str, timeout: float) -> Instance:
+        """The instance once it stops running (waits, ends, or fails), or after ``timeout``."""
+        return self._core.wait_for(instance_id, timeout)
+
+    def list_instances(self, *, status: str | None = None, process_key: str | None = None,
+                       business_key: str | None = None, page: int = 1,
+                       per_page: int = 50) -> Page:
+        """Instances matching every filter given, newest first."""
+        with self._core.db.read() as s:
+            query = select(Instance)
+            if status:
+                query = query.where(Instance.status == status)
+            if process_key:
+                query = query.where(Instance.process_key == process_key)
+            if business_key:
+                query = query.where(Instance.business_key == business_key)
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
+                                   .offset((page - 1) * per_page).limit(per_page)))
+        return Page(items, int(total), page, per_page)
+
+    def send_message(self, name: str, business_key: str | None = None,
+                     correlation_keys: Mapping[str, Any] | None = None,
+                     variables: Any = None, all_: bool = False,
+                     sender: str | None = None) -> MessageResult:
+        """Deliver a message to the instance waiting for it, or start the process it starts."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError("name is required", {"fields": {"name": "is required"}})
+        if correlation_keys is not None and not isinstance(correlation_keys, dict):
+            raise InvalidInputError("correlation_keys must be an object",
+                                    {"fields": {"correlation_keys": "must be an object"}})
+        data = check_variables(variables)
+        core = self._core
+        with core.db.write() as s:
+            return messages.deliver(s, core.definitions, name, business_key, correlation_keys,
+                                    data, all_=all_, sender=sender)
+
+    def accept_event(self, *, source: str, event_id: str, event_type: str, record_id: str,
+                     variables: dict[str, Any]) -> InboundOutcome:
+        """Record an outside system's event and deliver it once per event id (webhooks)."""
+        return accept_event(self._core.db, self._core.definitions, source=source,
+                            event_id=event_id, event_type=event_type, record_id=record_id,
+                            variables=variables)

@@ -1,0 +1,51 @@
+"""The engine's closed vocabularies: statuses and job kinds, stored as their string values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InstanceStatus(StrEnum):
+    """Where a process instance stands."""
+
+    RUNNING = "running"  # a worker has work to do for it
+    WAITING = "waiting"  # for a person, a message or a timer
+    INCIDENT = "incident"  # for an administrator
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+# an instance in one of these may still move; the final ones never again
+LIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT)
+FINAL_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
+
+
+class TaskStatus(StrEnum):
+    """Where a human task stands; ``open`` in a filter means ready or claimed."""
+
+    READY = "ready"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class JobKind(StrEnum):
+    """What a job row asks a worker to do."""
+
+    ADVANCE = "advance"  # run a started (or newly stored) instance on
+    COMPLETE_TASK = "complete_task"  # a person completed a user task
+    MESSAGE = "message"  # a message reached a waiting catch event
+    TIMER = "timer"  # an intermediate or boundary timer is due
+    SERVICE_RETRY = "service_retry"  # call a failed service task's operation again
+    RETRY_INCIDENT = "retry_incident"  # an administrator retried an incident
+    MOVE_TOKEN = "move_token"  # an administrator moved the token back
+    START_TIMER = "start_timer"  # a timer start event is due: start a new instance

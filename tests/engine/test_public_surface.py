@@ -1,0 +1,75 @@
+"""The engine's public surface is pinned: a change to it is a decision, never an accident."""
+
+from __future__ import annotations
+
+import inspect
+
+import engine
+from engine import Engine
+
+EXPORTED = {
+    "BusinessError", "CallContext", "ConflictError", "DecisionEvaluationError",
+    "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
+    "Event", "FINAL_STATUSES", "HistoryService", "HumanTask", "IdentityService",
+    "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
+    "InvalidInputError", "JobKind", "LIVE_STATUSES", "ManagementService", "MessageResult",
+    "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page", "PermanentError",
+    "Problem", "ProcessFigures", "ProtectionError", "Queue", "RepositoryService",
+    "RetryPolicy", "RuntimeService", "Settings", "StaleStateError", "TaskService",
+    "TaskStatus", "TransientError", "User", "VisitedElement", "Worker", "is_overdue",
+    "utcnow",
+}
+
+SERVICES = {
+    "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
+                   "definition", "evaluate_decision", "decision_inputs"},
+    "runtime": {"start", "instance", "wait_for", "list_instances", "send_message",
+                "accept_event"},
+    "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
+              "check_submission", "claim", "unclaim", "complete"},
+    "history": {"events_of", "path_taken", "earlier_tasks", "search_instances",
+                "process_figures"},
+    "management": {"suspend", "resume", "terminate", "incident", "incidents_of",
+                   "list_incidents", "retry_incident", "move_token", "upgrade_database",
+                   "heartbeat", "workers", "stats"},
+    "identity": {"create_user", "list_users", "user", "user_by_name", "set_password",
+                 "deactivate", "ensure_demo_users", "blocked_for", "authenticate",
+                 "sign_in_failed", "lockout_seconds", "audit", "can_see_task", "masked_for",
+                 "create_api_key", "check_api_key"},
+}
+
+
+def _public(obj: object) -> set[str]:
+    return {name for name in dir(obj) if not name.startswith("_")}
+
+
+def test_the_package_exports_exactly_the_pinned_names() -> None:
+    assert set(engine.__all__) == EXPORTED
+    assert all(hasattr(engine, name) for name in EXPORTED)
+
+
+def test_each_service_offers_exactly_its_pinned_operations() -> None:
+    for attribute, operations in SERVICES.items():
+        cls = {"repository": engine.RepositoryService, "runtime": engine.RuntimeService,
+               "tasks": engine.TaskService, "history": engine.HistoryService,
+               "management": engine.ManagementService,
+               "identity": engine.IdentityService}[attribute]
+        assert _public(cls) == operations, attribute
+
+
+def test_the_engine_itself_only_hands_out_services(tmp_path: object) -> None:
+    eng = Engine(f"sqlite:///{tmp_path}/surface.db")
+    try:
+        assert _public(eng) == {*SERVICES, "settings", "operations", "from_settings", "close"}
+        for attribute in SERVICES:
+            assert _public(getattr(eng, attribute)) >= SERVICES[attribute]
+    finally:
+        eng.close()
+
+
+def test_services_return_the_engines_own_types_never_spiffworkflows() -> None:
+    for cls in (engine.RepositoryService, engine.RuntimeService, engine.TaskService,
+                engine.HistoryService, engine.ManagementService, engine.IdentityService):
+        for name, fn in inspect.getmembers(cls, inspect.isfunction):
+            if not name.startswith("_"):
+                assert "SpiffWorkflow" not in str(inspect.signature(fn)), (cls, name)
