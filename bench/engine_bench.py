@@ -10,7 +10,7 @@ split and merge, a business rule task; ~10 steps, no waits).
     evaluate the Camunda JUEL condition, so the in-memory copy of the XML uses the Python
     equivalent; Spiff stores the DMN result under the output name (``percent``) rather than the
     Camunda resultVariable, so the copy's script reads ``percent`` instead of ``discount``.
-(b) Bridgeflow: a fresh temp-file SQLite database, ``engine.runtime.start(..., wait=5)`` N times, each
+(b) Bridgeflow: a fresh temp-file SQLite database, ``runtime.start(..., wait=5)`` N times, each
     instance checked completed with the same ``net``.
 
 Both are warmed up first, then run in alternating rounds (so that load from other work on a
@@ -38,9 +38,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
+from engine import Engine  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine import Engine  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "processes"
 BPMN = FIXTURES / "auto_steps.bpmn"

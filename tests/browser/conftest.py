@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine import Engine
+from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -43,9 +43,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from crm_sandbox import create_app as create_crm
 from crm_sandbox import crm_of
 from crm_sandbox.outbox import SIGNATURE_HEADER, list_events, sign
+from engine import Engine
 from engine.errors import DefinitionError
 from engine.models import Job, utcnow
-from engine import Engine
 from service_tasks.crm import SalesforceClient
 from service_tasks.tryton.client import TrytonClient
 from service_tasks.tryton.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_USER, demo_server
@@ -644,8 +644,8 @@ class Flow:
         for old, new in replace.items():
             assert old in text, f"{old!r} is not in {filename}"
             text = text.replace(old, new)
-        [deployed] = [d for d in self.engine.repository.deploy({filename: text.encode()}, "e2e-test")
-                      if d.kind == "process"]
+        changed = self.engine.repository.deploy({filename: text.encode()}, "e2e-test")
+        [deployed] = [d for d in changed if d.kind == "process"]
         try:
             yield deployed.version
         finally:

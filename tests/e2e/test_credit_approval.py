@@ -80,7 +80,8 @@ def short_reviews(flow: Flow) -> Iterator[None]:
         '</bpmn:timeDate>',
         '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1S</bpmn:timeDuration>')
     assert short.count("PT1S") == 2
-    flow.engine.repository.deploy({"credit_approval.bpmn": short.encode(), "credit_review.json": form})
+    flow.engine.repository.deploy({"credit_approval.bpmn": short.encode(),
+                                   "credit_review.json": form})
     try:
         yield
     finally:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from engine import Engine
 from engine.config import Settings
 from engine.db import Database
 from engine.registry import BusinessError, CallContext, OperationRegistry, TransientError
-from engine import Engine
 from engine.worker import Worker
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

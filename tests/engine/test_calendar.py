@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from engine.calendar import BusinessCalendar
 from engine import Engine
+from engine.calendar import BusinessCalendar
 
 OFFICE = BusinessCalendar.parse("mon-fri", "09:00-17:00", "Europe/Berlin")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine import Engine
 from engine.dmn.results import DecisionEvaluationError
 from engine.errors import DefinitionError
-from engine import Engine
 
 from .conftest import FIXTURES
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from engine import Engine
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Instance
-from engine import Engine
 
 from .conftest import FIXTURES, FakeSystem
 
@@ -19,7 +19,8 @@ def _types(engine: Engine, instance_id: str) -> list[tuple[str, str | None]]:
 
 
 def test_automatic_process_runs_to_the_end_with_its_rule(engine: Engine) -> None:
-    inst = engine.runtime.start("auto_steps", "order-1", {"lines": [{"qty": 3, "price": 500.0}]}, wait=5)
+    inst = engine.runtime.start("auto_steps", "order-1", {"lines": [{"qty": 3, "price": 500.0}]},
+                                wait=5)
     assert inst.status == "completed"
     assert inst.variables["size"] == "large"
     assert inst.variables["discount"] == 5
@@ -77,7 +78,8 @@ def test_user_task_waits_with_its_form_group_and_due_date(engine: Engine,
     [(op, params, ctx)] = system.calls
     assert (op, params) == ("test.record", {"decision": "approve", "source": "review"})
     assert ctx.idempotency_key.startswith(f"{inst.id}:record_decision:")
-    actors = [(e.type, e.actor) for e in engine.history.events_of(inst.id) if e.type.startswith("task_")]
+    actors = [(e.type, e.actor) for e in engine.history.events_of(inst.id)
+              if e.type.startswith("task_")]
     assert ("task_claimed", "fiona") in actors and ("task_completed", "fiona") in actors
 
 
@@ -110,7 +112,8 @@ def test_transient_failures_are_retried_then_succeed(engine: Engine, drain: Call
     [task] = engine.tasks.open_tasks_of(inst.id)
     engine.tasks.complete(task.id, "fiona", {"decision": "approve", "amount": 1}, wait=1)
     drain(lambda: engine.runtime.instance(inst.id).status == "completed")
-    outcomes = [e.data["outcome"] for e in engine.history.events_of(inst.id) if e.type == "service_call"]
+    outcomes = [e.data["outcome"] for e in engine.history.events_of(inst.id)
+                if e.type == "service_call"]
     assert outcomes == ["failed", "failed", "ok"]
 
 

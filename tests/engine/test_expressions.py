@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import DefinitionError
 from engine import Engine
+from engine.errors import DefinitionError
 
 ROUTED = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -35,8 +35,9 @@ ROUTED = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_groups_priority_and_form_defaults_come_from_the_instance_data(engine: Engine) -> None:
     engine.repository.deploy({"routed.bpmn": ROUTED.encode()})
-    inst = engine.runtime.start("routed", None, {"routing": {"department": "logistics", "priority": 80},
-                                         "order": {"total": 420}}, wait=5)
+    inst = engine.runtime.start("routed", None,
+                                {"routing": {"department": "logistics", "priority": 80},
+                                 "order": {"total": 420}}, wait=5)
     [task] = engine.tasks.open_tasks_of(inst.id)
     assert task.candidate_groups == ["logistics"]
     assert task.priority == 80

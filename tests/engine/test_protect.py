@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from engine import Engine
 from engine.config import Settings
 from engine.db import Database
 from engine.models import Event
 from engine.protect import ProtectionError, Protector, mask
 from engine.registry import CallContext, OperationRegistry
-from engine import Engine
 from engine.worker import Worker
 
 EMAIL = "Fiona.Meyer@Example.com"

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from engine import Engine
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import Job
-from engine import Engine
 
 CYCLE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"

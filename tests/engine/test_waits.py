@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.errors import ConflictError, DefinitionError, NotFoundError
 from engine import Engine
+from engine.errors import ConflictError, DefinitionError, NotFoundError
 
 
 def test_intermediate_timer_fires_and_boundary_timer_escalates_without_interrupting(
@@ -110,8 +110,8 @@ def test_unknown_operation_is_refused_at_deploy_time(engine: Engine) -> None:
 
 def test_a_message_replaces_variables_of_the_same_name_instead_of_merging(
         engine: Engine, drain: Callable[..., None]) -> None:
-    inst = engine.runtime.start("wait_for_restock", "order-m", {"restock": {"qty": 1, "note": "old"}},
-                        wait=5)
+    inst = engine.runtime.start("wait_for_restock", "order-m",
+                                {"restock": {"qty": 1, "note": "old"}}, wait=5)
     engine.runtime.send_message("stock_replenished", business_key="order-m",
                         variables={"restock": {"qty": 5}})
     drain()

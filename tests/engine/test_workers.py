@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Event, Instance
 from engine import Engine
+from engine.models import Event, Instance
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,10 +10,10 @@ import sys
 import time
 from typing import Any
 
+from engine import Engine
 from engine.config import Settings
 from engine.db import Database
 from engine.registry import CallContext, OperationRegistry
-from engine import Engine
 from engine.worker import Worker
 
 

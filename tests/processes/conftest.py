@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from engine import Engine
 from engine.config import Settings
 from engine.db import Database
 from engine.models import HumanTask, Instance
-from engine import Engine
 from engine.worker import Worker
 
 from .fakes import Systems

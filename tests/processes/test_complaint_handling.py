@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InvalidInputError
 from engine import Engine
+from engine.errors import InvalidInputError
 from service_tasks.base import BusinessRuleError
 
 from .conftest import Driver, shipped_files

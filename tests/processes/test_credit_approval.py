@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from engine import Engine
 from engine.calendar import BusinessCalendar
 from engine.errors import InvalidInputError
 from engine.models import utcnow
-from engine import Engine
 
 from .conftest import Driver, shipped_files
 from .fakes import Systems

@@ -15,9 +15,8 @@ from flask import Flask, render_template_string, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import users
+from engine import Engine, users
 from engine.models import Event, HumanTask, User
-from engine import Engine
 from web import create_app
 from web.auth import current_user, forbid, login_required, roles_required, visible_variables
 from web.bootstrap import StartupError

@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from engine import Engine
 from engine.models import Event, HumanTask, Instance, utcnow
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
-from engine import Engine
 from engine.worker import Worker
 from web import create_app
 
@@ -140,8 +140,8 @@ def group_task(process_id: str, group: str, task_name: str) -> bytes:
 
 
 def credit_review(engine: Engine, key: str = "CT-1001", amount: int = 25000) -> HumanTask:
-    instance = engine.runtime.start("credit_review", key, {"customer": "ACME GmbH", "amount": amount},
-                            wait=5)
+    instance = engine.runtime.start("credit_review", key,
+                                    {"customer": "ACME GmbH", "amount": amount}, wait=5)
     [task] = engine.tasks.open_tasks_of(instance.id)
     return task
 
@@ -362,7 +362,8 @@ def test_comments_stay_with_the_task(engine: Engine, people: People) -> None:
 
 def test_personal_data_is_masked_for_people_without_the_right(engine: Engine,
                                                               people: People) -> None:
-    engine.repository.deploy({"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
+    engine.repository.deploy(
+        {"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
     instance = engine.runtime.start("sales_call", "LEAD-1", {"customer_email": "jane@example.com",
                                                      "region": "EU"}, wait=5)
     [task] = engine.tasks.open_tasks_of(instance.id)

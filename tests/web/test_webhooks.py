@@ -16,9 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import inbound
+from engine import Engine, inbound
 from engine.models import Base, Event, InboundEvent, Instance
-from engine import Engine
 from engine.worker import Worker
 from web import create_app
 from web.api.webhooks import SIGNATURE_HEADER, signature_of
