@@ -28,14 +28,7 @@ from .messages import MessageResult
 from .models import Definition, Event, HumanTask, Incident, Instance, User, utcnow
 from .paging import Page
 from .protect import ProtectionError
-from .registry import (
-    BusinessError,
-    CallContext,
-    OperationRegistry,
-    PermanentError,
-    RetryPolicy,
-    TransientError,
-)
+from .registry import CallContext, OperationRegistry, RetryPolicy
 from .reporting import ProcessFigures, VisitedElement
 from .repository_service import RepositoryService
 from .runtime_service import RuntimeService
@@ -56,7 +49,6 @@ __all__ = [
     "FINAL_STATUSES",
     "LIVE_STATUSES",
     "OPEN_TASK_STATUSES",
-    "BusinessError",
     "CallContext",
     "ConflictError",
     "DecisionEvaluationError",
@@ -82,7 +74,6 @@ __all__ = [
     "NotFoundError",
     "OperationRegistry",
     "Page",
-    "PermanentError",
     "Problem",
     "ProcessFigures",
     "ProtectionError",
@@ -94,7 +85,6 @@ __all__ = [
     "StaleStateError",
     "TaskService",
     "TaskStatus",
-    "TransientError",
     "User",
     "VisitedElement",
     "Worker",

@@ -6,7 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .registry import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ class Settings:
                 continue
             values[f.name] = _convert(raw, type(getattr(cls(), f.name)), f.name)
         return replace(cls(**values), **overrides)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The one default retry policy: failed service calls and failed jobs alike."""
+        from .registry import RetryPolicy
+
+        return RetryPolicy(self.retry_attempts, self.retry_backoff_seconds,
+                           self.retry_backoff_factor, self.retry_backoff_max_seconds)
 
     def sqlite_path(self) -> Path | None:
         if not self.database_url.startswith("sqlite:///"):

@@ -75,6 +75,16 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def is_current(self) -> bool:
+        """Whether the schema is at the newest migration; reads, never creates, anything."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory(str(_migrations_dir())).get_heads())
+        with self.sql_engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        return current == heads
+
     def dispose(self) -> None:
         self.sql_engine.dispose()
 

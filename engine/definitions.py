@@ -27,6 +27,7 @@ from .errors import DefinitionError, NotFoundError, Problem
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
 from .timeutil import next_cycle_time
+from .vocabulary import JobKind
 
 log = logging.getLogger(__name__)
 
@@ -216,13 +217,13 @@ class Definitions:
         for name in process.message_starts:
             session.add(MessageSubscription(message_name=name, process_key=process.key,
                                             element_id="start"))
-        session.execute(delete(Job).where(Job.kind == "start_timer",
+        session.execute(delete(Job).where(Job.kind == JobKind.START_TIMER,
                                           Job.payload["process_key"].as_string() == process.key))
         first = (next_cycle_time(process.timer_start, utcnow())
                  if process.timer_start else None)
         if process.timer_start and first is not None:
             # the first start is the cycle's first time, not the moment of deployment
-            jobs.enqueue(session, "start_timer", payload={"process_key": process.key,
+            jobs.enqueue(session, JobKind.START_TIMER, payload={"process_key": process.key,
                                                           "expression": process.timer_start,
                                                           "fired": 0}, due_at=first)
 

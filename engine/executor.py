@@ -1,13 +1,25 @@
 """Advance one instance for one job: lock it, move its tokens, call services, save it all.
 
-The instance is locked by a lease while it is advanced; the work happens outside any
-database transaction, and everything it produced is written in one transaction that is
-refused if the revision moved or the job's lease was taken over meanwhile.
+Read top to bottom, this module is the whole path of an advance:
+
+1. ``run_job`` takes a job this worker holds and dispatches on its kind;
+2. ``_advance`` locks the instance by a lease and loads its workflow into an ``Advance``;
+3. the job's handler (``_APPLY``) hands the workflow what the job brings: a completed
+   task, a message, a fired timer, a retry, an admin's repair;
+4. ``_drive`` runs the workflow until it waits, ends or fails, calling each service task's
+   operation on the way (``_call``), outside any database transaction;
+5. ``_save`` writes the instance, what it now waits on, new jobs, incidents and the audit
+   events in one transaction that is refused if the revision moved or the lease was lost.
+
+A start with ``wait`` runs the same steps in memory for an instance nobody can see yet
+(``start_inline``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,30 +27,31 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .bpmn.runtime import TaskFailure, WorkflowRunner
+from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
+from .bpmn.runtime import ServiceCall, TaskFailure, WorkflowRunner
 from .bpmn.script_engine import SandboxScriptEngine
-from .bpmn.serializer import load_state
-from .calls import ServiceCaller
+from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
 from .errors import StaleStateError
+from .instances import create_instance
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
-from .outcome import (
-    EVENTS,
-    INSTANCES,
-    LeaseLostError,
-    Outcome,
-    Snapshot,
-    event_rows,
-    insert_events,
+from .registry import (
+    CallContext,
+    CallFailure,
+    FailureKind,
+    OperationRegistry,
+    RetryPolicy,
+    classify,
 )
-from .registry import OperationRegistry
+from .timeutil import cycle_repetitions, next_cycle_time
+from .vocabulary import LIVE_STATUSES, IncidentStatus, InstanceStatus, JobKind
 from .waits import route_thrown, sync_waits
 
 log = logging.getLogger(__name__)
 
-LIVE = ("running", "waiting", "incident")
+MAX_ROUNDS = 10_000  # service calls and engine steps of one advance, against endless loops
 
 
 class Executor:
@@ -51,9 +64,8 @@ class Executor:
         self.registry = registry
         self.script_engine = script_engine
         self.settings = settings
-        self.calls = ServiceCaller(registry, settings)
 
-    # -- entry point --------------------------------------------------------------------
+    # -- 1. the job ---------------------------------------------------------------------
 
     def run_job(self, job_id: int, worker_id: str) -> None:
         """Do one job this worker holds; failures of our own code are retried, then surfaced."""
@@ -61,10 +73,10 @@ class Executor:
             job = session.get(Job, job_id)
             if job is None or job.locked_by != worker_id:
                 return
-            kind, instance_id, payload, attempts = (job.kind, job.instance_id,
+            kind, instance_id, payload, attempts = (JobKind(job.kind), job.instance_id,
                                                     dict(job.payload), job.attempts)
         try:
-            if kind == "start_timer":
+            if kind is JobKind.START_TIMER:
                 self._start_on_timer(job_id, worker_id, payload)
             elif instance_id is not None:
                 self._advance(job_id, worker_id, kind, instance_id, payload)
@@ -77,64 +89,34 @@ class Executor:
             log.exception("job %s (%s) failed", job_id, kind, extra={"instance_id": instance_id})
             self._job_failed(job_id, worker_id, kind, instance_id, attempts, exc)
 
-    # -- starting inline ------------------------------------------------------------------
+    # -- 2. lock and load -----------------------------------------------------------------
 
-    def start_inline(self, definition: DefinitionRef, business_key: str | None,
-                     variables: dict[str, Any],
-                     started_by: str | None) -> tuple[Instance, int | None]:
-        """Start a new instance and advance it in memory, then write it in one transaction.
-
-        Nobody else can see an instance before it is written, so no lease is needed. The run
-        stops before the first service call (an external side effect must never happen for
-        an instance that is not yet stored): then the instance is written as ``running``
-        with an ``advance`` job, whose id is returned for the caller (or any worker) to run.
-        Returns the stored row (detached) and that job id, if any. ``StaleStateError``:
-        ``definition`` is no longer the latest version; nothing was written.
-        """
-        inst = Snapshot(new_id(), definition.id, definition.key, business_key, "running",
-                        None, variables, 0)
-        spec, subs = self.definitions.spec_for(definition.id)
-        out = Outcome()
-        out.event(inst, "instance_created", actor=started_by, process_key=definition.key,
-                  version=definition.version, business_key=business_key)
-        runner = WorkflowRunner.create(spec, subs, self.script_engine, variables)
-        runner.choose_start("none")
-        out.event(inst, "instance_started", variables=list(variables))
-        failure = self._drive(runner, inst, out, calls=False)
+    def _advance(self, job_id: int, worker_id: str, kind: JobKind, instance_id: str,
+                 payload: dict[str, Any]) -> None:
+        inst = self._lock(instance_id, worker_id)
+        if inst is None:  # another worker is advancing it right now
+            jobs.put_back(self.db, job_id, worker_id, 0.05)
+            return
+        if inst.status not in LIVE_STATUSES:
+            self._skip(job_id, worker_id, inst)
+            return
+        spec, subs = self.definitions.spec_for(inst.definition_id)
+        if inst.state is None:  # stored by a start without ``wait``: begin it now
+            runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables)
+            runner.choose_start("timer" if payload.get("start_timer") else
+                                "message" if payload.get("start_message") else "none")
+            adv = Advance(inst, runner)
+            adv.event("instance_started", variables=list(inst.variables))
+        else:
+            adv = Advance(inst, WorkflowRunner.restore(inst.state, spec, subs,
+                                                       self.script_engine))
+        failure = _APPLY[kind](self, adv, payload)
+        adv.record_steps()
+        if failure is None:
+            failure = self._drive(adv)
         if failure is not None:
-            out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
-                         failure.message, {**failure.details, "line": failure.line})
-        out.thrown.extend(runner.thrown_messages())
-        completed = runner.completed
-        status = ("completed" if completed else "incident" if out.incidents
-                  else "running" if out.calls_pending else "waiting")
-        now = utcnow()
-        values: dict[str, Any] = dict(
-            id=inst.id, definition_id=definition.id, process_key=definition.key,
-            version=definition.version, business_key=business_key, status=status,
-            variables=runner.variables(), state=runner.dump(), started_by=started_by,
-            active_elements=[] if completed else runner.active_elements(), revision=1,
-            created_at=now, updated_at=now, ended_at=now if completed else None)
-        if completed and not (out.incidents or out.thrown or out.new_jobs):
-            # the common case of an automatic process: two plain inserts, no ORM session
-            out.event(inst, "instance_completed")
-            with self.db.write_core() as connection:
-                if not self.definitions.is_latest(connection, definition):
-                    raise StaleStateError(f"a newer version of {definition.key} was deployed")
-                connection.execute(INSTANCES.insert(), [values])
-                connection.execute(EVENTS.insert(), event_rows(out.events))
-            return Instance(**values), None
-        with self.db.write() as session:
-            if not self.definitions.is_latest(session, definition):
-                raise StaleStateError(f"a newer version of {definition.key} was deployed")
-            session.connection().execute(INSTANCES.insert(), [values])
-            job = None
-            if out.calls_pending and not out.incidents:
-                job = jobs.enqueue(session, "advance", inst.id, {})
-            self._write_outcome(session, inst, runner, completed, -1, out, new=True)
-        return Instance(**values), job.id if job is not None else None
-
-    # -- advancing ------------------------------------------------------------------------
+            adv.failed(failure)
+        self._save(job_id, worker_id, adv)
 
     def _lock(self, instance_id: str, worker_id: str) -> Snapshot | None:
         now = utcnow()
@@ -151,7 +133,7 @@ class Executor:
             row = session.get(Instance, instance_id)
             assert row is not None
             return Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
-                             row.status, row.state, dict(row.variables or {}), row.revision)
+                            row.status, row.state, dict(row.variables or {}), row.revision)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
         if instance_id is None:
@@ -161,117 +143,103 @@ class Executor:
                                                    Instance.locked_by == worker_id)
                             .values(locked_by=None, locked_until=None))
 
-    def _advance(self, job_id: int, worker_id: str, kind: str, instance_id: str,
-                 payload: dict[str, Any]) -> None:
-        inst = self._lock(instance_id, worker_id)
-        if inst is None:  # another worker is advancing it right now
-            jobs.put_back(self.db, job_id, worker_id, 0.05)
-            return
-        if inst.status not in LIVE:
-            with self.db.write() as session:
-                if inst.status in ("completed", "terminated"):
-                    jobs.finish(session, job_id)
-                session.execute(update(Instance).where(Instance.id == inst.id)
-                                .values(locked_by=None, locked_until=None))
-            if inst.status == "suspended":
-                jobs.put_back(self.db, job_id, worker_id, 1.0)
-            return
-        spec, subs = self.definitions.spec_for(inst.definition_id)
-        out = Outcome()
-        if inst.state is None:
-            runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables)
-            runner.choose_start("timer" if payload.get("start_timer") else
-                                "message" if payload.get("start_message") else "none")
-            out.event(inst, "instance_started", variables=list(inst.variables))
-        else:
-            runner = WorkflowRunner.restore(inst.state, spec, subs, self.script_engine)
-        failure = self._apply(kind, payload, runner, inst, out)
-        out.take_steps(runner, inst)
-        if failure is None:
-            failure = self._drive(runner, inst, out)
-        if failure is not None:
-            out.incident(inst, failure.element_id, failure.task_id, failure.error_type,
-                         failure.message, {**failure.details, "line": failure.line})
-        self._save(job_id, worker_id, inst, runner, out)
+    def _skip(self, job_id: int, worker_id: str, inst: Snapshot) -> None:
+        """A job for an instance that may not move: drop it if it ended, else wait."""
+        with self.db.write() as session:
+            if inst.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+                jobs.finish(session, job_id)
+            session.execute(update(Instance).where(Instance.id == inst.id)
+                            .values(locked_by=None, locked_until=None))
+        if inst.status == InstanceStatus.SUSPENDED:
+            jobs.put_back(self.db, job_id, worker_id, 1.0)
 
-    def _apply(self, kind: str, payload: dict[str, Any], runner: WorkflowRunner,
-               inst: Snapshot, out: Outcome) -> TaskFailure | None:
-        if kind == "advance" and payload.get("start_timer"):
-            runner.fire_start_timers()
-        elif kind == "advance" and payload.get("start_message"):
-            failure = runner.run_engine_steps()
+    # -- 3. what each kind of job brings ------------------------------------------------
+
+    def _on_advance(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        if payload.get("start_timer"):
+            adv.runner.fire_start_timers()
+        elif payload.get("start_message"):
+            failure = adv.runner.run_engine_steps()
             if failure is not None:
                 return failure
-            runner.deliver_message(None, payload["start_message"], payload.get("variables", {}))
-            out.event(inst, "message_received", name=payload["start_message"], start=True)
-        elif kind == "complete_task":
-            self._complete_task(runner, inst, payload["human_task_id"], out)
-        elif kind == "message":
-            if runner.deliver_message(payload.get("task_id"), payload["name"],
-                                      payload.get("variables", {})):
-                out.event(inst, "message_received", payload.get("element_id"),
-                          name=payload["name"])
-            else:
-                log.warning("message %s reached instance %s after it stopped waiting",
-                            payload["name"], inst.id)
-                out.event(inst, "message_undeliverable", payload.get("element_id"),
-                          name=payload["name"])
-        elif kind == "timer":
-            runner.refresh_timers()
-            out.event(inst, "timer_fired", payload.get("element_id"))
-        elif kind == "service_retry":
-            if runner.unpark_service_call(payload["task_id"]):
-                out.attempts[payload["task_id"]] = int(payload.get("attempt", 1))
-        elif kind == "retry_incident":
-            task_id = payload.get("task_id")
-            if task_id and task_id in runner.failed_tasks():
-                runner.reset_to(task_id)
-            elif task_id:
-                runner.unpark_service_call(task_id)
-        elif kind == "move_token":
-            target = payload.get("task_id") or runner.element_task_id(payload["element_id"])
-            if target is None:
-                raise ValueError(f"no task of element {payload['element_id']} to move back to")
-            runner.reset_to(target)
-            out.reopened.add(target)
-            out.event(inst, "token_moved", payload.get("element_id"), actor=payload.get("actor"))
+            adv.runner.deliver_message(None, payload["start_message"],
+                                       payload.get("variables", {}))
+            adv.event("message_received", name=payload["start_message"], start=True)
         return None
 
-    def _complete_task(self, runner: WorkflowRunner, inst: Snapshot, human_task_id: str,
-                       out: Outcome) -> None:
+    def _on_complete_task(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
         with self.db.read() as session:
-            task = session.get(HumanTask, human_task_id)
+            task = session.get(HumanTask, payload["human_task_id"])
             if task is None:
-                return
+                return None
             spiff_id, data, element = (task.spiff_task_id, dict(task.completion_data or {}),
                                        task.element_id)
         try:
-            runner.complete_human_task(spiff_id, data)
+            adv.runner.complete_human_task(spiff_id, data)
         except LookupError:
             log.warning("task %s of instance %s no longer waits; completion ignored",
-                        human_task_id, inst.id)
-            out.event(inst, "task_completion_ignored", element, task_id=human_task_id)
+                        payload["human_task_id"], adv.inst.id)
+            adv.event("task_completion_ignored", element, task_id=payload["human_task_id"])
+        return None
 
-    def _drive(self, runner: WorkflowRunner, inst: Snapshot, out: Outcome,
-               calls: bool = True) -> TaskFailure | None:
+    def _on_message(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        if adv.runner.deliver_message(payload.get("task_id"), payload["name"],
+                                      payload.get("variables", {})):
+            adv.event("message_received", payload.get("element_id"), name=payload["name"])
+        else:
+            log.warning("message %s reached instance %s after it stopped waiting",
+                        payload["name"], adv.inst.id)
+            adv.event("message_undeliverable", payload.get("element_id"), name=payload["name"])
+        return None
+
+    def _on_timer(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        adv.runner.refresh_timers()
+        adv.event("timer_fired", payload.get("element_id"))
+        return None
+
+    def _on_service_retry(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        if adv.runner.unpark_service_call(payload["task_id"]):
+            adv.attempts[payload["task_id"]] = int(payload.get("attempt", 1))
+        return None
+
+    def _on_retry_incident(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        task_id = payload.get("task_id")
+        if task_id and task_id in adv.runner.failed_tasks():
+            adv.runner.reset_to(task_id)
+        elif task_id:
+            adv.runner.unpark_service_call(task_id)
+        return None
+
+    def _on_move_token(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        target = (payload.get("task_id")
+                  or adv.runner.element_task_id(payload["element_id"]))
+        if target is None:
+            raise ValueError(f"no task of element {payload['element_id']} to move back to")
+        adv.runner.reset_to(target)
+        adv.reopened.add(target)
+        adv.event("token_moved", payload.get("element_id"), actor=payload.get("actor"))
+        return None
+
+    # -- 4. run until the workflow waits ------------------------------------------------
+
+    def _drive(self, adv: Advance, calls: bool = True) -> TaskFailure | None:
         """Run until the instance waits, ends or fails; ``calls=False`` also stops at a call."""
         checkpoint = self._roundtrip if self.settings.checkpoint_every_step else None
-        for _ in range(10_000):
-            failure = runner.run_engine_steps(checkpoint)
-            out.take_steps(runner, inst)
+        for _ in range(MAX_ROUNDS):
+            failure = adv.runner.run_engine_steps(checkpoint)
+            adv.record_steps()
             if failure is not None:
                 return failure
-            pending = runner.pending_service_calls(self.script_engine.evaluate)
+            pending = adv.runner.pending_service_calls()
             if not pending:
                 return None
             if not calls:
-                out.calls_pending = True
+                adv.calls_pending = True
                 return None
-            for call, task in pending:
-                self.calls.call(runner, inst, call.task_id, call.element_id, call.operation,
-                                call.retry, task, out)
-        raise RuntimeError("the instance kept running after 10000 rounds; is there a loop "
-                           "without a wait state?")
+            for call in pending:
+                self._call(adv, call)
+        raise RuntimeError(f"the instance kept running after {MAX_ROUNDS} rounds; is there "
+                           "a loop without a wait state?")
 
     def _roundtrip(self, workflow: Any) -> Any:
         blob = WorkflowRunner(workflow).dump()
@@ -279,24 +247,83 @@ class Executor:
         restored.script_engine = self.script_engine
         return restored
 
-    # -- service calls --------------------------------------------------------------------
+    def _call(self, adv: Advance, call: ServiceCall) -> None:
+        """Call the operation once; success, retry, BPMN error or incident lands in ``adv``."""
+        runner, inst = adv.runner, adv.inst
+        attempt = adv.attempts.pop(call.task_id, 1)
+        runner.park_service_call(call.task_id)
+        registered = self.registry.get(call.operation)
+        if registered is None:
+            adv.incident(call.element_id, call.task_id, "unknown_operation",
+                         f"no connector provides the operation '{call.operation}'",
+                         {"operation": call.operation})
+            return
+        try:
+            params = runner.evaluate_parameters(call.task_id)
+        except Exception as exc:  # noqa: BLE001 - the analyst's expression: an incident
+            adv.incident(call.element_id, call.task_id, "parameter_error", str(exc),
+                         {"operation": call.operation})
+            return
+        ctx = CallContext(inst.id, inst.business_key, call.element_id, attempt, call.task_id)
+        started = time.perf_counter()
+        try:
+            result = registered.fn(params, ctx)
+        except Exception as exc:  # noqa: BLE001 - classified just below
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            policy = (registered.retry or self.settings.retry_policy()).for_task(call.retry)
+            self._call_failed(adv, call, classify(exc), attempt, ms, policy)
+            return
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        adv.event("service_call", call.element_id, operation=call.operation, duration_ms=ms,
+                  outcome="ok", attempt=attempt)
+        runner.complete_service_call(call.task_id, to_json_value(result), call.result_variable)
+        adv.record_steps()
 
-    # -- saving ---------------------------------------------------------------------------
+    def _call_failed(self, adv: Advance, call: ServiceCall, failure: CallFailure,
+                     attempt: int, ms: float, policy: RetryPolicy) -> None:
+        element, op = call.element_id, call.operation
+        if failure.kind is FailureKind.BUSINESS:
+            code = failure.error_code or "error"
+            adv.event("service_call", element, operation=op, duration_ms=ms, attempt=attempt,
+                      outcome="business_error", error_code=code, error=failure.message)
+            if not adv.runner.throw_error(call.task_id, code, failure.message):
+                adv.incident(element, call.task_id, "business_error",
+                             f"{op} reported '{code}': {failure.message}; no error boundary "
+                             "event catches it",
+                             {**failure.details, "operation": op, "error_code": code})
+            return
+        adv.event("service_call", element, operation=op, duration_ms=ms, attempt=attempt,
+                  outcome="failed", error=failure.message[:500])
+        if failure.kind is FailureKind.PERMANENT:
+            adv.incident(element, call.task_id, "service_failed",
+                         f"{op} failed and retrying cannot help: {failure.message}",
+                         {**failure.details, "operation": op, "attempts": attempt})
+        elif attempt < policy.attempts:
+            adv.job(JobKind.SERVICE_RETRY, {"task_id": call.task_id, "attempt": attempt + 1,
+                                            "element_id": element},
+                    utcnow() + timedelta(seconds=policy.delay(attempt)))
+        else:
+            adv.incident(element, call.task_id, "service_failed",
+                         f"{op} failed {attempt} time(s); last error: {failure.message}",
+                         {**failure.details, "operation": op, "attempts": attempt})
 
-    def _save(self, job_id: int, worker_id: str, inst: Snapshot, runner: WorkflowRunner,
-              out: Outcome) -> None:
+    # -- 5. save --------------------------------------------------------------------------
+
+    def _save(self, job_id: int, worker_id: str, adv: Advance) -> None:
         now = utcnow()
-        out.take_steps(runner, inst)
-        out.thrown.extend(runner.thrown_messages())
+        runner, inst = adv.runner, adv.inst
+        adv.record_steps()
+        adv.thrown.extend(runner.thrown_messages())
         blob = runner.dump()
         with self.db.write() as session:
             if not jobs.still_mine(session, job_id, worker_id):
                 raise LeaseLostError()
             completed = runner.completed
-            open_incidents = bool(out.incidents) or bool(session.scalar(
+            open_incidents = bool(adv.incidents) or bool(session.scalar(
                 select(Incident.id).where(Incident.instance_id == inst.id,
-                                          Incident.status == "open").limit(1)))
-            status = "completed" if completed else "incident" if open_incidents else "waiting"
+                                          Incident.status == IncidentStatus.OPEN).limit(1)))
+            status = (InstanceStatus.COMPLETED if completed else InstanceStatus.INCIDENT
+                      if open_incidents else InstanceStatus.WAITING)
             values: dict[str, Any] = dict(
                 state=blob, status=status, variables=runner.variables(),
                 active_elements=[] if completed else runner.active_elements(),
@@ -308,36 +335,91 @@ class Executor:
                                      .values(**values))
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
-            self._write_outcome(session, inst, runner, completed, job_id, out)
+            self._write(session, adv, job_id)
             jobs.finish(session, job_id)
 
-    def _write_outcome(self, session: Session, inst: Snapshot, runner: WorkflowRunner,
-                       completed: bool, job_id: int, out: Outcome, new: bool = False) -> None:
+    def _write(self, session: Session, adv: Advance, job_id: int, new: bool = False) -> None:
         """Write what an advance produced, after the instance row, in the caller's transaction.
 
         Waits, thrown messages, new jobs, incidents, and last the audit events (their insert
         flushes, so jobs added earlier have their ids).
         """
-        sync_waits(session, self.definitions, self.script_engine.sandbox, inst, runner,
-                   completed, job_id, out, new=new)
-        for message in out.thrown:
-            route_thrown(session, self.definitions, inst, message, out)
-        for kind, payload, due in out.new_jobs:
-            jobs.enqueue(session, kind, inst.id, payload, due)
-        if completed:
-            out.event(inst, "instance_completed")
-        session.add_all(out.incidents)
-        insert_events(session, out.events)
+        sync_waits(session, self.definitions, self.script_engine.sandbox, adv, job_id, new)
+        for message in adv.thrown:
+            route_thrown(session, self.definitions, adv, message)
+        for kind, payload, due in adv.new_jobs:
+            jobs.enqueue(session, kind, adv.inst.id, payload, due)
+        if adv.runner.completed:
+            adv.event("instance_completed")
+        session.add_all(adv.incidents)
+        insert_events(session, adv.events)
 
-    # -- failures of our own ------------------------------------------------------------
+    # -- a start that runs at once ------------------------------------------------------
 
-    def _job_failed(self, job_id: int, worker_id: str, kind: str, instance_id: str | None,
+    def start_inline(self, definition: DefinitionRef, business_key: str | None,
+                     variables: dict[str, Any],
+                     started_by: str | None) -> tuple[Instance, int | None]:
+        """Start a new instance and advance it in memory, then write it in one transaction.
+
+        Nobody else can see an instance before it is written, so no lease is needed. The run
+        stops before the first service call (an external side effect must never happen for
+        an instance that is not yet stored): then the instance is written as ``running``
+        with an ``advance`` job, whose id is returned for the caller (or any worker) to run.
+        Returns the stored row (detached) and that job id, if any. ``StaleStateError``:
+        ``definition`` is no longer the latest version; nothing was written.
+        """
+        inst = Snapshot(new_id(), definition.id, definition.key, business_key,
+                        InstanceStatus.RUNNING, None, variables, 0)
+        spec, subs = self.definitions.spec_for(definition.id)
+        runner = WorkflowRunner.create(spec, subs, self.script_engine, variables)
+        runner.choose_start("none")
+        adv = Advance(inst, runner)
+        adv.event("instance_created", actor=started_by, process_key=definition.key,
+                  version=definition.version, business_key=business_key)
+        adv.event("instance_started", variables=list(variables))
+        failure = self._drive(adv, calls=False)
+        if failure is not None:
+            adv.failed(failure)
+        adv.thrown.extend(runner.thrown_messages())
+        completed = runner.completed
+        status = (InstanceStatus.COMPLETED if completed else InstanceStatus.INCIDENT
+                  if adv.incidents else InstanceStatus.RUNNING if adv.calls_pending
+                  else InstanceStatus.WAITING)
+        now = utcnow()
+        values: dict[str, Any] = dict(
+            id=inst.id, definition_id=definition.id, process_key=definition.key,
+            version=definition.version, business_key=business_key, status=status,
+            variables=runner.variables(), state=runner.dump(), started_by=started_by,
+            active_elements=[] if completed else runner.active_elements(), revision=1,
+            created_at=now, updated_at=now, ended_at=now if completed else None)
+        if completed and not (adv.incidents or adv.thrown or adv.new_jobs):
+            # the common case of an automatic process: two plain inserts, no ORM session
+            adv.event("instance_completed")
+            with self.db.write_core() as connection:
+                if not self.definitions.is_latest(connection, definition):
+                    raise StaleStateError(f"a newer version of {definition.key} was deployed")
+                connection.execute(INSTANCES.insert(), [values])
+                connection.execute(EVENTS.insert(), adv.events)
+            return Instance(**values), None
+        with self.db.write() as session:
+            if not self.definitions.is_latest(session, definition):
+                raise StaleStateError(f"a newer version of {definition.key} was deployed")
+            session.connection().execute(INSTANCES.insert(), [values])
+            job = None
+            if adv.calls_pending and not adv.incidents:
+                job = jobs.enqueue(session, JobKind.ADVANCE, inst.id, {})
+            self._write(session, adv, -1, new=True)
+        return Instance(**values), job.id if job is not None else None
+
+    # -- failures of our own, and timer starts ------------------------------------------
+
+    def _job_failed(self, job_id: int, worker_id: str, kind: JobKind, instance_id: str | None,
                     attempts: int, exc: Exception) -> None:
         self._unlock(instance_id, worker_id)
         message = f"{type(exc).__name__}: {exc}"
-        if attempts < self.settings.retry_attempts:
-            delay = self.settings.retry_backoff_seconds * (2 ** (attempts - 1))
-            jobs.put_back(self.db, job_id, worker_id, min(delay, 300.0), message)
+        policy = self.settings.retry_policy()
+        if attempts < policy.attempts:
+            jobs.put_back(self.db, job_id, worker_id, policy.delay(attempts), message)
             return
         with self.db.write() as session:
             jobs.finish(session, job_id)
@@ -352,13 +434,10 @@ class Executor:
                                  details={"job_kind": kind, "attempts": attempts}))
             session.add(Event(instance_id=instance_id, type="incident_opened",
                               data={"error_type": "engine_error", "message": message}))
-            row.status = "incident"
+            row.status = InstanceStatus.INCIDENT
             row.revision += 1
 
     def _start_on_timer(self, job_id: int, worker_id: str, payload: dict[str, Any]) -> None:
-        from .instances import create_instance
-        from .timeutil import cycle_repetitions, next_cycle_time
-
         with self.db.write() as session:
             if not jobs.still_mine(session, job_id, worker_id):
                 raise LeaseLostError()
@@ -376,3 +455,14 @@ class Executor:
                 job.due_at, job.locked_by, job.locked_until, job.attempts = nxt, None, None, 0
 
 
+# What each kind of job does to the workflow before it is driven on (timer starts create
+# a new instance instead, in ``run_job``).
+_APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure | None]] = {
+    JobKind.ADVANCE: Executor._on_advance,
+    JobKind.COMPLETE_TASK: Executor._on_complete_task,
+    JobKind.MESSAGE: Executor._on_message,
+    JobKind.TIMER: Executor._on_timer,
+    JobKind.SERVICE_RETRY: Executor._on_service_retry,
+    JobKind.RETRY_INCIDENT: Executor._on_retry_incident,
+    JobKind.MOVE_TOKEN: Executor._on_move_token,
+}

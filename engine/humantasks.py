@@ -10,53 +10,52 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .advance import Advance
 from .bpmn import dialects
-from .bpmn.runtime import HumanTaskInfo
 from .bpmn.serializer import to_json_value
 from .definitions import Definitions
 from .forms import form_from_fields, typed
-from .models import Definition, Event, HumanTask, utcnow
+from .models import Definition, HumanTask, utcnow
 from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
+from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
 
 
-def sync_human_tasks(session: Session, instance_id: str, process_key: str,
-                     business_key: str | None, waiting: list[HumanTaskInfo], sandbox: Sandbox,
-                     definitions: Definitions, definition_id: str,
-                     events: list[Event | dict[str, Any]], new: bool = False,
-                     reopened: set[str] | None = None) -> None:
+def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
+                     sandbox: Sandbox, new: bool = False) -> None:
     """Create rows for new user tasks, cancel rows whose task no longer waits.
 
-    ``new``: the instance has never been stored, so it has no rows yet. ``reopened``: user
-    tasks an admin moved the token back to; they get a fresh row beside their finished one.
+    ``new``: the instance has never been stored, so it has no rows yet. User tasks an admin
+    moved the token back to (``adv.reopened``) get a fresh row beside their finished one.
     """
+    inst = adv.inst
+    instance_id = inst.id
+    waiting = [] if adv.runner.completed else adv.runner.human_tasks()
     rows = [] if new else list(session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance_id)))
     known = {r.spiff_task_id for r in rows
-             if r.spiff_task_id not in (reopened or ()) or r.status in ("ready", "claimed")}
+             if r.spiff_task_id not in adv.reopened or r.status in OPEN_TASK_STATUSES}
     current = {t.task_id for t in waiting}
     now = utcnow()
     for row in rows:
-        if row.status in ("ready", "claimed") and row.spiff_task_id not in current:
-            row.status = "cancelled"
+        if row.status in OPEN_TASK_STATUSES and row.spiff_task_id not in current:
+            row.status = TaskStatus.CANCELLED
             row.completed_at = now
-            events.append(Event(instance_id=instance_id, type="task_cancelled",
-                                element_id=row.element_id, data={"task_id": row.id},
-                                created_at=now))
+            adv.event("task_cancelled", row.element_id, task_id=row.id)
     forms: dict[str, Any] | None = None
     for info in waiting:
         if info.task_id in known:
             continue
         ext = info.extensions
         if forms is None:
-            definition = session.get(Definition, definition_id)
+            definition = session.get(Definition, inst.definition_id)
             forms = dict(definition.extra_files or {}) if definition is not None else {}
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
-            name=info.name or info.element_id, process_key=process_key,
-            business_key=business_key,
+            name=info.name or info.element_id, process_key=inst.process_key,
+            business_key=inst.business_key,
             candidate_groups=_groups(ext, info.lane, info.data, sandbox, info.element_id),
             candidate_users=list(ext.get("candidate_users") or []),
             assignee=_expand(ext.get("assignee"), info.data, sandbox, info.element_id),
@@ -64,15 +63,13 @@ def sync_human_tasks(session: Session, instance_id: str, process_key: str,
             priority=_priority(_evaluated(ext.get("priority"), info.data, sandbox,
                                           info.element_id)),
             due_at=_due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
-            status="ready", created_at=now)
+            status=TaskStatus.READY, created_at=now)
         if row.assignee:
-            row.status, row.claimed_at = "claimed", now
+            row.status, row.claimed_at = TaskStatus.CLAIMED, now
         session.add(row)
         session.flush()
-        events.append(Event(instance_id=instance_id, type="task_created",
-                            element_id=info.element_id,
-                            data={"task_id": row.id, "candidate_groups": row.candidate_groups},
-                            created_at=now))
+        adv.event("task_created", info.element_id, task_id=row.id,
+                  candidate_groups=row.candidate_groups)
 
 
 def _groups(ext: dict[str, Any], lane: str | None, data: dict[str, Any], sandbox: Sandbox,

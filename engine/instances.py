@@ -11,6 +11,7 @@ from .bpmn.serializer import to_json_value
 from .definitions import Definitions
 from .errors import InvalidInputError
 from .models import Event, Instance, Job
+from .vocabulary import InstanceStatus, JobKind
 
 
 def check_variables(variables: Any) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
     check_business_key(business_key)
     instance = Instance(definition_id=definition.id, process_key=definition.key,
                         version=definition.version, business_key=business_key,
-                        status="running", variables=variables, started_by=started_by)
+                        status=InstanceStatus.RUNNING, variables=variables, started_by=started_by)
     session.add(instance)
     session.flush()
     payload: dict[str, Any] = {}
@@ -55,7 +56,7 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
         payload = {"start_message": start_message, "variables": variables}
     if start_timer:
         payload = {"start_timer": True}
-    job = jobs.enqueue(session, "advance", instance.id, payload)
+    job = jobs.enqueue(session, JobKind.ADVANCE, instance.id, payload)
     session.add(Event(instance_id=instance.id, type="instance_created", actor=started_by,
                       data={"process_key": definition.key, "version": definition.version,
                             "business_key": business_key}))

@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 
 from .db import Database
 from .models import Instance, Job, utcnow
-
-INSTANCE_KINDS = {"advance", "complete_task", "message", "timer", "service_retry",
-                  "retry_incident", "move_token"}
+from .vocabulary import InstanceStatus
 
 
 def enqueue(session: Session, kind: str, instance_id: str | None = None,
@@ -25,7 +23,7 @@ def enqueue(session: Session, kind: str, instance_id: str | None = None,
 
 
 def _available(now: datetime) -> Any:
-    suspended = select(Instance.id).where(Instance.status == "suspended")
+    suspended = select(Instance.id).where(Instance.status == InstanceStatus.SUSPENDED)
     return and_(Job.due_at <= now,
                 or_(Job.locked_until.is_(None), Job.locked_until < now),
                 or_(Job.instance_id.is_(None), Job.instance_id.not_in(suspended)))

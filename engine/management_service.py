@@ -31,6 +31,7 @@ from .vocabulary import (
     IncidentStatus,
     InstanceStatus,
     JobKind,
+    TaskStatus,
 )
 
 # what each admin action is audited as
@@ -76,7 +77,7 @@ class ManagementService:
                                                     == instance_id))
         s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
                                           HumanTask.status.in_(OPEN_TASK_STATUSES))
-                  .values(status="cancelled", completed_at=utcnow()))
+                  .values(status=TaskStatus.CANCELLED, completed_at=utcnow()))
         s.execute(update(Incident).where(Incident.instance_id == instance_id,
                                          Incident.status == IncidentStatus.OPEN)
                   .values(status=IncidentStatus.RESOLVED, resolved_at=utcnow(),
@@ -169,6 +170,10 @@ class ManagementService:
     def upgrade_database(self) -> None:
         """Bring the database schema to the newest migration."""
         self.db.upgrade()
+
+    def database_is_current(self) -> bool:
+        """Whether the schema is at the newest migration (``upgrade_database`` brings it)."""
+        return self.db.is_current()
 
     def heartbeat(self, worker_id: str, jobs_done: int = 0) -> None:
         """Record that a worker is alive (the console lists workers by their last beat)."""

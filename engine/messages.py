@@ -14,6 +14,7 @@ from .definitions import Definitions
 from .errors import ConflictError, NotFoundError
 from .instances import create_instance
 from .models import Event, Instance, MessageSubscription
+from .vocabulary import LIVE_STATUSES, InstanceStatus, JobKind
 
 
 @dataclass
@@ -40,7 +41,7 @@ def deliver(s: Session, definitions: Definitions, name: str, business_key: str |
             {"instances": [i.id for _, i in match.waiting]})
     if match.waiting:
         for sub, inst in match.waiting:
-            jobs.enqueue(s, "message", inst.id, {"task_id": sub.spiff_task_id,
+            jobs.enqueue(s, JobKind.MESSAGE, inst.id, {"task_id": sub.spiff_task_id,
                                                  "name": name, "variables": data,
                                                  "element_id": sub.element_id})
             s.add(Event(instance_id=inst.id, type="message_accepted", actor=sender,
@@ -74,7 +75,7 @@ def find_targets(session: Session, name: str, business_key: str | None,
     query = (select(MessageSubscription, Instance)
              .join(Instance, Instance.id == MessageSubscription.instance_id)
              .where(MessageSubscription.message_name == name,
-                    Instance.status.in_(("running", "waiting", "incident", "suspended"))))
+                    Instance.status.in_((*LIVE_STATUSES, InstanceStatus.SUSPENDED))))
     if business_key is not None:
         query = query.where(Instance.business_key == business_key)
     if exclude_instance is not None:

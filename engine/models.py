@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .protect import MaskedJSON, SealedJSON, SealedState
+from .vocabulary import IncidentStatus
 
 
 def utcnow() -> datetime:
@@ -176,7 +177,7 @@ class Incident(Base):
     error_type: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_by: Mapped[str | None] = mapped_column(String(200))

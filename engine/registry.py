@@ -1,46 +1,62 @@
 """The registry of service-task operations: name → Python callable, with its retry policy.
 
 Connectors know nothing of the engine; the app factory registers them here. An operation
-is called as ``fn(params, ctx)`` and signals outcomes by exception:
-``BusinessError`` becomes a BPMN error, ``PermanentError`` an incident at once, anything
-else is retried and then an incident.
+is called as ``fn(params, ctx)`` and signals a failure by raising; ``classify`` reads what
+the engine does with it (a BPMN error, an incident at once, or retries then an incident).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from .errors import EngineError
+from .timeutil import parse_duration
 
 
-class BusinessError(EngineError):
-    """A business outcome a diagram can catch with an error boundary event (by ``code``)."""
+class FailureKind(StrEnum):
+    """What the engine does with a failed call."""
 
-    code = "business_error"
-
-    def __init__(self, error_code: str, message: str,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details)
-        self.error_code = error_code
+    TRANSIENT = "transient"  # retried with back-off, then an incident
+    PERMANENT = "permanent"  # an incident at once: no retry can help
+    BUSINESS = "business"  # a BPMN error a boundary event may catch, by its code
 
 
-class TransientError(EngineError):
-    """A failure that may pass (timeout, connection refused, 5xx): retry with back-off."""
+@dataclass(frozen=True)
+class CallFailure:
+    """A failed call, as the engine reads it from the connector's exception."""
 
-    code = "transient_error"
+    kind: FailureKind
+    message: str
+    error_code: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
-class PermanentError(EngineError):
-    """A failure that no retry can fix (bad parameters, refused credentials): incident now."""
+def classify(exc: BaseException) -> CallFailure:
+    """Read a connector's exception by the one protocol every connector follows.
 
-    code = "permanent_error"
+    Connectors import nothing of Bridgeflow's, so the engine reads attributes instead of
+    classes (``service_tasks.base.ConnectorError`` and its subclasses set them):
+    ``bpmn_error_code`` (a string) makes a BPMN error; ``retryable`` says whether trying
+    again may help; ``details`` is safe to show. An exception without them is a bug in the
+    connector: it is retried, then an incident carries its text.
+    """
+    message = str(getattr(exc, "message", None) or exc)
+    details = getattr(exc, "details", None)
+    details = dict(details) if isinstance(details, dict) else {}
+    code = getattr(exc, "bpmn_error_code", None)
+    if isinstance(code, str) and code:
+        return CallFailure(FailureKind.BUSINESS, message, code, details)
+    if getattr(exc, "retryable", True) is False:
+        return CallFailure(FailureKind.PERMANENT, f"{type(exc).__name__}: {message}", None,
+                           details)
+    return CallFailure(FailureKind.TRANSIENT, f"{type(exc).__name__}: {message}", None, details)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently a failing call is tried again."""
+    """How often and how patiently failing work is tried again: calls and jobs alike."""
 
     attempts: int = 3
     backoff_seconds: float = 10.0
@@ -51,6 +67,22 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         return float(min(self.backoff_seconds * self.factor ** (attempt - 1),
                          self.max_backoff_seconds))
+
+    def for_task(self, task_retry: dict[str, Any]) -> RetryPolicy:
+        """This policy with a task's own settings (``camunda:failedJobRetryTimeCycle``).
+
+        ``attempts`` replaces ours; a ``backoff`` duration (``PT5M``) waits that long each
+        time, a number of seconds backs off from it by our factor.
+        """
+        if not task_retry.get("attempts"):
+            return self
+        backoff = task_retry.get("backoff")
+        if isinstance(backoff, str) and backoff.startswith("P"):
+            return RetryPolicy(int(task_retry["attempts"]),
+                               parse_duration(backoff).total_seconds(), 1.0,
+                               self.max_backoff_seconds)
+        return RetryPolicy(int(task_retry["attempts"]), float(backoff or self.backoff_seconds),
+                           self.factor, self.max_backoff_seconds)
 
 
 @dataclass(frozen=True)
@@ -71,7 +103,6 @@ class CallContext:
 
 
 Operation = Callable[[dict[str, Any], CallContext], Any]
-ErrorClassifier = Callable[[Exception], Exception]
 
 
 @dataclass(frozen=True)
@@ -79,7 +110,6 @@ class RegisteredOperation:
     name: str
     fn: Operation
     retry: RetryPolicy | None
-    classify: ErrorClassifier | None
     description: str
 
 
@@ -90,11 +120,11 @@ class OperationRegistry:
         self._ops: dict[str, RegisteredOperation] = {}
 
     def register(self, name: str, fn: Operation, *, retry: RetryPolicy | None = None,
-                 classify: ErrorClassifier | None = None, description: str = "") -> None:
-        """Register ``fn`` under ``name``; ``classify`` maps foreign errors to ours."""
+                 description: str = "") -> None:
+        """Register ``fn`` under ``name``; ``retry`` overrides the engine's default policy."""
         if not name or name.strip() != name:
             raise ValueError(f"operation name {name!r} must be non-empty without spaces")
-        self._ops[name] = RegisteredOperation(name, fn, retry, classify, description)
+        self._ops[name] = RegisteredOperation(name, fn, retry, description)
 
     def get(self, name: str) -> RegisteredOperation | None:
         return self._ops.get(name)

@@ -12,6 +12,7 @@ from .db import Database
 from .errors import NotFoundError
 from .models import Event, Incident, Instance, Worker, utcnow
 from .paging import Page
+from .vocabulary import InstanceStatus
 
 MAX_REPORT_ROWS = 100_000
 
@@ -56,7 +57,7 @@ def process_figures(db: Database, days: int = 14,
                                    .group_by(Instance.process_key, Instance.status)))
         ended = list(s.execute(select(Instance.process_key, Instance.created_at,
                                       Instance.ended_at)
-                               .where(Instance.status == "completed",
+                               .where(Instance.status == InstanceStatus.COMPLETED,
                                       Instance.ended_at >= since)
                                .order_by(Instance.ended_at.desc())
                                .limit(MAX_REPORT_ROWS)))
@@ -70,7 +71,7 @@ def process_figures(db: Database, days: int = 14,
     for key, status, count in by_status:
         entry = started.setdefault(key, [0, 0])
         entry[0] += int(count)
-        entry[1] += int(count) if status == "completed" else 0
+        entry[1] += int(count) if status == InstanceStatus.COMPLETED else 0
     out = []
     for key in sorted(set(started) | set(durations)):
         by_day = durations.get(key, {})

@@ -28,9 +28,7 @@ class RepositoryService:
 
         ``DefinitionError`` lists every problem found; an unchanged file makes no new version.
         """
-        if dry_run:  # TEMP until Definitions.deploy takes dry_run
-            return self._core.definitions.deploy(files, deployed_by, dry_run=True)
-        return self._core.definitions.deploy(files, deployed_by)
+        return self._core.definitions.deploy(files, deployed_by, dry_run=dry_run)
 
     def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
         """Deploy every file under ``path`` (the configured processes folder by default)."""

@@ -13,8 +13,9 @@ from .db import Database
 from .errors import InvalidInputError, NotFoundError
 from .models import Event, HumanTask, utcnow
 from .paging import Page
+from .vocabulary import OPEN_TASK_STATUSES
 
-OPEN = ("ready", "claimed")
+OPEN = OPEN_TASK_STATUSES
 HISTORY_TYPES = ("task_created", "task_claimed", "task_unclaimed", "task_completed",
                  "task_cancelled", "task_completion_ignored")
 MAX_COMMENT = 4000

@@ -8,30 +8,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import jobs, messages
-from .bpmn.runtime import ThrownMessage, WorkflowRunner
+from .advance import Advance
+from .bpmn.runtime import ThrownMessage
 from .definitions import Definitions
 from .humantasks import sync_human_tasks
 from .instances import create_instance
 from .models import Job, MessageSubscription
-from .outcome import Outcome, Snapshot
 from .scripting import Sandbox
+from .vocabulary import JobKind
 
 log = logging.getLogger(__name__)
 
 
-def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, inst: Snapshot,
-               runner: WorkflowRunner, completed: bool, job_id: int, out: Outcome,
-               new: bool = False) -> None:
+def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv: Advance,
+               job_id: int, new: bool = False) -> None:
     """Make task rows, subscriptions and timer jobs match what the workflow waits on.
 
-    ``new``: the instance was never stored, so it has none yet (saves three queries).
+    ``job_id``: the job being done (it is finished by the caller, not here). ``new``: the
+    instance was never stored, so it has none yet (saves three queries).
     """
+    inst, runner = adv.inst, adv.runner
+    completed = runner.completed
     if completed and new:
         return
-    sync_human_tasks(session, inst.id, inst.process_key, inst.business_key,
-                     [] if completed else runner.human_tasks(), sandbox,
-                     definitions, inst.definition_id, out.events, new=new,
-                     reopened=out.reopened)
+    sync_human_tasks(session, adv, definitions, sandbox, new=new)
     subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
         select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
     waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}
@@ -45,7 +45,8 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, ins
                                             business_key=inst.business_key,
                                             spiff_task_id=task_id, element_id=msg.element_id))
     timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
-        select(Job).where(Job.instance_id == inst.id, Job.kind == "timer", Job.id != job_id))}
+        select(Job).where(Job.instance_id == inst.id, Job.kind == JobKind.TIMER,
+                          Job.id != job_id))}
     due = {} if completed else {t.task_id: t for t in runner.waiting_timers()}
     for task_id, job in timers.items():
         if task_id not in due:
@@ -54,7 +55,7 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, ins
             job.due_at = due[task_id].due_at
     for task_id, timer in due.items():
         if task_id not in timers:
-            jobs.enqueue(session, "timer", inst.id, {"task_id": task_id,
+            jobs.enqueue(session, JobKind.TIMER, inst.id, {"task_id": task_id,
                                                      "element_id": timer.element_id},
                          timer.due_at)
     if completed:
@@ -62,9 +63,10 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, ins
                                                      Job.id != job_id)):
             session.delete(job)
 
-def route_thrown(session: Session, definitions: Definitions, inst: Snapshot,
-                 message: ThrownMessage, out: Outcome) -> None:
+def route_thrown(session: Session, definitions: Definitions, adv: Advance,
+                 message: ThrownMessage) -> None:
     """Send a message one instance threw to the instances (or process starts) it reaches."""
+    inst = adv.inst
     payload = message.payload if isinstance(message.payload, dict) else {
         "payload": message.payload}
     match = messages.find_targets(session, message.name, None, None,
@@ -73,10 +75,10 @@ def route_thrown(session: Session, definitions: Definitions, inst: Snapshot,
     same_key = [t for t in targets if inst.business_key is not None
                 and t[1].business_key == inst.business_key]
     targets = same_key or targets
-    out.event(inst, "message_thrown", name=message.name,
+    adv.event("message_thrown", name=message.name,
               delivered_to=[t[1].id for t in targets])
     for sub, target in targets:
-        jobs.enqueue(session, "message", target.id,
+        jobs.enqueue(session, JobKind.MESSAGE, target.id,
                      {"task_id": sub.spiff_task_id, "name": message.name,
                       "variables": payload, "element_id": sub.element_id})
         session.delete(sub)

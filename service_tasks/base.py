@@ -1,13 +1,14 @@
 """What every connector shares: one error tree and the call information it is given.
 
-Connectors import nothing of Bridgeflow's; the app factory maps these errors onto the
-engine's outcomes when it registers them:
+This is the one error tree of connector failures. Connectors import nothing of Bridgeflow's;
+the engine reads two attributes of what they raise (see ``engine.registry.classify``):
 
-- ``TransientError``   → the call is retried with back-off, then an incident opens;
-- ``BusinessRuleError`` → a BPMN error (``code``) that a boundary event may catch;
+- ``retryable``: ``TransientError`` → the call is retried with back-off, then an incident;
+- ``bpmn_error_code``: ``BusinessRuleError`` → a BPMN error (``code``) that a boundary
+  event may catch;
 - ``AuthenticationError`` → raised only after one refresh of the credentials failed;
-  the engine treats it as an incident (a person must fix the credentials);
-- ``ConnectorError`` (anything else) → an incident.
+  an incident (a person must fix the credentials);
+- ``ConnectorError`` (anything else) → an incident at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any, Protocol
 class ConnectorError(Exception):
     """A call to an external system failed; ``details`` is safe to log and show."""
 
+    retryable = False  # trying again cannot help: the engine opens an incident at once
+    bpmn_error_code: str | None = None
+
     def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -27,6 +31,8 @@ class ConnectorError(Exception):
 
 class TransientError(ConnectorError):
     """It may work a little later: timeout, connection refused, 5xx, rate limit."""
+
+    retryable = True
 
 
 class AuthenticationError(ConnectorError):
@@ -40,6 +46,7 @@ class BusinessRuleError(ConnectorError):
                  details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message, details)
         self.code = code
+        self.bpmn_error_code = code
 
 
 class InvalidParameters(ConnectorError):
@@ -47,7 +54,7 @@ class InvalidParameters(ConnectorError):
 
 
 class CallInfo(Protocol):
-    """What the engine tells an operation about the call (duck-typed; see engine.registry)."""
+    """What the engine tells an operation about the call (duck-typed: ``engine.CallContext``)."""
 
     @property
     def instance_id(self) -> str: ...

@@ -1,8 +1,8 @@
 """Wire the connectors of ``service_tasks`` into the engine's registry: the only such place.
 
-Connectors raise their own error tree (``service_tasks.base``); ``classify`` turns it into the
-engine's outcomes. Tryton and CRM clients keep a login or a token and are not shared
-between threads, so every thread that runs jobs gets its own client.
+Connectors raise the one error tree of ``service_tasks.base``, which the engine reads as it
+is (``retryable``, ``bpmn_error_code``). Tryton and CRM clients keep a login or a token and
+are not shared between threads, so every thread that runs jobs gets its own client.
 """
 
 from __future__ import annotations
@@ -15,15 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
-from engine import (
-    BusinessError,
-    OperationRegistry,
-    PermanentError,
-    RetryPolicy,
-    Settings,
-    TransientError,
-)
-from service_tasks import base
+from engine import OperationRegistry, RetryPolicy, Settings
 
 if TYPE_CHECKING:
     from service_tasks.mapping import MappingSet
@@ -37,17 +29,15 @@ CONNECTOR_RETRY = RetryPolicy(attempts=5, backoff_seconds=10.0, factor=2.0,
                               max_backoff_seconds=600.0)
 
 
-def classify(exc: Exception) -> Exception:
-    """Map a connector's error onto what the engine does with it."""
-    if isinstance(exc, base.BusinessRuleError):
-        return BusinessError(exc.code, exc.message, exc.details)
-    if isinstance(exc, base.TransientError):
-        return TransientError(exc.message, exc.details)
-    if isinstance(exc, base.InvalidParameters | base.AuthenticationError):
-        return PermanentError(exc.message, exc.details)
-    if isinstance(exc, base.ConnectorError):
-        return PermanentError(exc.message, exc.details)
-    return exc  # a bug in a connector: retried, then an incident with its traceback's text
+# Which settings connect each family of operations (for the start-up error that lists the
+# operations the deployed processes use and no connector provides).
+SETTINGS_FOR: dict[str, str] = {
+    "erp": "BRIDGEFLOW_ERP_URL (with BRIDGEFLOW_ERP_DATABASE, _USER and _PASSWORD)",
+    "crm": "BRIDGEFLOW_CRM_URL with BRIDGEFLOW_CRM_CLIENT_ID and BRIDGEFLOW_CRM_CLIENT_SECRET",
+    "notify": "BRIDGEFLOW_SMTP_HOST (with BRIDGEFLOW_SMTP_PORT and BRIDGEFLOW_SMTP_SENDER)",
+    "reconcile": "both BRIDGEFLOW_ERP_URL and BRIDGEFLOW_CRM_URL (see erp.* and crm.*)",
+    "mapping": "BRIDGEFLOW_MAPPINGS_DIR (a folder of field mapping files)",
+}
 
 
 def register_per_thread(registry: OperationRegistry, factory: Factory,
@@ -66,7 +56,7 @@ def register_per_thread(registry: OperationRegistry, factory: Factory,
         def call(params: dict[str, Any], ctx: Any, _name: str = name) -> Any:
             return ops()[_name](params, ctx)
 
-        registry.register(name, call, retry=retry, classify=classify)
+        registry.register(name, call, retry=retry)
     return names
 
 
@@ -114,7 +104,7 @@ def build_registry(settings: Settings) -> OperationRegistry:
 
         mappings = mapping.MappingSet(Path(settings.mappings_dir))  # checked at start-up
         for name, fn in mapping.operations(mappings).items():
-            registry.register(name, fn, retry=RetryPolicy(attempts=1), classify=classify)
+            registry.register(name, fn, retry=RetryPolicy(attempts=1))
         if settings.erp_url and settings.crm_url:
             register_reconciliation(registry, settings, mappings)
     return registry

@@ -58,8 +58,8 @@ class ServiceCall:
     task_id: str
     element_id: str
     operation: str
-    parameters: dict[str, Any]
-    retry: dict[str, Any]
+    retry: dict[str, Any]  # the task's own retry settings (failedJobRetryTimeCycle)
+    result_variable: str | None
 
 
 @dataclass
@@ -170,8 +170,8 @@ class WorkflowRunner:
         task.run()
         self._record(task)
 
-    def complete_service_call(self, task_id: str, result: Any, result_variable: str | None,
-                              ) -> None:
+    def complete_service_call(self, task_id: str, result: Any,
+                              result_variable: str | None) -> None:
         task = self._task(task_id)
         if task is None or task.state != TaskState.STARTED:
             raise LookupError(f"service task {task_id} is not running")
@@ -314,26 +314,25 @@ class WorkflowRunner:
                                      task.data))
         return out
 
-    def pending_service_calls(self, evaluate: Callable[[Any, str], Any],
-                              ) -> list[tuple[ServiceCall, Any]]:
-        """Service tasks started and not parked, with their parameters evaluated."""
+    def pending_service_calls(self) -> list[ServiceCall]:
+        """Service tasks started and not parked: the calls to make now."""
         out = []
         for task in self.wf.get_tasks(state=TaskState.STARTED):
             spec = task.task_spec
-            if not isinstance(spec, ServiceCallTask) or task.internal_data.get(PARKED):
-                continue
-            out.append((ServiceCall(str(task.id), spec.bpmn_id, spec.operation, {},
-                                    dict(spec.retry)), task))
+            if isinstance(spec, ServiceCallTask) and not task.internal_data.get(PARKED):
+                out.append(ServiceCall(str(task.id), spec.bpmn_id, spec.operation,
+                                       dict(spec.retry),
+                                       getattr(spec, "result_variable", None)))
         return out
 
-    def evaluate_parameters(self, task: Any) -> dict[str, Any]:
-        spec = task.task_spec
-        engine = self.wf.script_engine
-        return {name: engine.evaluate(task, expr) for name, expr in spec.parameters.items()}
-
-    def service_result_variable(self, task_id: str) -> str | None:
+    def evaluate_parameters(self, task_id: str) -> dict[str, Any]:
+        """A service call's parameters, evaluated over its task's data."""
         task = self._task(task_id)
-        return getattr(task.task_spec, "result_variable", None) if task is not None else None
+        if task is None:
+            raise LookupError(f"service task {task_id} is gone")
+        engine = self.wf.script_engine
+        return {name: engine.evaluate(task, expr)
+                for name, expr in task.task_spec.parameters.items()}
 
     def waiting_messages(self) -> list[WaitingMessage]:
         out = []

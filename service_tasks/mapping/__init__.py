@@ -52,8 +52,8 @@ from .checks import COMMON_KEYS, TOP_KEYS
 from .convert import CONVERTERS, TYPE_OPTIONS, EnumTable, json_ready
 from .errors import MappingFileError, MappingProblem
 from .loading import SUFFIXES, MappingSet, load_mapping
-from .model import FieldRule, Mapping
 from .mapping_operations import Operation, operations
+from .model import FieldRule, Mapping
 
 __all__ = ["COMMON_KEYS", "CONVERTERS", "SUFFIXES", "TOP_KEYS", "TYPE_OPTIONS", "EnumTable",
            "FieldRule", "Mapping", "MappingFileError", "MappingProblem", "MappingSet",

@@ -12,8 +12,9 @@ import pytest
 from engine import Engine
 from engine.config import Settings
 from engine.db import Database
-from engine.registry import BusinessError, CallContext, OperationRegistry, TransientError
+from engine.registry import CallContext, OperationRegistry
 from engine.worker import Worker
+from service_tasks.base import BusinessRuleError, TransientError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -36,7 +37,7 @@ class FakeSystem:
     def stock_check(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         self.calls.append(("test.stock", params, ctx))
         if params["qty"] > self.stock:
-            raise BusinessError("stock_short", f"only {self.stock} in stock")
+            raise BusinessRuleError("stock_short", f"only {self.stock} in stock")
         return {"available": self.stock}
 
 

@@ -8,15 +8,15 @@ import engine
 from engine import Engine
 
 EXPORTED = {
-    "BusinessError", "CallContext", "ConflictError", "DecisionEvaluationError",
+    "CallContext", "ConflictError", "DecisionEvaluationError",
     "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
     "Event", "FINAL_STATUSES", "HistoryService", "HumanTask", "IdentityService",
     "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
     "InvalidInputError", "JobKind", "LIVE_STATUSES", "ManagementService", "MessageResult",
-    "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page", "PermanentError",
+    "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page",
     "Problem", "ProcessFigures", "ProtectionError", "Queue", "RepositoryService",
     "RetryPolicy", "RuntimeService", "Settings", "StaleStateError", "TaskService",
-    "TaskStatus", "TransientError", "User", "VisitedElement", "Worker", "is_overdue",
+    "TaskStatus", "User", "VisitedElement", "Worker", "is_overdue",
     "utcnow",
 }
 
@@ -31,7 +31,7 @@ SERVICES = {
                 "process_figures"},
     "management": {"suspend", "resume", "terminate", "incident", "incidents_of",
                    "list_incidents", "retry_incident", "move_token", "upgrade_database",
-                   "heartbeat", "workers", "stats"},
+                   "database_is_current", "heartbeat", "workers", "stats"},
     "identity": {"create_user", "list_users", "user", "user_by_name", "set_password",
                  "deactivate", "ensure_demo_users", "blocked_for", "authenticate",
                  "sign_in_failed", "lockout_seconds", "audit", "can_see_task", "masked_for",

@@ -1,9 +1,9 @@
 """Fake CRM, ERP and mail operations for the shipped processes: they keep records like the real
 systems do (same result shapes as the real operations' docstrings) and remember every call.
 
-They raise the connectors' own errors (``service_tasks.base``) and are registered with the
-app's ``classify``, so a process meets the same BPMN errors, retries and incidents here as in
-production.
+They raise the connectors' own errors (``service_tasks.base``), which the engine reads as
+it reads the real connectors', so a process meets the same BPMN errors, retries and
+incidents here as in production.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from service_tasks.base import BusinessRuleError, InvalidParameters, TransientError, require
-from web.connectors import classify
 
 SAM = {"id": "005000000000001AAA", "name": "Sam Seller", "email": "sam@example.com"}
 SUE = {"id": "005000000000003AAA", "name": "Sue Support", "email": "sue@example.com"}
@@ -239,5 +238,5 @@ class Systems:
             "notify.email": self.mail.email,
         }
         for name, fn in operations.items():
-            registry.register(name, fn, retry=fast, classify=classify)
+            registry.register(name, fn, retry=fast)
         return registry

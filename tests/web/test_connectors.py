@@ -9,24 +9,25 @@ from typing import Any
 import pytest
 
 from engine.config import Settings
-from engine.registry import BusinessError, OperationRegistry, PermanentError, TransientError
+from engine.registry import FailureKind, OperationRegistry, classify
 from service_tasks import base
-from web.connectors import build_registry, classify, register_per_thread
+from web.connectors import build_registry, register_per_thread
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "processes" / "mappings"
 
 
-def test_each_connector_error_becomes_the_engine_outcome_it_means() -> None:
+def test_the_engine_reads_the_connectors_one_error_tree_as_it_is() -> None:
     business = classify(base.BusinessRuleError("insufficient_stock", "BF-510: 0 left",
                                                {"product_code": "BF-510"}))
-    assert isinstance(business, BusinessError)
+    assert business.kind is FailureKind.BUSINESS
     assert (business.error_code, business.message) == ("insufficient_stock", "BF-510: 0 left")
     assert business.details == {"product_code": "BF-510"}
-    assert isinstance(classify(base.TransientError("timed out")), TransientError)
-    assert isinstance(classify(base.InvalidParameters("missing: lines")), PermanentError)
-    assert isinstance(classify(base.AuthenticationError("bad secret")), PermanentError)
-    bug = KeyError("x")
-    assert classify(bug) is bug  # our own bug: retried, then an incident with its text
+    assert classify(base.TransientError("timed out")).kind is FailureKind.TRANSIENT
+    assert classify(base.InvalidParameters("missing: lines")).kind is FailureKind.PERMANENT
+    assert classify(base.AuthenticationError("bad secret")).kind is FailureKind.PERMANENT
+    assert classify(base.ConnectorError("refused")).kind is FailureKind.PERMANENT
+    bug = classify(KeyError("x"))  # a connector's own bug: retried, then an incident
+    assert bug.kind is FailureKind.TRANSIENT and bug.message == "KeyError: 'x'"
 
 
 def test_a_configuration_provides_exactly_the_systems_it_names(tmp_path: Path) -> None:

@@ -1,0 +1,96 @@
+"""One advance of one instance: the workflow in memory and everything the advance produced.
+
+An ``Advance`` is the only thing the executor's steps pass around: they move its runner and
+record into it; the executor writes it all in one transaction at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from .bpmn.runtime import TaskFailure, ThrownMessage, WorkflowRunner
+from .bpmn.serializer import to_json_value
+from .models import Event, Incident, Instance, utcnow
+from .vocabulary import JobKind
+
+# Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
+INSTANCES = cast(Table, Instance.__table__)
+EVENTS = cast(Table, Event.__table__)
+
+
+class LeaseLostError(Exception):
+    """Another worker took this job over after our lease ran out: drop our work."""
+
+
+@dataclass
+class Snapshot:
+    """What the executor knows of the instance it advances, as it was read."""
+
+    id: str
+    definition_id: str
+    process_key: str
+    business_key: str | None
+    status: str
+    state: bytes | None
+    variables: dict[str, Any]
+    revision: int
+
+
+@dataclass
+class Advance:
+    """The instance being advanced, its workflow, and what this advance produced."""
+
+    inst: Snapshot
+    runner: WorkflowRunner
+    events: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    new_jobs: list[tuple[JobKind, dict[str, Any], datetime]] = field(default_factory=list)
+    thrown: list[ThrownMessage] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)  # a retried call's attempt number
+    calls_pending: bool = False  # stopped before a service call (an inline start)
+    reopened: set[str] = field(default_factory=set)  # tasks an admin moved the token back to
+
+    def event(self, type_: str, element_id: str | None = None, actor: str | None = None,
+              **data: Any) -> None:
+        """Add an audit event about this instance."""
+        self.events.append({"instance_id": self.inst.id, "type": type_,
+                            "element_id": element_id, "actor": actor, "data": data,
+                            "created_at": utcnow()})
+
+    def incident(self, element_id: str | None, task_id: str | None, error_type: str,
+                 message: str, details: dict[str, Any]) -> None:
+        """Open an incident with this advance (and say so in the audit trail)."""
+        self.incidents.append(Incident(instance_id=self.inst.id,
+                                       process_key=self.inst.process_key,
+                                       element_id=element_id, spiff_task_id=task_id,
+                                       error_type=error_type, message=message,
+                                       details=to_json_value(details)))
+        self.event("incident_opened", element_id, error_type=error_type, message=message)
+
+    def failed(self, failure: TaskFailure) -> None:
+        """A script, expression or decision failed: an incident an admin can act on."""
+        self.incident(failure.element_id, failure.task_id, failure.error_type,
+                      failure.message, {**failure.details, "line": failure.line})
+
+    def job(self, kind: JobKind, payload: dict[str, Any], due: datetime) -> None:
+        """A job to write with this advance (a retry of a service call)."""
+        self.new_jobs.append((kind, payload, due))
+
+    def record_steps(self) -> None:
+        """Move the steps the runner took into the audit trail."""
+        for step in self.runner.steps:
+            self.event("step", step.element_id, type=step.element_type, name=step.name)
+        self.runner.steps.clear()
+
+
+def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Append audit events with one multi-row INSERT (the ORM would fetch every new id)."""
+    if not events:
+        return
+    session.flush()  # rows the events refer to go first
+    session.connection().execute(EVENTS.insert(), events)
