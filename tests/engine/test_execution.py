@@ -178,6 +178,9 @@ def test_suspended_instance_does_not_move_until_resumed(engine: Engine,
     assert engine.runtime.instance(inst.id).status == "suspended"
     engine.management.resume(inst.id, "admin")
     drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    audited = [(e.type, e.actor) for e in engine.history.events_of(inst.id)
+               if e.type.startswith("instance_") and e.actor == "admin"]
+    assert audited == [("instance_suspended", "admin"), ("instance_resumed", "admin")]
 
 
 def test_terminate_cancels_open_tasks(engine: Engine) -> None:
@@ -192,8 +195,8 @@ def test_terminate_cancels_open_tasks(engine: Engine) -> None:
 
 def test_instances_keep_their_version_after_a_new_deployment(engine: Engine) -> None:
     first = engine.runtime.start("review", None, {}, wait=5)
-    source = engine.repository.definition("review").source.replace('name="Review the request"',
-                                                         'name="Review the request (v2)"')
+    source = engine.repository.definition("review").source.replace(
+        'name="Review the request"', 'name="Review the request (v2)"')
     [deployed] = engine.repository.deploy({"review.bpmn": source.encode()})
     assert (deployed.version, deployed.new_version) == (2, True)
     [again] = engine.repository.deploy({"review.bpmn": source.encode()})
