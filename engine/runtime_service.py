@@ -6,8 +6,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
-
 from . import messages
 from .core import Core
 from .errors import ConflictError, InvalidInputError, StaleStateError
@@ -16,6 +14,7 @@ from .instances import check_business_key, check_variables, create_instance
 from .messages import MessageResult
 from .models import Instance
 from .paging import Page
+from .reporting import search_instances
 
 
 class RuntimeService:
@@ -76,18 +75,8 @@ class RuntimeService:
                        business_key: str | None = None, page: int = 1,
                        per_page: int = 50) -> Page:
         """Instances matching every filter given, newest first."""
-        with self._core.db.read() as s:
-            query = select(Instance)
-            if status:
-                query = query.where(Instance.status == status)
-            if process_key:
-                query = query.where(Instance.process_key == process_key)
-            if business_key:
-                query = query.where(Instance.business_key == business_key)
-            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
-                                   .offset((page - 1) * per_page).limit(per_page)))
-        return Page(items, int(total), page, per_page)
+        return search_instances(self._core.db, status=status, process_key=process_key,
+                                business_key=business_key, page=page, per_page=per_page)
 
     def send_message(self, name: str, business_key: str | None = None,
                      correlation_keys: Mapping[str, Any] | None = None,

@@ -14,6 +14,36 @@ from engine.db import Database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("BRIDGEFLOW_TEST_POSTGRES_URL")
+# CI runs with CI=true: there a missing Tryton, PostgreSQL or Chromium fails the run.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+# The variants of a test that needs a database; `-m "not postgres"` keeps the SQLite ones.
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres, id="postgres")]
+# For a test that means something on PostgreSQL only: no SQLite variant is collected at all.
+postgres_only = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres, id="postgres")],
+    indirect=True)
+
+
+def require(condition: object, reason: str) -> None:
+    """Skip the test for ``reason`` when ``condition`` is false; fail it instead in CI.
+
+    Every skip for a missing component (Tryton, PostgreSQL) goes through here, so CI cannot
+    pass by quietly skipping what it was meant to test. (A missing Chromium always fails.)
+    """
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so a missing component fails the test instead of "
+                    "skipping it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def postgres_url() -> str:
+    """The PostgreSQL URL the PostgreSQL variants run against, or skip (fail in CI)."""
+    require(POSTGRES_URL, "PostgreSQL variant: set BRIDGEFLOW_TEST_POSTGRES_URL to run it")
+    assert POSTGRES_URL is not None
+    return POSTGRES_URL
 
 
 def reset_postgres(url: str) -> None:
@@ -47,18 +77,28 @@ def own_postgres_database(url: str, suffix: str) -> str:
 def pytest_report_header(config: pytest.Config) -> str:
     if POSTGRES_URL:
         return f"bridgeflow: PostgreSQL tests run against {POSTGRES_URL}"
+    missing = "fail (CI is set)" if IN_CI else "are skipped (CI sets it)"
     return ("bridgeflow: BRIDGEFLOW_TEST_POSTGRES_URL is not set, so the PostgreSQL variants "
-            "of the tests are skipped (CI sets it)")
+            f"of the tests {missing}")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a PostgreSQL variant without the ``postgres`` marker: -m would miss it."""
+    unmarked = [item.nodeid for item in items
+                if "postgres" in getattr(getattr(item, "callspec", None), "params", {}).values()
+                and item.get_closest_marker("postgres") is None]
+    if unmarked:
+        raise pytest.UsageError("these PostgreSQL variants lack the postgres marker (use "
+                                f"tests.conftest.DATABASES): {', '.join(unmarked)}")
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bridgeflow.db'}"
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL variant: set BRIDGEFLOW_TEST_POSTGRES_URL to run it")
-    reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    url = postgres_url()
+    reset_postgres(url)
+    return url
 
 
 @pytest.fixture

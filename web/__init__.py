@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 from typing import Any
 
 from flask import Flask
 
-from engine import Engine, OperationRegistry, Settings, Worker
+from engine import Engine, Settings
 
-from .bootstrap import StartupError, build_engine
+from .bootstrap import (
+    StartupError,
+    check_migrated,
+    default_operations,
+    open_engine,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = ["StartupError", "create_app", "default_operations", "engine_of"]
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create the app: settings from the environment, then ``test_config``; engine; blueprints."""
+    """Create the app: settings from the environment, then ``test_config``; engine; blueprints.
+
+    It only builds: it writes nothing to the database and starts no thread. The database
+    must be migrated (``bridgeflow db upgrade``; else a StartupError says so); ``serve``,
+    ``worker`` and ``demo`` deploy ``processes/``; ``bridgeflow users demo`` creates the demo
+    users; ``serve`` starts a job worker in each web process (web/server.py).
+    """
     app = Flask(__name__, instance_relative_config=True)
     overrides = dict(test_config or {})
     registry = overrides.pop("operations", None)
-    deploy = overrides.pop("deploy_processes", True)
     settings = Settings.from_env(**overrides)
     from . import auth, security
+    from .extensions import database_config, db
 
-    security.check_settings(settings)  # before anything is written with a forgeable secret
-    engine = build_engine(settings, registry or default_operations(settings), deploy=deploy)
+    security.check_settings(settings)  # before the database is opened with a forgeable secret
+    registry = registry or default_operations(settings)
     app.config.from_mapping(SECRET_KEY=settings.secret_key,
-                            MAX_CONTENT_LENGTH=settings.max_body_bytes)
+                            MAX_CONTENT_LENGTH=settings.max_body_bytes,
+                            **database_config(settings.database_url))
+    db.init_app(app)  # Flask-SQLAlchemy owns the pool; the engine runs over it
+    with app.app_context():
+        engine = open_engine(settings, registry, database=db.engine)
+    try:  # reads only; a SQLite file that does not exist is refused, not created
+        check_migrated(engine, settings)
+    except StartupError:
+        engine.close()
+        raise
     app.extensions["bridgeflow"] = engine
 
     from . import errors, ops, pages
@@ -35,33 +56,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     security.init_app(app, settings)  # CSRF, cookie flags, security headers
-    auth.init_app(app, settings)  # sign-in pages, current_user; demo users in development
+    auth.init_app(app)  # sign-in pages, current_user
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_bp)
     pages.init_app(app)
-
-    if settings.run_worker_in_web:
-        worker = Worker(engine)
-        worker.start()
-        app.extensions["bridgeflow_worker"] = worker
-        atexit.register(worker.stop)
     return app
-
-
-def default_operations(settings: Settings) -> OperationRegistry:
-    """The connectors this deployment's settings name (see web/connectors.py)."""
-    from service_tasks.mapping import MappingFileError
-
-    from .connectors import build_registry
-
-    try:
-        return build_registry(settings)
-    except MappingFileError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise StartupError(f"cannot load the field mappings in {settings.mappings_dir}: "
-                           f"{len(exc.problems)} problem(s)\n{lines}") from exc
-    except ValueError as exc:  # a connector refused its settings (e.g. BRIDGEFLOW_SMTP_*)
-        raise StartupError(f"invalid connector settings: {exc}") from exc
 
 
 def engine_of(app: Flask) -> Engine:

@@ -25,7 +25,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from engine import Engine, Settings, User
+from engine import Engine, User
 
 from .errors import error_response
 from .security import refusal, wants_json
@@ -40,13 +40,12 @@ WRONG = "wrong name or password"
 _UNSET = object()
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    """Register the sign-in pages and the template globals; create demo users in development."""
+def init_app(app: Flask) -> None:
+    """Register the sign-in pages and the template globals (demo users: ``bridgeflow users
+    demo``, never the app factory)."""
     app.register_blueprint(bp)
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["visible_variables"] = visible_variables
-    if settings.demo_users and settings.environment == "development":
-        app.extensions["bridgeflow"].identity.ensure_demo_users()
 
 
 def _engine() -> Engine:

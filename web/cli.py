@@ -13,20 +13,29 @@ import click
 
 from engine import Engine, EngineError, Settings, Worker
 
-from .bootstrap import StartupError, build_engine
+from . import bootstrap
+from .bootstrap import StartupError
 
 
 @contextmanager
 def open_engine(deploy: bool = False) -> Iterator[Engine]:
-    """Build the engine from the environment and close its database afterwards."""
-    try:
-        from . import default_operations
+    """Build the engine from the environment and close its database afterwards.
 
+    The database must be migrated (``bridgeflow db upgrade``); ``deploy`` deploys
+    ``processes/`` first (``serve``, ``worker``).
+    """
+    try:
         settings = Settings.from_env()
-        engine = build_engine(settings, default_operations(settings), deploy=deploy)
+        engine = bootstrap.open_engine(settings, bootstrap.default_operations(settings))
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
+        try:
+            bootstrap.check_migrated(engine, settings)
+            if deploy:
+                bootstrap.deploy_processes(engine, settings)
+        except StartupError as exc:
+            raise click.ClickException(str(exc)) from exc
         yield engine
     except EngineError as exc:
         click.echo(f"error: {exc.message}", err=True)
@@ -75,12 +84,14 @@ def main() -> None:
               help="Request threads per web process.")
 @click.option("--no-worker", is_flag=True, help="Do not run job workers in the web processes.")
 def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
-    """Serve the web app and the API (deploys processes/ and migrates the database first)."""
+    """Serve the web app and the API (migrates the database and deploys processes/ first)."""
     from .server import serve as run_server
 
-    with open_engine(deploy=True):
-        pass  # migrate and deploy once, before the web processes start
-    config: dict[str, Any] = {"deploy_processes": False}
+    try:  # once, in this process, before the web processes start
+        bootstrap.prepare(Settings.from_env(), deploy=True)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    config: dict[str, Any] = {}
     if no_worker:
         config["run_worker_in_web"] = False
     run_server(config, host, port, workers, threads)
@@ -123,8 +134,8 @@ def erp_setup(args: tuple[str, ...]) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run a worker that takes due jobs until SIGINT or SIGTERM."""
-    with open_engine() as engine:
+    """Run a worker that takes due jobs until SIGINT or SIGTERM (deploys processes/ first)."""
+    with open_engine(deploy=True) as engine:
         Worker(engine).run()
 
 
@@ -255,6 +266,21 @@ def create_user(name: str, role: str, groups: str, display_name: str | None,
                    f"{', '.join(user.groups) or 'none'})")
 
 
+@users.command("demo")
+def demo_users() -> None:
+    """Create the demo users (development only; when there are no users yet)."""
+    with open_engine() as engine:
+        try:
+            made = bootstrap.create_demo_users(engine, engine.settings)
+        except StartupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if made:
+            click.echo(f"demo users created: {', '.join(made)} (password "
+                       "'bridgeflow-demo')")
+        else:
+            click.echo("no demo users created: there are users already")
+
+
 @users.command("list")
 def list_users() -> None:
     """List the users, their role, groups and last sign-in."""
@@ -308,9 +334,12 @@ def db() -> None:
 
 @db.command()
 def upgrade() -> None:
-    """Migrate the database to the newest schema."""
-    with open_engine():
-        click.echo("database is up to date")
+    """Migrate the database to the newest schema (the only command that migrates)."""
+    try:
+        bootstrap.upgrade_database(Settings.from_env())
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("database is up to date")
 
 
 @main.group()

@@ -74,16 +74,22 @@ def run_demo(host: str, port: int, *, erp_port: int, crm_port: int, smtp_port: i
             "BRIDGEFLOW_SMTP_SENDER": "Bridgeflow <bridgeflow@demo.example>",
             "BRIDGEFLOW_WEBHOOK_SECRET": webhook_secret,
         })
-        from .cli import open_engine
+        from engine import Settings
 
-        with open_engine(deploy=True):
-            pass  # migrate and deploy processes/ once, with the connectors known
+        from .bootstrap import StartupError, prepare
+
+        settings = Settings.from_env()
+        try:  # migrate, deploy processes/ once with the connectors known, add the demo users
+            prepare(settings, deploy=True, demo_users=settings.environment == "development"
+                    and settings.demo_users)
+        except StartupError as exc:
+            raise RuntimeError(str(exc)) from exc
         print(f"\n  Bridgeflow  http://{host}:{port}/   (demo users: password "
               f"'bridgeflow-demo')\n  CRM sandbox http://127.0.0.1:{crm_port}/\n"
               f"  Tryton ERP  {erp.url}/ (JSON-RPC; database {erp.database!r}, user "
               f"{erp.user!r}, password {erp.password!r})\n  e-mail      printed below "
               f"(SMTP 127.0.0.1:{smtp_port})\n", flush=True)
-        run_server({"deploy_processes": False}, host, port, workers, 8)
+        run_server({}, host, port, workers, 8)
     finally:
         _stop(crm)
         _stop(mail)

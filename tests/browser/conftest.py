@@ -20,9 +20,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from engine import Engine
+from engine import Engine, Settings, Worker
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from web import create_app
+from web.bootstrap import prepare
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "browser"
@@ -89,9 +90,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     registry = OperationRegistry()
     registry.register("test.push_order", erp.push_order, retry=RetryPolicy(attempts=1))
     database = tmp_path_factory.mktemp("browser") / "bridgeflow.db"
-    app = create_app({"database_url": f"sqlite:///{database}", "processes_dir": str(FIXTURES),
-                      "operations": registry, "run_worker_in_web": True,
-                      "worker_poll_seconds": 0.1})
+    config = {"database_url": f"sqlite:///{database}", "processes_dir": str(FIXTURES),
+              "worker_poll_seconds": 0.1}
+    prepare(Settings.from_env(**config), registry, demo_users=True)  # what `demo` does first
+    app = create_app({**config, "operations": registry})
+    worker = Worker(app.extensions["bridgeflow"])  # as `serve` starts in each web process
+    worker.start()
     app.config["INBOX_REFRESH_SECONDS"] = 1  # the inbox refreshes itself every second here
     http: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, name="browser-test-server",
@@ -102,7 +106,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         http.shutdown()
         thread.join(5)
-        app.extensions["bridgeflow_worker"].stop()
+        worker.stop()
         app.extensions["bridgeflow"].close()
 
 

@@ -43,7 +43,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from crm_sandbox import create_app as create_crm
 from crm_sandbox import crm_of
 from crm_sandbox.outbox import SIGNATURE_HEADER, list_events, sign
-from engine import Engine
+from engine import Engine, Settings, Worker
 from engine.errors import DefinitionError
 from engine.models import Job, utcnow
 from service_tasks.crm import SalesforceClient
@@ -51,9 +51,10 @@ from service_tasks.tryton.client import TrytonClient
 from service_tasks.tryton.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_USER, demo_server
 from service_tasks.tryton.erp_operations import TrytonOperations
 from service_tasks.tryton.server import TrytonServer, free_port
-from tests.conftest import POSTGRES_URL, own_postgres_database, reset_postgres
+from tests.conftest import DATABASES, own_postgres_database, postgres_url, reset_postgres
 from tests.erp.conftest import erp_template  # noqa: F401  (a session fixture used below)
 from web import create_app
+from web.bootstrap import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -448,32 +449,33 @@ class Bridgeflow:
         return engine
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=DATABASES)
 def bridgeflow(request: pytest.FixtureRequest, bridgeflow_server: BridgeflowServer,
                crm_sandbox: CrmSandbox, e2e_erp_server: TrytonServer, mail_server: MailServer,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridgeflow]:
     """Bridgeflow with ``processes/`` deployed, connected to the ERP, the CRM and SMTP."""
     if request.param == "sqlite":
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-bridgeflow') / 'bf.db'}"
-    elif POSTGRES_URL:
-        database_url = own_postgres_database(POSTGRES_URL, "e2e")
-        reset_postgres(database_url)
     else:
-        pytest.skip("PostgreSQL variant: set BRIDGEFLOW_TEST_POSTGRES_URL to run it")
-    app = create_app({**bridgeflow_settings(database_url, crm_sandbox.url, e2e_erp_server,
-                                            mail_server.port), "deploy_processes": False})
+        database_url = own_postgres_database(postgres_url(), "e2e")
+        reset_postgres(database_url)
+    config = bridgeflow_settings(database_url, crm_sandbox.url, e2e_erp_server,
+                                 mail_server.port)
+    # migrate and add the demo users, as `bridgeflow demo` does; deploy_each deploys below
+    prepare(Settings.from_env(**config), deploy=False, demo_users=True)
+    app = create_app(config)
     app.config["TESTING"] = True
     engine: Engine = app.extensions["bridgeflow"]
     problems = deploy_each(engine, PROCESSES)
+    worker = Worker(engine)  # as `serve` starts one in each web process
+    worker.start()
     bridgeflow_server.later.app = app
     try:
         yield Bridgeflow(bridgeflow_server.url, app,
                          engine.identity.create_api_key(f"e2e-{request.param}"), problems)
     finally:
         bridgeflow_server.later.app = None
-        worker = app.extensions.get("bridgeflow_worker")
-        if worker is not None:
-            worker.stop()
+        worker.stop()
         engine.close()
 
 

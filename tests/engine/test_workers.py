@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from engine import Engine
 from engine.models import Event, Instance
+from tests.conftest import postgres_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,10 +64,9 @@ def test_a_killed_worker_s_instance_is_finished_by_another_exactly_once(
 
 
 @pytest.mark.slow
+@postgres_only  # the 4-worker load runs on PostgreSQL (SKIP LOCKED); SQLite is one writer
 def test_four_workers_finish_500_timer_and_service_instances_each_once(
         engine: Engine, database_url: str, tmp_path: Path) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the 4-worker load runs on PostgreSQL (SKIP LOCKED); SQLite is one writer")
     log = tmp_path / "calls.log"
     log.touch()
     ids = [engine.runtime.start("timed_call", f"load-{n}", {}).id for n in range(500)]

@@ -6,6 +6,7 @@ once per dataset and kept in ``$BRIDGEFLOW_CACHE_DIR`` or ``<repo>/.cache``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from service_tasks.tryton.client import TrytonClient, dumps
 from service_tasks.tryton.demo import demo_server, prepare_template
 from service_tasks.tryton.erp_operations import TrytonOperations
 from service_tasks.tryton.server import TrytonServer, TrytonServerError, tryton_executable
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,10 +119,12 @@ def cache_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def erp_template() -> Path:
+    require(importlib.util.find_spec("trytond") is not None,
+            "Tryton is not installed: trytond cannot be imported (pip install -e '.[erp]')")
     try:
         tryton_executable("trytond-admin")
     except TrytonServerError as exc:
-        pytest.skip(f"Tryton is not installed: {exc.message}")
+        require(False, f"Tryton is not installed: {exc.message}")
     return prepare_template(cache_dir())
 
 

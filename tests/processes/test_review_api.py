@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from engine import Settings
 from web import create_app
+from web.bootstrap import upgrade_database
 
 from .conftest import Driver, shipped_files
 from .fakes import Systems
@@ -19,8 +21,9 @@ ACME, CONTRACT = "001000000000001AAA", "800000000000001AAA"
 
 @pytest.fixture
 def app(tmp_path: Path, systems: Systems) -> Iterator[Flask]:
-    app = create_app({"database_url": f"sqlite:///{tmp_path / 'web.db'}",
-                      "run_worker_in_web": False, "deploy_processes": False,
+    database_url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade_database(Settings.from_env(database_url=database_url))
+    app = create_app({"database_url": database_url, "run_worker_in_web": False,
                       "operations": systems.registry()})
     app.config["TESTING"] = True
     app.extensions["bridgeflow"].repository.deploy(shipped_files())

@@ -10,16 +10,27 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import Engine
+from engine import Engine, Settings
 from web import create_app
+from web.bootstrap import prepare
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "processes"
 
 
+def prepared_app(config: dict[str, Any], deploy: bool = True,
+                 demo_users: bool = False) -> Flask:
+    """``create_app(config)`` after the steps ``serve`` and ``demo`` take first: migrate,
+    deploy ``processes_dir`` (with ``config["operations"]`` when given), and the demo users
+    when asked; the app factory itself writes nothing."""
+    settings = Settings.from_env(**{k: v for k, v in config.items() if k != "operations"})
+    prepare(settings, config.get("operations"), deploy=deploy, demo_users=demo_users)
+    return create_app(dict(config))
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"database_url": f"sqlite:///{tmp_path / 'web.db'}",
-                      "run_worker_in_web": False, "processes_dir": str(FIXTURES)})
+    app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'web.db'}",
+                        "run_worker_in_web": False, "processes_dir": str(FIXTURES)})
     app.config["TESTING"] = True
     yield app
     app.extensions["bridgeflow"].close()

@@ -22,7 +22,7 @@ from web.auth import current_user, forbid, login_required, roles_required, visib
 from web.bootstrap import StartupError
 from web.cli import main
 
-from .conftest import AuthClient
+from .conftest import AuthClient, prepared_app
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "processes"
 PASSWORD = "correct horse battery"
@@ -33,8 +33,8 @@ EXPIRED = "The form expired, reload the page."
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     """The app on both databases, with a few views that stand for the real pages."""
-    app = create_app({"database_url": database_url, "run_worker_in_web": False,
-                      "processes_dir": str(FIXTURES), "demo_users": False})
+    app = prepared_app({"database_url": database_url, "run_worker_in_web": False,
+                        "processes_dir": str(FIXTURES), "demo_users": False})
     app.config["TESTING"] = True
     changes: list[str] = []
     app.extensions["test_changes"] = changes
@@ -318,10 +318,10 @@ def test_the_session_cookie_is_http_only_and_same_site(app: Flask) -> None:
 
 def test_in_production_the_cookie_is_secure(tmp_path: Path) -> None:
     key = base64.b64encode(b"k" * 32).decode()
-    app = create_app({"database_url": f"sqlite:///{tmp_path / 'prod.db'}",
-                      "run_worker_in_web": False, "processes_dir": str(tmp_path / "none"),
-                      "environment": "production", "secret_key": "x" * 40,
-                      "encryption_keys": f"k1:{key}"})
+    app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'prod.db'}",
+                        "run_worker_in_web": False, "processes_dir": str(tmp_path / "none"),
+                        "environment": "production", "secret_key": "x" * 40,
+                        "encryption_keys": f"k1:{key}"})
     try:
         resp = app.test_client().get("/login")
         assert "Secure" in resp.headers["Set-Cookie"]
@@ -356,12 +356,26 @@ def test_every_response_has_the_security_headers(app: Flask, path: str) -> None:
     assert resp.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_development_creates_the_demo_users_once(tmp_path: Path) -> None:
-    config = {"database_url": f"sqlite:///{tmp_path / 'demo.db'}", "run_worker_in_web": False,
-              "processes_dir": str(tmp_path / "none")}
-    for _ in range(2):
-        app = create_app(dict(config))
+def test_the_app_factory_creates_no_demo_users(tmp_path: Path) -> None:
+    app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'demo.db'}",
+                        "processes_dir": str(tmp_path / "none")})
+    try:
+        assert app.extensions["bridgeflow"].identity.list_users() == []
+    finally:
         app.extensions["bridgeflow"].close()
+
+
+def test_the_demo_users_command_creates_them_once(tmp_path: Path) -> None:
+    env = {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+           "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    assert bridgeflow(env, "db", "upgrade").exit_code == 0
+    first = bridgeflow(env, "users", "demo")
+    assert first.exit_code == 0, first.output
+    assert "demo users created: admin, ana, fiona" in first.output
+    again = bridgeflow(env, "users", "demo")
+    assert again.exit_code == 0 and "no demo users created" in again.output
+    app = create_app({"database_url": env["BRIDGEFLOW_DATABASE_URL"],
+                      "processes_dir": str(tmp_path / "none")})
     demo = {u.name: (u.role, u.groups)
             for u in app.extensions["bridgeflow"].identity.list_users()}
     assert demo == {"admin": ("admin", []), "ana": ("analyst", []),
@@ -374,12 +388,30 @@ def test_development_creates_the_demo_users_once(tmp_path: Path) -> None:
     app.extensions["bridgeflow"].close()
 
 
+@pytest.mark.parametrize(("setting", "value"), [("ENVIRONMENT", "production"),
+                                                 ("DEMO_USERS", "false")])
+def test_the_demo_users_command_refuses_outside_development(tmp_path: Path, setting: str,
+                                                            value: str) -> None:
+    key = base64.b64encode(b"k" * 32).decode()
+    env = {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
+           "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none"), "BRIDGEFLOW_SECRET_KEY": "x" * 40,
+           "BRIDGEFLOW_ENCRYPTION_KEYS": f"k1:{key}", f"BRIDGEFLOW_{setting}": value}
+    assert bridgeflow(env, "db", "upgrade").exit_code == 0
+    refused = bridgeflow(env, "users", "demo")
+    assert refused.exit_code == 1
+    assert "demo users exist only in development" in refused.output
+    listed = bridgeflow(env, "users", "list")
+    assert listed.exit_code == 0 and "0 user(s)" in listed.output
+
+
 # -- the users command ------------------------------------------------------------------------
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {"BRIDGEFLOW_DATABASE_URL": database_url,
-            "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    env = {"BRIDGEFLOW_DATABASE_URL": database_url,
+           "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    assert bridgeflow(env, "db", "upgrade").exit_code == 0
+    return env
 
 
 def bridgeflow(env: dict[str, str], *args: str, input_: str | None = None) -> Any:

@@ -9,11 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import Engine
-from web import create_app
 from web.bootstrap import StartupError
 from web.ops import render_metrics
 
-from .conftest import AuthClient, instance_count, start_order
+from .conftest import AuthClient, instance_count, prepared_app, start_order
 from .processes import approval
 
 
@@ -126,7 +125,7 @@ def test_a_broken_process_file_stops_start_up_listing_every_problem(tmp_path: Pa
     (folder / "approval.bpmn").write_bytes(approval("import os"))
     (folder / "other.bpmn").write_bytes(b"not xml")
     with pytest.raises(StartupError) as info:
-        create_app({"database_url": f"sqlite:///{folder.parent / 'x.db'}",
-                    "run_worker_in_web": False, "processes_dir": str(folder)})
+        prepared_app({"database_url": f"sqlite:///{folder.parent / 'x.db'}",
+                      "run_worker_in_web": False, "processes_dir": str(folder)})
     message = str(info.value)
     assert "approval.bpmn" in message and "other.bpmn" in message

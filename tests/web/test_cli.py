@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from web import server
 from web.cli import main, parse_vars
 
 from .processes import approval
@@ -15,10 +24,158 @@ from .processes import approval
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "processes"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-            "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    env = {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    upgraded = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    return env
+
+
+def test_db_upgrade_is_what_migrates(tmp_path: Path) -> None:
+    database = tmp_path / "fresh.db"
+    env = {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{database}",
+           "BRIDGEFLOW_PROCESSES_DIR": str(tmp_path / "none")}
+    refused = CliRunner().invoke(main, ["users", "list"], env=env)
+    assert refused.exit_code == 1
+    assert f"the database at sqlite:///{database} is not migrated; run `bridgeflow db " \
+           "upgrade`" in refused.output
+    assert not database.exists()  # refused without creating an empty file
+    for _ in range(2):  # and again: nothing left to do
+        upgraded = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+        assert upgraded.exit_code == 0 and "database is up to date" in upgraded.output
+    listed = CliRunner().invoke(main, ["users", "list"], env=env)
+    assert listed.exit_code == 0 and "0 user(s)" in listed.output
+
+
+def shipped_env(tmp_path: Path) -> dict[str, str]:
+    """The shipped processes/ on default settings: no ERP, CRM or SMTP configured."""
+    return {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "BRIDGEFLOW_PROCESSES_DIR": str(ROOT / "processes"),
+            "BRIDGEFLOW_MAPPINGS_DIR": str(ROOT / "processes" / "mappings"),
+            "BRIDGEFLOW_ERP_URL": "", "BRIDGEFLOW_CRM_URL": "", "BRIDGEFLOW_SMTP_HOST": ""}
+
+
+def test_serve_without_connectors_says_once_which_operations_lack_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Any] = []
+    monkeypatch.setattr(server, "serve", lambda *args, **kw: started.append(args))
+    result = CliRunner().invoke(main, ["serve"], env=shipped_env(tmp_path))
+    assert result.exit_code == 1 and started == []
+    out = result.output
+    for op in ("erp.check_stock", "erp.find_order", "crm.create_task", "crm.update_order",
+               "notify.email", "reconcile.read", "reconcile.compare", "reconcile.repair"):
+        assert out.count(f"  {op} ") == 1, (op, out)  # once, however many files use it
+    listed = [line.split()[0] for line in out.splitlines() if " used by " in line]
+    assert listed == sorted(listed) and len(listed) == len(set(listed)) == 17
+    assert "notify.email" in out and "used by complaint_handling.bpmn, credit_approval.bpmn" \
+        in out
+    assert "unknown operation" not in out  # no per-element duplicates
+    for setting in ("BRIDGEFLOW_ERP_URL", "BRIDGEFLOW_CRM_URL", "BRIDGEFLOW_CRM_CLIENT_ID",
+                    "BRIDGEFLOW_CRM_CLIENT_SECRET", "BRIDGEFLOW_SMTP_HOST"):
+        assert setting in out, setting
+    assert "reconcile.*  both BRIDGEFLOW_ERP_URL and BRIDGEFLOW_CRM_URL" in out
+    assert "`make run` (or `bridgeflow demo`) starts Bridgeflow with the demo ERP, CRM and " \
+           "mail sink" in out
+    assert len(out.splitlines()) < 30
+
+
+def test_serve_migrates_and_deploys_once_then_starts_the_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Any] = []
+    monkeypatch.setattr(server, "serve", lambda *args, **kw: started.append(args))
+    env = {"BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+           "BRIDGEFLOW_PROCESSES_DIR": str(FIXTURES)}
+    result = CliRunner().invoke(main, ["serve", "--port", "9999", "--no-worker"], env=env)
+    assert result.exit_code == 0, result.output
+    assert started == [({"run_worker_in_web": False}, "127.0.0.1", 9999, 2, 8)]
+    listed = CliRunner().invoke(main, ["instances"], env=env)  # migrated
+    assert listed.exit_code == 0, listed.output
+    tried = CliRunner().invoke(main, ["deploy", "--dry-run", str(FIXTURES)], env=env)
+    assert "process auto_steps version 1 (unchanged)" in tried.output  # deployed
+
+
+def test_the_server_has_no_shared_control_socket() -> None:
+    options = server.gunicorn_options("127.0.0.1", 8080, 1, 1)
+    assert options["control_socket_disable"] is True
+    assert server._Gunicorn({}, options).cfg.control_socket_disable is True
+
+
+def test_each_web_process_starts_its_job_worker_and_stops_it_on_exit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    assert CliRunner().invoke(main, ["db", "upgrade"],
+                              env={"BRIDGEFLOW_DATABASE_URL": url}).exit_code == 0
+    config = {"database_url": url, "processes_dir": str(tmp_path / "none")}
+    app_server = server._Gunicorn(config, server.gunicorn_options("127.0.0.1", 0, 1, 1))
+    app_server.load()  # what gunicorn calls in each worker process after the fork
+    worker = app_server._worker
+    assert worker is not None and worker._scheduler is not None
+    app_server._worker_exit(None, None)  # gunicorn's worker_exit hook
+    assert worker._scheduler is None and app_server._worker is None
+    quiet = server._Gunicorn({**config, "run_worker_in_web": False},
+                             server.gunicorn_options("127.0.0.1", 0, 1, 1))
+    quiet.load()
+    assert quiet._worker is None
+    quiet._worker_exit(None, None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _healthz(port: int, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                answer: dict[str, Any] = json.loads(resp.read())
+                if answer.get("workers_alive"):
+                    return answer
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no server with a live job worker on port {port}")
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+def test_two_servers_on_one_host_run_side_by_side_without_a_control_socket(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("BRIDGEFLOW_") and k != "XDG_RUNTIME_DIR"}
+    env["HOME"] = str(home)
+    servers = []
+    try:
+        for name in ("one", "two"):
+            port = _free_port()
+            servers.append((port, subprocess.Popen(
+                [sys.executable, "-c", "from web.cli import main; main()", "serve",
+                 "--port", str(port), "--workers", "1", "--threads", "2"], cwd=ROOT,
+                env={**env, "BRIDGEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / name}.db",
+                     "BRIDGEFLOW_PROCESSES_DIR": str(FIXTURES)})))
+        for port, process in servers:
+            assert process.poll() is None, f"the server on port {port} stopped"
+            assert _healthz(port)["status"] == "ok"
+        assert all(process.poll() is None for _, process in servers)
+        assert not (home / ".gunicorn").exists()
+    finally:
+        for _, process in servers:
+            process.send_signal(signal.SIGTERM)
+        for _, process in servers:
+            try:
+                assert process.wait(timeout=30) == 0
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
 
 
 def test_api_keys_create_prints_a_working_key(env: dict[str, str]) -> None:
@@ -54,6 +211,20 @@ def test_deploy_then_start_with_wait(env: dict[str, str]) -> None:
     assert "auto_steps v1" in listed.output and "1 instance(s)" in listed.output
 
 
+def test_deploy_dry_run_stores_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    tried = runner.invoke(main, ["deploy", "--dry-run", str(FIXTURES)], env=env)
+    assert tried.exit_code == 0, tried.output
+    assert "process auto_steps version 1 (would be a new version)" in tried.output
+    assert "dry run: nothing was stored" in tried.output
+    deployed = runner.invoke(main, ["deploy", str(FIXTURES)], env=env)
+    assert "process auto_steps version 1 (new version)" in deployed.output
+    broken = tmp_path / "approval.bpmn"
+    broken.write_bytes(approval("import os"))
+    refused = runner.invoke(main, ["deploy", "--dry-run", str(broken)], env=env)
+    assert refused.exit_code == 1 and "approval.bpmn:" in refused.output
+
+
 def test_decide_prints_outputs_and_the_rule_that_matched(env: dict[str, str]) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["deploy", str(FIXTURES)], env=env).exit_code == 0
@@ -74,7 +245,8 @@ def test_start_of_an_unknown_process_is_one_line_on_stderr(env: dict[str, str]) 
 
 def test_every_command_has_help() -> None:
     for args in (["serve"], ["worker"], ["deploy"], ["start"], ["instances"], ["tasks"],
-                 ["complete"], ["decide"], ["api-keys", "create"], ["db", "upgrade"]):
+                 ["complete"], ["decide"], ["api-keys", "create"], ["db", "upgrade"],
+                 ["users", "demo"]):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, args
 

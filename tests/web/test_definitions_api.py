@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from engine import Engine
 
@@ -98,3 +99,52 @@ def test_decision_evaluate_rejects_unknown_fields(client: AuthClient) -> None:
     resp = client.post("/api/v1/decisions/discount/evaluate", json={"vars": {}})
     assert resp.status_code == 422
     assert "vars" in resp.get_json()["details"]["fields"]
+
+
+def dry_run(client: AuthClient, *files: tuple[str, bytes]) -> Any:
+    data = {"files": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post(f"{URL}?dry_run=true", data=data, content_type="multipart/form-data")
+
+
+def stored(engine: Engine) -> list[tuple[str, str, int]]:
+    return [(d.kind, d.key, d.version) for d in engine.repository.list_definitions()]
+
+
+def test_dry_run_answers_what_would_be_deployed_and_stores_nothing(client: AuthClient,
+                                                                   engine: Engine) -> None:
+    before = stored(engine)
+    resp = dry_run(client, ("approval.bpmn", approval()))
+    assert resp.status_code == 200
+    assert resp.get_json() == {"dry_run": True, "definitions": [
+        {"key": "approval", "kind": "process", "name": "Approval", "version": 1,
+         "new_version": True}]}
+    assert stored(engine) == before
+    assert client.get("/api/v1/process-definitions/approval").status_code == 404
+    real: Any = upload(client, ("approval.bpmn", approval()))
+    assert real.get_json()["definitions"][0]["version"] == 1
+
+
+def test_dry_run_tells_a_new_version_from_an_unchanged_file(client: AuthClient,
+                                                            engine: Engine) -> None:
+    upload(client, ("approval.bpmn", approval()))
+    before = stored(engine)
+    [same] = dry_run(client, ("approval.bpmn", approval())).get_json()["definitions"]
+    assert (same["version"], same["new_version"]) == (1, False)
+    [changed] = dry_run(client, ("approval.bpmn",
+                                 approval("approved_by = 'y'"))).get_json()["definitions"]
+    assert (changed["version"], changed["new_version"]) == (2, True)
+    assert stored(engine) == before
+    versions = client.get("/api/v1/process-definitions/approval").get_json()["versions"]
+    assert [v["version"] for v in versions] == [1]
+
+
+def test_dry_run_of_broken_files_is_422_with_every_problem(client: AuthClient,
+                                                           engine: Engine) -> None:
+    before = stored(engine)
+    resp = dry_run(client, ("broken.bpmn", b"this is not XML"),
+                   ("approval.bpmn", approval("import os")))
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["error"] == "invalid_definition"
+    assert {p["file"] for p in body["details"]["problems"]} == {"broken.bpmn", "approval.bpmn"}
+    assert stored(engine) == before

@@ -117,18 +117,18 @@ def test_missing_process_key_is_422(client: AuthClient) -> None:
     assert "process_key" in resp.get_json()["details"]["fields"]
 
 
-def test_wait_that_is_not_a_number_is_400(client: AuthClient, engine: Engine) -> None:
+def test_wait_that_is_not_a_number_is_422(client: AuthClient, engine: Engine) -> None:
     for wait in ("abc", "31", "-1"):
         resp = client.post(f"{URL}?wait={wait}", json={"process_key": "auto_steps"})
-        assert resp.status_code == 400, wait
+        assert resp.status_code == 422, wait
         body = resp.get_json()
-        assert body["error"] == "malformed_request" and "wait" in body["details"]["fields"]
+        assert body["error"] == "invalid_input" and "wait" in body["details"]["fields"]
     assert instance_count(engine) == 0
 
 
-def test_bad_page_is_400(client: AuthClient) -> None:
+def test_bad_page_is_422(client: AuthClient) -> None:
     resp = client.get(f"{URL}?page=zero")
-    assert resp.status_code == 400
+    assert resp.status_code == 422
     assert "page" in resp.get_json()["details"]["fields"]
 
 

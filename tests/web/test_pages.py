@@ -18,8 +18,8 @@ from engine import Engine
 from engine.models import Event, HumanTask, Instance, utcnow
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine.worker import Worker
-from web import create_app
 
+from .conftest import prepared_app
 from .processes import HEAD
 
 BROWSER_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "browser"
@@ -49,9 +49,9 @@ def erp() -> FlakyErp:
 def app(tmp_path: Path, erp: FlakyErp) -> Iterator[Flask]:
     registry = OperationRegistry()
     registry.register("test.push_order", erp.push_order, retry=RetryPolicy(attempts=1))
-    app = create_app({"database_url": f"sqlite:///{tmp_path / 'pages.db'}",
-                      "run_worker_in_web": False, "processes_dir": str(BROWSER_FIXTURES),
-                      "operations": registry})
+    app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'pages.db'}",
+                        "run_worker_in_web": False, "processes_dir": str(BROWSER_FIXTURES),
+                        "operations": registry}, demo_users=True)
     app.config["TESTING"] = True
     yield app
     app.extensions["bridgeflow"].close()

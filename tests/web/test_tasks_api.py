@@ -125,3 +125,17 @@ def test_failing_script_makes_an_incident_that_can_be_retried(client: AuthClient
     assert body["status"] == "resolved" and body["resolved_by"] == "order-system"
     again = client.post(f"/api/v1/incidents/{incident['id']}/retry")
     assert again.status_code == 409
+
+
+def test_status_open_lists_the_ready_and_claimed_tasks(client: AuthClient,
+                                                       task_id: str) -> None:
+    start(client, "approval", "PO-8")
+    client.post(f"/api/v1/tasks/{task_id}/claim", json={"user": "ann"})
+    opened = client.get("/api/v1/tasks?status=open").get_json()
+    assert sorted(t["status"] for t in opened["items"]) == ["claimed", "ready"]
+    assert opened == client.get("/api/v1/tasks").get_json()
+    client.post(f"/api/v1/tasks/{task_id}/complete?wait=5", json={"user": "ann"})
+    still_open = client.get("/api/v1/tasks?status=open").get_json()["items"]
+    assert [t["business_key"] for t in still_open] == ["PO-8"]
+    done = client.get("/api/v1/tasks?status=completed").get_json()["items"]
+    assert [t["id"] for t in done] == [task_id]

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from engine import Engine, inbound
 from engine.models import Base, Event, InboundEvent, Instance
 from engine.worker import Worker
-from web import create_app
 from web.api.webhooks import SIGNATURE_HEADER, signature_of
+
+from .conftest import prepared_app
 
 URL = "/api/v1/webhooks/crm"
 SECRET = "whsec-test-0123456789"
@@ -32,8 +33,8 @@ ORDER_A, ORDER_B = "801000000000001AAA", "801000000000002AAA"
 @pytest.fixture
 def hook_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The app on SQLite or PostgreSQL, with the follow-up process deployed."""
-    app = create_app({"database_url": database_url, "run_worker_in_web": False,
-                      "processes_dir": str(tmp_path / "none"), "webhook_secret": SECRET})
+    app = prepared_app({"database_url": database_url, "run_worker_in_web": False,
+                        "processes_dir": str(tmp_path / "none"), "webhook_secret": SECRET})
     app.config["TESTING"] = True
     app.extensions["bridgeflow"].repository.deploy({PROCESS.name: PROCESS.read_bytes()})
     yield app
