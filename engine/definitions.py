@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .bpmn import serializer
+from .bpmn import dialects, serializer
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_results import map_result
@@ -27,7 +27,7 @@ from .errors import DefinitionError, NotFoundError, Problem
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
 from .timeutil import next_cycle_time
-from .vocabulary import JobKind
+from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,9 @@ class Definitions:
         for name in process.message_starts:
             session.add(MessageSubscription(message_name=name, process_key=process.key,
                                             element_id="start"))
+        for name in process.signal_starts:
+            session.add(MessageSubscription(kind=SubscriptionKind.SIGNAL, message_name=name,
+                                            process_key=process.key, element_id="start"))
         session.execute(delete(Job).where(Job.kind == JobKind.START_TIMER,
                                           Job.payload["process_key"].as_string() == process.key))
         first = (next_cycle_time(process.timer_start, utcnow())
@@ -288,10 +291,13 @@ class Definitions:
                 self._specs.move_to_end(definition_id)
                 return cached
         with self.db.read() as session:
-            blob = session.scalar(select(Definition.spec).where(Definition.id == definition_id))
-        if blob is None:
+            row = session.execute(select(Definition.spec, Definition.source)
+                                  .where(Definition.id == definition_id)).first()
+        if row is None or row[0] is None:
             raise NotFoundError(f"definition {definition_id} has no process spec")
-        loaded = serializer.load_spec(blob)
+        loaded = serializer.load_spec(row[0])
+        # SpiffWorkflow keeps no isInterrupting of event subprocess starts: read it here
+        loaded[0].bf_non_interrupting = dialects.non_interrupting_starts(row[1])
         with self._lock:
             self._specs[definition_id] = loaded
             while len(self._specs) > 256:

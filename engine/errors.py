@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
+
+_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class Problem:
             "element_id": self.element_id,
             "message": self.message,
         }
+
+
+def scrub_repr(message: str) -> str:
+    """Remove object reprs (``<Element … at 0x…>``) from a message: the last resort."""
+    return _REPR.sub("", message).strip() or "the file could not be read here"
 
 
 class EngineError(Exception):
@@ -67,6 +75,9 @@ class DefinitionError(EngineError):
     code = "invalid_definition"
 
     def __init__(self, problems: list[Problem]) -> None:
+        # the same problem found twice (by our checks and by the parser) reads as one line;
+        # a library's object repr never reaches a person
+        problems = list(dict.fromkeys(replace(p, message=scrub_repr(p.message)) for p in problems))
         lines = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(

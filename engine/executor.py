@@ -45,6 +45,7 @@ from .registry import (
     RetryPolicy,
     classify,
 )
+from .signals import broadcast
 from .timeutil import cycle_repetitions, next_cycle_time
 from .vocabulary import LIVE_STATUSES, IncidentStatus, InstanceStatus, JobKind
 from .waits import route_thrown, sync_waits
@@ -104,7 +105,8 @@ class Executor:
         if inst.state is None:  # stored by a start without ``wait``: begin it now
             runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables)
             runner.choose_start("timer" if payload.get("start_timer") else
-                                "message" if payload.get("start_message") else "none")
+                                "message" if payload.get("start_message") else
+                                "signal" if payload.get("start_signal") else "none")
             adv = Advance(inst, runner)
             adv.event("instance_started", variables=list(inst.variables))
         else:
@@ -165,6 +167,13 @@ class Executor:
             adv.runner.deliver_message(None, payload["start_message"],
                                        payload.get("variables", {}))
             adv.event("message_received", name=payload["start_message"], start=True)
+        elif payload.get("start_signal"):
+            failure = adv.runner.run_engine_steps()
+            if failure is not None:
+                return failure
+            adv.runner.deliver_signal(None, payload["start_signal"],
+                                      payload.get("variables", {}))
+            adv.event("signal_received", name=payload["start_signal"], start=True)
         return None
 
     def _on_complete_task(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
@@ -190,6 +199,14 @@ class Executor:
             log.warning("message %s reached instance %s after it stopped waiting",
                         payload["name"], adv.inst.id)
             adv.event("message_undeliverable", payload.get("element_id"), name=payload["name"])
+        return None
+
+    def _on_signal(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        if adv.runner.deliver_signal(payload.get("task_id"), payload["name"],
+                                     payload.get("variables", {})):
+            adv.event("signal_received", payload.get("element_id"), name=payload["name"])
+        else:
+            adv.event("signal_undeliverable", payload.get("element_id"), name=payload["name"])
         return None
 
     def _on_timer(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
@@ -347,6 +364,13 @@ class Executor:
         sync_waits(session, self.definitions, self.script_engine.sandbox, adv, job_id, new)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
+        for signal in adv.runner.signals:
+            result = broadcast(session, self.definitions, signal.name, {},
+                               sender=f"instance:{adv.inst.id}", exclude_instance=adv.inst.id,
+                               business_key=adv.inst.business_key)
+            adv.event("signal_thrown", signal.element_id, name=signal.name,
+                      delivered_to=result.delivered_to, started=result.started)
+        adv.runner.signals.clear()
         for kind, payload, due in adv.new_jobs:
             jobs.enqueue(session, kind, adv.inst.id, payload, due)
         if adv.runner.completed:
@@ -392,7 +416,7 @@ class Executor:
             variables=runner.variables(), state=runner.dump(), started_by=started_by,
             active_elements=[] if completed else runner.active_elements(), revision=1,
             created_at=now, updated_at=now, ended_at=now if completed else None)
-        if completed and not (adv.incidents or adv.thrown or adv.new_jobs):
+        if completed and not (adv.incidents or adv.thrown or adv.new_jobs or runner.signals):
             # the common case of an automatic process: two plain inserts, no ORM session
             adv.event("instance_completed")
             with self.db.write_core() as connection:
@@ -465,4 +489,5 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.SERVICE_RETRY: Executor._on_service_retry,
     JobKind.RETRY_INCIDENT: Executor._on_retry_incident,
     JobKind.MOVE_TOKEN: Executor._on_move_token,
+    JobKind.SIGNAL: Executor._on_signal,
 }

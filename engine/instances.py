@@ -41,6 +41,7 @@ def check_business_key(business_key: Any) -> None:
 def create_instance(session: Session, definitions: Definitions, process_key: str,
                     business_key: str | None, variables: dict[str, Any],
                     started_by: str | None = None, start_message: str | None = None,
+                    start_signal: str | None = None,
                     start_timer: bool = False) -> tuple[Instance, Job]:
     """Add an instance of the latest version of ``process_key`` and the job that runs it."""
     definition = definitions.latest_process(session, process_key)
@@ -54,6 +55,8 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
     payload: dict[str, Any] = {}
     if start_message:
         payload = {"start_message": start_message, "variables": variables}
+    if start_signal:
+        payload = {"start_signal": start_signal, "variables": variables}
     if start_timer:
         payload = {"start_timer": True}
     job = jobs.enqueue(session, JobKind.ADVANCE, instance.id, payload)

@@ -14,7 +14,7 @@ from .definitions import Definitions
 from .errors import ConflictError, NotFoundError
 from .instances import create_instance
 from .models import Event, Instance, MessageSubscription
-from .vocabulary import LIVE_STATUSES, InstanceStatus, JobKind
+from .vocabulary import LIVE_STATUSES, InstanceStatus, JobKind, SubscriptionKind
 
 
 @dataclass
@@ -74,7 +74,8 @@ def find_targets(session: Session, name: str, business_key: str | None,
     """Find every subscription a message with this name and these keys correlates to."""
     query = (select(MessageSubscription, Instance)
              .join(Instance, Instance.id == MessageSubscription.instance_id)
-             .where(MessageSubscription.message_name == name,
+             .where(MessageSubscription.kind == SubscriptionKind.MESSAGE,
+                    MessageSubscription.message_name == name,
                     Instance.status.in_((*LIVE_STATUSES, InstanceStatus.SUSPENDED))))
     if business_key is not None:
         query = query.where(Instance.business_key == business_key)
@@ -87,7 +88,8 @@ def find_targets(session: Session, name: str, business_key: str | None,
         if _correlates(instance.variables or {}, correlation_keys or {}):
             waiting.append((sub, instance))
     starts = list(session.scalars(
-        select(MessageSubscription).where(MessageSubscription.message_name == name,
+        select(MessageSubscription).where(MessageSubscription.kind == SubscriptionKind.MESSAGE,
+                                          MessageSubscription.message_name == name,
                                           MessageSubscription.instance_id.is_(None))))
     return Match(waiting, starts)
 

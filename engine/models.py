@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .protect import MaskedJSON, SealedJSON, SealedState
-from .vocabulary import IncidentStatus
+from .vocabulary import IncidentStatus, SubscriptionKind
 
 
 def utcnow() -> datetime:
@@ -149,12 +149,14 @@ class Job(Base):
 
 
 class MessageSubscription(Base):
-    """An instance waiting for a message, or a process that a message starts."""
+    """An instance waiting for a message or a signal, or a process that one starts."""
 
     __tablename__ = "message_subscriptions"
     __table_args__ = (Index("ix_subscriptions_name", "message_name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), default=SubscriptionKind.MESSAGE,
+                                      server_default="message")  # or "signal"
     message_name: Mapped[str] = mapped_column(String(200))
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(200))

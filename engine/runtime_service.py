@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from . import messages
+from . import messages, signals
 from .core import Core
 from .errors import ConflictError, InvalidInputError, StaleStateError
 from .inbound import InboundOutcome, accept_event
@@ -93,6 +93,19 @@ class RuntimeService:
         with core.db.write() as s:
             return messages.deliver(s, core.definitions, name, business_key, correlation_keys,
                                     data, all_=all_, sender=sender)
+
+    def send_signal(self, name: str, variables: Any = None,
+                    sender: str | None = None) -> MessageResult:
+        """Broadcast a signal: every catch waiting for it, every process it starts.
+
+        A signal nobody waits for is no error (as in Camunda): the result is then empty.
+        """
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError("name is required", {"fields": {"name": "is required"}})
+        data = check_variables(variables)
+        core = self._core
+        with core.db.write() as s:
+            return signals.broadcast(s, core.definitions, name, data, sender=sender)
 
     def accept_event(self, *, source: str, event_id: str, event_type: str, record_id: str,
                      variables: dict[str, Any]) -> InboundOutcome:

@@ -49,3 +49,11 @@ class JobKind(StrEnum):
     RETRY_INCIDENT = "retry_incident"  # an administrator retried an incident
     MOVE_TOKEN = "move_token"  # an administrator moved the token back
     START_TIMER = "start_timer"  # a timer start event is due: start a new instance
+    SIGNAL = "signal"  # a signal reached a waiting catch event
+
+
+class SubscriptionKind(StrEnum):
+    """What a subscription waits for: a message reaches one catch, a signal every one."""
+
+    MESSAGE = "message"
+    SIGNAL = "signal"

@@ -15,7 +15,7 @@ from .humantasks import sync_human_tasks
 from .instances import create_instance
 from .models import Job, MessageSubscription
 from .scripting import Sandbox
-from .vocabulary import JobKind
+from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +32,22 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
     if completed and new:
         return
     sync_human_tasks(session, adv, definitions, sandbox, new=new)
-    subs = {} if new else {s.spiff_task_id: s for s in session.scalars(
-        select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))}
-    waiting = {} if completed else {m.task_id: m for m in runner.waiting_messages()}
-    for task_id, sub in subs.items():
-        if task_id not in waiting:
+    subs = {} if new else {(s.kind, s.spiff_task_id, s.message_name): s
+                           for s in session.scalars(select(MessageSubscription).where(
+                               MessageSubscription.instance_id == inst.id))}
+    waiting = {} if completed else {
+        **{(SubscriptionKind.MESSAGE, m.task_id, m.name): m for m in runner.waiting_messages()},
+        **{(SubscriptionKind.SIGNAL, m.task_id, m.name): m for m in runner.waiting_signals()}}
+    for key, sub in subs.items():
+        if key not in waiting:
             session.delete(sub)
-    for task_id, msg in waiting.items():
-        if task_id not in subs:
-            session.add(MessageSubscription(message_name=msg.name, instance_id=inst.id,
-                                            process_key=inst.process_key,
+    for key, msg in waiting.items():
+        if key not in subs:
+            session.add(MessageSubscription(kind=key[0], message_name=msg.name,
+                                            instance_id=inst.id, process_key=inst.process_key,
                                             business_key=inst.business_key,
-                                            spiff_task_id=task_id, element_id=msg.element_id))
+                                            spiff_task_id=msg.task_id,
+                                            element_id=msg.element_id))
     timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
         select(Job).where(Job.instance_id == inst.id, Job.kind == JobKind.TIMER,
                           Job.id != job_id))}

@@ -244,3 +244,12 @@ def element_line(node: Any) -> int | None:
 
 def local_name(node: Any) -> str:
     return str(etree.QName(node).localname)
+
+
+def non_interrupting_starts(source: str | bytes) -> frozenset[str]:
+    """Ids of the start events of event subprocesses with ``isInterrupting="false"``."""
+    root = etree.fromstring(source.encode() if isinstance(source, str) else source,
+                            etree.XMLParser(resolve_entities=False, no_network=True))
+    found = root.xpath("//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
+                       "[@isInterrupting='false']/@id", namespaces=NSMAP)
+    return frozenset(str(value) for value in found) if isinstance(found, list) else frozenset()

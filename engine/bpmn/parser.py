@@ -10,26 +10,44 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+)
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     ServiceTaskParser,
     SpiffTaskParser,
     UserTaskParser,
 )
-from SpiffWorkflow.spiff.specs.defaults import ManualTask, NoneTask, UserTask
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, SubWorkflowTask, UserTask
 
 from ..decision_results import MAPPINGS
+from ..dmn.expressions import FeelSyntaxError, compile_feel, is_feel
 from ..errors import Problem
 from ..scripting import Mode, Sandbox, SandboxError
-from . import dialects
+from . import deploy_checks, dialects
+from .call_activity import MappedCallActivity, MappedCallActivityParser, mapping_problems
 from .dialects import NSMAP, element_line, local_name
-from .specs import DecisionTask, ServiceCallTask
+from .multi_instance import (
+    CamundaLoops,
+    LoopingScriptParser,
+    LoopingSubProcessParser,
+    rewrite_loop,
+)
+from .specs import DecisionTask, PassThroughTask, ServiceCallTask
 
 RESERVED_IDS = {"Start", "End", "Root"}
 
 
-class _HumanTaskParser(UserTaskParser):  # type: ignore[misc]
+class _HumanTaskParser(CamundaLoops, UserTaskParser):  # type: ignore[misc]
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         ext: dict[str, Any] = SpiffTaskParser._parse_extensions(node if node is not None
                                                                 else self.node)
@@ -37,15 +55,7 @@ class _HumanTaskParser(UserTaskParser):  # type: ignore[misc]
         return ext
 
 
-class _PlainTaskParser(SpiffTaskParser):  # type: ignore[misc]
-    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        ext: dict[str, Any] = SpiffTaskParser._parse_extensions(node if node is not None
-                                                                else self.node)
-        ext["bridgeflow"] = dialects.read_human_task(self.node if node is None else node)
-        return ext
-
-
-class _ServiceCallParser(ServiceTaskParser):  # type: ignore[misc]
+class _ServiceCallParser(CamundaLoops, ServiceTaskParser):  # type: ignore[misc]
     def create_task(self) -> ServiceCallTask:
         ext = dialects.read_service_task(self.node)
         spiff = SpiffTaskParser._parse_extensions(self.node)
@@ -62,7 +72,7 @@ class _ServiceCallParser(ServiceTaskParser):  # type: ignore[misc]
         )
 
 
-class _DecisionParser(SpiffTaskParser):  # type: ignore[misc]
+class _DecisionParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
     @staticmethod
     def get_decision_ref(node: Any) -> str | None:
         ref: str | None = dialects.read_business_rule_task(node)["decision_ref"]
@@ -83,17 +93,34 @@ class _DecisionParser(SpiffTaskParser):  # type: ignore[misc]
         )
 
 
+class _EndEventParser(SpiffEndEventParser):  # type: ignore[misc]
+    """End events, with signal end events too (Camunda throws them; SpiffWorkflow 3.2 no)."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+            TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
+
+
 class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's spiff parser, with Bridgeflow's service, decision and human tasks."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("task"): (_PlainTaskParser, NoneTask),
-        full_tag("manualTask"): (_PlainTaskParser, ManualTask),
+        # Camunda runs a plain task and a manual task as pass-throughs, never as human tasks
+        full_tag("task"): (SpiffTaskParser, PassThroughTask),
+        full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
         full_tag("userTask"): (_HumanTaskParser, UserTask),
+        full_tag("endEvent"): (_EndEventParser, EndEvent),
         full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
         full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],
         full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),
+        full_tag("scriptTask"): (LoopingScriptParser, ScriptTask),
+        full_tag("subProcess"): (LoopingSubProcessParser, SubWorkflowTask),
+        full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
     }
 
     def __init__(self) -> None:
@@ -114,6 +141,7 @@ class ParsedProcess:
     decisions: list[str] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
     message_starts: list[str] = field(default_factory=list)
+    signal_starts: list[str] = field(default_factory=list)
     timer_start: str | None = None
 
     @property
@@ -136,6 +164,13 @@ class _FileChecker:
         self.problems.append(Problem(self.filename, message, line, element_id))
 
     def check_code(self, node: Any, source: str, mode: Mode, what: str) -> None:
+        if mode == "eval" and is_feel(source):  # ``=…``: FEEL, as Camunda 8 writes it
+            try:
+                compile_feel(source)
+            except FeelSyntaxError as exc:
+                self.problem(node, f"{what}: this FEEL expression cannot be read "
+                                   f"{exc.describe()}")
+            return
         try:
             self.sandbox.check(source, mode=mode, element_id=node.get("id"))
         except SandboxError as exc:
@@ -148,6 +183,13 @@ class _FileChecker:
             if element_id in RESERVED_IDS and local_name(node) != "definitions":
                 self.problem(node, f"the id '{element_id}' is reserved by the engine; "
                                    f"rename the element (for example '{element_id.lower()}_event')")
+        for scope in root.xpath(".//bpmn:process | .//bpmn:subProcess", namespaces=NSMAP):
+            self._links(scope)
+        for node in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+            self._loop(node)
+        for node in root.xpath(".//bpmn:callActivity", namespaces=NSMAP):
+            for message in mapping_problems(node):
+                self.problem(node, message)
         for node in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
             self._script(node)
         for node in root.xpath(".//bpmn:conditionExpression", namespaces=NSMAP):
@@ -175,11 +217,61 @@ class _FileChecker:
             if due and not dialects.is_iso_timer(due):
                 self.check_code(node, dialects.juel_to_python(due), "eval", "due date")
 
+    def _links(self, scope: Any) -> None:
+        """Join each link throw event to the link catch event of its name, by a flow.
+
+        A link is a sequence flow drawn in two pieces (BPMN 2.0, 10.5.6); SpiffWorkflow knows
+        no link events, so the pair becomes a flow between two pass-through events. Links
+        connect within one process or subprocess level, as in Camunda.
+        """
+        def links(tag: str) -> list[tuple[Any, str]]:
+            found = []
+            for event in scope.xpath(f"./bpmn:{tag}[bpmn:linkEventDefinition]",
+                                     namespaces=NSMAP):
+                definition = event.find(f"{{{dialects.BPMN_NS}}}linkEventDefinition")
+                found.append((event, (definition.get("name") or event.get("name")
+                                      or "").strip()))
+            return found
+
+        catches: dict[str, Any] = {}
+        for event, name in links("intermediateCatchEvent"):
+            if not name:
+                self.problem(event, "link catch event has no name: give the link event "
+                                    "definition the name its throw events use")
+            elif name in catches:
+                self.problem(event, f"two link catch events are named '{name}' in one "
+                                    "process level; a link name must lead to one place")
+            else:
+                catches[name] = event
+        for event, name in links("intermediateThrowEvent"):
+            target = catches.get(name)
+            if target is None:
+                self.problem(event, f"link throw event '{name}' has no link catch event of "
+                                    "that name in the same process level")
+                continue
+            flow = etree.SubElement(scope, f"{{{dialects.BPMN_NS}}}sequenceFlow")
+            flow.set("id", f"{event.get('id')}__link__{target.get('id')}")
+            flow.set("sourceRef", event.get("id"))
+            flow.set("targetRef", target.get("id"))
+            _drop_definition(event, "linkEventDefinition")
+        for target in catches.values():  # a none intermediate event passes straight through
+            _drop_definition(target, "linkEventDefinition")
+            target.tag = f"{{{dialects.BPMN_NS}}}intermediateThrowEvent"
+
+    def _loop(self, node: Any) -> None:
+        rewrite_loop(node, self.problem)
+        for tag, what in (("loopCardinality", "loop cardinality"),
+                          ("completionCondition", "completion condition")):
+            found = node.find(f"{{{dialects.BPMN_NS}}}{tag}")
+            if found is not None and (found.text or "").strip():
+                self.check_code(node.getparent(), found.text, "eval", what)
+
     def _script(self, node: Any) -> None:
         fmt = (node.get("scriptFormat") or "python").lower()
         if fmt not in ("python", "py", "text/x-python"):
-            self.problem(node, f"script format '{fmt}' is not supported; write the script in "
-                               "Python (scriptFormat=\"python\")")
+            self.problem(node, f"script format '{fmt}' is not supported: scripts run here as "
+                               "Python; rewrite it in Python (scriptFormat=\"python\") or use a "
+                               "FEEL/JUEL expression")
             return
         script = node.find(f"{{{dialects.BPMN_NS}}}script")
         if script is None or not (script.text or "").strip():
@@ -193,7 +285,8 @@ class _FileChecker:
         if not text:
             self.problem(flow, "condition expression is empty")
             return
-        node.text = dialects.juel_to_python(text)
+        if not is_feel(text):  # FEEL (``=…``) stays as it is, for the FEEL engine
+            node.text = dialects.juel_to_python(text)
         self.check_code(flow, node.text, "eval", "condition")
 
     def _timer(self, node: Any) -> None:
@@ -213,9 +306,8 @@ class _FileChecker:
     def _service(self, node: Any) -> None:
         ext = dialects.read_service_task(node)
         if ext["java"]:
-            self.problem(node, f"camunda:{ext['java']} calls Java code, which Bridgeflow cannot "
-                               "run; use camunda:type=\"external\" with camunda:topic set to the "
-                               "operation name")
+            self.problem(node, f"camunda:{ext['java']} on a service task is Java, which "
+                               "Bridgeflow cannot run; " + deploy_checks.RUN_BY_OPERATION)
         elif not ext["operation"]:
             self.problem(node, "service task names no operation: set camunda:topic (with "
                                "camunda:type=\"external\") or a spiffworkflow:serviceTaskOperator")
@@ -224,6 +316,11 @@ class _FileChecker:
                                "R<attempts>/<ISO duration>, e.g. R3/PT10S")
         for name, expression in ext["parameters"].items():
             self.check_code(node, expression, "eval", f"parameter '{name}'")
+
+
+def _drop_definition(event: Any, tag: str) -> None:
+    for definition in event.findall(f"{{{dialects.BPMN_NS}}}{tag}"):
+        event.remove(definition)
 
 
 def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
@@ -239,13 +336,14 @@ def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
     problems = []
     if not VALIDATOR.validator.validate(doc):
         for err in VALIDATOR.validator.error_log:
-            problems.append(Problem(filename, f"schema: {err.message}", err.line))
+            message, element_id = deploy_checks.schema_message(err.message, doc, err.line)
+            problems.append(Problem(filename, message, err.line, element_id))
     return doc, problems
 
 
 def _process_facts(process_node: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {"forms": [], "decisions": [], "operations": [],
-                             "message_starts": [], "timer_start": None}
+                             "message_starts": [], "signal_starts": [], "timer_start": None}
     for node in process_node.xpath(".//bpmn:userTask", namespaces=NSMAP):
         form = dialects.read_human_task(node)["form_file"]
         if form and form.endswith(".json"):
@@ -270,34 +368,35 @@ def parse_bpmn_files(
     """
     problems: list[Problem] = []
     docs: dict[str, Any] = {}
+    readable: dict[str, Any] = {}  # the documents SpiffWorkflow may parse: no schema errors
     for filename, source in files.items():
         doc, found = _xml_problems(filename, source)
         problems.extend(found)
         if doc is None:
             continue
+        dropped = deploy_checks.drop_non_executable(doc)
+        if not doc.getroot().xpath("./bpmn:process", namespaces=NSMAP):
+            problems.append(deploy_checks.no_process_problem(filename, dropped))
+            continue
         checker = _FileChecker(filename, doc, sandbox)
         checker.run()
         problems.extend(checker.problems)
         docs[filename] = doc
-    if problems:
-        return [], problems
+        if not found:
+            readable[filename] = doc
 
     parser = BridgeflowParser()
-    try:
-        for filename, doc in docs.items():
-            parser.add_bpmn_xml(doc, filename)
-        for filename, source in (extra_sources or {}).items():
-            if filename not in docs:
-                # deployed before, so already checked; it still needs the same rewriting
-                # (``${…}`` → Python, timers) as when it was deployed
-                extra = etree.ElementTree(etree.fromstring(source))
-                _FileChecker(filename, extra, sandbox).run()
-                parser.add_bpmn_xml(extra, filename)
-    except ValidationException as exc:
-        return [], [_validation_problem(exc, docs)]
+    added = _add_documents(parser, readable, docs, extra_sources or {}, sandbox, problems)
+    known = set(parser.get_process_ids()) | {  # with those of files SpiffWorkflow refused
+        p.get("id") for doc in docs.values()
+        for p in doc.getroot().xpath("./bpmn:process", namespaces=NSMAP)}
+    for filename, doc in docs.items():
+        problems.extend(deploy_checks.StructureCheck(
+            filename, doc, supported=lambda tag: parser._get_parser_class(tag)[0] is not None,
+            processes=known).run())
 
     parsed: list[ParsedProcess] = []
-    for filename, doc in docs.items():
+    for filename, doc in added.items():
         for process in doc.getroot().xpath("./bpmn:process", namespaces=NSMAP):
             if process.get("isExecutable", "true") != "true":
                 continue
@@ -306,7 +405,7 @@ def parse_bpmn_files(
                 spec = parser.get_spec(key)
                 subs = parser.get_subprocess_specs(key)
             except ValidationException as exc:
-                problems.append(_validation_problem(exc, docs))
+                _add_unless_reported(problems, _validation_problem(exc, docs))
                 continue
             facts = _process_facts(process)
             facts.update(_start_events(spec))
@@ -327,6 +426,7 @@ def parse_bpmn_files(
 
 def _start_events(spec: Any) -> dict[str, Any]:
     messages: list[str] = []
+    signals: list[str] = []
     timer: str | None = None
     for task_spec in spec.task_specs.values():
         if type(task_spec).__name__ != "StartEvent":
@@ -335,9 +435,11 @@ def _start_events(spec: Any) -> dict[str, Any]:
         kind = type(definition).__name__
         if "Message" in kind:
             messages.append(definition.name)
+        elif "Signal" in kind:
+            signals.append(definition.name)
         elif "Cycle" in kind or "TimeDate" in kind:
             timer = _literal_text(definition.expression)
-    return {"message_starts": messages, "timer_start": timer}
+    return {"message_starts": messages, "signal_starts": signals, "timer_start": timer}
 
 
 def _literal_text(expression: str) -> str:
@@ -349,14 +451,39 @@ def _literal_text(expression: str) -> str:
     return value if isinstance(value, str) else expression
 
 
+def _add_documents(parser: BridgeflowParser, readable: Mapping[str, Any],
+                   docs: Mapping[str, Any], extra_sources: Mapping[str, bytes],
+                   sandbox: Sandbox, problems: list[Problem]) -> dict[str, Any]:
+    """Hand each document to SpiffWorkflow; one it refuses does not stop the others."""
+    added: dict[str, Any] = {}
+    for filename, doc in readable.items():
+        try:
+            parser.add_bpmn_xml(doc, filename)
+        except ValidationException as exc:
+            _add_unless_reported(problems, _validation_problem(exc, docs))
+            continue
+        added[filename] = doc
+    for filename, source in extra_sources.items():
+        if filename in docs:
+            continue
+        # deployed before, so already checked; it still needs the same rewriting
+        # (``${…}`` → Python, timers) as when it was deployed
+        extra = etree.ElementTree(etree.fromstring(source))
+        _FileChecker(filename, extra, sandbox).run()
+        try:
+            parser.add_bpmn_xml(extra, filename)
+        except ValidationException as exc:
+            _add_unless_reported(problems, _validation_problem(exc, {**docs, filename: extra}))
+    return added
+
+
+def _add_unless_reported(problems: list[Problem], problem: Problem) -> None:
+    """Keep SpiffWorkflow's first problem of a process unless our checks named the element."""
+    if problem.element_id and any(p.file == problem.file and p.element_id == problem.element_id
+                                  for p in problems):
+        return
+    problems.append(problem)
+
+
 def _validation_problem(exc: ValidationException, docs: Mapping[str, Any]) -> Problem:
-    filename = exc.file_name or next(iter(docs), "?")
-    line: int | None = exc.line_number if isinstance(exc.line_number, int) else None
-    element_id = exc.id or None
-    doc = docs.get(filename)
-    if line is None and element_id and doc is not None:
-        found = doc.getroot().xpath("//*[@id=$id]", id=element_id)
-        if found:
-            line = element_line(found[0])
-    message = str(exc).split("\n")[0]
-    return Problem(filename, message, line, element_id)
+    return deploy_checks.translate(str(exc), exc.id or None, exc.file_name or None, docs)

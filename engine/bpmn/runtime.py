@@ -18,6 +18,9 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BaseErrorEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -84,6 +87,12 @@ class ThrownMessage:
 
 
 @dataclass
+class ThrownSignal:
+    name: str
+    element_id: str
+
+
+@dataclass
 class TaskFailure:
     """A script, expression or decision that failed: what an admin sees on the incident."""
 
@@ -101,6 +110,7 @@ class WorkflowRunner:
     def __init__(self, workflow: BpmnWorkflow) -> None:
         self.wf = workflow
         self.steps: list[Step] = []
+        self.signals: list[ThrownSignal] = []  # thrown since the runner was made
 
     @classmethod
     def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
@@ -158,6 +168,10 @@ class WorkflowRunner:
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id:
             self.steps.append(Step(bpmn_id, type(spec).__name__, getattr(spec, "bpmn_name", None)))
+        definition = getattr(spec, "event_definition", None)
+        if isinstance(definition, SignalEventDefinition) and type(spec).__name__ in _THROWS:
+            # every throw is broadcast, also when this instance caught it itself
+            self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
 
     def refresh_timers(self) -> None:
         self.wf.refresh_timers()
@@ -214,9 +228,17 @@ class WorkflowRunner:
 
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""
+        return self._deliver(MessageEventDefinition, task_id, name, variables)
+
+    def deliver_signal(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
+        """Hand a signal to the catch event waiting for it; return False if none waits."""
+        return self._deliver(SignalEventDefinition, task_id, name, variables)
+
+    def _deliver(self, kind: type, task_id: str | None, name: str,
+                 variables: dict[str, Any]) -> bool:
         for task in list(self.wf.event_manager.tasks.values()):
             definition = next((d for d in _definitions(task)
-                               if isinstance(d, MessageEventDefinition) and d.name == name),
+                               if isinstance(d, kind) and getattr(d, "name", None) == name),
                               None)
             if definition is None:
                 continue
@@ -231,10 +253,43 @@ class WorkflowRunner:
             task.data.update(deepcopy(variables))
             self._record(task)
             return True
+        return self._trigger_event_subprocess(kind, task_id, name, variables)
+
+    def _event_subprocess_starts(self, kind: type = MessageEventDefinition,
+                                 ) -> list[tuple[Any, Any, str]]:
+        """Message start events of the event subprocesses that may start now: (workflow,
+        start event spec, event subprocess name), for the process and each running
+        subprocess."""
+        found = []
+        for wf in [self.wf, *self.wf.get_active_subprocesses()]:
+            for name in getattr(wf.spec.start, "trigger_specs", []):
+                sp_spec = self.wf.subprocess_specs.get(name)
+                for start in getattr(sp_spec, "bpmn_start_events", []):
+                    if isinstance(start.event_definition, kind):
+                        found.append((wf, start, name))
+        return found
+
+    def _trigger_event_subprocess(self, kind: type, task_id: str | None, name: str,
+                                  variables: dict[str, Any]) -> bool:
+        """Start the event subprocess a message or signal starts; False if there is none."""
+        for wf, start, sub_name in self._event_subprocess_starts(kind):
+            if start.event_definition.name != name:
+                continue
+            if task_id is not None and task_id != _trigger_id(start):
+                continue
+            event = BpmnEvent(start.event_definition, payload=deepcopy(variables),
+                              correlations=dict(wf.correlations))
+            wf.event_manager.catch(event)
+            for task in self.wf.get_tasks(spec_name=start.name):
+                task.data.update(deepcopy(variables))
+            self.steps.append(Step(start.bpmn_id, type(start).__name__, start.bpmn_name))
+            if start.bpmn_id not in getattr(self.wf.spec, "bf_non_interrupting", ()):
+                _interrupt(wf, sub_name)
+            return True
         return False
 
     def choose_start(self, kind: str) -> None:
-        """Keep only the start events of one kind ("timer", "message" or "none").
+        """Keep only the start events of one kind ("timer", "message", "signal" or "none").
 
         A process may have a timer start next to a manual or message start; the instance
         starts by one of them and must not also wait on (or fire) the others. When the
@@ -341,6 +396,22 @@ class WorkflowRunner:
                 if isinstance(definition, MessageEventDefinition):
                     out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
                                               definition.name))
+        for _wf, start, _name in self._event_subprocess_starts():
+            out.append(WaitingMessage(_trigger_id(start), start.bpmn_id,
+                                      start.event_definition.name))
+        return out
+
+    def waiting_signals(self) -> list[WaitingMessage]:
+        """Catch events (and event subprocess starts) that wait for a signal."""
+        out = []
+        for task in self.wf.event_manager.tasks.values():
+            for definition in _definitions(task):
+                if isinstance(definition, SignalEventDefinition):
+                    out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
+                                              definition.name))
+        for _wf, start, _name in self._event_subprocess_starts(SignalEventDefinition):
+            out.append(WaitingMessage(_trigger_id(start), start.bpmn_id,
+                                      start.event_definition.name))
         return out
 
     def waiting_timers(self) -> list[WaitingTimer]:
@@ -375,8 +446,28 @@ class WorkflowRunner:
             return None
 
 
+_THROWS = {"IntermediateThrowEvent", "EndEvent"}
 _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask",
                "Simple", "SubWorkflowTask", "_BoundaryEventParent"}
+
+
+def _interrupt(wf: Any, event_subprocess: str) -> None:
+    """An interrupting event subprocess started: cancel everything else of its scope."""
+    for branch in wf.task_tree.children:
+        if branch.task_spec.name == event_subprocess:
+            continue
+        stack = [branch]
+        while stack:
+            task = stack.pop()
+            if task.has_state(TaskState.NOT_FINISHED_MASK):
+                task.cancel()  # and everything below it
+            else:
+                stack.extend(task.children)
+
+
+def _trigger_id(start: Any) -> str:
+    """The subscription id of an event subprocess's message start (it has no task yet)."""
+    return f"start:{start.bpmn_id}"
 
 
 def _parse_due(value: Any) -> datetime | None:
@@ -400,6 +491,8 @@ def _start_kind(task: Any) -> str:
         return "timer"
     if isinstance(definition, MessageEventDefinition):
         return "message"
+    if isinstance(definition, SignalEventDefinition):
+        return "signal"
     return "none"
 
 

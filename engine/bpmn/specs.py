@@ -10,8 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.serializer.task_spec import SpiffBpmnTaskConverter
+from SpiffWorkflow.spiff.serializer.task_spec import (
+    SpiffBpmnTaskConverter,
+    SpiffMultiInstanceConverter,
+)
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
+
+from .call_activity import MappedCallActivity, MappedCallActivityConverter
+from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
 
 
 class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
@@ -36,6 +42,10 @@ class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
     def _run_hook(self, my_task: Any) -> bool | None:
         # Leave the task STARTED; the runner sees it and performs the call.
         return None
+
+
+class PassThroughTask(SpiffBpmnTask):  # type: ignore[misc]
+    """A plain ``bpmn:task`` or a manual task: Camunda 7 completes it at once."""
 
 
 class DecisionTask(SpiffBpmnTask):  # type: ignore[misc]
@@ -86,4 +96,8 @@ def serializer_config() -> dict[Any, Any]:
     config = dict(SPIFF_CONFIG)
     config[ServiceCallTask] = ServiceCallTaskConverter
     config[DecisionTask] = DecisionTaskConverter
+    config[PassThroughTask] = SpiffBpmnTaskConverter
+    config[MappedCallActivity] = MappedCallActivityConverter
+    config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
+    config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
     return config

@@ -44,6 +44,8 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
      s.CompleteTaskSchema, 200, s.TaskSchema),
     ("/messages", "post", "Send a message", None, s.MessageSchema, 200,
      s.MessageResultSchema),
+    ("/signals", "post", "Broadcast a signal", None, s.SignalSchema, 202,
+     s.MessageResultSchema),
     ("/incidents", "get", "List incidents", s.IncidentArgsSchema, None, 200,
      s.IncidentPageSchema),
     ("/incidents/{id}/retry", "post", "Retry an incident", None, None, 200, s.IncidentSchema),

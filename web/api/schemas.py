@@ -58,6 +58,11 @@ class MessageSchema(StrictSchema):
     all_ = fields.Boolean(data_key="all", load_default=False)
 
 
+class SignalSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    variables = fields.Dict(keys=fields.String(), allow_none=True)
+
+
 class EvaluateDecisionSchema(StrictSchema):
     variables = fields.Dict(keys=fields.String(), load_default=dict)
 

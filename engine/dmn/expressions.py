@@ -1,0 +1,56 @@
+"""FEEL expressions outside decision tables: Camunda 8 style ``=…`` conditions in BPMN."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from engine.dmn.feel_eval import UnknownNameError
+from engine.dmn.feel_lexer import FeelSyntaxError
+from engine.dmn.feel_parser import parse_expression
+from engine.dmn.feel_unary import TestCompiler
+
+__all__ = ["FeelSyntaxError", "compile_feel", "is_feel"]
+
+
+def is_feel(expression: str) -> bool:
+    """A BPMN expression written as FEEL: it starts with ``=`` (``=amount > 100``)."""
+    return expression.lstrip().startswith("=")
+
+
+@lru_cache(maxsize=1024)
+def compile_feel(expression: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Compile ``=…`` FEEL text once; ``FeelSyntaxError`` says where it is not FEEL.
+
+    The result maps process variables to the expression's value; a name the variables
+    lack is FEEL null, as in Camunda 8.
+    """
+    text = expression.lstrip()[1:]
+    if not text.strip():
+        raise FeelSyntaxError("an expression is missing after '='", 0)
+    fn = TestCompiler().compile(parse_expression(text))
+
+    def run(variables: Mapping[str, Any]) -> Any:
+        env = dict(variables)
+        for _ in range(100):  # each unknown name becomes null, then the expression runs again
+            try:
+                return _plain(fn(env))
+            except UnknownNameError as exc:
+                env[exc.args[0]] = None
+        return None
+
+    return run
+
+
+def _plain(value: Any) -> Any:
+    """FEEL decimals as the ints and floats that process scripts compute with."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,477 @@
+"""Constructs Camunda Modeler users draw every day, run with Camunda 7's semantics.
+
+Each runs through the engine fixture: on SQLite and PostgreSQL, with the workflow saved and
+restored between every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from engine import DefinitionError, Engine
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+"""
+
+
+def _process(key: str, body: str) -> bytes:
+    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
+            "</bpmn:definitions>").encode()
+
+
+def _steps(engine: Engine, instance_id: str) -> list[str]:
+    return [e.element_id for e in engine.history.events_of(instance_id)
+            if e.type == "step" and e.element_id]
+
+
+# -- FEEL conditions (Camunda 8 / Zeebe style) --------------------------------------------
+
+FEEL_GATEWAY = _process("feel_route", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+  <bpmn:exclusiveGateway id="split" default="to_small"/>
+  <bpmn:sequenceFlow id="to_big" sourceRef="split" targetRef="big">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+      =amount &gt; 100 and tier = "gold"</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_small" sourceRef="split" targetRef="small"/>
+  <bpmn:scriptTask id="big" scriptFormat="python">
+    <bpmn:script>route = "big"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:scriptTask id="small" scriptFormat="python">
+    <bpmn:script>route = "small"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="big" targetRef="end"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="small" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+@pytest.mark.parametrize(("variables", "route"), [
+    ({"amount": 150, "tier": "gold"}, "big"),
+    ({"amount": 150, "tier": "silver"}, "small"),
+    ({"amount": 50, "tier": "gold"}, "small"),
+    ({"tier": "gold"}, "small"),  # a missing variable is FEEL null: the comparison is not true
+])
+def test_a_feel_condition_routes_through_the_feel_engine(
+        engine: Engine, variables: dict[str, object], route: str) -> None:
+    engine.repository.deploy({"feel_route.bpmn": FEEL_GATEWAY})
+    inst = engine.runtime.start("feel_route", None, variables, wait=5)
+    assert inst.status == "completed"
+    assert inst.variables["route"] == route
+
+
+def test_a_feel_condition_that_is_not_feel_is_refused_at_deploy(engine: Engine) -> None:
+    broken = FEEL_GATEWAY.replace(b"=amount &gt; 100 and", b"=amount &gt; and")
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"feel_route.bpmn": broken})
+    [problem] = caught.value.problems
+    assert problem.element_id == "to_big"
+    assert "FEEL expression cannot be read" in problem.message
+    assert "feel_route" not in {d.key for d in engine.repository.list_definitions()}
+
+
+# -- pass-through tasks ---------------------------------------------------------------------
+
+PLAIN_TASKS = _process("plain_tasks", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="note"/>
+  <bpmn:task id="note" name="Take a note"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="note" targetRef="sign"/>
+  <bpmn:manualTask id="sign" name="Sign on paper"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="sign" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_plain_and_manual_tasks_pass_through_as_in_camunda(engine: Engine) -> None:
+    engine.repository.deploy({"plain_tasks.bpmn": PLAIN_TASKS})
+    inst = engine.runtime.start("plain_tasks", None, {}, wait=5)
+    assert inst.status == "completed"
+    assert engine.tasks.open_tasks_of(inst.id) == []  # nobody's inbox gets them
+    assert _steps(engine, inst.id)[:3] == ["start", "note", "sign"]
+
+
+# -- link events -----------------------------------------------------------------------------
+
+LINKS = _process("linked", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first"/>
+  <bpmn:scriptTask id="first" scriptFormat="python">
+    <bpmn:script>trail = ["first"]</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="go_on"/>
+  <bpmn:intermediateThrowEvent id="go_on" name="to page 2">
+    <bpmn:linkEventDefinition id="l1" name="page2"/>
+  </bpmn:intermediateThrowEvent>
+  <bpmn:intermediateCatchEvent id="page2" name="from page 1">
+    <bpmn:linkEventDefinition id="l2" name="page2"/>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="page2" targetRef="second"/>
+  <bpmn:scriptTask id="second" scriptFormat="python">
+    <bpmn:script>trail = trail + ["second"]</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="second" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="review" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_a_link_throw_event_goes_on_at_its_catch_event(engine: Engine) -> None:
+    engine.repository.deploy({"linked.bpmn": LINKS})
+    inst = engine.runtime.start("linked", None, {}, wait=5)
+    assert inst.status == "waiting"  # never completed silently at the throw event
+    assert inst.variables["trail"] == ["first", "second"]
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert task.element_id == "review"
+    assert _steps(engine, inst.id)[:5] == ["start", "first", "go_on", "page2", "second"]
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+
+
+def test_a_link_without_its_catch_event_is_refused_at_deploy(engine: Engine) -> None:
+    broken = LINKS.replace(b'name="page2"/>\n  </bpmn:intermediateCatchEvent>',
+                           b'name="page3"/>\n  </bpmn:intermediateCatchEvent>')
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"linked.bpmn": broken})
+    [problem] = caught.value.problems
+    assert (problem.element_id, problem.line) == ("go_on", 12)
+    assert "no link catch event" in problem.message and "'page2'" in problem.message
+
+
+# -- terminate end events --------------------------------------------------------------------
+
+TERMINATE = _process("race", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:parallelGateway id="fork"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="review"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="check"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="done"/>
+  <bpmn:endEvent id="done"/>
+  <bpmn:userTask id="check" camunda:candidateGroups="support"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="stop_all"/>
+  <bpmn:endEvent id="stop_all"><bpmn:terminateEventDefinition id="t1"/></bpmn:endEvent>
+""")
+
+
+def test_a_terminate_end_event_cancels_every_open_task_of_the_instance(engine: Engine) -> None:
+    engine.repository.deploy({"race.bpmn": TERMINATE})
+    inst = engine.runtime.start("race", None, {}, wait=5)
+    tasks = {t.element_id: t for t in engine.tasks.open_tasks_of(inst.id)}
+    assert set(tasks) == {"review", "check"}
+    engine.tasks.complete(tasks["check"].id, "sue", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+    assert engine.tasks.open_tasks_of(inst.id) == []
+    assert engine.tasks.task(tasks["review"].id).status == "cancelled"
+
+
+# -- timers ----------------------------------------------------------------------------------
+
+BOUNDARY = _process("reminded", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="remind" attachedToRef="review" cancelActivity="false">
+    <bpmn:timerEventDefinition>
+      <bpmn:timeDuration>PT0S</bpmn:timeDuration>
+    </bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="note"/>
+  <bpmn:scriptTask id="note" scriptFormat="python">
+    <bpmn:script>reminded = True</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="note" targetRef="reminder_sent"/>
+  <bpmn:endEvent id="reminder_sent"/>
+""")
+
+
+def test_a_non_interrupting_timer_runs_its_path_and_the_task_stays(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"reminded.bpmn": BOUNDARY})
+    inst = engine.runtime.start("reminded", None, {}, wait=5)
+    drain(lambda: "note" in _steps(engine, inst.id))
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert task.element_id == "review" and task.status == "ready"
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+
+
+# -- event subprocesses started by a message --------------------------------------------------
+
+def _event_subprocess(interrupting: bool) -> bytes:
+    flag = "true" if interrupting else "false"
+    return (HEAD + '<bpmn:message id="m_cancel" name="order_cancelled"/>'
+            '<bpmn:process id="cancellable" isExecutable="true">' + f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:subProcess id="on_cancel" triggeredByEvent="true">
+    <bpmn:startEvent id="cancel_start" isInterrupting="{flag}">
+      <bpmn:messageEventDefinition messageRef="m_cancel"/>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="cancel_start" targetRef="note"/>
+    <bpmn:scriptTask id="note" scriptFormat="python">
+      <bpmn:script>cancel_note = "cancelled by " + reason</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="note" targetRef="cancel_end"/>
+    <bpmn:endEvent id="cancel_end"/>
+  </bpmn:subProcess>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+def test_a_message_reaches_an_interrupting_event_subprocess(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"cancellable.bpmn": _event_subprocess(True)})
+    inst = engine.runtime.start("cancellable", "ORD-7", {}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    result = engine.runtime.send_message("order_cancelled", business_key="ORD-7",
+                                         variables={"reason": "the customer"})
+    assert result.delivered_to == [inst.id]  # answered, not 404
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    done = engine.runtime.instance(inst.id)
+    assert done.variables["cancel_note"] == "cancelled by the customer"
+    assert engine.tasks.task(task.id).status == "cancelled"
+    assert "cancel_start" in _steps(engine, inst.id) and "note" in _steps(engine, inst.id)
+
+
+def test_a_non_interrupting_event_subprocess_leaves_the_task_open(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"cancellable.bpmn": _event_subprocess(False)})
+    inst = engine.runtime.start("cancellable", "ORD-8", {}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.runtime.send_message("order_cancelled", business_key="ORD-8",
+                                variables={"reason": "a reminder"})
+    drain(lambda: "note" in _steps(engine, inst.id))
+    assert [t.id for t in engine.tasks.open_tasks_of(inst.id)] == [task.id]
+    assert engine.runtime.instance(inst.id).status == "waiting"
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+
+
+# -- signals -----------------------------------------------------------------------------------
+
+SIGNAL_DEFS = '<bpmn:signal id="sig_recall" name="product_recall"/>'
+
+
+def _signal_file(key: str, body: str) -> bytes:
+    return (HEAD + SIGNAL_DEFS + f'<bpmn:process id="{key}" isExecutable="true">{body}'
+            "</bpmn:process></bpmn:definitions>").encode()
+
+
+WAITS_FOR_RECALL = _signal_file("order_watch", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="recalled" attachedToRef="review">
+    <bpmn:signalEventDefinition signalRef="sig_recall"/>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="recalled" targetRef="stopped"/>
+  <bpmn:scriptTask id="stopped" scriptFormat="python">
+    <bpmn:script>outcome = "recalled"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="stopped" targetRef="end_recalled"/>
+  <bpmn:endEvent id="end_recalled"/>
+""")
+
+THROWS_RECALL = _signal_file("recall", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="announce"/>
+  <bpmn:endEvent id="announce"><bpmn:signalEventDefinition signalRef="sig_recall"/></bpmn:endEvent>
+""")
+
+STARTS_ON_RECALL = _signal_file("recall_report", """
+  <bpmn:startEvent id="on_recall">
+    <bpmn:signalEventDefinition signalRef="sig_recall"/>
+  </bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="on_recall" targetRef="report"/>
+  <bpmn:userTask id="report" camunda:candidateGroups="logistics"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="report" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_a_signal_thrown_by_one_instance_reaches_every_waiting_instance_and_starts_processes(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"order_watch.bpmn": WAITS_FOR_RECALL, "recall.bpmn": THROWS_RECALL,
+                              "recall_report.bpmn": STARTS_ON_RECALL})
+    waiting = [engine.runtime.start("order_watch", f"ORD-{n}", {}, wait=5) for n in range(3)]
+    thrower = engine.runtime.start("recall", None, {}, wait=5)
+    assert thrower.status == "completed"
+    thrown = [e for e in engine.history.events_of(thrower.id) if e.type == "signal_thrown"]
+    assert sorted(thrown[0].data["delivered_to"]) == sorted(i.id for i in waiting)
+    drain()
+    for inst in waiting:
+        done = engine.runtime.instance(inst.id)
+        assert (done.status, done.variables["outcome"]) == ("completed", "recalled")
+        assert engine.tasks.open_tasks_of(inst.id) == []
+    [started] = thrown[0].data["started"]
+    assert engine.runtime.instance(started).process_key == "recall_report"
+    [report] = engine.tasks.open_tasks_of(started)
+    assert report.candidate_groups == ["logistics"]
+
+
+def test_a_signal_from_outside_reaches_every_waiting_instance(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"order_watch.bpmn": WAITS_FOR_RECALL})
+    first = engine.runtime.start("order_watch", "A", {}, wait=5)
+    second = engine.runtime.start("order_watch", "B", {}, wait=5)
+    result = engine.runtime.send_signal("product_recall", {"batch": "B-17"}, sender="crm")
+    assert sorted(result.delivered_to) == sorted([first.id, second.id])
+    drain()
+    assert {engine.runtime.instance(i).status for i in (first.id, second.id)} == {"completed"}
+    # nobody waits any more: a signal is a broadcast, not an error (as in Camunda)
+    assert engine.runtime.send_signal("product_recall").delivered_to == []
+
+
+def test_a_signal_is_delivered_by_jobs_written_with_the_throw(engine: Engine) -> None:
+    # a worker crash between the throw and the delivery loses nothing: the jobs are rows
+    from sqlalchemy import select
+
+    from engine.models import Job
+
+    engine.repository.deploy({"order_watch.bpmn": WAITS_FOR_RECALL, "recall.bpmn": THROWS_RECALL})
+    inst = engine.runtime.start("order_watch", "C", {}, wait=5)
+    engine.runtime.start("recall", None, {}, wait=5)
+    with engine._core.db.read() as s:
+        jobs = list(s.scalars(select(Job).where(Job.instance_id == inst.id,
+                                                Job.kind == "signal")))
+    assert [j.payload["name"] for j in jobs] == ["product_recall"]
+
+
+# -- gateways, receive tasks, errors, intermediate timers ------------------------------------
+
+INCLUSIVE = _process("inclusive", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+  <bpmn:inclusiveGateway id="split"/>
+  <bpmn:sequenceFlow id="to_a" sourceRef="split" targetRef="a">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+      ${wants_a}</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_b" sourceRef="split" targetRef="b">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+      ${wants_b}</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:userTask id="a" camunda:candidateGroups="finance"/>
+  <bpmn:userTask id="b" camunda:candidateGroups="sales"/>
+  <bpmn:sequenceFlow id="from_a" sourceRef="a" targetRef="join"/>
+  <bpmn:sequenceFlow id="from_b" sourceRef="b" targetRef="join"/>
+  <bpmn:inclusiveGateway id="join"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+@pytest.mark.parametrize(("wants", "tasks"), [
+    ({"wants_a": True, "wants_b": False}, ["a"]),
+    ({"wants_a": True, "wants_b": True}, ["a", "b"]),
+])
+def test_an_inclusive_join_waits_only_for_the_branches_taken(
+        engine: Engine, wants: dict[str, bool], tasks: list[str]) -> None:
+    engine.repository.deploy({"inclusive.bpmn": INCLUSIVE})
+    inst = engine.runtime.start("inclusive", None, wants, wait=5)
+    open_tasks = sorted(engine.tasks.open_tasks_of(inst.id), key=lambda t: t.element_id)
+    assert [t.element_id for t in open_tasks] == tasks
+    for n, task in enumerate(open_tasks):
+        assert engine.runtime.instance(inst.id).status == "waiting"
+        engine.tasks.complete(task.id, "fiona", {}, wait=5)
+        last = n == len(open_tasks) - 1
+        assert (engine.runtime.instance(inst.id).status == "completed") is last
+
+
+RECEIVE = (HEAD + '<bpmn:message id="m_paid" name="payment_received"/>'
+           '<bpmn:process id="awaits_payment" isExecutable="true">' + """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_payment"/>
+  <bpmn:receiveTask id="wait_payment" messageRef="m_paid"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="wait_payment" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+def test_a_receive_task_waits_for_its_message(engine: Engine,
+                                              drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"awaits_payment.bpmn": RECEIVE})
+    inst = engine.runtime.start("awaits_payment", "INV-1", {}, wait=5)
+    assert (inst.status, inst.active_elements) == ("waiting", ["wait_payment"])
+    engine.runtime.send_message("payment_received", business_key="INV-1",
+                                variables={"amount": 120})
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert engine.runtime.instance(inst.id).variables["amount"] == 120
+
+
+def _error_file(code_ref: str) -> bytes:
+    return (HEAD + '<bpmn:error id="err_fraud" name="Fraud" errorCode="FRAUD"/>'
+            '<bpmn:process id="checked" isExecutable="true">' + f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+  <bpmn:subProcess id="check">
+    <bpmn:startEvent id="check_start"/>
+    <bpmn:sequenceFlow id="c1" sourceRef="check_start" targetRef="looks_bad"/>
+    <bpmn:exclusiveGateway id="looks_bad" default="c3"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="looks_bad" targetRef="fraud">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+        =score &gt; 80</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="c3" sourceRef="looks_bad" targetRef="check_end"/>
+    <bpmn:endEvent id="fraud"><bpmn:errorEventDefinition errorRef="err_fraud"/></bpmn:endEvent>
+    <bpmn:endEvent id="check_end"/>
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="ok"/>
+  <bpmn:scriptTask id="ok" scriptFormat="python">
+    <bpmn:script>outcome = "ok"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="ok" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="caught" attachedToRef="check">
+    <bpmn:errorEventDefinition {code_ref}/>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="caught" targetRef="blocked"/>
+  <bpmn:scriptTask id="blocked" scriptFormat="python">
+    <bpmn:script>outcome = "blocked"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f5" sourceRef="blocked" targetRef="end_blocked"/>
+  <bpmn:endEvent id="end_blocked"/>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+@pytest.mark.parametrize("code_ref", ['errorRef="err_fraud"', ""], ids=["by_code", "catch_all"])
+@pytest.mark.parametrize(("score", "outcome"), [(95, "blocked"), (10, "ok")])
+def test_an_error_end_event_is_caught_by_the_boundary_event_of_its_subprocess(
+        engine: Engine, code_ref: str, score: int, outcome: str) -> None:
+    engine.repository.deploy({"checked.bpmn": _error_file(code_ref)})
+    inst = engine.runtime.start("checked", None, {"score": score}, wait=5)
+    assert (inst.status, inst.variables["outcome"]) == ("completed", outcome)
+
+
+INTERMEDIATE_TIMER = _process("pause", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="cool_off"/>
+  <bpmn:intermediateCatchEvent id="cool_off">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>PT0S</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="cool_off" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_an_intermediate_timer_waits_then_goes_on(engine: Engine,
+                                                  drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"pause.bpmn": INTERMEDIATE_TIMER})
+    inst = engine.runtime.start("pause", None, {}, wait=5)
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert "cool_off" in _steps(engine, inst.id)
