@@ -13,7 +13,8 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from .bpmn.runtime import TaskFailure, ThrownMessage, WorkflowRunner
+from .bpmn.reports import TaskFailure, ThrownMessage
+from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
 from .models import Event, Incident, Instance, utcnow
 from .vocabulary import JobKind

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from . import jobs
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
-from .bpmn.runtime import ServiceCall, TaskFailure, WorkflowRunner
+from .bpmn.reports import ServiceCall, TaskFailure
+from .bpmn.runtime import WorkflowRunner
 from .bpmn.script_engine import SandboxScriptEngine
 from .bpmn.serializer import load_state, to_json_value
 from .config import Settings

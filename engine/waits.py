@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs, messages
 from .advance import Advance
-from .bpmn.runtime import ThrownMessage
+from .bpmn.reports import ThrownMessage
 from .definitions import Definitions
 from .humantasks import sync_human_tasks
 from .instances import create_instance

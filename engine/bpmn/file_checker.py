@@ -1,0 +1,197 @@
+"""Check one BPMN document at deploy time and rewrite what SpiffWorkflow cannot read as it is.
+
+Camunda's ``${…}`` expressions become Python, link events become flows, Camunda's and
+Zeebe's multi-instance attributes become BPMN's; every problem found is collected with its
+line and element, so that an analyst sees them all at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from ..decision_results import MAPPINGS
+from ..dmn.expressions import FeelSyntaxError, compile_feel, is_feel
+from ..errors import Problem
+from ..scripting import Mode, Sandbox, SandboxError
+from . import deploy_checks, dialects
+from .call_activity import mapping_problems
+from .dialects import NSMAP, element_line, local_name
+from .multi_instance import rewrite_loop
+
+RESERVED_IDS = {"Start", "End", "Root"}
+
+
+class FileChecker:
+    """Collect every problem in one BPMN document and rewrite Camunda expressions."""
+
+    def __init__(self, filename: str, doc: Any, sandbox: Sandbox) -> None:
+        self.filename = filename
+        self.doc = doc
+        self.sandbox = sandbox
+        self.problems: list[Problem] = []
+
+    def problem(self, node: Any, message: str) -> None:
+        element_id = node.get("id") if node is not None else None
+        line = element_line(node) if node is not None else None
+        self.problems.append(Problem(self.filename, message, line, element_id))
+
+    def check_code(self, node: Any, source: str, mode: Mode, what: str) -> None:
+        if mode == "eval" and is_feel(source):  # ``=…``: FEEL, as Camunda 8 writes it
+            try:
+                compile_feel(source)
+            except FeelSyntaxError as exc:
+                self.problem(node, f"{what}: this FEEL expression cannot be read "
+                                   f"{exc.describe()}")
+            return
+        try:
+            self.sandbox.check(source, mode=mode, element_id=node.get("id"))
+        except SandboxError as exc:
+            self.problem(node, f"{what}: {exc.message}")
+
+    def run(self) -> None:
+        root = self.doc.getroot()
+        for node in root.iter(etree.Element):
+            element_id = node.get("id")
+            if element_id in RESERVED_IDS and local_name(node) != "definitions":
+                self.problem(node, f"the id '{element_id}' is reserved by the engine; "
+                                   f"rename the element (for example '{element_id.lower()}_event')")
+        for scope in root.xpath(".//bpmn:process | .//bpmn:subProcess", namespaces=NSMAP):
+            self._links(scope)
+        for node in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+            self._loop(node)
+        for node in root.xpath(".//bpmn:callActivity", namespaces=NSMAP):
+            for message in mapping_problems(node):
+                self.problem(node, message)
+        for node in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
+            self._script(node)
+        for node in root.xpath(".//bpmn:conditionExpression", namespaces=NSMAP):
+            self._condition(node)
+        for tag in ("timeDuration", "timeDate", "timeCycle"):
+            for node in root.xpath(f".//bpmn:{tag}", namespaces=NSMAP):
+                self._timer(node)
+        for node in root.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
+            self._service(node)
+        for node in root.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP):
+            rule = dialects.read_business_rule_task(node)
+            if not rule["decision_ref"]:
+                self.problem(node, "business rule task names no decision: set "
+                                   "camunda:decisionRef (or spiffworkflow:calledDecisionId)")
+            if rule["map_result"] is not None and rule["map_result"] not in MAPPINGS:
+                self.problem(node, f"camunda:mapDecisionResult '{rule['map_result']}' is not "
+                                   f"one of {', '.join(MAPPINGS)}")
+        for node in root.xpath(".//camunda:outputParameter", namespaces=NSMAP):
+            owner = node.getparent().getparent().getparent()  # inputOutput/extensions/task
+            self.problem(owner, f"camunda:outputParameter '{node.get('name')}' is not "
+                                "supported: store the result with camunda:resultVariable "
+                                "and reshape it in a script task or a field mapping")
+        for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+            due = dialects.read_human_task(node)["due_date"]
+            if due and not dialects.is_iso_timer(due):
+                self.check_code(node, dialects.juel_to_python(due), "eval", "due date")
+
+    def _links(self, scope: Any) -> None:
+        """Join each link throw event to the link catch event of its name, by a flow.
+
+        A link is a sequence flow drawn in two pieces (BPMN 2.0, 10.5.6); SpiffWorkflow knows
+        no link events, so the pair becomes a flow between two pass-through events. Links
+        connect within one process or subprocess level, as in Camunda.
+        """
+        def links(tag: str) -> list[tuple[Any, str]]:
+            found = []
+            for event in scope.xpath(f"./bpmn:{tag}[bpmn:linkEventDefinition]",
+                                     namespaces=NSMAP):
+                definition = event.find(f"{{{dialects.BPMN_NS}}}linkEventDefinition")
+                found.append((event, (definition.get("name") or event.get("name")
+                                      or "").strip()))
+            return found
+
+        catches: dict[str, Any] = {}
+        for event, name in links("intermediateCatchEvent"):
+            if not name:
+                self.problem(event, "link catch event has no name: give the link event "
+                                    "definition the name its throw events use")
+            elif name in catches:
+                self.problem(event, f"two link catch events are named '{name}' in one "
+                                    "process level; a link name must lead to one place")
+            else:
+                catches[name] = event
+        for event, name in links("intermediateThrowEvent"):
+            target = catches.get(name)
+            if target is None:
+                self.problem(event, f"link throw event '{name}' has no link catch event of "
+                                    "that name in the same process level")
+                continue
+            flow = etree.SubElement(scope, f"{{{dialects.BPMN_NS}}}sequenceFlow")
+            flow.set("id", f"{event.get('id')}__link__{target.get('id')}")
+            flow.set("sourceRef", event.get("id"))
+            flow.set("targetRef", target.get("id"))
+            _drop_definition(event, "linkEventDefinition")
+        for target in catches.values():  # a none intermediate event passes straight through
+            _drop_definition(target, "linkEventDefinition")
+            target.tag = f"{{{dialects.BPMN_NS}}}intermediateThrowEvent"
+
+    def _loop(self, node: Any) -> None:
+        rewrite_loop(node, self.problem)
+        for tag, what in (("loopCardinality", "loop cardinality"),
+                          ("completionCondition", "completion condition")):
+            found = node.find(f"{{{dialects.BPMN_NS}}}{tag}")
+            if found is not None and (found.text or "").strip():
+                self.check_code(node.getparent(), found.text, "eval", what)
+
+    def _script(self, node: Any) -> None:
+        fmt = (node.get("scriptFormat") or "python").lower()
+        if fmt not in ("python", "py", "text/x-python"):
+            self.problem(node, f"script format '{fmt}' is not supported: scripts run here as "
+                               "Python; rewrite it in Python (scriptFormat=\"python\") or use a "
+                               "FEEL/JUEL expression")
+            return
+        script = node.find(f"{{{dialects.BPMN_NS}}}script")
+        if script is None or not (script.text or "").strip():
+            self.problem(node, "script task has no script")
+            return
+        self.check_code(node, script.text, "exec", "script")
+
+    def _condition(self, node: Any) -> None:
+        text = (node.text or "").strip()
+        flow = node.getparent()
+        if not text:
+            self.problem(flow, "condition expression is empty")
+            return
+        if not is_feel(text):  # FEEL (``=…``) stays as it is, for the FEEL engine
+            node.text = dialects.juel_to_python(text)
+        self.check_code(flow, node.text, "eval", "condition")
+
+    def _timer(self, node: Any) -> None:
+        text = (node.text or "").strip()
+        event = node.getparent().getparent()
+        if not text:
+            self.problem(event, f"timer {local_name(node)} is empty")
+            return
+        if dialects.is_cron(text) and not (local_name(node) == "timeCycle"
+                                           and local_name(event) == "startEvent"):
+            self.problem(event, f"cron expression '{text}' works only as the timeCycle of a "
+                                "timer start event; use an ISO 8601 duration or date here")
+            return
+        node.text = dialects.timer_to_python(text)
+        self.check_code(event, node.text, "eval", "timer expression")
+
+    def _service(self, node: Any) -> None:
+        ext = dialects.read_service_task(node)
+        if ext["java"]:
+            self.problem(node, f"camunda:{ext['java']} on a service task is Java, which "
+                               "Bridgeflow cannot run; " + deploy_checks.RUN_BY_OPERATION)
+        elif not ext["operation"]:
+            self.problem(node, "service task names no operation: set camunda:topic (with "
+                               "camunda:type=\"external\") or a spiffworkflow:serviceTaskOperator")
+        if "invalid" in ext["retry"]:
+            self.problem(node, f"retry cycle '{ext['retry']['invalid']}' is not of the form "
+                               "R<attempts>/<ISO duration>, e.g. R3/PT10S")
+        for name, expression in ext["parameters"].items():
+            self.check_code(node, expression, "eval", f"parameter '{name}'")
+
+
+def _drop_definition(event: Any, tag: str) -> None:
+    for definition in event.findall(f"{{{dialects.BPMN_NS}}}{tag}"):
+        event.remove(definition)
