@@ -40,6 +40,7 @@ class Snapshot:
     state: bytes | None
     variables: dict[str, Any]
     revision: int
+    started_by: str | None = None
 
 
 @dataclass

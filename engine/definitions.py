@@ -291,13 +291,14 @@ class Definitions:
                 self._specs.move_to_end(definition_id)
                 return cached
         with self.db.read() as session:
-            row = session.execute(select(Definition.spec, Definition.source)
+            row = session.execute(select(Definition.spec, Definition.source, Definition.key)
                                   .where(Definition.id == definition_id)).first()
         if row is None or row[0] is None:
             raise NotFoundError(f"definition {definition_id} has no process spec")
         loaded = serializer.load_spec(row[0])
         # SpiffWorkflow keeps no isInterrupting of event subprocess starts: read it here
         loaded[0].bf_non_interrupting = dialects.non_interrupting_starts(row[1])
+        loaded[0].bf_initiator = dialects.initiator_variable(row[1], row[2])
         with self._lock:
             self._specs[definition_id] = loaded
             while len(self._specs) > 256:

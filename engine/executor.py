@@ -104,7 +104,8 @@ class Executor:
             return
         spec, subs = self.definitions.spec_for(inst.definition_id)
         if inst.state is None:  # stored by a start without ``wait``: begin it now
-            runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables)
+            runner = WorkflowRunner.create(spec, subs, self.script_engine, inst.variables,
+                                           inst.started_by)
             runner.choose_start("timer" if payload.get("start_timer") else
                                 "message" if payload.get("start_message") else
                                 "signal" if payload.get("start_signal") else "none")
@@ -136,7 +137,8 @@ class Executor:
             row = session.get(Instance, instance_id)
             assert row is not None
             return Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
-                            row.status, row.state, dict(row.variables or {}), row.revision)
+                            row.status, row.state, dict(row.variables or {}), row.revision,
+                            row.started_by)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
         if instance_id is None:
@@ -396,7 +398,7 @@ class Executor:
         inst = Snapshot(new_id(), definition.id, definition.key, business_key,
                         InstanceStatus.RUNNING, None, variables, 0)
         spec, subs = self.definitions.spec_for(definition.id)
-        runner = WorkflowRunner.create(spec, subs, self.script_engine, variables)
+        runner = WorkflowRunner.create(spec, subs, self.script_engine, variables, started_by)
         runner.choose_start("none")
         adv = Advance(inst, runner)
         adv.event("instance_created", actor=started_by, process_key=definition.key,

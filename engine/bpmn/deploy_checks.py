@@ -428,3 +428,8 @@ def schema_message(message: str, doc: Any, line: int | None) -> tuple[str, str |
     text = text.replace("Element '", "element '").replace("This element is not expected.",
                                                           "is not allowed here.")
     return f"the file does not follow the BPMN 2.0 schema: {scrub(text)}", None
+
+
+def words_with_article(tag: str) -> str:
+    """``exclusiveGateway`` -> ``an exclusive gateway``, for messages elsewhere."""
+    return _a(_words(tag))

@@ -41,6 +41,22 @@ _JUEL_WORDS = [
 ]
 
 
+# The JUEL methods analysts call, as Python (applied before the words above). A receiver is
+# a name or a dotted path (``order.items.size()``); arguments may be literals or names.
+_RECEIVER = r"(\b[A-Za-z_](?:[\w.]|\(\))*)"
+_JUEL_METHODS = [
+    (re.compile(r"\bexecution\s*\.\s*getVariable\(\s*(['\"])(\w+)\1\s*\)"), r"\2"),
+    (re.compile(r"\.startsWith\("), ".startswith("),
+    (re.compile(r"\.endsWith\("), ".endswith("),
+    (re.compile(r"\.toUpperCase\(\s*\)"), ".upper()"),
+    (re.compile(r"\.toLowerCase\(\s*\)"), ".lower()"),
+    (re.compile(r"\.trim\(\s*\)"), ".strip()"),
+    (re.compile(_RECEIVER + r"\.(?:size|length)\(\s*\)"), r"len(\1)"),
+    (re.compile(_RECEIVER + r"\.isEmpty\(\s*\)"), r"(len(\1) == 0)"),
+    (re.compile(_RECEIVER + r"\.contains\(([^()]*)\)"), r"(\2 in \1)"),
+    (re.compile(r"\.equals\("), " == ("),
+]
+
 _CRON = re.compile(r"^[\d*/,\-?LW#A-Za-z]+(\s+[\d*/,\-?LW#A-Za-z]+){4,6}$")
 
 
@@ -60,7 +76,10 @@ def juel_to_python(text: str) -> str:
     match = _JUEL.match(text)
     if match is None:
         return text.strip()
-    parts = _STRING.split(match.group("body"))
+    body = match.group("body")
+    for pattern, replacement in _JUEL_METHODS:
+        body = pattern.sub(replacement, body)
+    parts = _STRING.split(body)
     for i in range(0, len(parts), 2):  # even parts are outside string literals
         for pattern, replacement in _JUEL_WORDS:
             parts[i] = pattern.sub(replacement, parts[i])
@@ -244,6 +263,16 @@ def element_line(node: Any) -> int | None:
 
 def local_name(node: Any) -> str:
     return str(etree.QName(node).localname)
+
+
+def initiator_variable(source: str | bytes, process_key: str) -> str | None:
+    """The variable ``camunda:initiator`` on the process's start event names, if any."""
+    root = etree.fromstring(source.encode() if isinstance(source, str) else source,
+                            etree.XMLParser(resolve_entities=False, no_network=True))
+    found = root.xpath("//bpmn:process[@id=$key]/bpmn:startEvent/@camunda:initiator",
+                       key=process_key, namespaces=NSMAP)
+    names = [str(v).strip() for v in found] if isinstance(found, list) else []
+    return next((n for n in names if n), None)
 
 
 def non_interrupting_starts(source: str | bytes) -> frozenset[str]:

@@ -7,6 +7,7 @@ line and element, so that an analyst sees them all at once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -21,6 +22,15 @@ from .dialects import NSMAP, element_line, local_name
 from .multi_instance import rewrite_loop
 
 RESERVED_IDS = {"Start", "End", "Root"}
+# Where a listener's script goes: SpiffWorkflow's pre-script (when the task is reached) or
+# post-script (when it completes); these elements have them.
+_EXECUTION_EVENTS = {"start": "preScript", "end": "postScript"}
+_TASK_EVENTS = {"create": "preScript", "complete": "postScript"}
+_SCRIPTABLE = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+               "receiveTask", "manualTask", "subProcess", "callActivity"}
+# ``${execution.setVariable('name', value)}``: the one JUEL statement listeners are made of
+_SET_VARIABLE = re.compile(r"^\s*[$#]\{\s*execution\s*\.\s*setVariable\(\s*(['\"])"
+                           r"(?P<name>[A-Za-z_]\w*)\1\s*,(?P<value>.*)\)\s*\}\s*$", re.DOTALL)
 
 
 class FileChecker:
@@ -61,6 +71,10 @@ class FileChecker:
             self._links(scope)
         for node in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
             self._loop(node)
+        for node in root.xpath(".//*[bpmn:extensionElements/camunda:executionListener or "
+                               "bpmn:extensionElements/camunda:taskListener]",
+                               namespaces=NSMAP):
+            self._listeners(node)
         for node in root.xpath(".//bpmn:callActivity", namespaces=NSMAP):
             for message in mapping_problems(node):
                 self.problem(node, message)
@@ -139,6 +153,72 @@ class FileChecker:
             found = node.find(f"{{{dialects.BPMN_NS}}}{tag}")
             if found is not None and (found.text or "").strip():
                 self.check_code(node.getparent(), found.text, "eval", what)
+
+    def _listeners(self, node: Any) -> None:
+        """Camunda's script and expression listeners, run as SpiffWorkflow's pre/post scripts.
+
+        An execution listener on ``start`` and a task listener on ``create`` run when the
+        task is reached, before it runs or waits; ``end`` and ``complete`` ones when it
+        completes. Listeners in Java are refused by the deploy checks.
+        """
+        kind = local_name(node)
+        slots: dict[str, list[str]] = {"preScript": [], "postScript": []}
+        for listener in node.xpath("./bpmn:extensionElements/camunda:executionListener | "
+                                   "./bpmn:extensionElements/camunda:taskListener",
+                                   namespaces=NSMAP):
+            if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
+                continue  # refused, with its own message, by the deploy checks
+            tag, event = local_name(listener), (listener.get("event") or "").strip()
+            slot = (_EXECUTION_EVENTS if tag == "executionListener" else _TASK_EVENTS).get(event)
+            if slot is None:
+                allowed = "start and end" if tag == "executionListener" else "create and complete"
+                self.problem(node, f"a camunda:{tag} on '{event or '(no event)'}' is not "
+                                   f"supported: Bridgeflow runs {tag}s on {allowed}; move the "
+                                   "work into a script task")
+                continue
+            if kind not in _SCRIPTABLE:
+                self.problem(node, f"a camunda:{tag} on {deploy_checks.words_with_article(kind)}"
+                                   " is not supported: Bridgeflow runs listeners on tasks, "
+                                   "subprocesses and call activities; put a script task here")
+                continue
+            code = self._listener_code(node, listener, tag)
+            if code is not None:
+                slots[slot].append(code)
+        extensions = node.find(f"{{{dialects.BPMN_NS}}}extensionElements")
+        for slot, scripts in slots.items():
+            if not scripts or extensions is None:
+                continue
+            element = extensions.find(f"{{{dialects.SPIFF_NS}}}{slot}")
+            if element is None:
+                element = etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}{slot}")
+            element.text = "\n".join([*([element.text] if element.text else []), *scripts])
+            self.check_code(node, element.text, "exec", f"{tag} script")
+
+    def _listener_code(self, node: Any, listener: Any, tag: str) -> str | None:
+        """The Python a listener runs: its inline script, or its expression as a statement."""
+        script = listener.find(f"{{{dialects.CAMUNDA_NS}}}script")
+        expression = (listener.get("expression") or "").strip()
+        if script is not None:
+            fmt = (script.get("scriptFormat") or "python").lower()
+            if script.get("resource"):
+                self.problem(node, f"a camunda:{tag} script from a resource is not supported: "
+                                   "put the script inline")
+            elif fmt not in ("python", "py", "text/x-python"):
+                self.problem(node, f"a camunda:{tag} script in '{fmt}' cannot run: scripts run "
+                                   "here as Python; rewrite it in Python")
+            elif not (script.text or "").strip():
+                self.problem(node, f"a camunda:{tag} has an empty script")
+            else:
+                return str(script.text).strip()
+            return None
+        if expression:
+            assignment = _SET_VARIABLE.match(expression)
+            if assignment is not None:
+                value = dialects.juel_to_python("${" + assignment.group("value") + "}")
+                return f"{assignment.group('name')} = {value}"
+            return dialects.juel_to_python(expression)
+        self.problem(node, f"a camunda:{tag} has neither a script nor an expression")
+        return None
 
     def _script(self, node: Any) -> None:
         fmt = (node.get("scriptFormat") or "python").lower()

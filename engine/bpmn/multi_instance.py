@@ -167,7 +167,14 @@ class CamundaLoops:
 
 
 class LoopingScriptParser(CamundaLoops, ScriptTaskParser):  # type: ignore[misc]
-    pass
+    def create_task(self) -> Any:
+        # SpiffWorkflow's own script task parser drops pre- and post-scripts (listeners)
+        script = next((child.text for child in self.node
+                       if isinstance(child.tag, str) and child.tag.endswith("}script")), None)
+        ext = self.parse_extensions()
+        return self.spec_class(self.spec, self.bpmn_id, script,
+                               prescript=ext.get("preScript"), postscript=ext.get("postScript"),
+                               **self.bpmn_attributes)
 
 
 class LoopingSubProcessParser(CamundaLoops, SubWorkflowParser):  # type: ignore[misc]

@@ -58,11 +58,15 @@ class WorkflowRunner:
 
     @classmethod
     def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
-               variables: dict[str, Any]) -> WorkflowRunner:
+               variables: dict[str, Any], started_by: str | None = None) -> WorkflowRunner:
+        """A new workflow with its start variables (and ``camunda:initiator``'s, if set)."""
         wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
         first = wf.get_next_task(state=TaskState.READY)
         if first is not None:
             first.data.update(variables)
+            initiator = getattr(spec, "bf_initiator", None)
+            if initiator:
+                first.data[initiator] = started_by
         return cls(wf)
 
     @classmethod

@@ -475,3 +475,84 @@ def test_an_intermediate_timer_waits_then_goes_on(engine: Engine,
     inst = engine.runtime.start("pause", None, {}, wait=5)
     drain(lambda: engine.runtime.instance(inst.id).status == "completed")
     assert "cool_off" in _steps(engine, inst.id)
+
+
+# -- listeners, the initiator, the JUEL helpers analysts write ---------------------------------
+
+LISTENED = _process("listened", """
+  <bpmn:startEvent id="start" camunda:initiator="requester"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare"/>
+  <bpmn:scriptTask id="prepare" scriptFormat="python">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="start">
+        <camunda:script scriptFormat="python">trail = ["before"]</camunda:script>
+      </camunda:executionListener>
+      <camunda:executionListener event="end"
+          expression="${execution.setVariable('trail', trail + ['after'])}"/>
+    </bpmn:extensionElements>
+    <bpmn:script>trail = trail + ["script"]</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance">
+    <bpmn:extensionElements>
+      <camunda:taskListener event="create"
+          expression="${execution.setVariable('review_opened', true)}"/>
+      <camunda:taskListener event="complete">
+        <camunda:script scriptFormat="python">reviewed = decision.upper()</camunda:script>
+      </camunda:taskListener>
+    </bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="split"/>
+  <bpmn:exclusiveGateway id="split" default="to_small"/>
+  <bpmn:sequenceFlow id="to_many" sourceRef="split" targetRef="many">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+      ${execution.getVariable("trail").size() > 2 &amp;&amp; requester.startsWith("crm")}
+    </bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_small" sourceRef="split" targetRef="end_small"/>
+  <bpmn:endEvent id="end_small"/>
+  <bpmn:scriptTask id="many" scriptFormat="python"><bpmn:script>route = "many"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="many" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_listeners_the_initiator_and_juel_helpers_run_as_in_camunda(engine: Engine) -> None:
+    engine.repository.deploy({"listened.bpmn": LISTENED})
+    inst = engine.runtime.start("listened", None, {}, started_by="crm-connector", wait=5)
+    assert inst.variables["requester"] == "crm-connector"  # camunda:initiator
+    assert inst.variables["trail"] == ["before", "script", "after"]
+    assert inst.variables["review_opened"] is True  # the create listener ran
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {"decision": "approve"}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed"
+    assert done.variables["reviewed"] == "APPROVE"  # the complete listener ran
+    assert done.variables["route"] == "many"  # .size(), .startsWith(), getVariable
+
+
+@pytest.mark.parametrize(("listener", "message"), [
+    ('<camunda:executionListener event="take" expression="${x}"/>', "on 'take' is not supported"),
+    ('<camunda:taskListener event="assignment" expression="${x}"/>',
+     "on 'assignment' is not supported"),
+    ('<camunda:executionListener event="start"><camunda:script scriptFormat="groovy">x = 1'
+     '</camunda:script></camunda:executionListener>', "in 'groovy' cannot run"),
+    ('<camunda:executionListener event="start"/>', "neither a script nor an expression"),
+    ('<camunda:executionListener event="start" class="org.acme.Audit"/>', "is Java"),
+])
+def test_a_listener_that_cannot_run_is_refused_at_deploy(engine: Engine, listener: str,
+                                                        message: str) -> None:
+    bpmn = _process("refused_listener", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+  <bpmn:userTask id="work" camunda:candidateGroups="finance">
+    <bpmn:extensionElements>{listener}</bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"refused_listener.bpmn": bpmn})
+    assert [p.element_id for p in caught.value.problems] == ["work"]
+    assert message in caught.value.problems[0].message
