@@ -556,3 +556,157 @@ def test_a_listener_that_cannot_run_is_refused_at_deploy(engine: Engine, listene
         engine.repository.deploy({"refused_listener.bpmn": bpmn})
     assert [p.element_id for p in caught.value.problems] == ["work"]
     assert message in caught.value.problems[0].message
+
+
+# -- more event paths: a signal branch, escalations, timer- and signal-started subprocesses ----
+
+EVENT_GATEWAY = _signal_file("race_recall", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="which"/>
+  <bpmn:eventBasedGateway id="which"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="which" targetRef="recall"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="which" targetRef="later"/>
+  <bpmn:intermediateCatchEvent id="recall"><bpmn:signalEventDefinition signalRef="sig_recall"/>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="later">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="recall" targetRef="end_recall"/>
+  <bpmn:endEvent id="end_recall"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="later" targetRef="end_later"/>
+  <bpmn:endEvent id="end_later"/>
+""")
+
+
+def test_the_signal_branch_of_an_event_based_gateway(engine: Engine,
+                                                      drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"race_recall.bpmn": EVENT_GATEWAY})
+    inst = engine.runtime.start("race_recall", None, {}, wait=5)
+    assert inst.status == "waiting"
+    assert engine.runtime.send_signal("product_recall").delivered_to == [inst.id]
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    steps = _steps(engine, inst.id)
+    assert "end_recall" in steps and "end_later" not in steps
+
+
+ESCALATION = (HEAD + '<bpmn:escalation id="esc_late" name="Late" escalationCode="LATE"/>'
+              '<bpmn:process id="escalated" isExecutable="true">' + """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="handle"/>
+  <bpmn:subProcess id="handle">
+    <bpmn:startEvent id="h_start"/>
+    <bpmn:sequenceFlow id="h1" sourceRef="h_start" targetRef="raise"/>
+    <bpmn:intermediateThrowEvent id="raise">
+      <bpmn:escalationEventDefinition escalationRef="esc_late"/>
+    </bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="h2" sourceRef="raise" targetRef="h_end"/>
+    <bpmn:endEvent id="h_end"/>
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="handle" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="on_late" attachedToRef="handle" cancelActivity="false">
+    <bpmn:escalationEventDefinition escalationRef="esc_late"/>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="on_late" targetRef="notify"/>
+  <bpmn:scriptTask id="notify" scriptFormat="python">
+    <bpmn:script>escalated = True</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="notify" targetRef="end_notified"/>
+  <bpmn:endEvent id="end_notified"/>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+def test_an_escalation_is_caught_by_the_boundary_event_of_its_subprocess(
+        engine: Engine) -> None:
+    engine.repository.deploy({"escalated.bpmn": ESCALATION})
+    inst = engine.runtime.start("escalated", None, {}, wait=5)
+    assert inst.status == "completed"
+    steps = _steps(engine, inst.id)
+    assert "notify" in steps and "end" in steps  # non-interrupting: both paths ran
+
+
+def _started_subprocess(definition: str) -> bytes:
+    return (HEAD + SIGNAL_DEFS + '<bpmn:process id="watched" isExecutable="true">' + f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:subProcess id="side" triggeredByEvent="true">
+    <bpmn:startEvent id="side_start" isInterrupting="false">{definition}</bpmn:startEvent>
+    <bpmn:sequenceFlow id="s1" sourceRef="side_start" targetRef="note"/>
+    <bpmn:scriptTask id="note" scriptFormat="python"><bpmn:script>noted = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="s2" sourceRef="note" targetRef="side_end"/>
+    <bpmn:endEvent id="side_end"/>
+  </bpmn:subProcess>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+@pytest.mark.parametrize("definition", [
+    '<bpmn:signalEventDefinition signalRef="sig_recall"/>',
+    "<bpmn:timerEventDefinition><bpmn:timeDuration>PT0S</bpmn:timeDuration>"
+    "</bpmn:timerEventDefinition>",
+], ids=["signal", "timer"])
+def test_a_non_interrupting_event_subprocess_started_by_a_signal_or_a_timer(
+        engine: Engine, drain: Callable[..., None], definition: str) -> None:
+    engine.repository.deploy({"watched.bpmn": _started_subprocess(definition)})
+    inst = engine.runtime.start("watched", None, {}, wait=5)
+    if "signal" in definition:
+        assert engine.runtime.send_signal("product_recall").delivered_to == [inst.id]
+    drain(lambda: "note" in _steps(engine, inst.id))
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert task.element_id == "review"
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    assert engine.runtime.instance(inst.id).status == "completed"
+
+
+# -- parallel branches finished at once, under two workers ---------------------------------------
+
+PARALLEL_REVIEWS = _process("three_reviews", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:parallelGateway id="fork"/>
+  <bpmn:sequenceFlow id="to_legal" sourceRef="fork" targetRef="legal"/>
+  <bpmn:sequenceFlow id="to_sales" sourceRef="fork" targetRef="sales"/>
+  <bpmn:sequenceFlow id="to_ops" sourceRef="fork" targetRef="ops"/>
+  <bpmn:userTask id="legal" camunda:candidateGroups="legal"/>
+  <bpmn:userTask id="sales" camunda:candidateGroups="sales"/>
+  <bpmn:userTask id="ops" camunda:candidateGroups="ops"/>
+  <bpmn:sequenceFlow id="from_legal" sourceRef="legal" targetRef="join"/>
+  <bpmn:sequenceFlow id="from_sales" sourceRef="sales" targetRef="join"/>
+  <bpmn:sequenceFlow id="from_ops" sourceRef="ops" targetRef="join"/>
+  <bpmn:parallelGateway id="join"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_parallel_branches_completed_at_once_join_once_under_two_workers(engine: Engine) -> None:
+    import threading
+
+    from engine import Worker
+
+    engine.repository.deploy({"three_reviews.bpmn": PARALLEL_REVIEWS})
+    instances = [engine.runtime.start("three_reviews", None, {}, wait=5) for _ in range(3)]
+    for inst in instances:  # every branch completed before any worker runs
+        for task in engine.tasks.open_tasks_of(inst.id):
+            engine.tasks.complete(task.id, "fiona", {f"{task.element_id}_ok": True})
+    workers = [Worker(engine, f"worker-{n}") for n in range(2)]
+
+    def work(worker: Worker) -> None:
+        idle = 0
+        while idle < 20:
+            idle = 0 if worker.poll_once() else idle + 1
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for inst in instances:
+        done = engine.runtime.instance(inst.id)
+        assert done.status == "completed", engine.management.incidents_of(inst.id)
+        assert [s for s in _steps(engine, inst.id) if s in ("join", "end")] == ["join", "end"]
+        assert {k for k, v in done.variables.items() if v is True} >= {"legal_ok", "sales_ok",
+                                                                       "ops_ok"}
