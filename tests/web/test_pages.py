@@ -603,3 +603,24 @@ def _file(content: bytes) -> Any:
     import io
 
     return io.BytesIO(content)
+
+
+def test_the_console_shows_the_path_through_links_and_a_signal_on_the_instance_page(
+        engine: Engine, people: People) -> None:
+    from tests.engine.test_bpmn_constructs import LINKS, WAITS_FOR_RECALL
+
+    engine.repository.deploy({"linked.bpmn": LINKS, "order_watch.bpmn": WAITS_FOR_RECALL})
+    linked = engine.runtime.start("linked", "LNK-1", {}, wait=5)
+    admin = people["admin"]
+    page = admin.get(f"/admin/instances/{linked.id}")
+    assert page.status_code == 200
+    text = text_of(page)
+    for element in ("go_on", "page2", "second"):  # the link pair is on the path taken
+        assert element in text
+    watched = engine.runtime.start("order_watch", "OW-1", {}, wait=5)
+    engine.runtime.send_signal("product_recall", sender="admin")
+    settle(engine)
+    assert engine.runtime.instance(watched.id).status == "completed"
+    events = text_of(admin.get(f"/admin/instances/{watched.id}"))
+    assert "signal accepted recalled admin name product_recall" in events  # who sent it
+    assert "signal received" in events
