@@ -26,6 +26,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
@@ -46,6 +48,9 @@ from .reports import (
 from .specs import ServiceCallTask
 
 PARKED = "bf_parked"
+# Camunda's one variable scope per instance: every value a task of the process wrote, kept
+# on the workflow, so that a step sees what an earlier step on another branch wrote.
+SCOPE = "bf_scope"
 
 
 class WorkflowRunner:
@@ -55,6 +60,7 @@ class WorkflowRunner:
         self.wf = workflow
         self.steps: list[Step] = []
         self.signals: list[ThrownSignal] = []  # thrown since the runner was made
+        self._before: dict[Any, dict[str, Any]] = {}  # a running task's data as it began
 
     @classmethod
     def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
@@ -86,7 +92,8 @@ class WorkflowRunner:
         """Run every READY automatic task until the workflow waits; report a failure."""
         try:
             if checkpoint is None:
-                self.wf.do_engine_steps(did_complete_task=self._record)
+                self.wf.do_engine_steps(will_complete_task=self._see_scope,
+                                        did_complete_task=self._record)
             else:
                 self._one_step_at_a_time(checkpoint)
         except SpiffWorkflowException as exc:
@@ -101,6 +108,7 @@ class WorkflowRunner:
                      if not t.task_spec.manual]
             if not ready:
                 break
+            self._see_scope(ready[0])
             ready[0].run()
             self._record(ready[0])
             self.wf = checkpoint(self.wf)
@@ -111,7 +119,35 @@ class WorkflowRunner:
                     task.task_spec._update(task)
         self.wf.refresh_timers()
 
+    def _in_scope(self, task: Any) -> bool:
+        """A task of the process itself, not of a called process or of one instance of a
+        multi-instance activity (their variables are local, as in Camunda)."""
+        parent = task.parent
+        return (task.workflow is self.wf
+                and not (parent is not None and isinstance(parent.task_spec, LoopTask)))
+
+    def _see_scope(self, task: Any) -> None:
+        """Before a task runs: the instance's variables, newer than what its path carried.
+
+        What the task then writes is what differs from this, afterwards (``_record``).
+        """
+        if not self._in_scope(task):
+            return
+        scope = self.wf.data.get(SCOPE)
+        if scope:
+            task.data.update(scope)
+        if not isinstance(task.task_spec, SubWorkflowTask):
+            # a subprocess's or called process's data comes back changed when it ends:
+            # all of it then counts as written
+            self._before[task.id] = dict(task.data)
+
     def _record(self, task: Any) -> None:
+        if self._in_scope(task):
+            before = self._before.pop(task.id, None)
+            scope = self.wf.data.setdefault(SCOPE, {})
+            for name, value in task.data.items():
+                if before is None or name not in before or before[name] != value:
+                    scope[name] = value
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id:
@@ -128,6 +164,7 @@ class WorkflowRunner:
         task = self._task(task_id)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise LookupError(f"task {task_id} is not waiting for a person")
+        self._see_scope(task)
         task.data.update(data)
         task.run()
         self._record(task)
@@ -138,6 +175,7 @@ class WorkflowRunner:
         if task is None or task.state != TaskState.STARTED:
             raise LookupError(f"service task {task_id} is not running")
         task.internal_data.pop(PARKED, None)
+        self._before.setdefault(task.id, dict(task.data))
         if result_variable:
             task.data[result_variable] = result
         elif isinstance(result, dict):
@@ -194,6 +232,7 @@ class WorkflowRunner:
                 continue
             event = BpmnEvent(definition, payload=deepcopy(variables),
                               correlations=dict(task.workflow.correlations))
+            self._before.setdefault(task.id, dict(task.data))
             task.task_spec.catch(task, event)
             task.task_spec._update(task)
             # after _update, which deep-merges the parent's data into the task's: a
@@ -286,9 +325,10 @@ class WorkflowRunner:
         return bool(self.wf.is_completed())
 
     def variables(self) -> dict[str, Any]:
-        """The process variables: the data of the most advanced task, as JSON values."""
+        """The instance's variables: its one scope, updated by the most advanced tasks."""
+        scope = dict(self.wf.data.get(SCOPE) or {})
         if self.wf.is_completed():
-            data = self.wf.last_task.data if self.wf.last_task is not None else self.wf.data
+            data = self.wf.last_task.data if self.wf.last_task is not None else {}
         else:
             waiting = self.wf.get_tasks(state=TaskState.READY | TaskState.STARTED
                                         | TaskState.WAITING | TaskState.ERROR)
@@ -297,7 +337,7 @@ class WorkflowRunner:
                 data.update(task.data)
             if not waiting and self.wf.last_task is not None:
                 data = self.wf.last_task.data
-        return dict(serializer.to_json_value(data))
+        return dict(serializer.to_json_value({**data, **scope}))
 
     def active_elements(self) -> list[str]:
         mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR

@@ -710,3 +710,40 @@ def test_parallel_branches_completed_at_once_join_once_under_two_workers(engine:
         assert [s for s in _steps(engine, inst.id) if s in ("join", "end")] == ["join", "end"]
         assert {k for k, v in done.variables.items() if v is True} >= {"legal_ok", "sales_ok",
                                                                        "ops_ok"}
+
+
+# -- one variable scope per instance ------------------------------------------------------------
+
+SCOPED = _process("scoped", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="after"/>
+  <bpmn:scriptTask id="after" scriptFormat="python">
+    <bpmn:script>seen = "reminded" if reminded else "not reminded"</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="remind" attachedToRef="review" cancelActivity="false">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>PT0S</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="remind" targetRef="note"/>
+  <bpmn:scriptTask id="note" scriptFormat="python"><bpmn:script>reminded = True</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="f5" sourceRef="note" targetRef="reminder_sent"/>
+  <bpmn:endEvent id="reminder_sent"/>
+""")
+
+
+def test_a_variable_written_on_another_branch_is_seen_by_every_later_step(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"scoped.bpmn": SCOPED})
+    inst = engine.runtime.start("scoped", None, {"reminded": False}, wait=5)
+    drain(lambda: "reminder_sent" in _steps(engine, inst.id))
+    assert engine.runtime.instance(inst.id).variables["reminded"] is True  # the API's view
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {"decision": "ok"}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed"
+    assert done.variables["seen"] == "reminded"  # written on the timer's branch, seen here
+    assert (done.variables["reminded"], done.variables["decision"]) == (True, "ok")
