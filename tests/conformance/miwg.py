@@ -3,6 +3,10 @@
 Run as ``python -m tests.conformance.miwg``. The models live in ``shared/conformance`` beside
 the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where). A model is *deployed*, or
 *refused* with the problems a person would read, or *failed*: any other exception is a bug.
+
+``python -m tests.conformance.miwg FOLDER`` does the same for every ``.bpmn`` file under any
+folder (a collection of one's own, such as Camunda's examples): each with the DMN files
+beside it and the files that define the processes it calls.
 """
 
 from __future__ import annotations
@@ -81,13 +85,30 @@ def _processes(source: bytes) -> tuple[set[str], set[str]]:
     return {d for d in defined if d}, {c for c in called if c}
 
 
-def with_called(model: Path, models: list[Path]) -> dict[str, bytes]:
-    """``model`` and the sibling models that define the processes it calls, transitively."""
-    sources = {m.name: m.read_bytes() for m in models}
-    defines = {name: _processes(src)[0] for name, src in sources.items()}
-    files, todo = {model.name}, [model.name]
+def with_called(model: Path, models: list[Path], root: Path | None = None,
+                ) -> dict[str, bytes]:
+    """``model`` and the sibling models that define the processes it calls, transitively.
+
+    Files are named relative to ``root`` when it is given (a collection of folders may hold
+    several files of one name), else by their own name.
+    """
+    def name_of(path: Path) -> str:
+        return str(path.relative_to(root)) if root is not None else path.name
+
+    sources = {name_of(m): m.read_bytes() for m in models}
+    defines = {}
+    for name, src in sources.items():
+        try:
+            defines[name] = _processes(src)[0]
+        except etree.XMLSyntaxError:
+            defines[name] = set()
+    files, todo = {name_of(model)}, [name_of(model)]
     while todo:
-        for called in _processes(sources[todo.pop()])[1]:
+        try:
+            called_ids = _processes(sources[todo.pop()])[1]
+        except etree.XMLSyntaxError:
+            continue  # the deploy says what is wrong with the file
+        for called in called_ids:
             if any(called in defines[name] for name in files):
                 continue
             for name, ids in defines.items():
@@ -97,17 +118,22 @@ def with_called(model: Path, models: list[Path]) -> dict[str, bytes]:
     return {name: sources[name] for name in sorted(files)}
 
 
-def deploy(engine: Engine, model: Path, models: list[Path]) -> Outcome:
-    files = with_called(model, models)
-    others = sorted(set(files) - {model.name})
+def deploy(engine: Engine, model: Path, models: list[Path], root: Path | None = None,
+           ) -> Outcome:
+    files = with_called(model, models, root)
+    name = str(model.relative_to(root)) if root is not None else model.name
+    others = sorted(set(files) - {name})
+    if root is not None:  # the decisions beside it
+        files.update({str(d.relative_to(root)): d.read_bytes()
+                      for d in sorted(model.parent.glob("*.dmn"))})
     try:
         deployed = engine.repository.deploy(files, "miwg", dry_run=True)
     except DefinitionError as exc:
-        return Outcome(model.name, "refused", exc.problems)
+        return Outcome(name, "refused", exc.problems)
     except Exception as exc:  # noqa: BLE001 - any other exception is what this run looks for
-        return Outcome(model.name, "failed", detail=f"{type(exc).__name__}: {exc}")
+        return Outcome(name, "failed", detail=f"{type(exc).__name__}: {exc}")
     keys = ", ".join(d.key for d in deployed)
-    return Outcome(model.name, "deployed",
+    return Outcome(name, "deployed",
                    detail=keys + (f" (with {', '.join(others)})" if others else ""))
 
 
@@ -129,8 +155,22 @@ def run(engine: Engine | None = None, root: Path | None = None) -> Report:
     return Report([deploy(engine, model, models) for model in models])
 
 
+def run_folder(folder: Path, engine: Engine | None = None) -> Report:
+    """Every ``.bpmn`` file under ``folder``, each deployed as a dry run."""
+    models = sorted(folder.rglob("*.bpmn"))
+    if engine is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            database = Database(f"sqlite:///{tmp}/collection.db")
+            database.upgrade()
+            try:
+                return run_folder(folder, Engine(database))
+            finally:
+                database.dispose()
+    return Report([deploy(engine, model, models, folder) for model in models])
+
+
 def main() -> int:
-    report = run()
+    report = run_folder(Path(sys.argv[1])) if len(sys.argv) > 1 else run()
     for outcome in report.outcomes:
         print("\n".join(outcome.lines()))
     print("\nrefusal reasons (models):")
