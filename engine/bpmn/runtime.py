@@ -61,6 +61,9 @@ class WorkflowRunner:
         self.steps: list[Step] = []
         self.signals: list[ThrownSignal] = []  # thrown since the runner was made
         self._before: dict[Any, dict[str, Any]] = {}  # a running task's data as it began
+        # Only a process with concurrent paths needs the scope kept apart from its tasks:
+        # on a single path, what a task carries is what was written last.
+        self._scoped = has_concurrent_paths(workflow.spec, workflow.subprocess_specs)
 
     @classmethod
     def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
@@ -92,8 +95,9 @@ class WorkflowRunner:
         """Run every READY automatic task until the workflow waits; report a failure."""
         try:
             if checkpoint is None:
-                self.wf.do_engine_steps(will_complete_task=self._see_scope,
-                                        did_complete_task=self._record)
+                self.wf.do_engine_steps(
+                    will_complete_task=self._see_scope if self._scoped else None,
+                    did_complete_task=self._record)
             else:
                 self._one_step_at_a_time(checkpoint)
         except SpiffWorkflowException as exc:
@@ -131,7 +135,7 @@ class WorkflowRunner:
 
         What the task then writes is what differs from this, afterwards (``_record``).
         """
-        if not self._in_scope(task):
+        if not self._scoped or not self._in_scope(task):
             return
         scope = self.wf.data.get(SCOPE)
         if scope:
@@ -142,7 +146,7 @@ class WorkflowRunner:
             self._before[task.id] = dict(task.data)
 
     def _record(self, task: Any) -> None:
-        if self._in_scope(task):
+        if self._scoped and self._in_scope(task):
             before = self._before.pop(task.id, None)
             scope = self.wf.data.setdefault(SCOPE, {})
             for name, value in task.data.items():
@@ -152,8 +156,8 @@ class WorkflowRunner:
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id:
             self.steps.append(Step(bpmn_id, type(spec).__name__, getattr(spec, "bpmn_name", None)))
-        definition = getattr(spec, "event_definition", None)
-        if isinstance(definition, SignalEventDefinition) and type(spec).__name__ in _THROWS:
+        if type(spec).__name__ in _THROWS and isinstance(
+                definition := getattr(spec, "event_definition", None), SignalEventDefinition):
             # every throw is broadcast, also when this instance caught it itself
             self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
 
@@ -451,6 +455,22 @@ def _interrupt(wf: Any, event_subprocess: str) -> None:
                 task.cancel()  # and everything below it
             else:
                 stack.extend(task.children)
+
+
+_CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
+
+
+def has_concurrent_paths(spec: Any, subprocess_specs: dict[str, Any]) -> bool:
+    """Whether tokens of the process may run side by side (remembered on the spec)."""
+    known = getattr(spec, "bf_concurrent", None)
+    if known is None:
+        specs = [spec, *subprocess_specs.values()]
+        known = any(getattr(s.start, "trigger_specs", None) or len(s.start.outputs) > 1
+                    for s in specs) or any(
+            type(task_spec).__name__ in _CONCURRENT
+            for s in specs for task_spec in s.task_specs.values())
+        spec.bf_concurrent = known
+    return bool(known)
 
 
 def _trigger_id(start: Any) -> str:
