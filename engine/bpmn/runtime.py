@@ -21,7 +21,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -34,7 +33,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import serializer
+from . import catching, serializer
 from .reports import (
     HumanTaskInfo,
     ServiceCall,
@@ -227,7 +226,7 @@ class WorkflowRunner:
     def _deliver(self, kind: type, task_id: str | None, name: str,
                  variables: dict[str, Any]) -> bool:
         for task in list(self.wf.event_manager.tasks.values()):
-            definition = next((d for d in _definitions(task)
+            definition = next((d for d in catching.definitions_of(task)
                                if isinstance(d, kind) and getattr(d, "name", None) == name),
                               None)
             if definition is None:
@@ -244,40 +243,11 @@ class WorkflowRunner:
             task.data.update(deepcopy(variables))
             self._record(task)
             return True
-        return self._trigger_event_subprocess(kind, task_id, name, variables)
-
-    def _event_subprocess_starts(self, kind: type = MessageEventDefinition,
-                                 ) -> list[tuple[Any, Any, str]]:
-        """Message start events of the event subprocesses that may start now: (workflow,
-        start event spec, event subprocess name), for the process and each running
-        subprocess."""
-        found = []
-        for wf in [self.wf, *self.wf.get_active_subprocesses()]:
-            for name in getattr(wf.spec.start, "trigger_specs", []):
-                sp_spec = self.wf.subprocess_specs.get(name)
-                for start in getattr(sp_spec, "bpmn_start_events", []):
-                    if isinstance(start.event_definition, kind):
-                        found.append((wf, start, name))
-        return found
-
-    def _trigger_event_subprocess(self, kind: type, task_id: str | None, name: str,
-                                  variables: dict[str, Any]) -> bool:
-        """Start the event subprocess a message or signal starts; False if there is none."""
-        for wf, start, sub_name in self._event_subprocess_starts(kind):
-            if start.event_definition.name != name:
-                continue
-            if task_id is not None and task_id != _trigger_id(start):
-                continue
-            event = BpmnEvent(start.event_definition, payload=deepcopy(variables),
-                              correlations=dict(wf.correlations))
-            wf.event_manager.catch(event)
-            for task in self.wf.get_tasks(spec_name=start.name):
-                task.data.update(deepcopy(variables))
-            self.steps.append(Step(start.bpmn_id, type(start).__name__, start.bpmn_name))
-            if start.bpmn_id not in getattr(self.wf.spec, "bf_non_interrupting", ()):
-                _interrupt(wf, sub_name)
-            return True
-        return False
+        start = catching.trigger_event_subprocess(self.wf, kind, task_id, name, variables)
+        if start is None:
+            return False
+        self.steps.append(Step(start.bpmn_id, type(start).__name__, start.bpmn_name))
+        return True
 
     def choose_start(self, kind: str) -> None:
         """Keep only the start events of one kind ("timer", "message", "signal" or "none").
@@ -288,9 +258,9 @@ class WorkflowRunner:
         """
         starts = [t for t in self.wf.get_tasks(state=TaskState.NOT_FINISHED_MASK)
                   if t.workflow is self.wf and type(t.task_spec).__name__ == "StartEvent"]
-        if any(_start_kind(t) == kind for t in starts):
+        if any(catching.start_kind(t) == kind for t in starts):
             for task in starts:
-                if _start_kind(task) != kind:
+                if catching.start_kind(task) != kind:
                     task.cancel()
 
     def fire_start_timers(self) -> None:
@@ -301,7 +271,7 @@ class WorkflowRunner:
         """
         self.choose_start("timer")
         for task in self.wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
-            if task.workflow is not self.wf or _start_kind(task) != "timer":
+            if task.workflow is not self.wf or catching.start_kind(task) != "timer":
                 continue
             if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
                 # one cycle, already due: Spiff adds the path's first task and then, with
@@ -382,34 +352,17 @@ class WorkflowRunner:
                 for name, expr in task.task_spec.parameters.items()}
 
     def waiting_messages(self) -> list[WaitingMessage]:
-        out = []
-        for task in self.wf.event_manager.tasks.values():
-            for definition in _definitions(task):
-                if isinstance(definition, MessageEventDefinition):
-                    out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
-                                              definition.name))
-        for _wf, start, _name in self._event_subprocess_starts():
-            out.append(WaitingMessage(_trigger_id(start), start.bpmn_id,
-                                      start.event_definition.name))
-        return out
+        """Catch events (and event subprocess starts) that wait for a message."""
+        return catching.waiting(self.wf, MessageEventDefinition)
 
     def waiting_signals(self) -> list[WaitingMessage]:
         """Catch events (and event subprocess starts) that wait for a signal."""
-        out = []
-        for task in self.wf.event_manager.tasks.values():
-            for definition in _definitions(task):
-                if isinstance(definition, SignalEventDefinition):
-                    out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
-                                              definition.name))
-        for _wf, start, _name in self._event_subprocess_starts(SignalEventDefinition):
-            out.append(WaitingMessage(_trigger_id(start), start.bpmn_id,
-                                      start.event_definition.name))
-        return out
+        return catching.waiting(self.wf, SignalEventDefinition)
 
     def waiting_timers(self) -> list[WaitingTimer]:
         out = []
         for task in self.wf.event_manager.tasks.values():
-            for definition in _definitions(task):
+            for definition in catching.definitions_of(task):
                 if not isinstance(definition, TimerEventDefinition):
                     continue
                 if task.internal_data.get("event_value") is None:
@@ -443,20 +396,6 @@ _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask
                "Simple", "SubWorkflowTask", "_BoundaryEventParent"}
 
 
-def _interrupt(wf: Any, event_subprocess: str) -> None:
-    """An interrupting event subprocess started: cancel everything else of its scope."""
-    for branch in wf.task_tree.children:
-        if branch.task_spec.name == event_subprocess:
-            continue
-        stack = [branch]
-        while stack:
-            task = stack.pop()
-            if task.has_state(TaskState.NOT_FINISHED_MASK):
-                task.cancel()  # and everything below it
-            else:
-                stack.extend(task.children)
-
-
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
 
 
@@ -473,11 +412,6 @@ def has_concurrent_paths(spec: Any, subprocess_specs: dict[str, Any]) -> bool:
     return bool(known)
 
 
-def _trigger_id(start: Any) -> str:
-    """The subscription id of an event subprocess's message start (it has no task yet)."""
-    return f"start:{start.bpmn_id}"
-
-
 def _parse_due(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         due = value
@@ -491,25 +425,6 @@ def _parse_due(value: Any) -> datetime | None:
     if due.tzinfo is not None:
         due = due.astimezone(UTC).replace(tzinfo=None)
     return due
-
-
-def _start_kind(task: Any) -> str:
-    definition = getattr(task.task_spec, "event_definition", None)
-    if isinstance(definition, TimerEventDefinition):
-        return "timer"
-    if isinstance(definition, MessageEventDefinition):
-        return "message"
-    if isinstance(definition, SignalEventDefinition):
-        return "signal"
-    return "none"
-
-
-def _definitions(task: Any) -> list[Any]:
-    """The event definitions a waiting task catches: one, or those of an event-based gateway."""
-    definition = task.task_spec.event_definition
-    if isinstance(definition, MultipleEventDefinition):
-        return list(definition.event_definitions)
-    return [definition]
 
 
 def _failure_from(exc: SpiffWorkflowException) -> TaskFailure:

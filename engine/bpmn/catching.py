@@ -1,0 +1,103 @@
+"""What a workflow catches: the event definitions a waiting task listens for, the start
+events of event subprocesses, and starting one (interrupting its scope when it must)."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .reports import WaitingMessage
+
+
+def definitions_of(task: Any) -> list[Any]:
+    """The event definitions a waiting task catches: one, or those of an event-based gateway."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def start_kind(task: Any) -> str:
+    """What starts a start event: "timer", "message", "signal" or "none"."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return "timer"
+    if isinstance(definition, MessageEventDefinition):
+        return "message"
+    if isinstance(definition, SignalEventDefinition):
+        return "signal"
+    return "none"
+
+
+def waiting(wf: Any, kind: type) -> list[WaitingMessage]:
+    """The catch events of ``kind`` a workflow waits on, event subprocess starts included."""
+    out = []
+    for task in wf.event_manager.tasks.values():
+        for definition in definitions_of(task):
+            if isinstance(definition, kind):
+                out.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id,
+                                          str(getattr(definition, "name", ""))))
+    for _scope, start, _name in event_subprocess_starts(wf, kind):
+        out.append(WaitingMessage(trigger_id(start), start.bpmn_id,
+                                  start.event_definition.name))
+    return out
+
+
+def event_subprocess_starts(wf: Any, kind: type) -> list[tuple[Any, Any, str]]:
+    """Start events of ``kind`` of the event subprocesses that may start now: (workflow,
+    start event spec, event subprocess name), for the process and each running subprocess."""
+    found = []
+    for scope in [wf, *wf.get_active_subprocesses()]:
+        for name in getattr(scope.spec.start, "trigger_specs", []):
+            sp_spec = wf.subprocess_specs.get(name)
+            for start in getattr(sp_spec, "bpmn_start_events", []):
+                if isinstance(start.event_definition, kind):
+                    found.append((scope, start, name))
+    return found
+
+
+def trigger_event_subprocess(wf: Any, kind: type, task_id: str | None, name: str,
+                             variables: dict[str, Any]) -> Any:
+    """Start the event subprocess a message or signal starts; its start event, or None."""
+    for scope, start, sub_name in event_subprocess_starts(wf, kind):
+        if start.event_definition.name != name:
+            continue
+        if task_id is not None and task_id != trigger_id(start):
+            continue
+        event = BpmnEvent(start.event_definition, payload=deepcopy(variables),
+                          correlations=dict(scope.correlations))
+        scope.event_manager.catch(event)
+        for task in wf.get_tasks(spec_name=start.name):
+            task.data.update(deepcopy(variables))
+        if start.bpmn_id not in getattr(wf.spec, "bf_non_interrupting", ()):
+            _interrupt(scope, sub_name)
+        return start
+    return None
+
+
+def trigger_id(start: Any) -> str:
+    """The subscription id of an event subprocess's start event (it has no task yet)."""
+    return f"start:{start.bpmn_id}"
+
+
+def _interrupt(wf: Any, event_subprocess: str) -> None:
+    """An interrupting event subprocess started: cancel everything else of its scope."""
+    for branch in wf.task_tree.children:
+        if branch.task_spec.name == event_subprocess:
+            continue
+        stack = [branch]
+        while stack:
+            task = stack.pop()
+            if task.has_state(TaskState.NOT_FINISHED_MASK):
+                task.cancel()  # and everything below it
+            else:
+                stack.extend(task.children)
