@@ -23,6 +23,7 @@ from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
+from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
@@ -333,16 +334,3 @@ class Definitions:
     def count(self) -> int:
         with self.db.read() as session:
             return int(session.scalar(select(func.count()).select_from(Definition)) or 0)
-
-
-def plain_numbers(value: Any) -> Any:
-    """Turn FEEL decimals into the ints and floats that process scripts compute with."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: plain_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_numbers(v) for v in value]
-    return value

@@ -9,6 +9,7 @@ from typing import Any
 from engine.dmn.feel_eval import UnknownNameError
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_parser import parse_expression
+from engine.dmn.feel_types import plain_numbers
 from engine.dmn.feel_unary import TestCompiler
 
 __all__ = ["FeelSyntaxError", "compile_feel", "is_feel"]
@@ -35,22 +36,9 @@ def compile_feel(expression: str) -> Callable[[Mapping[str, Any]], Any]:
         env = dict(variables)
         for _ in range(100):  # each unknown name becomes null, then the expression runs again
             try:
-                return _plain(fn(env))
+                return plain_numbers(fn(env))
             except UnknownNameError as exc:
                 env[exc.args[0]] = None
         return None
 
     return run
-
-
-def _plain(value: Any) -> Any:
-    """FEEL decimals as the ints and floats that process scripts compute with."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -253,3 +253,14 @@ def feel_repr(value: Any) -> str:
         close = "]" if value.end_included else "["
         return f"{open_}{feel_repr(value.start)}..{feel_repr(value.end)}{close}"
     return str(repr(value))
+
+
+def plain_numbers(value: Any) -> Any:
+    """Turn FEEL decimals into the ints and floats that process scripts compute with."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_numbers(v) for v in value]
+    return value
