@@ -13,9 +13,10 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from .bpmn.reports import TaskFailure, ThrownMessage
+from .bpmn.reports import CalledProcess, TaskFailure, ThrownMessage
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
+from .definitions import DefinitionRef
 from .models import Event, Incident, Instance, utcnow
 from .vocabulary import JobKind
 
@@ -41,6 +42,8 @@ class Snapshot:
     variables: dict[str, Any]
     revision: int
     started_by: str | None = None
+    caller: tuple[str, str, str | None] | None = None  # a called instance: its caller's
+    # instance id, call activity task id and element id
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Advance:
     attempts: dict[str, int] = field(default_factory=dict)  # a retried call's attempt number
     calls_pending: bool = False  # stopped before a service call (an inline start)
     reopened: set[str] = field(default_factory=set)  # tasks an admin moved the token back to
+    called: list[tuple[CalledProcess, DefinitionRef]] = field(default_factory=list)  # to start
 
     def event(self, type_: str, element_id: str | None = None, actor: str | None = None,
               **data: Any) -> None:

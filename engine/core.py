@@ -24,7 +24,7 @@ from .models import Instance, Job, utcnow
 from .protect import Protector, install
 from .registry import OperationRegistry
 from .scripting import Sandbox
-from .vocabulary import InstanceStatus
+from .vocabulary import InstanceStatus, JobKind
 
 
 class Core:
@@ -63,19 +63,53 @@ class Core:
             self.executor.run_job(job_id, self.inline_worker_id)
 
     def wait_for(self, instance_id: str, timeout: float) -> Instance:
-        """Poll until the instance stops running (waits, ends, or fails), at most ``timeout``."""
+        """Poll until the instance stops running (waits, ends, or fails), at most ``timeout``.
+
+        An instance waiting on a call activity is not done yet: the instances it called run
+        here too, and it goes on when they end, as Camunda runs a call activity in one go.
+        """
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
             instance = self.instance(instance_id)
-            if instance.status != InstanceStatus.RUNNING or time.monotonic() >= deadline:
+            if time.monotonic() >= deadline:
                 return instance
-            with self.db.read() as s:
-                due = s.scalar(select(Job.id).where(Job.instance_id == instance_id,
-                                                    Job.due_at <= utcnow(),
-                                                    Job.locked_by.is_(None)).limit(1))
+            due = self._due_job(instance)
             if due is not None:
                 self.run_now(due)
                 continue
+            if instance.status != InstanceStatus.RUNNING:
+                return instance
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    def _due_job(self, instance: Instance) -> int | None:
+        """A due job that moves ``instance`` on: its own while it runs, those of the instances
+        it called while it waits, and the hand-back of a called instance that ended."""
+        if instance.status == InstanceStatus.RUNNING:
+            owners, own = [instance.id], True
+        elif instance.status == InstanceStatus.WAITING:
+            owners, own = called_tree(self.db, instance.id), False
+        else:
+            return None
+        with self.db.read() as s:
+            query = select(Job.id).where(Job.instance_id.in_(owners), Job.due_at <= utcnow(),
+                                         Job.locked_by.is_(None))
+            if not own:
+                query = query.where((Job.instance_id != instance.id)
+                                    | (Job.kind == JobKind.CALL_ENDED))
+            return s.scalar(query.limit(1))
+
+
+def called_tree(db: Database, instance_id: str, depth: int = 8) -> list[str]:
+    """``instance_id`` and the live instances it called, theirs in turn (``depth`` levels)."""
+    ids, frontier = [instance_id], [instance_id]
+    with db.read() as s:
+        for _ in range(depth):
+            frontier = list(s.scalars(select(Instance.id).where(
+                Instance.parent_instance_id.in_(frontier),
+                Instance.status.in_((InstanceStatus.RUNNING, InstanceStatus.WAITING)))))
+            if not frontier:
+                break
+            ids.extend(frontier)
+    return ids

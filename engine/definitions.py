@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,8 @@ class Definitions:
         for attempt in range(3):
             try:
                 with self.db.write() as session:
-                    out = [self._store_process(session, p, form_contents, deployed_by)
+                    now = utcnow()  # one deployment, one time (calledElementBinding)
+                    out = [self._store_process(session, p, form_contents, deployed_by, now)
                            for p in processes]
                     for filename, content, doc in dmn_docs:
                         out.extend(self._store_decisions(session, filename, content, doc,
@@ -192,7 +194,8 @@ class Definitions:
         return None, (latest.version + 1 if latest else 1)
 
     def _store_process(self, session: Session, process: ParsedProcess,
-                       forms: dict[str, dict[str, Any]], deployed_by: str | None) -> Deployed:
+                       forms: dict[str, dict[str, Any]], deployed_by: str | None,
+                       now: datetime) -> Deployed:
         used = {name: forms[name] for name in process.forms if name in forms}
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
@@ -203,7 +206,7 @@ class Definitions:
                          content_hash=digest, filename=process.filename,
                          source=process.source.decode(), extra_files=used,
                          spec=serializer.dump_spec(process.spec, process.subprocess_specs),
-                         deployed_by=deployed_by)
+                         deployed_by=deployed_by, deployed_at=now)
         session.add(row)
         session.flush()
         self._subscribe_starts(session, process)
@@ -270,6 +273,33 @@ class Definitions:
         ref = DefinitionRef(row.id, row.key, row.version)
         self._latest_process[key] = ref
         return ref
+
+    def called_process(self, session: Session, key: str, binding: str, version: int | None,
+                       caller_definition_id: str) -> DefinitionRef:
+        """The version of ``key`` a call activity starts, by its ``calledElementBinding``.
+
+        ``latest``: the newest now (Camunda resolves it at the call, not at deploy);
+        ``version``: that version number; ``deployment``: the version that was the newest
+        when the caller was deployed (deployed with it, or before it and unchanged).
+        ``NotFoundError`` says what is missing.
+        """
+        if binding == "latest":
+            return self.latest_process(session, key)
+        query = select(Definition.id, Definition.key, Definition.version).where(
+            Definition.key == key, Definition.kind == "process")
+        if binding == "version":
+            query = query.where(Definition.version == version)
+            missing = f"version {version} of process '{key}' is not deployed"
+        else:
+            deployed_at = session.scalar(select(Definition.deployed_at)
+                                         .where(Definition.id == caller_definition_id))
+            query = query.where(Definition.deployed_at <= deployed_at)
+            missing = (f"process '{key}' was not deployed with (or before) the calling "
+                       "process, as calledElementBinding=\"deployment\" needs")
+        row = session.execute(query.order_by(Definition.version.desc()).limit(1)).first()
+        if row is None:
+            raise NotFoundError(missing, {"process_key": key, "binding": binding})
+        return DefinitionRef(row.id, row.key, row.version)
 
     def remembered_latest(self, key: str) -> DefinitionRef | None:
         """The newest version of ``key`` this process has seen; confirm it with ``is_latest``.

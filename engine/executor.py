@@ -28,15 +28,15 @@ from sqlalchemy.orm import Session
 
 from . import jobs
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
-from .bpmn.reports import ServiceCall, TaskFailure
+from .bpmn.reports import CalledProcess, ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.script_engine import SandboxScriptEngine
 from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
-from .errors import StaleStateError
-from .instances import create_instance
+from .errors import NotFoundError, StaleStateError
+from .instances import create_instance, terminate_called
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .registry import (
     CallContext,
@@ -136,9 +136,11 @@ class Executor:
                 return None
             row = session.get(Instance, instance_id)
             assert row is not None
+            caller = ((row.parent_instance_id, row.parent_task_id, row.parent_element_id)
+                      if row.parent_instance_id and row.parent_task_id else None)
             return Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
                             row.status, row.state, dict(row.variables or {}), row.revision,
-                            row.started_by)
+                            row.started_by, caller)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
         if instance_id is None:
@@ -212,6 +214,30 @@ class Executor:
             adv.event("signal_undeliverable", payload.get("element_id"), name=payload["name"])
         return None
 
+    def _on_call_ended(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        task_id, called = payload["task_id"], payload["called_instance"]
+        element = payload.get("element_id")
+        if payload.get("terminated"):
+            adv.incident(element, task_id, "called_instance_terminated",
+                         f"the instance this call activity started ({called}) was terminated; "
+                         "retry to call the process again",
+                         {"called_instance": called, "terminated_by": payload.get("actor")})
+            return None
+        adv.event("call_ended", element, called_instance=called)
+        for code, message in payload.get("errors") or []:
+            if not adv.runner.throw_error(task_id, code, message):
+                adv.incident(element, task_id, "business_error",
+                             f"the called instance {called} ended with error '{code}'"
+                             f"{': ' + message if message else ''}; no error boundary event "
+                             "of the call activity catches it",
+                             {"called_instance": called, "error_code": code})
+            return None
+        try:
+            adv.runner.complete_call(task_id, payload.get("variables") or {})
+        except LookupError:
+            adv.event("call_result_ignored", element, called_instance=called)
+        return None
+
     def _on_timer(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
         adv.runner.refresh_timers()
         adv.event("timer_fired", payload.get("element_id"))
@@ -251,11 +277,14 @@ class Executor:
             if failure is not None:
                 return failure
             pending = adv.runner.pending_service_calls()
-            if not pending:
+            called = adv.runner.pending_calls(adv.inst.business_key)
+            if not pending and not called:
                 return None
             if not calls:
                 adv.calls_pending = True
                 return None
+            for call_activity in called:
+                self._start_called(adv, call_activity)
             for call in pending:
                 self._call(adv, call)
         raise RuntimeError(f"the instance kept running after {MAX_ROUNDS} rounds; is there "
@@ -299,6 +328,23 @@ class Executor:
         runner.complete_service_call(call.task_id, to_json_value(result), call.result_variable)
         adv.record_steps()
 
+    def _start_called(self, adv: Advance, call: CalledProcess) -> None:
+        """Pick the version a call activity calls; the instance is written with the caller."""
+        adv.runner.park_service_call(call.task_id)
+        if call.error is not None:
+            adv.incident(call.element_id, call.task_id, "call_error", call.error,
+                         {"process_key": call.process_key})
+            return
+        try:
+            with self.db.read() as session:
+                ref = self.definitions.called_process(session, call.process_key, call.binding,
+                                                      call.version, adv.inst.definition_id)
+        except NotFoundError as exc:
+            adv.incident(call.element_id, call.task_id, "called_process_missing",
+                         f"{exc}; deploy it, then retry", exc.details)
+            return
+        adv.called.append((call, ref))
+
     def _call_failed(self, adv: Advance, call: ServiceCall, failure: CallFailure,
                      attempt: int, ms: float, policy: RetryPolicy) -> None:
         element, op = call.element_id, call.operation
@@ -333,6 +379,9 @@ class Executor:
         now = utcnow()
         runner, inst = adv.runner, adv.inst
         adv.record_steps()
+        # an error a called instance ends with goes to its caller (read before the messages:
+        # reading those empties the workflow's list of what it threw)
+        errors = runner.uncaught_errors() if inst.caller is not None else []
         adv.thrown.extend(runner.thrown_messages())
         blob = runner.dump()
         with self.db.write() as session:
@@ -350,6 +399,8 @@ class Executor:
                 revision=inst.revision + 1, updated_at=now, locked_by=None, locked_until=None)
             if completed:
                 values["ended_at"] = now
+                if inst.caller is not None:
+                    self._hand_back(session, adv, errors)
             result = session.execute(update(Instance).where(Instance.id == inst.id,
                                                             Instance.revision == inst.revision)
                                      .values(**values))
@@ -358,6 +409,32 @@ class Executor:
             self._write(session, adv, job_id)
             jobs.finish(session, job_id)
 
+    def _hand_back(self, session: Session, adv: Advance,
+                   errors: list[tuple[str, str]]) -> None:
+        """A called instance ended: its caller's call activity goes on, by a job."""
+        assert adv.inst.caller is not None
+        parent, task_id, element = adv.inst.caller
+        jobs.enqueue(session, JobKind.CALL_ENDED, parent,
+                     {"task_id": task_id, "element_id": element, "called_instance": adv.inst.id,
+                      "variables": adv.runner.variables(),
+                      "errors": errors})
+
+    def _write_called(self, session: Session, adv: Advance) -> None:
+        """Start the instances call activities call; end those whose call was interrupted."""
+        for call, ref in adv.called:
+            child, _ = create_instance(session, self.definitions, ref.key, call.business_key,
+                                       call.variables, started_by=f"instance:{adv.inst.id}",
+                                       definition=ref,
+                                       caller=(adv.inst.id, call.task_id, call.element_id))
+            adv.event("call_started", call.element_id, called_instance=child.id,
+                      process_key=ref.key, version=ref.version)
+        adv.called.clear()
+        if adv.runner.calls_processes:
+            keep = set() if adv.runner.completed else adv.runner.open_calls()
+            for child_id in terminate_called(session, adv.inst.id, "its call activity was "
+                                             "interrupted or its caller ended", keep):
+                adv.event("called_instance_terminated", called_instance=child_id)
+
     def _write(self, session: Session, adv: Advance, job_id: int, new: bool = False) -> None:
         """Write what an advance produced, after the instance row, in the caller's transaction.
 
@@ -365,6 +442,7 @@ class Executor:
         flushes, so jobs added earlier have their ids).
         """
         sync_waits(session, self.definitions, self.script_engine.sandbox, adv, job_id, new)
+        self._write_called(session, adv)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
         for signal in adv.runner.signals:
@@ -493,4 +571,5 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.RETRY_INCIDENT: Executor._on_retry_incident,
     JobKind.MOVE_TOKEN: Executor._on_move_token,
     JobKind.SIGNAL: Executor._on_signal,
+    JobKind.CALL_ENDED: Executor._on_call_ended,
 }

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
 from .bpmn.serializer import to_json_value
-from .definitions import Definitions
+from .definitions import DefinitionRef, Definitions
 from .errors import InvalidInputError
-from .models import Event, Instance, Job
-from .vocabulary import InstanceStatus, JobKind
+from .models import Event, HumanTask, Incident, Instance, Job, MessageSubscription, utcnow
+from .vocabulary import (
+    LIVE_STATUSES,
+    OPEN_TASK_STATUSES,
+    IncidentStatus,
+    InstanceStatus,
+    JobKind,
+    TaskStatus,
+)
 
 
 def check_variables(variables: Any) -> dict[str, Any]:
@@ -41,15 +49,23 @@ def check_business_key(business_key: Any) -> None:
 def create_instance(session: Session, definitions: Definitions, process_key: str,
                     business_key: str | None, variables: dict[str, Any],
                     started_by: str | None = None, start_message: str | None = None,
-                    start_signal: str | None = None,
-                    start_timer: bool = False) -> tuple[Instance, Job]:
-    """Add an instance of the latest version of ``process_key`` and the job that runs it."""
-    definition = definitions.latest_process(session, process_key)
+                    start_signal: str | None = None, start_timer: bool = False,
+                    definition: DefinitionRef | None = None,
+                    caller: tuple[str, str, str] | None = None) -> tuple[Instance, Job]:
+    """Add an instance of ``process_key`` and the job that runs it.
+
+    The version is ``definition`` if given, else the latest; ``caller`` is (instance id,
+    task id, element id) of the call activity that starts a called instance.
+    """
+    if definition is None:
+        definition = definitions.latest_process(session, process_key)
     variables = check_variables(variables)
     check_business_key(business_key)
+    parent, task, element = caller or (None, None, None)
     instance = Instance(definition_id=definition.id, process_key=definition.key,
                         version=definition.version, business_key=business_key,
-                        status=InstanceStatus.RUNNING, variables=variables, started_by=started_by)
+                        status=InstanceStatus.RUNNING, variables=variables, started_by=started_by,
+                        parent_instance_id=parent, parent_task_id=task, parent_element_id=element)
     session.add(instance)
     session.flush()
     payload: dict[str, Any] = {}
@@ -62,6 +78,47 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
     job = jobs.enqueue(session, JobKind.ADVANCE, instance.id, payload)
     session.add(Event(instance_id=instance.id, type="instance_created", actor=started_by,
                       data={"process_key": definition.key, "version": definition.version,
-                            "business_key": business_key}))
+                            "business_key": business_key,
+                            **({"called_by": parent, "element_id": element} if parent else {})}))
     session.flush()
     return instance, job
+
+
+def clear_open_work(session: Session, instance_id: str) -> None:
+    """An instance ends for good: drop its jobs and waits, cancel its tasks, close incidents."""
+    session.execute(delete(Job).where(Job.instance_id == instance_id))
+    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
+                                                      == instance_id))
+    session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
+                                            HumanTask.status.in_(OPEN_TASK_STATUSES))
+                    .values(status=TaskStatus.CANCELLED, completed_at=utcnow()))
+    session.execute(update(Incident).where(Incident.instance_id == instance_id,
+                                           Incident.status == IncidentStatus.OPEN)
+                    .values(status=IncidentStatus.RESOLVED, resolved_at=utcnow(),
+                            resolution="terminated"))
+
+
+def terminate_called(session: Session, parent_id: str, reason: str,
+                     keep_tasks: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Terminate the live instances ``parent_id`` called, except those its call activities
+    ``keep_tasks`` still wait for, and theirs in turn; return their ids.
+
+    A caller that ends, or whose call activity is interrupted (a boundary event, a
+    terminate end event), takes what it called with it, as in Camunda.
+    """
+    live = (*LIVE_STATUSES, InstanceStatus.SUSPENDED)
+    rows = session.execute(select(Instance.id, Instance.parent_task_id).where(
+        Instance.parent_instance_id == parent_id, Instance.status.in_(live))).all()
+    ended = []
+    for child_id, task_id in rows:
+        if task_id in keep_tasks:
+            continue
+        session.execute(update(Instance).where(Instance.id == child_id).values(
+            status=InstanceStatus.TERMINATED, ended_at=utcnow(), updated_at=utcnow(),
+            revision=Instance.revision + 1))
+        clear_open_work(session, child_id)
+        session.add(Event(instance_id=child_id, type="instance_terminated",
+                          data={"reason": reason, "caller": parent_id}))
+        ended.append(child_id)
+        ended.extend(terminate_called(session, child_id, reason))
+    return ended

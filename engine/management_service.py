@@ -7,19 +7,17 @@ import socket
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, reporting
 from .core import Core
 from .errors import ConflictError, InvalidInputError, NotFoundError
+from .instances import clear_open_work, terminate_called
 from .models import (
     Event,
-    HumanTask,
     Incident,
     Instance,
-    Job,
-    MessageSubscription,
     Worker,
     utcnow,
 )
@@ -27,11 +25,9 @@ from .paging import Page
 from .vocabulary import (
     FINAL_STATUSES,
     LIVE_STATUSES,
-    OPEN_TASK_STATUSES,
     IncidentStatus,
     InstanceStatus,
     JobKind,
-    TaskStatus,
 )
 
 # what each admin action is audited as
@@ -66,22 +62,21 @@ class ManagementService:
             row.updated_at = utcnow()
             if action == "terminate":
                 row.ended_at = utcnow()
-                self._terminate_children(s, instance_id)
+                self._terminate(s, row, actor)
             s.add(Event(instance_id=instance_id, type=_AUDITED[action], actor=actor,
                         data={"admin_action": action}))
         return self._core.instance(instance_id)
 
-    def _terminate_children(self, s: Session, instance_id: str) -> None:
-        s.execute(delete(Job).where(Job.instance_id == instance_id))
-        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
-                                                    == instance_id))
-        s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
-                                          HumanTask.status.in_(OPEN_TASK_STATUSES))
-                  .values(status=TaskStatus.CANCELLED, completed_at=utcnow()))
-        s.execute(update(Incident).where(Incident.instance_id == instance_id,
-                                         Incident.status == IncidentStatus.OPEN)
-                  .values(status=IncidentStatus.RESOLVED, resolved_at=utcnow(),
-                          resolution="terminated"))
+    def _terminate(self, s: Session, row: Instance, actor: str | None) -> None:
+        """Cancel what the instance waits for and what it called; tell its caller."""
+        clear_open_work(s, row.id)
+        terminate_called(s, row.id, f"its caller {row.id} was terminated")
+        if row.parent_instance_id and row.parent_task_id:
+            # the caller's call activity now waits for nothing: an incident there says so
+            jobs.enqueue(s, JobKind.CALL_ENDED, row.parent_instance_id,
+                         {"task_id": row.parent_task_id, "called_instance": row.id,
+                          "element_id": row.parent_element_id, "terminated": True,
+                          "actor": actor})
 
     def suspend(self, instance_id: str, actor: str | None = None) -> Instance:
         """Stop the instance where it is: no job of it runs until it is resumed."""

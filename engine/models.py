@@ -101,6 +101,11 @@ class Instance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column()
     started_by: Mapped[str | None] = mapped_column(String(200))
+    # a called instance: the instance whose call activity started it, and that task
+    parent_instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"),
+                                                           index=True)
+    parent_task_id: Mapped[str | None] = mapped_column(String(36))
+    parent_element_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class HumanTask(Base):

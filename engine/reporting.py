@@ -104,10 +104,13 @@ def _mean(values: list[float]) -> float | None:
 def search_instances(db: Database, *, process_key: str | None = None,
                      status: str | None = None, business_key: str | None = None,
                      started_from: datetime | None = None,
-                     started_before: datetime | None = None, page: int = 1,
+                     started_before: datetime | None = None,
+                     parent_instance_id: str | None = None, page: int = 1,
                      per_page: int = 25) -> Page:
     """Instances matching every filter given, newest first, one page of them."""
     query = select(Instance)
+    if parent_instance_id:
+        query = query.where(Instance.parent_instance_id == parent_instance_id)
     if process_key:
         query = query.where(Instance.process_key == process_key)
     if status:

@@ -6,6 +6,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
+
 from . import messages, signals
 from .core import Core
 from .errors import ConflictError, InvalidInputError, StaleStateError
@@ -15,6 +17,7 @@ from .messages import MessageResult
 from .models import Instance
 from .paging import Page
 from .reporting import search_instances
+from .vocabulary import LIVE_STATUSES, InstanceStatus
 
 
 class RuntimeService:
@@ -71,12 +74,25 @@ class RuntimeService:
         """The instance once it stops running (waits, ends, or fails), or after ``timeout``."""
         return self._core.wait_for(instance_id, timeout)
 
+    def called_instances(self, instance_id: str, live_only: bool = True) -> list[Instance]:
+        """The instances ``instance_id``'s call activities started (live ones unless told
+        otherwise), oldest first."""
+        with self._core.db.read() as s:
+            query = select(Instance).where(Instance.parent_instance_id == instance_id)
+            if live_only:
+                query = query.where(Instance.status.in_((*LIVE_STATUSES,
+                                                         InstanceStatus.SUSPENDED)))
+            return list(s.scalars(query.order_by(Instance.created_at, Instance.id)))
+
     def list_instances(self, *, status: str | None = None, process_key: str | None = None,
-                       business_key: str | None = None, page: int = 1,
-                       per_page: int = 50) -> Page:
-        """Instances matching every filter given, newest first."""
+                       business_key: str | None = None, parent_instance_id: str | None = None,
+                       page: int = 1, per_page: int = 50) -> Page:
+        """Instances matching every filter given, newest first (``parent_instance_id``: the
+        instances that one called)."""
         return search_instances(self._core.db, status=status, process_key=process_key,
-                                business_key=business_key, page=page, per_page=per_page)
+                                business_key=business_key,
+                                parent_instance_id=parent_instance_id, page=page,
+                                per_page=per_page)
 
     def send_message(self, name: str, business_key: str | None = None,
                      correlation_keys: Mapping[str, Any] | None = None,

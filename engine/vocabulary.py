@@ -50,6 +50,7 @@ class JobKind(StrEnum):
     MOVE_TOKEN = "move_token"  # an administrator moved the token back
     START_TIMER = "start_timer"  # a timer start event is due: start a new instance
     SIGNAL = "signal"  # a signal reached a waiting catch event
+    CALL_ENDED = "call_ended"  # the instance a call activity started has ended
 
 
 class SubscriptionKind(StrEnum):

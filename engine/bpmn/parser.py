@@ -32,7 +32,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, SubWorkflowTask, User
 from ..errors import Problem
 from ..scripting import Sandbox
 from . import deploy_checks, dialects
-from .call_activity import MappedCallActivity, MappedCallActivityParser
+from .call_activity import CallActivityParser, CallActivityTask
 from .dialects import NSMAP, element_line, local_name
 from .file_checker import FileChecker
 from .multi_instance import (
@@ -116,7 +116,7 @@ class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),
         full_tag("scriptTask"): (LoopingScriptParser, ScriptTask),
         full_tag("subProcess"): (LoopingSubProcessParser, SubWorkflowTask),
-        full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
+        full_tag("callActivity"): (CallActivityParser, CallActivityTask),
     }
 
     def __init__(self) -> None:

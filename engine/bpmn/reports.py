@@ -34,6 +34,20 @@ class ServiceCall:
 
 
 @dataclass
+class CalledProcess:
+    """A call activity that has not yet started the instance it calls."""
+
+    task_id: str
+    element_id: str
+    process_key: str
+    binding: str  # "latest", "deployment" or "version"
+    version: int | None
+    business_key: str | None
+    variables: dict[str, Any]
+    error: str | None = None  # a camunda:in or business key expression failed
+
+
+@dataclass
 class WaitingMessage:
     task_id: str
     element_id: str

@@ -34,7 +34,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
 from . import catching, serializer
+from .call_activity import CallActivityTask
 from .reports import (
+    CalledProcess,
     HumanTaskInfo,
     ServiceCall,
     Step,
@@ -340,6 +342,69 @@ class WorkflowRunner:
                 out.append(ServiceCall(str(task.id), spec.bpmn_id, spec.operation,
                                        dict(spec.retry),
                                        getattr(spec, "result_variable", None)))
+        return out
+
+    def pending_calls(self, business_key: str | None) -> list[CalledProcess]:
+        """Call activities started and not parked: the instances to start now.
+
+        Their variables and business key are evaluated here; a failing ``camunda:in``
+        expression is reported in ``error`` (an incident on the call activity).
+        """
+        out = []
+        for task in self.wf.get_tasks(state=TaskState.STARTED):
+            spec = task.task_spec
+            if not isinstance(spec, CallActivityTask) or task.internal_data.get(PARKED):
+                continue
+            try:
+                key = spec.business_key_of(task, business_key)
+                variables = serializer.to_json_value(spec.variables_in(task))
+            except Exception as exc:  # noqa: BLE001 - the analyst's expression: an incident
+                out.append(CalledProcess(str(task.id), spec.bpmn_id, spec.called_element,
+                                         spec.binding, spec.version, None, {},
+                                         f"a camunda:in mapping or the business key of "
+                                         f"this call activity failed: {exc}"))
+                continue
+            out.append(CalledProcess(str(task.id), spec.bpmn_id, spec.called_element,
+                                     spec.binding, spec.version, key, variables))
+        return out
+
+    def complete_call(self, task_id: str, variables: dict[str, Any]) -> None:
+        """The instance a call activity started has ended with ``variables``: go on."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.STARTED or not isinstance(
+                task.task_spec, CallActivityTask):
+            raise LookupError(f"call activity {task_id} is not waiting")
+        task.internal_data.pop(PARKED, None)
+        self._before.setdefault(task.id, dict(task.data))
+        task.data.update(task.task_spec.variables_out(task, variables))
+        task.complete()
+        self._record(task)
+
+    def open_calls(self) -> set[str]:
+        """The call activities that wait for an instance they started (or will start)."""
+        return {str(t.id) for t in self.wf.get_tasks(state=TaskState.STARTED)
+                if isinstance(t.task_spec, CallActivityTask)}
+
+    @property
+    def calls_processes(self) -> bool:
+        """Whether the process has a call activity at all (remembered on the spec)."""
+        known = getattr(self.wf.spec, "bf_calls", None)
+        if known is None:
+            known = any(isinstance(t, CallActivityTask)
+                        for s in [self.wf.spec, *self.wf.subprocess_specs.values()]
+                        for t in s.task_specs.values())
+            self.wf.spec.bf_calls = known
+        return bool(known)
+
+    def uncaught_errors(self) -> list[tuple[str, str]]:
+        """BPMN errors the process threw and nothing in it caught: (code, message)."""
+        out = []
+        for event in self.wf.bpmn_events:
+            if isinstance(event.event_definition, BaseErrorEventDefinition):
+                payload = event.payload if isinstance(event.payload, dict) else {}
+                code = getattr(event.event_definition, "code", None) or \
+                    event.event_definition.name or "error"
+                out.append((str(code), str(payload.get("message") or "")))
         return out
 
     def evaluate_parameters(self, task_id: str) -> dict[str, Any]:

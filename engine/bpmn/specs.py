@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
-from .call_activity import MappedCallActivity, MappedCallActivityConverter
+from .call_activity import CallActivityConverter, CallActivityTask
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
 
 
@@ -97,7 +97,7 @@ def serializer_config() -> dict[Any, Any]:
     config[ServiceCallTask] = ServiceCallTaskConverter
     config[DecisionTask] = DecisionTaskConverter
     config[PassThroughTask] = SpiffBpmnTaskConverter
-    config[MappedCallActivity] = MappedCallActivityConverter
+    config[CallActivityTask] = CallActivityConverter
     config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
     return config

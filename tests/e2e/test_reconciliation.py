@@ -115,8 +115,13 @@ def test_the_nightly_run_compares_everything_and_reports_it(flow: Flow,
     flow.fire_start_timer("reconciliation_nightly")
     [nightly] = wait_until(lambda: flow.instances("reconciliation_nightly"), timeout=15,
                            message="the nightly timer started nothing")
-    run = flow.wait_for(nightly["id"], "waiting", "completed", timeout=60)
-    assert "read_changes" in flow.elements_done(nightly["id"])
+    # the call activity runs the reconciliation as an instance of its own, linked both ways
+    [called] = wait_until(lambda: flow.instance(nightly["id"])["called_instances"],
+                          timeout=30, message="the nightly run called no reconciliation")
+    assert called["process_key"] == "reconciliation" and called["element_id"] == "reconcile"
+    run = flow.wait_for(called["id"], "waiting", "completed", timeout=60)
+    assert run["parent_instance_id"] == nightly["id"]
+    assert "read_changes" in flow.elements_done(called["id"])
     mail = mailbox.wait_for(SALES_OPS, "Reconciliation:")
     assert "changes since the beginning" in mail.body
     assert run["variables"]["report"]["since"] is None

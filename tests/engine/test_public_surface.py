@@ -23,8 +23,8 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs"},
-    "runtime": {"start", "instance", "wait_for", "list_instances", "send_message",
-                "send_signal", "accept_event"},
+    "runtime": {"start", "instance", "wait_for", "called_instances", "list_instances",
+                "send_message", "send_signal", "accept_event"},
     "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
               "check_submission", "claim", "unclaim", "complete"},
     "history": {"events_of", "path_taken", "earlier_tasks", "search_instances",

@@ -18,7 +18,9 @@ def test_start_with_wait_runs_the_process_to_the_end(client: AuthClient) -> None
     assert body["business_key"] == "ORD-1"
     assert body["created_at"].endswith("Z") and body["ended_at"].endswith("Z")
     assert set(body) == {"id", "process_key", "version", "business_key", "status", "variables",
-                         "active_elements", "created_at", "ended_at", "updated_at"}
+                         "active_elements", "parent_instance_id", "parent_element_id",
+                         "created_at", "ended_at", "updated_at"}
+    assert body["parent_instance_id"] is None  # started from outside, not by a call activity
 
 
 def test_start_without_wait_leaves_the_instance_running(client: AuthClient) -> None:

@@ -624,3 +624,26 @@ def test_the_console_shows_the_path_through_links_and_a_signal_on_the_instance_p
     events = text_of(admin.get(f"/admin/instances/{watched.id}"))
     assert "signal accepted recalled admin name product_recall" in events  # who sent it
     assert "signal received" in events
+
+
+def test_caller_and_called_instance_link_to_each_other_in_the_console_and_the_api(
+        engine: Engine, people: People, client: Any) -> None:
+    from tests.engine.test_call_activity import CHILD, PARENT
+
+    engine.repository.deploy({"pack.bpmn": CHILD.encode()})
+    engine.repository.deploy({"ship.bpmn": PARENT.format(mappings="", attrs="").encode()})
+    caller = engine.runtime.start("ship", "CALL-1", {}, wait=5)
+    [called] = engine.runtime.called_instances(caller.id)
+    admin = people["admin"]
+    page = admin.get(f"/admin/instances/{caller.id}").get_data(as_text=True)
+    assert f'href="/admin/instances/{called.id}"' in page  # the caller lists what it called
+    assert "Called instances" in page and "pack" in page
+    back = admin.get(f"/admin/instances/{called.id}").get_data(as_text=True)
+    assert f'href="/admin/instances/{caller.id}"' in back and "call_pack" in back
+    body = client.get(f"/api/v1/process-instances/{caller.id}").get_json()
+    assert [(c["id"], c["element_id"], c["status"]) for c in body["called_instances"]] == [
+        (called.id, "call_pack", "waiting")]
+    child = client.get(f"/api/v1/process-instances/{called.id}").get_json()
+    assert (child["parent_instance_id"], child["parent_element_id"]) == (caller.id, "call_pack")
+    listed = client.get(f"/api/v1/process-instances?parent_instance_id={caller.id}").get_json()
+    assert [i["id"] for i in listed["items"]] == [called.id]

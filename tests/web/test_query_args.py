@@ -12,7 +12,7 @@ from .conftest import AuthClient, instance_count
 ENDPOINTS = [
     ("get", "/api/v1/tasks", ["assignee", "candidate_group", "page", "per_page", "status"]),
     ("get", "/api/v1/process-instances",
-     ["business_key", "page", "per_page", "process_key", "status"]),
+     ["business_key", "page", "parent_instance_id", "per_page", "process_key", "status"]),
     ("get", "/api/v1/incidents", ["page", "per_page", "status"]),
     ("get", "/api/v1/process-definitions", ["kind", "page", "per_page"]),
     ("get", "/api/v1/process-definitions/auto_steps", []),

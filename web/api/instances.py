@@ -37,10 +37,11 @@ def list_instances() -> dict[str, Any]:
 
 @bp.get("/process-instances/<instance_id>")
 def show_instance(instance_id: str) -> dict[str, Any]:
-    """Show one instance with its open tasks and open incidents."""
+    """Show one instance with the instances it called, its open tasks and open incidents."""
     eng = engine()
     instance = eng.runtime.instance(instance_id)
     view = {name: getattr(instance, name) for name in InstanceSchema().fields}
+    view["called_instances"] = eng.runtime.called_instances(instance_id, live_only=False)
     view["open_tasks"] = eng.tasks.open_tasks_of(instance_id)
     view["open_incidents"] = eng.management.incidents_of(instance_id)
     return dump(InstanceDetailSchema(), view)

@@ -99,6 +99,7 @@ class InstanceArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]))
     process_key = fields.String()
     business_key = fields.String()
+    parent_instance_id = fields.String()
 
 
 class TaskArgsSchema(PageArgsSchema):
@@ -181,6 +182,9 @@ class InstanceSchema(Schema):
     status = fields.String()
     variables = fields.Dict()
     active_elements = fields.List(fields.String())
+    # a called instance: the caller and its call activity (Camunda: superProcessInstanceId)
+    parent_instance_id = fields.String(allow_none=True)
+    parent_element_id = fields.String(allow_none=True)
     created_at = UtcDateTime()
     ended_at = UtcDateTime(allow_none=True)
     updated_at = UtcDateTime()
@@ -221,7 +225,16 @@ class IncidentSchema(Schema):
     resolution = fields.String(allow_none=True)
 
 
+class CalledInstanceSchema(Schema):
+    id = fields.String()
+    process_key = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    element_id = fields.String(attribute="parent_element_id")
+
+
 class InstanceDetailSchema(InstanceSchema):
+    called_instances = fields.List(fields.Nested(CalledInstanceSchema))
     open_tasks = fields.List(fields.Nested(TaskSchema))
     open_incidents = fields.List(fields.Nested(IncidentSchema))
 

@@ -93,6 +93,7 @@ def _instance_context(instance: Instance) -> dict[str, Any]:
         "open_incidents": open_incidents,
         "resolved_incidents": [i for i in incidents if i.status != "open"],
         "open_tasks": eng.tasks.open_tasks_of(instance.id),
+        "called_instances": eng.runtime.called_instances(instance.id, live_only=False),
         "visited": [v.element_id for v in visited],
         "active": list(instance.active_elements or []),
         "incident_elements": sorted({i.element_id for i in open_incidents if i.element_id}),
