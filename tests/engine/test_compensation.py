@@ -216,6 +216,18 @@ def test_each_instance_of_a_multi_instance_activity_is_compensated(engine: Engin
         id="compensation-event-subprocess"),
     pytest.param(
         '<bpmn:startEvent id="start"/>' + _script("book_hotel", 'hotel = "booked"')
+        + _script("cancel_hotel", 'hotel = "cancelled"', handler=True)
+        + _undoes("book_hotel", "cancel_hotel")
+        + '<bpmn:subProcess id="on_error" triggeredByEvent="true">'
+        '<bpmn:startEvent id="s2"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H'
+        '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>'
+        '<bpmn:endEvent id="undo"><bpmn:compensateEventDefinition/></bpmn:endEvent>'
+        + _flows("s2", "undo") + "</bpmn:subProcess>"
+        '<bpmn:endEvent id="end"/>' + _flows("start", "book_hotel", "end"),
+        "undo", "throwing compensation inside an event subprocess is not supported",
+        id="throw-in-an-event-subprocess"),
+    pytest.param(
+        '<bpmn:startEvent id="start"/>' + _script("book_hotel", 'hotel = "booked"')
         + _script("cancel_hotel", 'hotel = "cancelled"')
         + _undoes("book_hotel", "cancel_hotel") + '<bpmn:endEvent id="end"/>'
         + _flows("start", "book_hotel", "end"),
@@ -239,3 +251,92 @@ def test_what_bridgeflow_cannot_compensate_is_refused_at_deploy(
     assert problem.line is not None
     assert words in problem.message
     assert "refused" not in {d.key for d in engine.repository.list_definitions()}
+
+
+IN_SUBPROCESS = _process("sub_trip", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:subProcess id="trip"><bpmn:startEvent id="trip_start"/>""" + BOOKINGS + """
+    <bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition/>
+    </bpmn:intermediateThrowEvent><bpmn:endEvent id="trip_end"/>"""
+                         + _flows("trip_start", "book_hotel", "book_flight", "undo",
+                                  "trip_end") + """
+  </bpmn:subProcess>""" + _script("pay", 'paid = True')
+                         + _script("refund", 'refunded = True', handler=True)
+                         + _undoes("pay", "refund")
+                         + _script("report", 'report = trail + ["report"]') + """
+  <bpmn:endEvent id="end"/>""" + _flows("start", "pay", "trip", "report", "end"))
+
+
+def test_a_throw_inside_a_subprocess_compensates_that_subprocess_only(
+        engine: Engine) -> None:
+    engine.repository.deploy({"sub_trip.bpmn": IN_SUBPROCESS})
+    inst = engine.runtime.start("sub_trip", None, {"trail": []}, wait=5)
+    assert inst.status == "completed"
+    steps = _steps(engine, inst.id)
+    assert "refund" not in steps  # a task of the process level above
+    assert steps[steps.index("book_flight"):steps.index("report")] == [
+        "book_flight", "cancel_flight", "cancel_hotel", "undo", "trip_end", "trip"]
+    assert inst.variables["report"] == ["book hotel", "book flight", "cancel flight",
+                                        "cancel hotel", "report"]
+
+
+SUBPROCESS_HANDLER = _process("sub_undo", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:subProcess id="trip"><bpmn:startEvent id="trip_start"/>"""
+                              + _script("book", 'booked = True') + """
+    <bpmn:endEvent id="trip_end"/>""" + _flows("trip_start", "book", "trip_end") + """
+  </bpmn:subProcess>""" + _script("cancel_trip", 'booked = False', handler=True)
+                              + _undoes("trip", "cancel_trip") + """
+  <bpmn:userTask id="confirm" camunda:candidateGroups="sales"/>
+  <bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition/>
+  </bpmn:intermediateThrowEvent>
+  <bpmn:intermediateThrowEvent id="undo_again"><bpmn:compensateEventDefinition/>
+  </bpmn:intermediateThrowEvent>
+  <bpmn:endEvent id="end"/>""" + _flows("start", "trip", "confirm", "undo", "undo_again",
+                                         "end"))
+
+
+def test_a_completed_subprocess_is_compensated_by_its_own_handler_once(
+        engine: Engine) -> None:
+    engine.repository.deploy({"sub_undo.bpmn": SUBPROCESS_HANDLER})
+    inst = engine.runtime.start("sub_undo", None, {}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)  # saved and restored while it waits
+    engine.tasks.complete(task.id, "sam", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed"
+    assert done.variables["booked"] is False
+    # the second throw finds nothing left to compensate
+    assert _steps(engine, inst.id)[-5:] == ["confirm", "cancel_trip", "undo", "undo_again",
+                                            "end"]
+
+
+PARALLEL = _process("split_trip", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:parallelGateway id="split"/><bpmn:parallelGateway id="join"/>
+  <bpmn:serviceTask id="book_hotel" camunda:type="external" camunda:topic="test.count"/>"""
+                    + _script("book_flight", 'flight = "booked"')
+                    + _script("cancel_hotel", 'hotel = "cancelled"', handler=True) + """
+  <bpmn:serviceTask id="cancel_flight" isForCompensation="true" camunda:type="external"
+      camunda:topic="test.count"/>"""
+                    + _undoes("book_hotel", "cancel_hotel")
+                    + _undoes("book_flight", "cancel_flight") + """
+  <bpmn:endEvent id="undo"><bpmn:compensateEventDefinition/></bpmn:endEvent>"""
+                    + _flows("start", "split", "book_hotel", "join", "undo")
+                    + _flows("split", "book_flight", "join"))
+
+
+def test_parallel_paths_are_compensated_with_service_task_handlers(engine: Engine) -> None:
+    engine.repository.deploy({"split_trip.bpmn": PARALLEL})
+    inst = engine.runtime.start("split_trip", None, {}, wait=5)
+    assert inst.status == "completed"
+    steps = _steps(engine, inst.id)
+    # a service task is a step when it starts and when it completes: keep the completions
+    completed = [s for i, s in enumerate(steps) if s not in steps[i + 1:]]
+    done = [s for s in completed if s.startswith("book_")]
+    undone = [s for s in completed if s.startswith("cancel_")]
+    assert len(done) == len(undone) == 2
+    assert undone == ["cancel_" + s.removeprefix("book_") for s in reversed(done)]
+    assert steps[-1] == "undo"
+    assert inst.variables["hotel"] == "cancelled"
+    assert inst.variables["counted"] is True  # the service handler's result
+
