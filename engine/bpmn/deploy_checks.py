@@ -31,9 +31,11 @@ SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 # the event would behave as a plain one. Link events are joined up before these checks run.
 EVENT_DEFINITIONS: Mapping[str, frozenset[str]] = {
     "startEvent": frozenset({"message", "signal", "timer", "conditional"}),
-    "endEvent": frozenset({"message", "cancel", "error", "escalation", "terminate", "signal"}),
+    "endEvent": frozenset({"message", "cancel", "error", "escalation", "terminate", "signal",
+                           "compensate"}),
     "intermediateCatchEvent": frozenset({"message", "signal", "timer", "conditional", "link"}),
-    "intermediateThrowEvent": frozenset({"message", "signal", "escalation", "link"}),
+    "intermediateThrowEvent": frozenset({"message", "signal", "escalation", "link",
+                                         "compensate"}),
     "boundaryEvent": frozenset({"message", "signal", "timer", "conditional", "error",
                                 "escalation", "cancel"}),
 }
@@ -236,10 +238,13 @@ def _a(words: str) -> str:
 
 
 def event_message(short: str, kind: str) -> str:
+    if short == "compensate" and kind == "startEvent":
+        return ("a compensation event subprocess is not supported: attach a compensation "
+                "boundary event to each activity to undo, associated with its handler task")
     if short == "compensate":
-        return (f"compensation is not supported ({_a(_words(kind))} with a compensate event "
-                "definition): model the undo steps as ordinary tasks on an error or "
-                "escalation path")
+        return (f"compensation on {_a(_words(kind))} is not supported: throw compensation "
+                "with an intermediate throw or end event, and catch it with a compensation "
+                "boundary event on the activity")
     text = f"{_a(short)} event definition on {_a(_words(kind))} is not supported"
     advice = _EVENT_ADVICE.get(short)
     return f"{text}; {advice}" if advice else text

@@ -16,7 +16,7 @@ from ..decision_results import MAPPINGS
 from ..dmn.expressions import FeelSyntaxError, compile_feel, is_feel
 from ..errors import Problem
 from ..scripting import Mode, Sandbox, SandboxError
-from . import deploy_checks, dialects
+from . import compensation, deploy_checks, dialects
 from .call_activity import mapping_problems
 from .dialects import NSMAP, element_line, local_name
 from .multi_instance import rewrite_loop
@@ -69,6 +69,7 @@ class FileChecker:
                                    f"rename the element (for example '{element_id.lower()}_event')")
         for scope in root.xpath(".//bpmn:process | .//bpmn:subProcess", namespaces=NSMAP):
             self._links(scope)
+        compensation.rewrite(root, self.problem)
         for node in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
             self._loop(node)
         for node in root.xpath(".//*[bpmn:extensionElements/camunda:executionListener or "

@@ -19,8 +19,11 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffEndEventParser,
+    SpiffIntermediateThrowEventParser,
+)
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     ServiceTaskParser,
@@ -33,6 +36,7 @@ from ..errors import Problem
 from ..scripting import Sandbox
 from . import deploy_checks, dialects
 from .call_activity import CallActivityParser, CallActivityTask
+from .compensation import CompensationEndEvent, CompensationParsing, CompensationThrowEvent
 from .dialects import NSMAP, element_line, local_name
 from .file_checker import FileChecker
 from .multi_instance import (
@@ -89,16 +93,26 @@ class _DecisionParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
         )
 
 
-class _EndEventParser(SpiffEndEventParser):  # type: ignore[misc]
-    """End events, with signal end events too (Camunda throws them; SpiffWorkflow 3.2 no)."""
+class _EndEventParser(CompensationParsing, SpiffEndEventParser):  # type: ignore[misc]
+    """End events, with signal and compensation end events too (Camunda throws them;
+    SpiffWorkflow 3.2 no)."""
 
     def create_task(self) -> Any:
-        definition = self.get_event_definition([
-            MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
-            TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
-        task = self._create_task(definition)
+        task = self.compensation_task(CompensationEndEvent)
+        if task is None:
+            definition = self.get_event_definition([
+                MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+            task = self._create_task(definition)
         task.connect(self.spec.end)
         return task
+
+
+class _ThrowEventParser(CompensationParsing, SpiffIntermediateThrowEventParser):  # type: ignore[misc]
+    """Intermediate throw events, with compensation throw events too."""
+
+    def create_task(self) -> Any:
+        return self.compensation_task(CompensationThrowEvent) or super().create_task()
 
 
 class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
@@ -111,6 +125,7 @@ class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
         full_tag("userTask"): (_HumanTaskParser, UserTask),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
+        full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
         full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
         full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],
         full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),

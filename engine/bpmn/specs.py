@@ -17,6 +17,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import (
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from .call_activity import CallActivityConverter, CallActivityTask
+from .compensation import CompensationConverter, CompensationEndEvent, CompensationThrowEvent
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
 
 
@@ -98,6 +99,8 @@ def serializer_config() -> dict[Any, Any]:
     config[DecisionTask] = DecisionTaskConverter
     config[PassThroughTask] = SpiffBpmnTaskConverter
     config[CallActivityTask] = CallActivityConverter
+    config[CompensationThrowEvent] = CompensationConverter
+    config[CompensationEndEvent] = CompensationConverter
     config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
     return config

@@ -68,12 +68,12 @@ CASES = {
         1, "complex", "a complex gateway is not supported by Bridgeflow; use an inclusive"),
     "unsupported_event_definition": (
         f"""{START}
-<bpmn:intermediateThrowEvent id="undo">
-  <bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>
+<bpmn:intermediateCatchEvent id="undo">
+  <bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>
 <bpmn:endEvent id="stop"/>
 <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="undo"/>
 <bpmn:sequenceFlow id="f2" sourceRef="undo" targetRef="stop"/>""",
-        1, "undo", "compensation is not supported"),
+        1, "undo", "compensation on an intermediate catch event is not supported: throw"),
     "timer_end_event": (
         f"""{START}
 <bpmn:endEvent id="stop"><bpmn:timerEventDefinition/></bpmn:endEvent>
