@@ -14,9 +14,11 @@ from SpiffWorkflow.spiff.serializer.task_spec import (
     SpiffBpmnTaskConverter,
     SpiffMultiInstanceConverter,
 )
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, SubWorkflowTask, UserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from .call_activity import MappedCallActivity, MappedCallActivityConverter
+from .local_scope import LocalScope
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
 
 
@@ -91,6 +93,39 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
         return dct
 
 
+class ScopedUserTask(UserTask, LocalScope):  # type: ignore[misc]
+    """A user task with local variables (``camunda:inputOutput``)."""
+
+
+class ScopedScriptTask(ScriptTask, LocalScope):  # type: ignore[misc]
+    """A script task with local variables."""
+
+
+class ScopedSubWorkflowTask(SubWorkflowTask, LocalScope):  # type: ignore[misc]
+    """An embedded subprocess with local variables."""
+
+
+class ScopedServiceCallTask(ServiceCallTask, LocalScope):
+    """A service task with local variables; the call receives the input parameters."""
+
+
+class ScopedDecisionTask(DecisionTask, LocalScope):
+    """A business rule task with local variables."""
+
+
+class ScopedPassThroughTask(PassThroughTask, LocalScope):
+    """A plain or manual task with local variables."""
+
+
+# The spec class an activity with ``camunda:inputOutput`` gets instead of its usual one;
+# activities without it keep the usual class and pay nothing for scopes.
+SCOPED: dict[type, type] = {
+    UserTask: ScopedUserTask, ScriptTask: ScopedScriptTask,
+    SubWorkflowTask: ScopedSubWorkflowTask, ServiceCallTask: ScopedServiceCallTask,
+    DecisionTask: ScopedDecisionTask, PassThroughTask: ScopedPassThroughTask,
+}
+
+
 def serializer_config() -> dict[Any, Any]:
     """Return SpiffWorkflow's spiff serializer config extended with Bridgeflow's specs."""
     config = dict(SPIFF_CONFIG)
@@ -100,4 +135,6 @@ def serializer_config() -> dict[Any, Any]:
     config[MappedCallActivity] = MappedCallActivityConverter
     config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
+    for usual, scoped in SCOPED.items():
+        config[scoped] = config[usual]
     return config
