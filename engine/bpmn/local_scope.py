@@ -118,18 +118,6 @@ def outer_view(task: Any, top: Any) -> dict[str, Any]:
     return data
 
 
-def open_scopes(top: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The running activities that hold local variables, with those variables."""
-    out = []
-    for task in top.get_tasks(state=TaskState.STARTED | TaskState.READY | TaskState.WAITING):
-        frame = task.internal_data.get(FRAME)
-        if frame is not None and not frame.get("closed"):
-            names = set(frame["outer"]) | set(frame["absent"])
-            out.append((task.task_spec.bpmn_id,
-                        {n: task.data[n] for n in sorted(names) if n in task.data}))
-    return out
-
-
 def has_local_scopes(spec: Any, subprocess_specs: dict[str, Any]) -> bool:
     """Whether any activity of the process holds local variables (remembered on the spec)."""
     known = getattr(spec, "bf_local_scopes", None)

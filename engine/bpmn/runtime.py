@@ -365,13 +365,6 @@ class WorkflowRunner:
             params[name] = task.data.get(name)
         return params
 
-    def local_scopes(self) -> list[tuple[str, dict[str, Any]]]:
-        """Running activities that hold local variables, with their values (for the console)."""
-        if not self._locals:
-            return []
-        return [(element, dict(serializer.to_json_value(values)))
-                for element, values in local_scope.open_scopes(self.wf)]
-
     def waiting_messages(self) -> list[WaitingMessage]:
         """Catch events (and event subprocess starts) that wait for a message."""
         return catching.waiting(self.wf, MessageEventDefinition)

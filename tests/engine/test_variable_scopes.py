@@ -105,6 +105,31 @@ def test_a_local_shadows_the_process_variable_and_outputs_carry_the_local_result
     assert inst.variables["status"] == "checked 30"  # and overwrites the process variable
 
 
+LISTENED = _process("listened", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:scriptTask id="work" scriptFormat="python">""" + _io(
+    '<camunda:inputParameter name="step">${step + 1}</camunda:inputParameter>',
+    '<camunda:outputParameter name="last_step">${step}</camunda:outputParameter>'
+    ).replace("</bpmn:extensionElements>", """
+      <camunda:executionListener event="start"><camunda:script scriptFormat="python"
+        >heard_at_start = step</camunda:script></camunda:executionListener>
+      <camunda:executionListener event="end"><camunda:script scriptFormat="python"
+        >step = step * 10</camunda:script></camunda:executionListener>
+    </bpmn:extensionElements>""") + """
+    <bpmn:script>step = step + 1</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:endEvent id="end"/>""" + _flow("start", "work", "end"))
+
+
+def test_listeners_see_the_locals_and_an_end_listener_runs_before_the_outputs(
+        engine: Engine) -> None:
+    engine.repository.deploy({"listened.bpmn": LISTENED})
+    inst = engine.runtime.start("listened", None, {"step": 1}, wait=5)
+    assert inst.status == "completed", _why(engine, inst.id)
+    assert inst.variables["heard_at_start"] == 2
+    assert inst.variables["last_step"] == 30 and inst.variables["step"] == 1
+
+
 # -- user tasks -------------------------------------------------------------------------------
 
 REVIEWED = _process("reviewed", """
