@@ -145,7 +145,8 @@ class CallActivityParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
         facts = read_mappings(self.node)
         extensions = self.parse_extensions()
         version = facts["version"] if facts["binding"] == "version" else None
-        return CallActivityTask(
+        spec_class: type[CallActivityTask] = self.spec_class
+        return spec_class(
             self.spec, self.bpmn_id, subworkflow_spec=self.node.get("calledElement") or "",
             binding=facts["binding"],
             version=int(version) if version and version.strip().isdigit() else None,

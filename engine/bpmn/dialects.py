@@ -101,13 +101,68 @@ def timer_to_python(text: str) -> str:
     return juel_to_python(text)
 
 
-def parameter_to_python(text: str | None) -> str:
-    """Turn a Camunda input parameter into a Python expression (plain text is a string)."""
-    if text is None:
+_TEMPLATE_PART = re.compile(r"([$#]\{[^{}]*\})")
+
+
+def parameter_text_to_python(text: str | None) -> str:
+    """An input or output parameter's text as Camunda 7 reads it, as one expression.
+
+    The text is trimmed; empty is null; ``${…}`` is JUEL, ``=…`` FEEL (as Camunda 8 writes
+    it); text with ``${…}`` inside is a template whose parts are joined as strings (null
+    as nothing, as JUEL does); any other text is a constant string.
+    """
+    stripped = (text or "").strip()
+    if not stripped:
         return "None"
-    if _JUEL.match(text):
-        return juel_to_python(text)
-    return repr(text)
+    if stripped.startswith("="):
+        return stripped
+    if _JUEL.match(stripped):
+        return juel_to_python(stripped)
+    parts = [p for p in _TEMPLATE_PART.split(stripped) if p]
+    if len(parts) == 1:
+        return repr(stripped)
+    pieces = []
+    for part in parts:
+        if _JUEL.match(part):
+            value = f"({juel_to_python(part)})"
+            pieces.append(f"('' if {value} is None else str({value}))")
+        else:
+            pieces.append(repr(part))
+    return " + ".join(pieces)
+
+
+def _parameter_value(node: Any) -> dict[str, Any]:
+    """One parameter's value: an expression, a list, a map or a script (checked at deploy)."""
+    children = [c for c in node if isinstance(c.tag, str)]
+    if not children:
+        return {"expr": parameter_text_to_python(node.text), "line": element_line(node)}
+    child = children[0]
+    kind = local_name(child)
+    if kind == "list":
+        return {"list": [_parameter_value(v) for v in child.xpath("./camunda:value",
+                                                                    namespaces=NSMAP)]}
+    if kind == "map":
+        return {"map": [[e.get("key"), _parameter_value(e)]
+                        for e in child.xpath("./camunda:entry", namespaces=NSMAP)]}
+    if kind == "script":
+        return {"script": child.text or "", "format": (child.get("scriptFormat") or "").lower(),
+                "resource": child.get("resource"), "line": element_line(child)}
+    return {"unknown": kind, "line": element_line(child)}
+
+
+def read_input_output(node: Any) -> dict[str, list[list[Any]]] | None:
+    """An activity's ``camunda:inputOutput``: its input and output parameters, in order.
+
+    Each parameter is ``[name, value]``; a value is ``{"expr": python-or-FEEL}``, ``{"list":
+    [values]}``, ``{"map": [[key, value]]}`` or a ``{"script": …}`` the deploy checks judge.
+    """
+    found = node.xpath("./bpmn:extensionElements/camunda:inputOutput", namespaces=NSMAP)
+    if not found:
+        return None
+    return {direction: [[p.get("name"), _parameter_value(p)]
+                        for p in found[0].xpath(f"./camunda:{direction}Parameter",
+                                                namespaces=NSMAP)]
+            for direction in ("input", "output")}
 
 
 def _split_list(value: str | None) -> list[str]:
@@ -228,10 +283,8 @@ def read_service_task(node: Any) -> dict[str, Any]:
             ext["java"] = java
     if not ext["operation"]:
         ext["operation"] = props.get("operation")
-    for param in node.xpath(
-        "./bpmn:extensionElements/camunda:inputOutput/camunda:inputParameter", namespaces=NSMAP
-    ):
-        ext["parameters"][param.get("name")] = parameter_to_python(param.text)
+    # camunda:inputParameters are the task's local variables (read_input_output); the
+    # call receives their values
     ext["result_variable"] = (ext["result_variable"] or _attr(node, CAMUNDA_NS, "resultVariable")
                               or props.get("resultVariable"))
     cycle = node.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle",

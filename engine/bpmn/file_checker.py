@@ -26,6 +26,9 @@ RESERVED_IDS = {"Start", "End", "Root"}
 # post-script (when it completes); these elements have them.
 _EXECUTION_EVENTS = {"start": "preScript", "end": "postScript"}
 _TASK_EVENTS = {"create": "preScript", "complete": "postScript"}
+# Elements that may hold local variables (camunda:inputOutput)
+_LOCAL_SCOPES = {"task", "manualTask", "userTask", "serviceTask", "scriptTask",
+                 "businessRuleTask", "subProcess"}
 _SCRIPTABLE = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
                "receiveTask", "manualTask", "subProcess", "callActivity"}
 # ``${execution.setVariable('name', value)}``: the one JUEL statement listeners are made of
@@ -42,23 +45,25 @@ class FileChecker:
         self.sandbox = sandbox
         self.problems: list[Problem] = []
 
-    def problem(self, node: Any, message: str) -> None:
+    def problem(self, node: Any, message: str, line: int | None = None) -> None:
+        """Record a problem of ``node`` (an element), at ``line`` or else at the element's."""
         element_id = node.get("id") if node is not None else None
-        line = element_line(node) if node is not None else None
+        line = line or (element_line(node) if node is not None else None)
         self.problems.append(Problem(self.filename, message, line, element_id))
 
-    def check_code(self, node: Any, source: str, mode: Mode, what: str) -> None:
+    def check_code(self, node: Any, source: str, mode: Mode, what: str,
+                   line: int | None = None) -> None:
         if mode == "eval" and is_feel(source):  # ``=…``: FEEL, as Camunda 8 writes it
             try:
                 compile_feel(source)
             except FeelSyntaxError as exc:
                 self.problem(node, f"{what}: this FEEL expression cannot be read "
-                                   f"{exc.describe()}")
+                                   f"{exc.describe()}", line)
             return
         try:
             self.sandbox.check(source, mode=mode, element_id=node.get("id"))
         except SandboxError as exc:
-            self.problem(node, f"{what}: {exc.message}")
+            self.problem(node, f"{what}: {exc.message}", line)
 
     def run(self) -> None:
         root = self.doc.getroot()
@@ -96,11 +101,9 @@ class FileChecker:
             if rule["map_result"] is not None and rule["map_result"] not in MAPPINGS:
                 self.problem(node, f"camunda:mapDecisionResult '{rule['map_result']}' is not "
                                    f"one of {', '.join(MAPPINGS)}")
-        for node in root.xpath(".//camunda:outputParameter", namespaces=NSMAP):
-            owner = node.getparent().getparent().getparent()  # inputOutput/extensions/task
-            self.problem(owner, f"camunda:outputParameter '{node.get('name')}' is not "
-                                "supported: store the result with camunda:resultVariable "
-                                "and reshape it in a script task or a field mapping")
+        for node in root.xpath(".//*[bpmn:extensionElements/camunda:inputOutput]",
+                               namespaces=NSMAP):
+            self._input_output(node)
         for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
             due = dialects.read_human_task(node)["due_date"]
             if due and not dialects.is_iso_timer(due):
@@ -271,6 +274,70 @@ class FileChecker:
                                "R<attempts>/<ISO duration>, e.g. R3/PT10S")
         for name, expression in ext["parameters"].items():
             self.check_code(node, expression, "eval", f"parameter '{name}'")
+
+
+    def _input_output(self, node: Any) -> None:
+        """Judge an activity's ``camunda:inputOutput``: where it may be, and every value."""
+        kind = local_name(node)
+        io = dialects.read_input_output(node)
+        if io is None:
+            return
+        if kind == "callActivity":
+            # camunda:in / camunda:out pass a called process its variables
+            for name, _ in io["output"]:
+                self.problem(node, f"camunda:outputParameter '{name}' on a call activity is "
+                                   "not supported: give the value back with camunda:out")
+            return
+        if kind not in _LOCAL_SCOPES or node.get("triggeredByEvent") == "true":
+            what = "an event subprocess" if kind == "subProcess" else \
+                deploy_checks.words_with_article(kind)
+            self.problem(node, f"camunda:inputOutput on {what} is not supported: Bridgeflow "
+                               "keeps local variables on tasks and embedded subprocesses; set "
+                               "the values in a script task before it, or after it")
+            return
+        if io["output"] and node.find(
+                f"{{{dialects.BPMN_NS}}}multiInstanceLoopCharacteristics") is not None:
+            self.problem(node, "camunda:outputParameter on a multi-instance activity is not "
+                               "supported (nor by Camunda 7: every instance would overwrite "
+                               "it): collect the results with an output collection instead")
+        for direction, params in io.items():
+            for name, value in params:
+                what = f"camunda:{direction}Parameter '{name}'"
+                if not name or not name.isidentifier():
+                    self.problem(node, f"camunda:{direction}Parameter needs a variable name "
+                                       f"(letters, digits and _), not '{name or ''}'")
+                    continue
+                self._parameter_value(node, value, what)
+
+    def _parameter_value(self, node: Any, value: dict[str, Any], what: str) -> None:
+        if "list" in value or "map" in value:
+            items = value.get("list") or [item for _, item in value.get("map") or []]
+            if any(key is None for key, _ in value.get("map") or []):
+                self.problem(node, f"{what}: every camunda:entry of a camunda:map needs a key")
+            for item in items:
+                self._parameter_value(node, item, what)
+            return
+        line = value.get("line")
+        if "unknown" in value:
+            self.problem(node, f"{what}: camunda:{value['unknown']} cannot be a parameter's "
+                               "value; use text, ${…}, =FEEL, camunda:list, camunda:map or a "
+                               "Python camunda:script", line)
+        elif "script" in value:
+            fmt = value["format"] or "(none)"
+            if value["resource"]:
+                self.problem(node, f"{what}: a camunda:script from a resource is not "
+                                   "supported: put the expression inline", line)
+            elif fmt not in ("python", "py", "text/x-python"):
+                self.problem(node, f"{what}: a camunda:script in '{fmt}' cannot run here; "
+                                   "write the value as ${…}, as a FEEL expression (=…) or as "
+                                   "a Python camunda:script (scriptFormat=\"python\")", line)
+            elif not value["script"].strip():
+                self.problem(node, f"{what}: the camunda:script is empty", line)
+            else:
+                self.check_code(node, value["script"].strip(), "eval",
+                                f"{what} (a Python script here is one expression)", line)
+        else:
+            self.check_code(node, value["expr"], "eval", what, line)
 
 
 def _drop_definition(event: Any, tag: str) -> None:

@@ -39,27 +39,73 @@ from .call_activity import CallActivityParser, CallActivityTask
 from .compensation import CompensationEndEvent, CompensationParsing, CompensationThrowEvent
 from .dialects import NSMAP, element_line, local_name
 from .file_checker import FileChecker
+from .local_scope import IO
 from .multi_instance import (
     CamundaLoops,
     LoopingScriptParser,
     LoopingSubProcessParser,
 )
-from .specs import DecisionTask, PassThroughTask, ServiceCallTask
+from .specs import SCOPED, DecisionTask, PassThroughTask, ServiceCallTask
 
 
-class _HumanTaskParser(CamundaLoops, UserTaskParser):  # type: ignore[misc]
+class LocalScopes:
+    """Parser mixin: an activity with ``camunda:inputOutput`` gets its scoped spec class."""
+
+    node: Any
+    spec_class: Any
+
+    def create_task(self) -> Any:
+        self.spec_class = self.scoped_class()
+        return super().create_task()  # type: ignore[misc]
+
+    def scoped_class(self) -> Any:
+        """The spec class to create: the scoped one when the element has local variables."""
+        if self.node.xpath("./bpmn:extensionElements/camunda:inputOutput", namespaces=NSMAP):
+            return SCOPED.get(self.spec_class, self.spec_class)
+        return self.spec_class
+
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        ext: dict[str, Any] = SpiffTaskParser._parse_extensions(node if node is not None
-                                                                else self.node)
-        ext["bridgeflow"] = dialects.read_human_task(self.node if node is None else node)
+        ext: dict[str, Any] = super().parse_extensions(node)  # type: ignore[misc]
+        io = dialects.read_input_output(self.node if node is None else node)
+        if io is not None:
+            ext[IO] = io
         return ext
 
 
-class _ServiceCallParser(CamundaLoops, ServiceTaskParser):  # type: ignore[misc]
+class _HumanTaskParser(LocalScopes, CamundaLoops, UserTaskParser):  # type: ignore[misc]
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        ext: dict[str, Any] = super().parse_extensions(node)
+        ext["bridgeflow"] = dialects.read_human_task(self.node if node is None else node)
+        return ext
+
+    def create_task(self) -> Any:
+        ext = self.parse_extensions()
+        return self.scoped_class()(self.spec, self.bpmn_id, variable=ext.get("variableName"),
+                               prescript=ext.get("preScript"), postscript=ext.get("postScript"),
+                               **self.bpmn_attributes)
+
+
+class _PassThroughParser(LocalScopes, SpiffTaskParser):  # type: ignore[misc]
+    pass
+
+
+class _ScriptParser(LocalScopes, LoopingScriptParser):
+    pass
+
+
+class _SubProcessParser(LocalScopes, LoopingSubProcessParser):
+    pass
+
+
+class _CallParser(LocalScopes, CallActivityParser):
+    pass
+
+
+class _ServiceCallParser(LocalScopes, CamundaLoops, ServiceTaskParser):  # type: ignore[misc]
     def create_task(self) -> ServiceCallTask:
         ext = dialects.read_service_task(self.node)
         spiff = SpiffTaskParser._parse_extensions(self.node)
-        return ServiceCallTask(
+        return self.scoped_class()(  # type: ignore[no-any-return]
             self.spec,
             self.bpmn_id,
             operation=ext["operation"] or "",
@@ -72,7 +118,7 @@ class _ServiceCallParser(CamundaLoops, ServiceTaskParser):  # type: ignore[misc]
         )
 
 
-class _DecisionParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
+class _DecisionParser(LocalScopes, CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
     @staticmethod
     def get_decision_ref(node: Any) -> str | None:
         ref: str | None = dialects.read_business_rule_task(node)["decision_ref"]
@@ -81,7 +127,7 @@ class _DecisionParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
     def create_task(self) -> DecisionTask:
         ext = dialects.read_business_rule_task(self.node)
         spiff = SpiffTaskParser._parse_extensions(self.node)
-        return DecisionTask(
+        return self.scoped_class()(  # type: ignore[no-any-return]
             self.spec,
             self.bpmn_id,
             decision_ref=ext["decision_ref"] or "",
@@ -121,17 +167,17 @@ class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         # Camunda runs a plain task and a manual task as pass-throughs, never as human tasks
-        full_tag("task"): (SpiffTaskParser, PassThroughTask),
-        full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
+        full_tag("task"): (_PassThroughParser, PassThroughTask),
+        full_tag("manualTask"): (_PassThroughParser, PassThroughTask),
         full_tag("userTask"): (_HumanTaskParser, UserTask),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
         full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
         full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
         full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],
         full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),
-        full_tag("scriptTask"): (LoopingScriptParser, ScriptTask),
-        full_tag("subProcess"): (LoopingSubProcessParser, SubWorkflowTask),
-        full_tag("callActivity"): (CallActivityParser, CallActivityTask),
+        full_tag("scriptTask"): (_ScriptParser, ScriptTask),
+        full_tag("subProcess"): (_SubProcessParser, SubWorkflowTask),
+        full_tag("callActivity"): (_CallParser, CallActivityTask),
     }
 
     def __init__(self) -> None:

@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import catching, serializer
+from . import catching, local_scope, serializer
 from .call_activity import CallActivityTask
 from .reports import (
     CalledProcess,
@@ -65,6 +65,8 @@ class WorkflowRunner:
         # Only a process with concurrent paths needs the scope kept apart from its tasks:
         # on a single path, what a task carries is what was written last.
         self._scoped = has_concurrent_paths(workflow.spec, workflow.subprocess_specs)
+        # Only a process with camunda:inputOutput has local variables to keep apart
+        self._locals = local_scope.has_local_scopes(workflow.spec, workflow.subprocess_specs)
 
     @classmethod
     def create(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
@@ -140,7 +142,10 @@ class WorkflowRunner:
             return
         scope = self.wf.data.get(SCOPE)
         if scope:
-            task.data.update(scope)
+            if self._locals:
+                local_scope.see_outer(task, scope)
+            else:
+                task.data.update(scope)
         if not isinstance(task.task_spec, SubWorkflowTask):
             # a subprocess's or called process's data comes back changed when it ends:
             # all of it then counts as written
@@ -150,13 +155,16 @@ class WorkflowRunner:
         if self._scoped and self._in_scope(task):
             before = self._before.pop(task.id, None)
             scope = self.wf.data.setdefault(SCOPE, {})
+            hidden = local_scope.local_names(task) if self._locals else frozenset()
             for name, value in task.data.items():
+                if name in hidden:
+                    continue  # a local variable, or the outer value it hid: not a write
                 if before is None or name not in before or before[name] != value:
                     scope[name] = value
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id:
-            self.steps.append(Step(bpmn_id, type(spec).__name__, getattr(spec, "bpmn_name", None)))
+            self.steps.append(Step(bpmn_id, element_type(spec), getattr(spec, "bpmn_name", None)))
         if type(spec).__name__ in _THROWS and isinstance(
                 definition := getattr(spec, "event_definition", None), SignalEventDefinition):
             # every throw is broadcast, also when this instance caught it itself
@@ -310,9 +318,11 @@ class WorkflowRunner:
                                         | TaskState.WAITING | TaskState.ERROR)
             data = {}
             for task in sorted(waiting, key=lambda t: t.last_state_change):
-                data.update(task.data)
+                data.update(local_scope.outer_view(task, self.wf) if self._locals
+                            else task.data)
             if not waiting and self.wf.last_task is not None:
-                data = self.wf.last_task.data
+                data = (local_scope.outer_view(self.wf.last_task, self.wf) if self._locals
+                        else self.wf.last_task.data)
         return dict(serializer.to_json_value({**data, **scope}))
 
     def active_elements(self) -> list[str]:
@@ -413,8 +423,12 @@ class WorkflowRunner:
         if task is None:
             raise LookupError(f"service task {task_id} is gone")
         engine = self.wf.script_engine
-        return {name: engine.evaluate(task, expr)
-                for name, expr in task.task_spec.parameters.items()}
+        params = {name: engine.evaluate(task, expr)
+                  for name, expr in task.task_spec.parameters.items()}
+        # camunda:inputParameters: the local variables, as the task's steps left them
+        for name, _ in local_scope.io_of(task.task_spec).get("input", []):
+            params[name] = task.data.get(name)
+        return params
 
     def waiting_messages(self) -> list[WaitingMessage]:
         """Catch events (and event subprocess starts) that wait for a message."""
@@ -458,10 +472,16 @@ class WorkflowRunner:
 
 _THROWS = {"IntermediateThrowEvent", "EndEvent"}
 _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask",
-               "Simple", "SubWorkflowTask", "_BoundaryEventParent"}
+               "Simple", "SubWorkflowTask", "ScopedSubWorkflowTask", "_BoundaryEventParent"}
 
 
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
+
+
+def element_type(spec: Any) -> str:
+    """The kind of element a spec runs, as the audit trail names it (a task with local
+    variables is still a ``ServiceCallTask``, not a ``ScopedServiceCallTask``)."""
+    return type(spec).__name__.removeprefix("Scoped")
 
 
 def has_concurrent_paths(spec: Any, subprocess_specs: dict[str, Any]) -> bool:

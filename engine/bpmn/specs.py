@@ -14,10 +14,12 @@ from SpiffWorkflow.spiff.serializer.task_spec import (
     SpiffBpmnTaskConverter,
     SpiffMultiInstanceConverter,
 )
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, SubWorkflowTask, UserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from .call_activity import CallActivityConverter, CallActivityTask
 from .compensation import CompensationConverter, CompensationEndEvent, CompensationThrowEvent
+from .local_scope import LocalScope
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
 
 
@@ -92,6 +94,44 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
         return dct
 
 
+class ScopedUserTask(UserTask, LocalScope):  # type: ignore[misc]
+    """A user task with local variables (``camunda:inputOutput``)."""
+
+
+class ScopedScriptTask(ScriptTask, LocalScope):  # type: ignore[misc]
+    """A script task with local variables."""
+
+
+class ScopedSubWorkflowTask(SubWorkflowTask, LocalScope):  # type: ignore[misc]
+    """An embedded subprocess with local variables."""
+
+
+class ScopedServiceCallTask(ServiceCallTask, LocalScope):
+    """A service task with local variables; the call receives the input parameters."""
+
+
+class ScopedDecisionTask(DecisionTask, LocalScope):
+    """A business rule task with local variables."""
+
+
+class ScopedPassThroughTask(PassThroughTask, LocalScope):
+    """A plain or manual task with local variables."""
+
+
+class ScopedCallActivityTask(CallActivityTask, LocalScope):
+    """A call activity with local variables, which its ``camunda:in`` mappings may pass."""
+
+
+# The spec class an activity with ``camunda:inputOutput`` gets instead of its usual one;
+# activities without it keep the usual class and pay nothing for scopes.
+SCOPED: dict[type, type] = {
+    UserTask: ScopedUserTask, ScriptTask: ScopedScriptTask,
+    SubWorkflowTask: ScopedSubWorkflowTask, ServiceCallTask: ScopedServiceCallTask,
+    DecisionTask: ScopedDecisionTask, PassThroughTask: ScopedPassThroughTask,
+    CallActivityTask: ScopedCallActivityTask,
+}
+
+
 def serializer_config() -> dict[Any, Any]:
     """Return SpiffWorkflow's spiff serializer config extended with Bridgeflow's specs."""
     config = dict(SPIFF_CONFIG)
@@ -103,4 +143,6 @@ def serializer_config() -> dict[Any, Any]:
     config[CompensationEndEvent] = CompensationConverter
     config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
+    for usual, scoped in SCOPED.items():
+        config[scoped] = config[usual]
     return config

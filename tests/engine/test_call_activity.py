@@ -355,3 +355,13 @@ def test_a_multi_instance_call_activity_calls_one_instance_per_element(
     done = engine.runtime.wait_for(inst.id, 5)
     assert done.status == "completed", engine.management.incidents_of(inst.id)
     assert len(engine.runtime.called_instances(inst.id, live_only=False)) == 2
+
+
+def test_input_parameters_of_the_call_activity_are_locals_its_mappings_may_pass(
+        engine: Engine) -> None:
+    io = ('<camunda:inputOutput><camunda:inputParameter name="ref">${order.id * 10}'
+          '</camunda:inputParameter></camunda:inputOutput>')
+    variables = _run(engine, io + '<camunda:in source="ref" target="order_id"/>'
+                                  '<camunda:out source="parcel" target="parcel_no"/>')
+    assert variables["parcel_no"] == "P-420"  # the child saw the local
+    assert "ref" not in variables  # and it did not outlive the call activity

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from engine import Engine
-from engine.errors import DefinitionError
 
 ROUTED = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -44,16 +41,6 @@ def test_groups_priority_and_form_defaults_come_from_the_instance_data(engine: E
     fields = task.form["properties"]
     assert fields["amount"]["default"] == 420 and fields["urgent"]["default"] is True
     assert "default" not in fields["note"]  # an expression that fails gives no default
-
-
-def test_an_output_parameter_is_refused_rather_than_ignored(engine: Engine) -> None:
-    xml = ROUTED.replace("<camunda:formData>", "<camunda:inputOutput><camunda:outputParameter "
-                         'name="copy">${amount}</camunda:outputParameter></camunda:inputOutput>'
-                         "<camunda:formData>")
-    with pytest.raises(DefinitionError) as caught:
-        engine.repository.deploy({"routed.bpmn": xml.encode()})
-    [problem] = caught.value.problems
-    assert problem.element_id == "handle" and "outputParameter 'copy'" in problem.message
 
 
 CALLEE = """<?xml version="1.0" encoding="UTF-8"?>
