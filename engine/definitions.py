@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs
 from .bpmn import dialects, serializer
+from .bpmn.file_checker import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_results import map_result
@@ -330,6 +331,7 @@ class Definitions:
         # SpiffWorkflow keeps no isInterrupting of event subprocess starts: read it here
         loaded[0].bf_non_interrupting = dialects.non_interrupting_starts(row[1])
         loaded[0].bf_initiator = dialects.initiator_variable(row[1], row[2])
+        loaded[0].bf_listeners = event_listeners(row[1])
         with self._lock:
             self._specs[definition_id] = loaded
             while len(self._specs) > 256:

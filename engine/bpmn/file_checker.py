@@ -31,6 +31,10 @@ _LOCAL_SCOPES = {"task", "manualTask", "userTask", "serviceTask", "scriptTask",
                  "businessRuleTask", "subProcess"}
 _SCRIPTABLE = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
                "receiveTask", "manualTask", "subProcess", "callActivity"}
+# Events and gateways run execution listeners through the runner (``event_listeners``).
+_LISTENING = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+              "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+              "eventBasedGateway"}
 # ``${execution.setVariable('name', value)}``: the one JUEL statement listeners are made of
 _SET_VARIABLE = re.compile(r"^\s*[$#]\{\s*execution\s*\.\s*setVariable\(\s*(['\"])"
                            r"(?P<name>[A-Za-z_]\w*)\1\s*,(?P<value>.*)\)\s*\}\s*$", re.DOTALL)
@@ -159,17 +163,18 @@ class FileChecker:
                 self.check_code(node.getparent(), found.text, "eval", what)
 
     def _listeners(self, node: Any) -> None:
-        """Camunda's script and expression listeners, run as SpiffWorkflow's pre/post scripts.
+        """Camunda's script and expression listeners.
 
-        An execution listener on ``start`` and a task listener on ``create`` run when the
-        task is reached, before it runs or waits; ``end`` and ``complete`` ones when it
-        completes. Listeners in Java are refused by the deploy checks.
+        On a task, subprocess or call activity they run as SpiffWorkflow's pre/post scripts:
+        an execution listener on ``start`` and a task listener on ``create`` when the task is
+        reached, before it runs or waits; ``end`` and ``complete`` ones when it completes.
+        On an event or a gateway, execution listeners run when it completes (a catch event:
+        when it is caught), ``start`` ones first (``event_listeners``). Listeners in Java are
+        refused by the deploy checks.
         """
         kind = local_name(node)
         slots: dict[str, list[str]] = {"preScript": [], "postScript": []}
-        for listener in node.xpath("./bpmn:extensionElements/camunda:executionListener | "
-                                   "./bpmn:extensionElements/camunda:taskListener",
-                                   namespaces=NSMAP):
+        for listener in _listeners_of(node):
             if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
                 continue  # refused, with its own message, by the deploy checks
             tag, event = local_name(listener), (listener.get("event") or "").strip()
@@ -180,13 +185,24 @@ class FileChecker:
                                    f"supported: Bridgeflow runs {tag}s on {allowed}; move the "
                                    "work into a script task")
                 continue
-            if kind not in _SCRIPTABLE:
-                self.problem(node, f"a camunda:{tag} on {deploy_checks.words_with_article(kind)}"
-                                   " is not supported: Bridgeflow runs listeners on tasks, "
-                                   "subprocesses and call activities; put a script task here")
+            if kind in _LISTENING and tag == "executionListener":
+                code, problem = listener_code(listener, tag)
+                if problem is not None:
+                    self.problem(node, problem)
+                elif code is not None:
+                    self.check_code(node, code, "exec", f"{tag} script")
                 continue
-            code = self._listener_code(node, listener, tag)
-            if code is not None:
+            if kind not in _SCRIPTABLE:
+                where = ("user tasks" if tag == "taskListener" else
+                         "tasks, subprocesses, call activities, events and gateways")
+                self.problem(node, f"a camunda:{tag} on {deploy_checks.words_with_article(kind)}"
+                                   f" is not supported: Bridgeflow runs them on {where}; put a "
+                                   "script task here")
+                continue
+            code, problem = listener_code(listener, tag)
+            if problem is not None:
+                self.problem(node, problem)
+            elif code is not None:
                 slots[slot].append(code)
         extensions = node.find(f"{{{dialects.BPMN_NS}}}extensionElements")
         for slot, scripts in slots.items():
@@ -197,32 +213,6 @@ class FileChecker:
                 element = etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}{slot}")
             element.text = "\n".join([*([element.text] if element.text else []), *scripts])
             self.check_code(node, element.text, "exec", f"{tag} script")
-
-    def _listener_code(self, node: Any, listener: Any, tag: str) -> str | None:
-        """The Python a listener runs: its inline script, or its expression as a statement."""
-        script = listener.find(f"{{{dialects.CAMUNDA_NS}}}script")
-        expression = (listener.get("expression") or "").strip()
-        if script is not None:
-            fmt = (script.get("scriptFormat") or "python").lower()
-            if script.get("resource"):
-                self.problem(node, f"a camunda:{tag} script from a resource is not supported: "
-                                   "put the script inline")
-            elif fmt not in ("python", "py", "text/x-python"):
-                self.problem(node, f"a camunda:{tag} script in '{fmt}' cannot run: scripts run "
-                                   "here as Python; rewrite it in Python")
-            elif not (script.text or "").strip():
-                self.problem(node, f"a camunda:{tag} has an empty script")
-            else:
-                return str(script.text).strip()
-            return None
-        if expression:
-            assignment = _SET_VARIABLE.match(expression)
-            if assignment is not None:
-                value = dialects.juel_to_python("${" + assignment.group("value") + "}")
-                return f"{assignment.group('name')} = {value}"
-            return dialects.juel_to_python(expression)
-        self.problem(node, f"a camunda:{tag} has neither a script nor an expression")
-        return None
 
     def _script(self, node: Any) -> None:
         fmt = (node.get("scriptFormat") or "python").lower()
@@ -343,3 +333,54 @@ class FileChecker:
 def _drop_definition(event: Any, tag: str) -> None:
     for definition in event.findall(f"{{{dialects.BPMN_NS}}}{tag}"):
         event.remove(definition)
+
+
+def _listeners_of(node: Any) -> list[Any]:
+    found: list[Any] = node.xpath("./bpmn:extensionElements/camunda:executionListener | "
+                                  "./bpmn:extensionElements/camunda:taskListener",
+                                  namespaces=NSMAP)
+    return found
+
+
+def listener_code(listener: Any, tag: str) -> tuple[str | None, str | None]:
+    """The Python a listener runs (its inline script, or its expression as a statement), or
+    the problem that keeps it from running."""
+    script = listener.find(f"{{{dialects.CAMUNDA_NS}}}script")
+    expression = (listener.get("expression") or "").strip()
+    if script is not None:
+        fmt = (script.get("scriptFormat") or "python").lower()
+        if script.get("resource"):
+            return None, (f"a camunda:{tag} script from a resource is not supported: put the "
+                          "script inline")
+        if fmt not in ("python", "py", "text/x-python"):
+            return None, (f"a camunda:{tag} script in '{fmt}' cannot run: scripts run here as "
+                          "Python; rewrite it in Python")
+        if not (script.text or "").strip():
+            return None, f"a camunda:{tag} has an empty script"
+        return str(script.text).strip(), None
+    if expression:
+        assignment = _SET_VARIABLE.match(expression)
+        if assignment is not None:
+            value = dialects.juel_to_python("${" + assignment.group("value") + "}")
+            return f"{assignment.group('name')} = {value}", None
+        return dialects.juel_to_python(expression), None
+    return None, f"a camunda:{tag} has neither a script nor an expression"
+
+
+def event_listeners(source: str | bytes) -> dict[str, str]:
+    """The execution listeners of a file's events and gateways: element id → the Python they
+    run, ``start`` listeners first (the deploy checks refused any that cannot run)."""
+    root: Any = etree.fromstring(source.encode() if isinstance(source, str) else source,
+                                 etree.XMLParser(resolve_entities=False, no_network=True))
+    out: dict[str, str] = {}
+    for kind in sorted(_LISTENING):
+        node: Any
+        for node in root.xpath(f"//bpmn:{kind}[bpmn:extensionElements/camunda:"
+                               "executionListener]", namespaces=NSMAP):
+            listeners = [item for item in _listeners_of(node)
+                         if local_name(item) == "executionListener"]
+            listeners.sort(key=lambda item: (item.get("event") or "").strip() != "start")
+            codes = [listener_code(item, "executionListener")[0] for item in listeners]
+            if any(codes):
+                out[str(node.get("id"))] = "\n".join(code for code in codes if code)
+    return out

@@ -65,6 +65,8 @@ class WorkflowRunner:
         # Only a process with concurrent paths needs the scope kept apart from its tasks:
         # on a single path, what a task carries is what was written last.
         self._scoped = has_concurrent_paths(workflow.spec, workflow.subprocess_specs)
+        # execution listeners of events and gateways, by element id (read with the spec)
+        self._listeners: dict[str, str] = getattr(workflow.spec, "bf_listeners", None) or {}
         # Only a process with camunda:inputOutput has local variables to keep apart
         self._locals = local_scope.has_local_scopes(workflow.spec, workflow.subprocess_specs)
 
@@ -99,7 +101,8 @@ class WorkflowRunner:
         try:
             if checkpoint is None:
                 self.wf.do_engine_steps(
-                    will_complete_task=self._see_scope if self._scoped else None,
+                    will_complete_task=(self._before_run if self._scoped or self._listeners
+                                        else None),
                     did_complete_task=self._record)
             else:
                 self._one_step_at_a_time(checkpoint)
@@ -115,7 +118,7 @@ class WorkflowRunner:
                      if not t.task_spec.manual]
             if not ready:
                 break
-            self._see_scope(ready[0])
+            self._before_run(ready[0])
             ready[0].run()
             self._record(ready[0])
             self.wf = checkpoint(self.wf)
@@ -125,6 +128,19 @@ class WorkflowRunner:
                     task = self.wf.get_task_from_id(sp.parent_task_id)
                     task.task_spec._update(task)
         self.wf.refresh_timers()
+
+    def _before_run(self, task: Any) -> None:
+        """Before an automatic task runs: its view of the scope, then an event's or a
+        gateway's execution listeners (tasks run theirs as pre- and post-scripts)."""
+        self._see_scope(task)
+        code = self._listeners.get(getattr(task.task_spec, "bpmn_id", None) or "")
+        if code:
+            try:
+                self.wf.script_engine.execute(task, code)
+            except SpiffWorkflowException as exc:
+                task._set_state(TaskState.ERROR)
+                exc.add_note("Error occurred in an execution listener")
+                raise
 
     def _in_scope(self, task: Any) -> bool:
         """A task of the process itself, not of a called process or of one instance of a

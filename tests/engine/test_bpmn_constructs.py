@@ -532,6 +532,74 @@ def test_listeners_the_initiator_and_juel_helpers_run_as_in_camunda(engine: Engi
     assert done.variables["route"] == "many"  # .size(), .startsWith(), getVariable
 
 
+EVENT_LISTENERS = _process("listened_events", """
+  <bpmn:startEvent id="start">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="end"
+          expression="${execution.setVariable('log', log + ['start end'])}"/>
+      <camunda:executionListener event="start">
+        <camunda:script scriptFormat="python">log = ["start start"]</camunda:script>
+      </camunda:executionListener>
+    </bpmn:extensionElements>
+  </bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+  <bpmn:exclusiveGateway id="split" default="f3">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="start">
+        <camunda:script scriptFormat="python">log = log + ["gateway"]
+big = amount &gt; 100</camunda:script>
+      </camunda:executionListener>
+    </bpmn:extensionElements>
+  </bpmn:exclusiveGateway>
+  <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="wait">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">big</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="end"/>
+  <bpmn:intermediateCatchEvent id="wait">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="end">
+        <camunda:script scriptFormat="python">log = log + [f"caught {approved}"]</camunda:script>
+      </camunda:executionListener>
+    </bpmn:extensionElements>
+    <bpmn:messageEventDefinition messageRef="m_approve"/>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="wait" targetRef="end"/>
+  <bpmn:endEvent id="end">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="end"
+          expression="${execution.setVariable('log', log + ['end'])}"/>
+    </bpmn:extensionElements>
+  </bpmn:endEvent>
+""").replace(b'<bpmn:process id="listened_events"',
+             b'<bpmn:message id="m_approve" name="approve"/><bpmn:process id="listened_events"')
+
+
+@pytest.mark.parametrize(("amount", "log"), [
+    (50, ["start start", "start end", "gateway", "end"]),
+    (500, ["start start", "start end", "gateway", "caught True", "end"]),
+])
+def test_execution_listeners_run_on_events_and_gateways(
+        engine: Engine, drain: Callable[..., None], amount: int, log: list[str]) -> None:
+    engine.repository.deploy({"listened_events.bpmn": EVENT_LISTENERS})
+    inst = engine.runtime.start("listened_events", "LE-1", {"amount": amount}, wait=5)
+    if amount > 100:  # the gateway's listener decided the route: wait for the message
+        assert inst.status == "waiting" and inst.active_elements == ["wait"]
+        engine.runtime.send_message("approve", "LE-1", variables={"approved": True})
+        drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed"
+    assert done.variables["log"] == log
+
+
+def test_a_failing_listener_on_a_gateway_is_an_incident_there(engine: Engine) -> None:
+    broken = EVENT_LISTENERS.replace(b"big = amount &gt; 100", b"big = amount / 0 &gt; 1")
+    engine.repository.deploy({"listened_events.bpmn": broken})
+    inst = engine.runtime.start("listened_events", None, {"amount": 5}, wait=5)
+    assert inst.status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert incident.element_id == "split" and "division by zero" in incident.message
+
+
 @pytest.mark.parametrize(("listener", "message"), [
     ('<camunda:executionListener event="take" expression="${x}"/>', "on 'take' is not supported"),
     ('<camunda:taskListener event="assignment" expression="${x}"/>',
