@@ -12,15 +12,27 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
     TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffEndEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffStartEventParser,
+)
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     ServiceTaskParser,
@@ -41,6 +53,7 @@ from .multi_instance import (
     LoopingSubProcessParser,
 )
 from .specs import DecisionTask, PassThroughTask, ServiceCallTask
+from .throwing import scoped
 
 
 class _HumanTaskParser(CamundaLoops, UserTaskParser):  # type: ignore[misc]
@@ -89,7 +102,17 @@ class _DecisionParser(CamundaLoops, SpiffTaskParser):  # type: ignore[misc]
         )
 
 
-class _EndEventParser(SpiffEndEventParser):  # type: ignore[misc]
+class _ScopedCodes:
+    """Error and escalation definitions that propagate scope by scope (see ``throwing``)."""
+
+    def parse_error_event(self, error_event: Any) -> Any:
+        return scoped(super().parse_error_event(error_event))  # type: ignore[misc]
+
+    def parse_escalation_event(self, escalation_event: Any) -> Any:
+        return scoped(super().parse_escalation_event(escalation_event))  # type: ignore[misc]
+
+
+class _EndEventParser(_ScopedCodes, SpiffEndEventParser):  # type: ignore[misc]
     """End events, with signal end events too (Camunda throws them; SpiffWorkflow 3.2 no)."""
 
     def create_task(self) -> Any:
@@ -99,6 +122,26 @@ class _EndEventParser(SpiffEndEventParser):  # type: ignore[misc]
         task = self._create_task(definition)
         task.connect(self.spec.end)
         return task
+
+
+class _StartEventParser(_ScopedCodes, SpiffStartEventParser):  # type: ignore[misc]
+    """Start events, with the error and escalation starts of event subprocesses."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+            CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
+        task = self._create_task(definition)
+        self.spec.start.connect(task)
+        return task
+
+
+class _BoundaryEventParser(_ScopedCodes, SpiffBoundaryEventParser):  # type: ignore[misc]
+    pass
+
+
+class _ThrowEventParser(_ScopedCodes, SpiffIntermediateThrowEventParser):  # type: ignore[misc]
+    pass
 
 
 class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
@@ -111,6 +154,9 @@ class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
         full_tag("userTask"): (_HumanTaskParser, UserTask),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
+        full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+        full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
         full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
         full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],
         full_tag("businessRuleTask"): (_DecisionParser, DecisionTask),

@@ -15,9 +15,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition as BaseErrorEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -29,11 +26,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import catching, serializer
+from . import catching, serializer, throwing
 from .reports import (
     HumanTaskInfo,
     ServiceCall,
@@ -203,17 +199,9 @@ class WorkflowRunner:
         task = self._task(task_id)
         if task is None:
             return False
-        definition = ErrorEventDefinition(code, code=code)
-        for waiting in list(self.wf.event_manager.tasks.values()):
-            if isinstance(waiting.task_spec.event_definition, BaseErrorEventDefinition):
-                waiting.data.update(error_code=code, error_message=message)
-        event = BpmnEvent(definition, payload={"code": code, "message": message},
-                          target=task.workflow)
-        self.wf.catch(event)
-        leftovers = self.wf.get_events()
-        uncaught = [e for e in leftovers if isinstance(e.event_definition, ErrorEventDefinition)]
-        self.wf.bpmn_events.extend(e for e in leftovers if e not in uncaught)
-        return not uncaught
+        event = BpmnEvent(throwing.ScopedErrorEventDefinition(code, code=code),
+                          payload={"code": code, "message": message})
+        return throwing.propagate(task, event, {"error_code": code, "error_message": message})
 
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.event_definition import (
+    ErrorEscalationEventDefinitionConverter,
+)
 from SpiffWorkflow.spiff.serializer.task_spec import (
     SpiffBpmnTaskConverter,
     SpiffMultiInstanceConverter,
@@ -18,6 +21,7 @@ from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from .call_activity import MappedCallActivity, MappedCallActivityConverter
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
+from .throwing import ScopedErrorEventDefinition, ScopedEscalationEventDefinition
 
 
 class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
@@ -100,4 +104,6 @@ def serializer_config() -> dict[Any, Any]:
     config[MappedCallActivity] = MappedCallActivityConverter
     config[CamundaParallelMultiInstanceTask] = SpiffMultiInstanceConverter
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
+    config[ScopedErrorEventDefinition] = ErrorEscalationEventDefinitionConverter
+    config[ScopedEscalationEventDefinition] = ErrorEscalationEventDefinitionConverter
     return config

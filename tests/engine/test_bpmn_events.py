@@ -1,0 +1,230 @@
+"""Errors, escalations, conditions and timers as Camunda 7 runs them, scope by scope.
+
+Each runs through the engine fixture: on SQLite and PostgreSQL, with the workflow saved and
+restored between every step.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import DefinitionError, Engine
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+  <bpmn:error id="err_fraud" name="Fraud" errorCode="FRAUD"/>
+  <bpmn:error id="err_short" name="Stock short" errorCode="stock_short"/>
+  <bpmn:escalation id="esc_late" name="Late" escalationCode="LATE"/>
+  <bpmn:escalation id="esc_other" name="Other" escalationCode="OTHER"/>
+"""
+
+
+def _file(key: str, body: str) -> bytes:
+    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
+            "</bpmn:definitions>").encode()
+
+
+def _steps(engine: Engine, instance_id: str) -> list[str]:
+    return [e.element_id for e in engine.history.events_of(instance_id)
+            if e.type == "step" and e.element_id]
+
+
+def _open(engine: Engine, instance_id: str) -> list[str]:
+    return sorted(t.element_id for t in engine.tasks.open_tasks_of(instance_id))
+
+
+def _script(element_id: str, code: str) -> str:
+    return (f'<bpmn:scriptTask id="{element_id}" scriptFormat="python">'
+            f"<bpmn:script>{code}</bpmn:script></bpmn:scriptTask>")
+
+
+def _event_subprocess(sub_id: str, start: str, body_id: str, code: str,
+                      interrupting: bool = True) -> str:
+    flag = "" if interrupting else ' isInterrupting="false"'
+    return f"""
+  <bpmn:subProcess id="{sub_id}" triggeredByEvent="true">
+    <bpmn:startEvent id="{sub_id}_start"{flag}>{start}</bpmn:startEvent>
+    <bpmn:sequenceFlow id="{sub_id}_f1" sourceRef="{sub_id}_start" targetRef="{body_id}"/>
+    {_script(body_id, code)}
+    <bpmn:sequenceFlow id="{sub_id}_f2" sourceRef="{body_id}" targetRef="{sub_id}_end"/>
+    <bpmn:endEvent id="{sub_id}_end"/>
+  </bpmn:subProcess>"""
+
+
+# -- error event subprocesses ------------------------------------------------------------------
+
+def _fraud_check(error_start: str) -> bytes:
+    """A subprocess that throws FRAUD for a high score; no boundary event, an error event
+    subprocess on the process instead (and a review task left open on a parallel path)."""
+    return _file("fraud_check", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:parallelGateway id="fork"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="review"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="check"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="join"/>
+  <bpmn:subProcess id="check">
+    <bpmn:startEvent id="check_start"/>
+    <bpmn:sequenceFlow id="c1" sourceRef="check_start" targetRef="looks_bad"/>
+    <bpmn:exclusiveGateway id="looks_bad" default="c3"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="looks_bad" targetRef="fraud">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${{score &gt; 80}}
+      </bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="c3" sourceRef="looks_bad" targetRef="check_end"/>
+    <bpmn:endEvent id="fraud"><bpmn:errorEventDefinition errorRef="err_fraud"/></bpmn:endEvent>
+    <bpmn:endEvent id="check_end"/>
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="join"/>
+  <bpmn:parallelGateway id="join"/>
+  <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="ok"/>
+  {_script("ok", 'outcome = "ok"')}
+  <bpmn:sequenceFlow id="f7" sourceRef="ok" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  {_event_subprocess("on_error", error_start, "blocked", 'outcome = "blocked"')}
+""")
+
+
+@pytest.mark.parametrize("error_start", [
+    '<bpmn:errorEventDefinition errorRef="err_fraud"/>',
+    "<bpmn:errorEventDefinition/>",
+], ids=["by_code", "catch_all"])
+def test_an_uncaught_error_end_event_starts_the_error_event_subprocess(
+        engine: Engine, error_start: str) -> None:
+    engine.repository.deploy({"fraud_check.bpmn": _fraud_check(error_start)})
+    inst = engine.runtime.start("fraud_check", None, {"score": 95}, wait=5)
+    assert inst.status == "completed"
+    assert inst.variables["outcome"] == "blocked"
+    steps = _steps(engine, inst.id)
+    assert "fraud" in steps and "blocked" in steps and "ok" not in steps
+    assert _open(engine, inst.id) == []  # interrupting: the review on the other path is gone
+
+
+def test_no_error_leaves_the_error_event_subprocess_unstarted(engine: Engine) -> None:
+    bpmn = _fraud_check('<bpmn:errorEventDefinition errorRef="err_fraud"/>')
+    engine.repository.deploy({"fraud_check.bpmn": bpmn})
+    inst = engine.runtime.start("fraud_check", None, {"score": 10}, wait=5)
+    assert (inst.status, _open(engine, inst.id)) == ("waiting", ["review"])
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert (done.status, done.variables["outcome"]) == ("completed", "ok")
+    assert "blocked" not in _steps(engine, inst.id)
+
+
+def test_an_error_event_subprocess_for_another_code_does_not_catch(engine: Engine) -> None:
+    other = '<bpmn:errorEventDefinition errorRef="err_short"/>'
+    engine.repository.deploy({"fraud_check.bpmn": _fraud_check(other)})
+    inst = engine.runtime.start("fraud_check", None, {"score": 95}, wait=5)
+    # Camunda 7: an error end event nobody catches ends its path like a none end event
+    assert (inst.status, _open(engine, inst.id)) == ("waiting", ["review"])
+    assert "blocked" not in _steps(engine, inst.id)
+
+
+NESTED_ERRORS = _file("nested_errors", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="outer"/>
+  <bpmn:subProcess id="outer">
+<bpmn:startEvent id="outer_start"/>
+<bpmn:sequenceFlow id="o1" sourceRef="outer_start" targetRef="throw"/>
+<bpmn:endEvent id="throw"><bpmn:errorEventDefinition errorRef="err_fraud"/></bpmn:endEvent>
+{_event_subprocess("inner_any", "<bpmn:errorEventDefinition/>", "inner_any_note",
+                   'caught_by = "inner catch-all"')}
+{_event_subprocess("inner_code", '<bpmn:errorEventDefinition errorRef="err_fraud"/>',
+                   "inner_code_note", 'caught_by = "inner by code"')}
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="outer" targetRef="after"/>
+  {_script("after", 'went_on = True')}
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  {_event_subprocess("process_level", '<bpmn:errorEventDefinition errorRef="err_fraud"/>',
+                 "process_note", 'caught_by = "process"')}
+""")
+
+
+def test_the_error_code_beats_a_catch_all_and_the_inner_scope_beats_the_outer(
+        engine: Engine) -> None:
+    engine.repository.deploy({"nested_errors.bpmn": NESTED_ERRORS})
+    inst = engine.runtime.start("nested_errors", None, {}, wait=5)
+    assert inst.status == "completed"
+    assert inst.variables["caught_by"] == "inner by code"
+    # the subprocess's own event subprocess handled it: the subprocess then ends normally
+    assert inst.variables["went_on"] is True
+    steps = _steps(engine, inst.id)
+    assert "inner_any_note" not in steps and "process_note" not in steps
+
+
+STOCK_ORDER = _file("stock_order", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check_stock"/>
+  <bpmn:serviceTask id="check_stock" camunda:type="external" camunda:topic="test.stock"
+      camunda:resultVariable="stock">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="qty">${{qty}}</camunda:inputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+  </bpmn:serviceTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="check_stock" targetRef="reserve"/>
+  {_script("reserve", 'outcome = "reserved"')}
+  <bpmn:sequenceFlow id="f3" sourceRef="reserve" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  {_event_subprocess("on_short", '<bpmn:errorEventDefinition errorRef="err_short"/>',
+                     "restock", 'outcome = "restock: " + error_message')}
+""")
+
+
+def test_a_connector_business_error_starts_the_error_event_subprocess(engine: Engine) -> None:
+    engine.repository.deploy({"stock_order.bpmn": STOCK_ORDER})
+    inst = engine.runtime.start("stock_order", None, {"qty": 50}, wait=5)
+    inst = engine.runtime.wait_for(inst.id, 5)
+    assert inst.status == "completed", engine.management.incidents_of(inst.id)
+    assert inst.variables["outcome"] == "restock: only 10 in stock"
+    assert inst.variables["error_code"] == "stock_short"
+    assert "reserve" not in _steps(engine, inst.id)
+    assert engine.management.incidents_of(inst.id) == []
+
+
+def test_a_connector_business_error_nobody_catches_is_an_incident(engine: Engine) -> None:
+    other = STOCK_ORDER.replace(b'errorRef="err_short"', b'errorRef="err_fraud"')
+    engine.repository.deploy({"stock_order.bpmn": other})
+    inst = engine.runtime.start("stock_order", None, {"qty": 50}, wait=5)
+    inst = engine.runtime.wait_for(inst.id, 5)
+    assert inst.status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert incident.element_id == "check_stock" and "stock_short" in incident.message
+
+
+@pytest.mark.parametrize(("start", "where", "message"), [
+    ('<bpmn:startEvent id="bad_start" isInterrupting="false">'
+     '<bpmn:errorEventDefinition errorRef="err_fraud"/></bpmn:startEvent>', "event subprocess",
+     "an error start event is always interrupting"),
+    ('<bpmn:startEvent id="bad_start"><bpmn:errorEventDefinition errorRef="err_fraud"/>'
+     "</bpmn:startEvent>", "process", "an error start event can only start an event subprocess"),
+    ('<bpmn:startEvent id="bad_start"><bpmn:escalationEventDefinition escalationRef="esc_late"/>'
+     "</bpmn:startEvent>", "process",
+     "an escalation start event can only start an event subprocess"),
+    ('<bpmn:startEvent id="bad_start"><bpmn:conditionalEventDefinition><bpmn:condition '
+     'xsi:type="bpmn:tFormalExpression">${x &gt; 1}</bpmn:condition>'
+     "</bpmn:conditionalEventDefinition></bpmn:startEvent>", "process",
+     "a conditional start event can only start an event subprocess"),
+], ids=["non_interrupting_error", "error_process_start", "escalation_process_start",
+        "conditional_process_start"])
+def test_a_start_event_that_cannot_start_is_refused_at_deploy(
+        engine: Engine, start: str, where: str, message: str) -> None:
+    flows = ('<bpmn:sequenceFlow id="b1" sourceRef="bad_start" targetRef="bad_end"/>'
+             '<bpmn:endEvent id="bad_end"/>')
+    if where == "process":
+        body = start + flows
+    else:
+        body = ('<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f1" sourceRef="start" '
+                'targetRef="end"/><bpmn:endEvent id="end"/>'
+                f'<bpmn:subProcess id="side" triggeredByEvent="true">{start}{flows}'
+                "</bpmn:subProcess>")
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"refused.bpmn": _file("refused", body)})
+    [problem] = [p for p in caught.value.problems if p.element_id == "bad_start"]
+    assert problem.file == "refused.bpmn" and problem.line == 9
+    assert problem.message.startswith(message)
+    assert "<" not in problem.message and "0x" not in problem.message
