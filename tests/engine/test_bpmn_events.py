@@ -228,3 +228,107 @@ def test_a_start_event_that_cannot_start_is_refused_at_deploy(
     assert problem.file == "refused.bpmn" and problem.line == 9
     assert problem.message.startswith(message)
     assert "<" not in problem.message and "0x" not in problem.message
+
+
+# -- escalations -------------------------------------------------------------------------------
+
+def _escalating(throw: str, catch: str) -> bytes:
+    """A subprocess that raises LATE (intermediate throw, or end event) and then waits at a
+    task; ``catch`` is a boundary event on it or an event subprocess of the process."""
+    if throw == "intermediate":
+        raising = ('<bpmn:intermediateThrowEvent id="raise"><bpmn:escalationEventDefinition '
+                   'escalationRef="esc_late"/></bpmn:intermediateThrowEvent>'
+                   '<bpmn:sequenceFlow id="h2" sourceRef="raise" targetRef="finish"/>'
+                   '<bpmn:userTask id="finish" camunda:candidateGroups="ops"/>'
+                   '<bpmn:sequenceFlow id="h3" sourceRef="finish" targetRef="h_end"/>'
+                   '<bpmn:endEvent id="h_end"/>')
+    else:
+        raising = ('<bpmn:endEvent id="raise"><bpmn:escalationEventDefinition '
+                   'escalationRef="esc_late"/></bpmn:endEvent>')
+    return _file("escalating", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="handle"/>
+  <bpmn:subProcess id="handle">
+    <bpmn:startEvent id="h_start"/>
+    <bpmn:sequenceFlow id="h1" sourceRef="h_start" targetRef="raise"/>
+    {raising}
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="handle" targetRef="after"/>
+  {_script("after", 'went_on = True')}
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  {catch}
+""")
+
+
+def _boundary(interrupting: bool, ref: str = "esc_late") -> str:
+    return f"""
+  <bpmn:boundaryEvent id="on_late" attachedToRef="handle"
+      cancelActivity="{'true' if interrupting else 'false'}">
+    <bpmn:escalationEventDefinition escalationRef="{ref}"/>
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="on_late" targetRef="notify"/>
+  {_script("notify", 'notified = True')}
+  <bpmn:sequenceFlow id="f5" sourceRef="notify" targetRef="end_notified"/>
+  <bpmn:endEvent id="end_notified"/>"""
+
+
+ESCALATION_START = '<bpmn:escalationEventDefinition escalationRef="esc_late"/>'
+
+
+def test_an_escalation_end_event_is_caught_by_an_interrupting_boundary_event(
+        engine: Engine) -> None:
+    engine.repository.deploy({"escalating.bpmn": _escalating("end", _boundary(True))})
+    inst = engine.runtime.start("escalating", None, {}, wait=5)
+    assert (inst.status, inst.variables["notified"]) == ("completed", True)
+    steps = _steps(engine, inst.id)
+    assert "raise" in steps and "after" not in steps  # the subprocess was interrupted
+
+
+def test_an_escalation_end_event_is_caught_by_a_non_interrupting_boundary_event(
+        engine: Engine) -> None:
+    engine.repository.deploy({"escalating.bpmn": _escalating("end", _boundary(False))})
+    inst = engine.runtime.start("escalating", None, {}, wait=5)
+    assert inst.status == "completed"
+    assert (inst.variables["notified"], inst.variables["went_on"]) == (True, True)
+
+
+@pytest.mark.parametrize("throw", ["intermediate", "end"])
+def test_an_escalation_starts_a_non_interrupting_event_subprocess(
+        engine: Engine, throw: str) -> None:
+    catch = _event_subprocess("on_late", ESCALATION_START, "notify", "notified = True",
+                              interrupting=False)
+    engine.repository.deploy({"escalating.bpmn": _escalating(throw, catch)})
+    inst = engine.runtime.start("escalating", None, {}, wait=5)
+    assert "notify" in _steps(engine, inst.id)
+    if throw == "intermediate":  # the thrower went on to its task, which is still open
+        assert (inst.status, _open(engine, inst.id)) == ("waiting", ["finish"])
+        [task] = engine.tasks.open_tasks_of(inst.id)
+        engine.tasks.complete(task.id, "olga", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed"
+    assert (done.variables["notified"], done.variables["went_on"]) == (True, True)
+
+
+def test_an_escalation_starts_an_interrupting_event_subprocess(engine: Engine) -> None:
+    catch = _event_subprocess("on_late", ESCALATION_START, "notify", "notified = True")
+    engine.repository.deploy({"escalating.bpmn": _escalating("intermediate", catch)})
+    inst = engine.runtime.start("escalating", None, {}, wait=5)
+    assert (inst.status, inst.variables["notified"]) == ("completed", True)
+    assert _open(engine, inst.id) == []
+    assert "finish" not in _steps(engine, inst.id) and "after" not in _steps(engine, inst.id)
+
+
+@pytest.mark.parametrize("throw", ["intermediate", "end"])
+def test_an_escalation_nobody_catches_is_ignored_and_the_path_goes_on(
+        engine: Engine, throw: str) -> None:
+    engine.repository.deploy({"escalating.bpmn": _escalating(throw, _boundary(True, "esc_other"))})
+    inst = engine.runtime.start("escalating", None, {}, wait=5)
+    if throw == "intermediate":
+        assert (inst.status, _open(engine, inst.id)) == ("waiting", ["finish"])
+        [task] = engine.tasks.open_tasks_of(inst.id)
+        engine.tasks.complete(task.id, "olga", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert (done.status, done.variables["went_on"]) == ("completed", True)
+    assert "notify" not in _steps(engine, inst.id)
+    assert engine.management.incidents_of(inst.id) == []
