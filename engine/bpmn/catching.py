@@ -3,10 +3,12 @@ events of event subprocesses, and starting one (interrupting its scope when it m
 
 from __future__ import annotations
 
+import logging
 from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
@@ -16,6 +18,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from .reports import WaitingMessage
+
+log = logging.getLogger(__name__)
+# The last value of each conditional start's condition, so that it starts its event
+# subprocess when the condition becomes true, not again at every step while it holds.
+CONDITIONS = "bf_conditions"
 
 
 def definitions_of(task: Any) -> list[Any]:
@@ -116,11 +123,44 @@ def start_event_subprocess(scope: Any, name: str, start: Any, event: Any,
     subprocess.correlations.update(event.correlations)
     task = subprocess.get_next_task(state=TaskState.WAITING, spec_name=start.name)
     if task is not None:
+        # on the task it inherits from too: a conditional start checks its condition again
+        for holder in (task.parent, task):
+            holder.data.update(deepcopy(variables))
         task.task_spec.catch(task, event)
         task.task_spec._update(task)
+        # after _update, which deep-merges the parent's data: the event's values win
         task.data.update(deepcopy(variables))
     if start.bpmn_id not in getattr(top.spec, "bf_non_interrupting", ()):
         _interrupt(scope, child_id)
+
+
+def check_conditions(wf: Any, task: Any) -> None:
+    """After ``task`` changed variables: start each conditional event subprocess whose
+    condition has just become true over the task's variables (Camunda evaluates them on
+    every variable change; here on every step, and once per change from false to true)."""
+    seen = wf.data.setdefault(CONDITIONS, {})
+    for scope in [wf, *wf.get_active_subprocesses()]:
+        for name, start in scope_starts(scope):
+            definition = start.event_definition
+            if not isinstance(definition, ConditionalEventDefinition):
+                continue
+            key = f"{getattr(scope, 'parent_task_id', None) or 'process'}:{start.bpmn_id}"
+            holds, held = _holds(wf, task, definition.expression), seen.get(key, False)
+            seen[key] = holds
+            if holds and not held:
+                start_event_subprocess(scope, name, start, BpmnEvent(definition),
+                                       dict(task.data))
+
+
+def _holds(wf: Any, task: Any, expression: str) -> bool:
+    """A condition over the task's variables; one that cannot be evaluated (a variable not
+    set yet) does not hold."""
+    try:
+        return bool(wf.script_engine.evaluate(task, expression))
+    except Exception as exc:  # noqa: BLE001 - the analyst's condition: logged, not fatal
+        log.info("condition %r not evaluated at %s: %s", expression,
+                 task.task_spec.bpmn_id, exc)
+        return False
 
 
 def trigger_id(start: Any) -> str:

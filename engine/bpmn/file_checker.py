@@ -81,7 +81,10 @@ class FileChecker:
         for node in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
             self._script(node)
         for node in root.xpath(".//bpmn:conditionExpression", namespaces=NSMAP):
-            self._condition(node)
+            self._condition(node, node.getparent())
+        for node in root.xpath(".//bpmn:conditionalEventDefinition/bpmn:condition",
+                               namespaces=NSMAP):
+            self._condition(node, node.getparent().getparent())
         for tag in ("timeDuration", "timeDate", "timeCycle"):
             for node in root.xpath(f".//bpmn:{tag}", namespaces=NSMAP):
                 self._timer(node)
@@ -233,15 +236,15 @@ class FileChecker:
             return
         self.check_code(node, script.text, "exec", "script")
 
-    def _condition(self, node: Any) -> None:
+    def _condition(self, node: Any, owner: Any) -> None:
+        """A sequence flow's or a conditional event's condition, made Python (or FEEL)."""
         text = (node.text or "").strip()
-        flow = node.getparent()
         if not text:
-            self.problem(flow, "condition expression is empty")
+            self.problem(owner, "condition expression is empty")
             return
         if not is_feel(text):  # FEEL (``=…``) stays as it is, for the FEEL engine
             node.text = dialects.juel_to_python(text)
-        self.check_code(flow, node.text, "eval", "condition")
+        self.check_code(owner, node.text, "eval", "condition")
 
     def _timer(self, node: Any) -> None:
         text = (node.text or "").strip()

@@ -155,6 +155,8 @@ class WorkflowRunner:
                 definition := getattr(spec, "event_definition", None), SignalEventDefinition):
             # every throw is broadcast, also when this instance caught it itself
             self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
+        if bpmn_id and not self.wf.is_completed():
+            catching.check_conditions(self.wf, task)
 
     def refresh_timers(self) -> None:
         self.wf.refresh_timers()

@@ -6,6 +6,8 @@ restored between every step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from engine import DefinitionError, Engine
@@ -332,3 +334,70 @@ def test_an_escalation_nobody_catches_is_ignored_and_the_path_goes_on(
     assert (done.status, done.variables["went_on"]) == ("completed", True)
     assert "notify" not in _steps(engine, inst.id)
     assert engine.management.incidents_of(inst.id) == []
+
+
+# -- conditional event subprocesses --------------------------------------------------------------
+
+def _watched(interrupting: bool) -> bytes:
+    condition = ('<bpmn:conditionalEventDefinition><bpmn:condition '
+                 'xsi:type="bpmn:tFormalExpression">${amount &gt; 1000}</bpmn:condition>'
+                 "</bpmn:conditionalEventDefinition>")
+    return (HEAD + '<bpmn:message id="m_amended" name="order_amended"/>'
+            + '<bpmn:process id="watched_amount" isExecutable="true">' + f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="amended"/>
+  <bpmn:intermediateCatchEvent id="amended">
+    <bpmn:messageEventDefinition messageRef="m_amended"/>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="amended" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  {_event_subprocess("on_big", condition, "flag", "flags = flags + 1", interrupting)}
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+def test_a_conditional_event_subprocess_starts_when_a_task_sets_the_variable(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"watched_amount.bpmn": _watched(False)})
+    inst = engine.runtime.start("watched_amount", "ORD-1", {"amount": 10, "flags": 0}, wait=5)
+    assert (inst.status, _open(engine, inst.id)) == ("waiting", ["review"])
+    assert "flag" not in _steps(engine, inst.id)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {"amount": 5000}, wait=5)
+    after = engine.runtime.instance(inst.id)
+    assert after.variables["flags"] == 1  # started once, by the change
+    assert (after.status, after.active_elements) == ("waiting", ["amended"])  # not interrupted
+    # a message raising the amount again while it stays above 1000: no second start
+    engine.runtime.send_message("order_amended", business_key="ORD-1",
+                                variables={"amount": 7000})
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert engine.runtime.instance(inst.id).variables["flags"] == 1
+
+
+def test_a_message_that_sets_the_variable_starts_the_conditional_event_subprocess(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"watched_amount.bpmn": _watched(False)})
+    inst = engine.runtime.start("watched_amount", "ORD-2", {"amount": 10, "flags": 0}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    assert engine.runtime.instance(inst.id).variables["flags"] == 0
+    engine.runtime.send_message("order_amended", business_key="ORD-2",
+                                variables={"amount": 5000})
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert engine.runtime.instance(inst.id).variables["flags"] == 1
+    assert "flag" in _steps(engine, inst.id)
+
+
+def test_an_interrupting_conditional_event_subprocess_cancels_the_open_task(
+        engine: Engine) -> None:
+    engine.repository.deploy({"watched_amount.bpmn": _watched(True)})
+    inst = engine.runtime.start("watched_amount", None, {"amount": 10, "flags": 0}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert engine.tasks.task(task.id).status == "ready"
+    # a condition already true when the instance starts starts it at once (as in Camunda)
+    other = engine.runtime.start("watched_amount", None, {"amount": 2000, "flags": 0}, wait=5)
+    assert (other.status, other.variables["flags"]) == ("completed", 1)
+    assert _open(engine, other.id) == []
+    assert "review" not in _steps(engine, other.id)
+    assert engine.runtime.instance(inst.id).status == "waiting"  # the first is untouched
