@@ -6,7 +6,9 @@ restored between every step.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -401,3 +403,124 @@ def test_an_interrupting_conditional_event_subprocess_cancels_the_open_task(
     assert _open(engine, other.id) == []
     assert "review" not in _steps(engine, other.id)
     assert engine.runtime.instance(inst.id).status == "waiting"  # the first is untouched
+
+
+# -- timers: dates, cycles, and boundary timers on subprocesses ----------------------------------
+
+def _timer(kind: str, text: str) -> str:
+    return (f'<bpmn:timerEventDefinition><bpmn:{kind}>{text}</bpmn:{kind}>'
+            "</bpmn:timerEventDefinition>")
+
+
+def _waits(kind: str, text: str) -> bytes:
+    return _file("waits", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_until"/>
+  <bpmn:intermediateCatchEvent id="wait_until">{_timer(kind, text)}
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="wait_until" targetRef="after"/>
+  {_script("after", "rounds = rounds + 1")}
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def _soon(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    ("timeDate", "${due}"),
+    ("timeCycle", "R3/PT1S"),  # Camunda 7: an intermediate cycle waits for its first only
+], ids=["date", "cycle"])
+def test_an_intermediate_timer_waits_for_its_date_or_first_cycle_then_goes_on_once(
+        engine: Engine, drain: Callable[..., None], kind: str, text: str) -> None:
+    engine.repository.deploy({"waits.bpmn": _waits(kind, text)})
+    started = datetime.now(UTC)
+    inst = engine.runtime.start("waits", None, {"due": _soon(1), "rounds": 0}, wait=5)
+    assert (inst.status, inst.active_elements) == ("waiting", ["wait_until"])
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert datetime.now(UTC) - started >= timedelta(seconds=1)
+    assert engine.runtime.instance(inst.id).variables["rounds"] == 1
+    assert _steps(engine, inst.id).count("after") == 1
+
+
+def test_an_intermediate_timer_date_in_the_past_fires_at_once(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"waits.bpmn": _waits("timeDate", "2020-01-01T09:00:00Z")})
+    inst = engine.runtime.start("waits", None, {"rounds": 0}, wait=5)
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed", timeout=5)
+    assert engine.runtime.instance(inst.id).variables["rounds"] == 1
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    ("timeDate", "next tuesday"),
+    ("timeDate", "2025-13-45T10:00:00"),
+    ("timeDuration", "P1X"),
+    ("timeCycle", "R3/PT10Q"),
+])
+def test_an_unreadable_timer_is_refused_at_deploy_naming_the_element(
+        engine: Engine, kind: str, text: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"waits.bpmn": _waits(kind, text)})
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.element_id) == ("waits.bpmn", 12, "wait_until")
+    assert problem.message.startswith(f"timer {kind} '{text}' cannot be read: write it in "
+                                      "ISO 8601")
+
+
+def _guarded(boundary: str, interrupting: bool) -> bytes:
+    flag = "true" if interrupting else "false"
+    return _file("guarded", f"""
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="handle"/>
+  <bpmn:subProcess id="handle">
+    <bpmn:startEvent id="h_start"/>
+    <bpmn:sequenceFlow id="h1" sourceRef="h_start" targetRef="work"/>
+    <bpmn:userTask id="work" camunda:candidateGroups="ops"/>
+    <bpmn:sequenceFlow id="h2" sourceRef="work" targetRef="h_end"/>
+    <bpmn:endEvent id="h_end"/>
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="handle" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:boundaryEvent id="timer" attachedToRef="handle" cancelActivity="{flag}">
+    {boundary}
+  </bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="timer" targetRef="remind"/>
+  {_script("remind", "reminders = reminders + 1")}
+  <bpmn:sequenceFlow id="f4" sourceRef="remind" targetRef="reminded"/>
+  <bpmn:endEvent id="reminded"/>
+""")
+
+
+def test_an_interrupting_timer_on_a_subprocess_cancels_its_open_task(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"guarded.bpmn": _guarded(_timer("timeDuration", "PT1S"),
+                                                        True)})
+    inst = engine.runtime.start("guarded", None, {"reminders": 0}, wait=5)
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert task.element_id == "work"
+    drain(lambda: engine.runtime.instance(inst.id).status == "completed")
+    assert engine.runtime.instance(inst.id).variables["reminders"] == 1
+    assert engine.tasks.task(task.id).status == "cancelled"
+    assert "end" not in _steps(engine, inst.id)
+
+
+@pytest.mark.parametrize(("kind", "text", "fires"), [
+    ("timeDuration", "PT1S", 1),
+    ("timeCycle", "R2/PT1S", 2),  # a non-interrupting cycle fires again, as in Camunda
+], ids=["duration", "cycle"])
+def test_a_non_interrupting_timer_on_a_subprocess_leaves_its_task_open(
+        engine: Engine, drain: Callable[..., None], kind: str, text: str, fires: int) -> None:
+    engine.repository.deploy({"guarded.bpmn": _guarded(_timer(kind, text), False)})
+    inst = engine.runtime.start("guarded", None, {"reminders": 0}, wait=5)
+    drain(lambda: _steps(engine, inst.id).count("remind") == fires, timeout=15)
+    time.sleep(1.5)  # a third cycle would be due by now
+    drain()
+    assert _steps(engine, inst.id).count("remind") == fires
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    assert (task.element_id, task.status) == ("work", "ready")
+    engine.tasks.complete(task.id, "olga", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert (done.status, done.variables["reminders"]) == ("completed", fires)
+    assert "end" in _steps(engine, inst.id)
