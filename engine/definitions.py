@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .bpmn import dialects, serializer
+from .bpmn import catching, dialects, serializer
 from .bpmn.file_checker import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
@@ -328,6 +328,7 @@ class Definitions:
         if row is None or row[0] is None:
             raise NotFoundError(f"definition {definition_id} has no process spec")
         loaded = serializer.load_spec(row[0])
+        catching.wire_event_subprocesses(*loaded)
         # SpiffWorkflow keeps no isInterrupting of event subprocess starts: read it here
         loaded[0].bf_non_interrupting = dialects.non_interrupting_starts(row[1])
         loaded[0].bf_initiator = dialects.initiator_variable(row[1], row[2])

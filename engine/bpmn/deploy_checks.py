@@ -30,7 +30,8 @@ SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 # What SpiffWorkflow reads on each kind of event; any other definition would be dropped and
 # the event would behave as a plain one. Link events are joined up before these checks run.
 EVENT_DEFINITIONS: Mapping[str, frozenset[str]] = {
-    "startEvent": frozenset({"message", "signal", "timer", "conditional"}),
+    "startEvent": frozenset({"message", "signal", "timer", "conditional", "error",
+                             "escalation"}),
     "endEvent": frozenset({"message", "cancel", "error", "escalation", "terminate", "signal",
                            "compensate"}),
     "intermediateCatchEvent": frozenset({"message", "signal", "timer", "conditional", "link"}),
@@ -55,6 +56,15 @@ _NODE_ADVICE = {
     "subChoreography": "choreographies only describe message exchanges; model each "
                        "participant's own process",
 }
+_OUTSIDE_EVENT_SUBPROCESS = {
+    short: f"{article} start event can only start an event subprocess: put it in a subprocess "
+           "marked 'event subprocess' (triggeredByEvent=\"true\")" + advice
+    for short, article, advice in (
+        ("error", "an error", ", or catch the error with an error boundary event"),
+        ("escalation", "an escalation",
+         ", or catch the escalation with an escalation boundary event"),
+        ("conditional", "a conditional",
+         "; Bridgeflow starts processes by a call, a message, a signal or a timer"))}
 JAVA_ATTRIBUTES = ("class", "delegateExpression")
 RUN_BY_OPERATION = ("Bridgeflow runs service tasks by operation: use camunda:type=\"external\" "
                     "with camunda:topic set to the operation name, or a connector operation")
@@ -180,6 +190,8 @@ class StructureCheck:
             if short not in EVENT_DEFINITIONS[kind]:
                 self.problem(node, event_message(short, kind))
                 continue
+            if kind == "startEvent" and short in ("error", "escalation", "conditional"):
+                self._event_subprocess_start(node, short)
             attribute = _REFS.get(short)
             ref = definition.get(attribute) if attribute else None
             if ref and not self.doc.getroot().xpath(f"./bpmn:{short}[@id=$ref]",
@@ -187,6 +199,17 @@ class StructureCheck:
                 self.problem(node, f"this {_words(kind)} refers to {short} '{ref}', which is "
                                    f"not defined in the file: add a bpmn:{short} with that id "
                                    "(the modeler's 'Global " + short + " reference')")
+
+    def _event_subprocess_start(self, node: Any, short: str) -> None:
+        """Error, escalation and conditional starts belong to event subprocesses."""
+        parent = node.getparent()
+        if not (local_name(parent) == "subProcess"
+                and parent.get("triggeredByEvent") == "true"):
+            self.problem(node, _OUTSIDE_EVENT_SUBPROCESS[short])
+        elif short == "error" and node.get("isInterrupting") == "false":
+            self.problem(node, "an error start event is always interrupting: untick "
+                               "'Non-interrupting' (isInterrupting=\"false\") or use an "
+                               "escalation, which may leave the process running")
 
     def _call(self, node: Any) -> None:
         called = node.get("calledElement")

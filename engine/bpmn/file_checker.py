@@ -16,6 +16,7 @@ from ..decision_results import MAPPINGS
 from ..dmn.expressions import FeelSyntaxError, compile_feel, is_feel
 from ..errors import Problem
 from ..scripting import Mode, Sandbox, SandboxError
+from ..timeutil import parse_datetime, parse_duration
 from . import compensation, deploy_checks, dialects
 from .call_activity import mapping_problems
 from .dialects import NSMAP, element_line, local_name
@@ -91,7 +92,10 @@ class FileChecker:
         for node in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
             self._script(node)
         for node in root.xpath(".//bpmn:conditionExpression", namespaces=NSMAP):
-            self._condition(node)
+            self._condition(node, node.getparent())
+        for node in root.xpath(".//bpmn:conditionalEventDefinition/bpmn:condition",
+                               namespaces=NSMAP):
+            self._condition(node, node.getparent().getparent())
         for tag in ("timeDuration", "timeDate", "timeCycle"):
             for node in root.xpath(f".//bpmn:{tag}", namespaces=NSMAP):
                 self._timer(node)
@@ -227,27 +231,39 @@ class FileChecker:
             return
         self.check_code(node, script.text, "exec", "script")
 
-    def _condition(self, node: Any) -> None:
+    def _condition(self, node: Any, owner: Any) -> None:
+        """A sequence flow's or a conditional event's condition, made Python (or FEEL)."""
         text = (node.text or "").strip()
-        flow = node.getparent()
         if not text:
-            self.problem(flow, "condition expression is empty")
+            self.problem(owner, "condition expression is empty")
             return
         if not is_feel(text):  # FEEL (``=…``) stays as it is, for the FEEL engine
             node.text = dialects.juel_to_python(text)
-        self.check_code(flow, node.text, "eval", "condition")
+        self.check_code(owner, node.text, "eval", "condition")
 
     def _timer(self, node: Any) -> None:
         text = (node.text or "").strip()
         event = node.getparent().getparent()
+        kind = local_name(node)
         if not text:
-            self.problem(event, f"timer {local_name(node)} is empty")
+            self.problem(event, f"timer {kind} is empty")
             return
-        if dialects.is_cron(text) and not (local_name(node) == "timeCycle"
+        if dialects.is_cron(text) and not (kind == "timeCycle"
                                            and local_name(event) == "startEvent"):
             self.problem(event, f"cron expression '{text}' works only as the timeCycle of a "
                                 "timer start event; use an ISO 8601 duration or date here")
             return
+        unreadable = None if dialects.is_cron(text) else timer_problem(kind, text)
+        if unreadable:
+            self.problem(event, unreadable)
+            return
+        if kind == "timeCycle" and local_name(event) == "intermediateCatchEvent":
+            if not dialects.is_iso_timer(text):
+                self.problem(event, f"the cycle '{text}' of an intermediate timer must be "
+                                    "written out (e.g. R3/PT10M): it waits for the first "
+                                    "occurrence only, which Bridgeflow reads when deploying")
+                return
+            node, text = _first_occurrence(node, text)
         node.text = dialects.timer_to_python(text)
         self.check_code(event, node.text, "eval", "timer expression")
 
@@ -328,6 +344,55 @@ class FileChecker:
                                 f"{what} (a Python script here is one expression)", line)
         else:
             self.check_code(node, value["expr"], "eval", what, line)
+
+
+_LOOKS_ISO = re.compile(r"^(R\d*/|P\d|PT\d|\d{4}-)", re.IGNORECASE)
+_TIMER_EXAMPLES = {"timeDate": "a date-time such as 2025-03-01T09:00:00Z",
+                   "timeDuration": "a duration such as PT10M or P1D",
+                   "timeCycle": "a cycle such as R3/PT10M"}
+
+
+def timer_problem(kind: str, text: str) -> str | None:
+    """Why a timer's text cannot be read, or None: ISO text must hold real values, and
+    anything else must be an expression."""
+    iso = dialects.is_iso_timer(text)
+    if text.startswith(("${", "#{")):
+        return None  # JUEL, made Python and checked by the sandbox
+    if not iso and not _LOOKS_ISO.match(text):
+        try:
+            compile(text, "<timer>", "eval")
+        except SyntaxError:
+            pass
+        else:
+            return None  # a Python expression (the spiff dialect), checked likewise
+    try:
+        for part in text.split("/"):
+            if re.fullmatch(r"R\d*", part):
+                continue
+            if part.upper().startswith("P"):
+                parse_duration(part)
+            else:
+                parse_datetime(part)
+    except ValueError:
+        iso = False
+    if iso:
+        return None
+    return (f"timer {kind} '{text}' cannot be read: write it in ISO 8601, "
+            f"{_TIMER_EXAMPLES.get(kind, 'e.g. PT10M')}, or as an expression ${{…}}")
+
+
+def _first_occurrence(node: Any, text: str) -> tuple[Any, str]:
+    """An intermediate timer's cycle as its first occurrence (Camunda 7 waits for that
+    one only): ``R3/PT10M`` -> duration PT10M, ``R/2025-03-01T09:00Z/PT1H`` -> that date."""
+    parts = [part for part in text.split("/") if not re.fullmatch(r"R\d*", part)]
+    first = parts[0]
+    node.tag = f"{{{dialects.BPMN_NS}}}" + ("timeDuration" if first.upper().startswith("P")
+                                              else "timeDate")
+    if first.upper().startswith("P") and len(parts) > 1:  # duration/end: end - duration
+        node.tag = f"{{{dialects.BPMN_NS}}}timeDate"
+        end = parse_datetime(parts[1])
+        first = (end - parse_duration(first)).isoformat() + "Z"
+    return node, first
 
 
 def _drop_definition(event: Any, tag: str) -> None:

@@ -12,17 +12,26 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
     TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
 from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
     SpiffEndEventParser,
     SpiffIntermediateThrowEventParser,
+    SpiffStartEventParser,
 )
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
@@ -46,6 +55,7 @@ from .multi_instance import (
     LoopingSubProcessParser,
 )
 from .specs import SCOPED, DecisionTask, PassThroughTask, ServiceCallTask
+from .throwing import scoped
 
 
 class LocalScopes:
@@ -139,7 +149,18 @@ class _DecisionParser(LocalScopes, CamundaLoops, SpiffTaskParser):  # type: igno
         )
 
 
-class _EndEventParser(CompensationParsing, SpiffEndEventParser):  # type: ignore[misc]
+class _ScopedCodes:
+    """Error and escalation definitions that propagate scope by scope (see ``throwing``)."""
+
+    def parse_error_event(self, error_event: Any) -> Any:
+        return scoped(super().parse_error_event(error_event))  # type: ignore[misc]
+
+    def parse_escalation_event(self, escalation_event: Any) -> Any:
+        return scoped(super().parse_escalation_event(escalation_event))  # type: ignore[misc]
+
+
+class _EndEventParser(_ScopedCodes, CompensationParsing,
+                      SpiffEndEventParser):  # type: ignore[misc]
     """End events, with signal and compensation end events too (Camunda throws them;
     SpiffWorkflow 3.2 no)."""
 
@@ -154,7 +175,24 @@ class _EndEventParser(CompensationParsing, SpiffEndEventParser):  # type: ignore
         return task
 
 
-class _ThrowEventParser(CompensationParsing, SpiffIntermediateThrowEventParser):  # type: ignore[misc]
+class _StartEventParser(_ScopedCodes, SpiffStartEventParser):  # type: ignore[misc]
+    """Start events, with the error and escalation starts of event subprocesses."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+            CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
+        task = self._create_task(definition)
+        self.spec.start.connect(task)
+        return task
+
+
+class _BoundaryEventParser(_ScopedCodes, SpiffBoundaryEventParser):  # type: ignore[misc]
+    pass
+
+
+class _ThrowEventParser(_ScopedCodes, CompensationParsing,
+                        SpiffIntermediateThrowEventParser):  # type: ignore[misc]
     """Intermediate throw events, with compensation throw events too."""
 
     def create_task(self) -> Any:
@@ -171,6 +209,8 @@ class BridgeflowParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("manualTask"): (_PassThroughParser, PassThroughTask),
         full_tag("userTask"): (_HumanTaskParser, UserTask),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
+        full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
         full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
         full_tag("serviceTask"): (_ServiceCallParser, ServiceCallTask),
         full_tag("sendTask"): SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")],

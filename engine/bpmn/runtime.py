@@ -15,9 +15,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition as BaseErrorEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -29,11 +27,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import catching, local_scope, serializer
+from . import catching, local_scope, serializer, throwing
 from .call_activity import CallActivityTask
 from .reports import (
     CalledProcess,
@@ -65,6 +62,8 @@ class WorkflowRunner:
         # Only a process with concurrent paths needs the scope kept apart from its tasks:
         # on a single path, what a task carries is what was written last.
         self._scoped = has_concurrent_paths(workflow.spec, workflow.subprocess_specs)
+        self._conditional = catching.has_conditional_starts(workflow.spec,
+                                                            workflow.subprocess_specs)
         # execution listeners of events and gateways, by element id (read with the spec)
         self._listeners: dict[str, str] = getattr(workflow.spec, "bf_listeners", None) or {}
         # Only a process with camunda:inputOutput has local variables to keep apart
@@ -185,6 +184,8 @@ class WorkflowRunner:
                 definition := getattr(spec, "event_definition", None), SignalEventDefinition):
             # every throw is broadcast, also when this instance caught it itself
             self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
+        if bpmn_id and self._conditional and not self.wf.is_completed():
+            catching.check_conditions(self.wf, task)
 
     def refresh_timers(self) -> None:
         self.wf.refresh_timers()
@@ -229,17 +230,9 @@ class WorkflowRunner:
         task = self._task(task_id)
         if task is None:
             return False
-        definition = ErrorEventDefinition(code, code=code)
-        for waiting in list(self.wf.event_manager.tasks.values()):
-            if isinstance(waiting.task_spec.event_definition, BaseErrorEventDefinition):
-                waiting.data.update(error_code=code, error_message=message)
-        event = BpmnEvent(definition, payload={"code": code, "message": message},
-                          target=task.workflow)
-        self.wf.catch(event)
-        leftovers = self.wf.get_events()
-        uncaught = [e for e in leftovers if isinstance(e.event_definition, ErrorEventDefinition)]
-        self.wf.bpmn_events.extend(e for e in leftovers if e not in uncaught)
-        return not uncaught
+        event = BpmnEvent(throwing.ScopedErrorEventDefinition(code, code=code),
+                          payload={"code": code, "message": message})
+        return throwing.propagate(task, event, {"error_code": code, "error_message": message})
 
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""
@@ -426,7 +419,7 @@ class WorkflowRunner:
         """BPMN errors the process threw and nothing in it caught: (code, message)."""
         out = []
         for event in self.wf.bpmn_events:
-            if isinstance(event.event_definition, BaseErrorEventDefinition):
+            if isinstance(event.event_definition, ErrorEventDefinition):
                 payload = event.payload if isinstance(event.payload, dict) else {}
                 code = getattr(event.event_definition, "code", None) or \
                     event.event_definition.name or "error"

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.event_definition import (
+    ErrorEscalationEventDefinitionConverter,
+)
 from SpiffWorkflow.spiff.serializer.task_spec import (
     SpiffBpmnTaskConverter,
     SpiffMultiInstanceConverter,
@@ -21,6 +24,7 @@ from .call_activity import CallActivityConverter, CallActivityTask
 from .compensation import CompensationConverter, CompensationEndEvent, CompensationThrowEvent
 from .local_scope import LocalScope
 from .multi_instance import CamundaParallelMultiInstanceTask, CamundaSequentialMultiInstanceTask
+from .throwing import ScopedErrorEventDefinition, ScopedEscalationEventDefinition
 
 
 class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
@@ -145,4 +149,6 @@ def serializer_config() -> dict[Any, Any]:
     config[CamundaSequentialMultiInstanceTask] = SpiffMultiInstanceConverter
     for usual, scoped in SCOPED.items():
         config[scoped] = config[usual]
+    config[ScopedErrorEventDefinition] = ErrorEscalationEventDefinitionConverter
+    config[ScopedEscalationEventDefinition] = ErrorEscalationEventDefinitionConverter
     return config
