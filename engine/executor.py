@@ -238,6 +238,13 @@ class Executor:
             adv.event("call_result_ignored", element, called_instance=called)
         return None
 
+    def _on_call_escalated(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        caught = adv.runner.throw_escalation(payload["task_id"], payload["code"])
+        adv.event("escalation_from_called_instance", payload.get("element_id"),
+                  code=payload["code"], called_instance=payload["called_instance"],
+                  caught=caught)
+        return None
+
     def _on_timer(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
         adv.runner.refresh_timers()
         adv.event("timer_fired", payload.get("element_id"))
@@ -379,9 +386,9 @@ class Executor:
         now = utcnow()
         runner, inst = adv.runner, adv.inst
         adv.record_steps()
-        # an error a called instance ends with goes to its caller (read before the messages:
-        # reading those empties the workflow's list of what it threw)
-        errors = runner.uncaught_errors() if inst.caller is not None else []
+        # what a called instance throws and does not catch goes to its caller (read before
+        # the messages: reading those empties the workflow's list of what it threw)
+        uncaught = runner.uncaught() if inst.caller is not None else ([], [])
         adv.thrown.extend(runner.thrown_messages())
         blob = runner.dump()
         with self.db.write() as session:
@@ -399,8 +406,8 @@ class Executor:
                 revision=inst.revision + 1, updated_at=now, locked_by=None, locked_until=None)
             if completed:
                 values["ended_at"] = now
-                if inst.caller is not None:
-                    self._hand_back(session, adv, errors)
+            if inst.caller is not None:
+                self._hand_back(session, adv, *uncaught)
             result = session.execute(update(Instance).where(Instance.id == inst.id,
                                                             Instance.revision == inst.revision)
                                      .values(**values))
@@ -409,15 +416,19 @@ class Executor:
             self._write(session, adv, job_id)
             jobs.finish(session, job_id)
 
-    def _hand_back(self, session: Session, adv: Advance,
-                   errors: list[tuple[str, str]]) -> None:
-        """A called instance ended: its caller's call activity goes on, by a job."""
+    def _hand_back(self, session: Session, adv: Advance, errors: list[tuple[str, str]],
+                   escalations: list[str]) -> None:
+        """Tell a called instance's caller, by jobs, what its call activity must know: an
+        escalation, an error nothing caught, or that the instance ended (and its variables)."""
         assert adv.inst.caller is not None
         parent, task_id, element = adv.inst.caller
-        jobs.enqueue(session, JobKind.CALL_ENDED, parent,
-                     {"task_id": task_id, "element_id": element, "called_instance": adv.inst.id,
-                      "variables": adv.runner.variables(),
-                      "errors": errors})
+        about = {"task_id": task_id, "element_id": element, "called_instance": adv.inst.id}
+        for code in escalations:
+            jobs.enqueue(session, JobKind.CALL_ESCALATED, parent, {**about, "code": code})
+        if errors or adv.runner.completed:
+            variables = adv.runner.variables() if adv.runner.completed else {}
+            jobs.enqueue(session, JobKind.CALL_ENDED, parent,
+                         {**about, "variables": variables, "errors": errors})
 
     def _write_called(self, session: Session, adv: Advance) -> None:
         """Start the instances call activities call; end those whose call was interrupted."""
@@ -572,4 +583,5 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.MOVE_TOKEN: Executor._on_move_token,
     JobKind.SIGNAL: Executor._on_signal,
     JobKind.CALL_ENDED: Executor._on_call_ended,
+    JobKind.CALL_ESCALATED: Executor._on_call_escalated,
 }

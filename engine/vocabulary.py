@@ -51,6 +51,7 @@ class JobKind(StrEnum):
     START_TIMER = "start_timer"  # a timer start event is due: start a new instance
     SIGNAL = "signal"  # a signal reached a waiting catch event
     CALL_ENDED = "call_ended"  # the instance a call activity started has ended
+    CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
 
 
 class SubscriptionKind(StrEnum):

@@ -16,6 +16,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
+    EscalationEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -415,16 +416,28 @@ class WorkflowRunner:
             self.wf.spec.bf_calls = known
         return bool(known)
 
-    def uncaught_errors(self) -> list[tuple[str, str]]:
-        """BPMN errors the process threw and nothing in it caught: (code, message)."""
-        out = []
+    def uncaught(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """What the process threw and nothing in it caught, for a caller's call activity:
+        BPMN errors as (code, message), and escalation codes."""
+        errors, escalations = [], []
         for event in self.wf.bpmn_events:
-            if isinstance(event.event_definition, ErrorEventDefinition):
+            definition = event.event_definition
+            code = str(getattr(definition, "code", None) or definition.name or "")
+            if isinstance(definition, ErrorEventDefinition):
                 payload = event.payload if isinstance(event.payload, dict) else {}
-                code = getattr(event.event_definition, "code", None) or \
-                    event.event_definition.name or "error"
-                out.append((str(code), str(payload.get("message") or "")))
-        return out
+                errors.append((code or "error", str(payload.get("message") or "")))
+            elif isinstance(definition, EscalationEventDefinition):
+                escalations.append(code)
+        return errors, escalations
+
+    def throw_escalation(self, task_id: str, code: str) -> bool:
+        """Throw an escalation from a task (a call activity whose called instance escalated);
+        return False when nothing catches it."""
+        task = self._task(task_id)
+        if task is None:
+            return False
+        event = BpmnEvent(throwing.ScopedEscalationEventDefinition(code, code=code))
+        return throwing.propagate(task, event)
 
     def evaluate_parameters(self, task_id: str) -> dict[str, Any]:
         """A service call's parameters, evaluated over its task's data."""

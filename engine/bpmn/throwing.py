@@ -41,7 +41,10 @@ class ScopedEscalationEventDefinition(EscalationEventDefinition):  # type: ignor
     """An escalation event whose throw reaches the nearest catcher, scope by scope."""
 
     def throw(self, my_task: Any) -> None:
-        propagate(my_task, BpmnEvent(self, payload=_payload(self, my_task)))
+        event = BpmnEvent(self, payload=_payload(self, my_task))
+        if not propagate(my_task, event):
+            # ignored here (Camunda 7), but a caller's call activity may catch it
+            my_task.workflow.top_workflow.bpmn_events.append(event)
 
 
 SCOPED = {ErrorEventDefinition: ScopedErrorEventDefinition,

@@ -365,3 +365,81 @@ def test_input_parameters_of_the_call_activity_are_locals_its_mappings_may_pass(
                                   '<camunda:out source="parcel" target="parcel_no"/>')
     assert variables["parcel_no"] == "P-420"  # the child saw the local
     assert "ref" not in variables  # and it did not outlive the call activity
+
+
+# -- an escalation from the called instance ---------------------------------------------
+
+ESCALATING_CHILD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+    targetNamespace="http://t">
+  <bpmn:escalation id="late" escalationCode="LATE"/>
+  <bpmn:process id="pack" isExecutable="true">
+    <bpmn:startEvent id="ps"/>
+    <bpmn:sequenceFlow id="p1" sourceRef="ps" targetRef="tell"/>
+    <bpmn:intermediateThrowEvent id="tell">
+      <bpmn:escalationEventDefinition escalationRef="late"/>
+    </bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="p2" sourceRef="tell" targetRef="pack_it"/>
+    <bpmn:userTask id="pack_it"/>
+    <bpmn:sequenceFlow id="p3" sourceRef="pack_it" targetRef="pe"/>
+    <bpmn:endEvent id="pe"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+ESCALATION_PARENT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="dp"
+    targetNamespace="http://t">
+  <bpmn:escalation id="late" escalationCode="LATE"/>
+  <bpmn:process id="ship" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call_pack"/>
+    <bpmn:callActivity id="call_pack" calledElement="pack"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call_pack" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:boundaryEvent id="is_late" attachedToRef="call_pack" cancelActivity="{cancel}">
+      <bpmn:escalationEventDefinition escalationRef="late"/>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="is_late" targetRef="tell_customer"/>
+    <bpmn:scriptTask id="tell_customer" scriptFormat="python">
+      <bpmn:script>customer_told = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="tell_customer" targetRef="e2"/>
+    <bpmn:endEvent id="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize("cancel", ["false", "true"])
+def test_an_escalation_of_the_called_instance_reaches_the_call_activity(
+        engine: Engine, drain: Callable[..., None], cancel: str) -> None:
+    engine.repository.deploy({"pack.bpmn": ESCALATING_CHILD.encode(),
+                              "ship.bpmn": ESCALATION_PARENT.replace("{cancel}", cancel).encode()})
+    inst = engine.runtime.start("ship", None, {}, wait=5)
+    [child] = engine.runtime.called_instances(inst.id, live_only=False)
+    drain(lambda: any(e.type == "escalation_from_called_instance"
+                      for e in engine.history.events_of(inst.id)))
+    drain()
+    now = engine.runtime.instance(inst.id)
+    assert now.variables.get("customer_told") is True
+    if cancel == "true":  # interrupting: the call activity and the called instance end
+        assert now.status == "completed"
+        assert engine.runtime.instance(child.id).status == "terminated"
+    else:  # non-interrupting: both go on, and the caller waits for the called instance
+        assert now.status == "waiting" and now.active_elements == ["call_pack"]
+        [task] = engine.tasks.open_tasks_of(child.id)
+        engine.tasks.complete(task.id, "wendy", {}, wait=5)
+        assert engine.runtime.wait_for(inst.id, 5).status == "completed"
+
+
+def test_an_escalation_no_caller_catches_is_ignored(engine: Engine,
+                                                    drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"pack.bpmn": ESCALATING_CHILD.encode()})
+    engine.repository.deploy({"ship.bpmn": PARENT.format(mappings="", attrs="").encode()})
+    inst = engine.runtime.start("ship", None, {}, wait=5)
+    drain()
+    [event] = [e for e in engine.history.events_of(inst.id)
+               if e.type == "escalation_from_called_instance"]
+    assert event.data["caught"] is False and event.data["code"] == "LATE"
+    assert engine.runtime.instance(inst.id).status == "waiting"  # no incident: Camunda 7
