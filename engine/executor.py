@@ -188,13 +188,26 @@ class Executor:
                 return None
             spiff_id, data, element = (task.spiff_task_id, dict(task.completion_data or {}),
                                        task.element_id)
+            about = _about(task)
         try:
-            adv.runner.complete_human_task(spiff_id, data)
+            adv.runner.complete_human_task(spiff_id, data, about)
         except LookupError:
             log.warning("task %s of instance %s no longer waits; completion ignored",
                         payload["human_task_id"], adv.inst.id)
             adv.event("task_completion_ignored", element, task_id=payload["human_task_id"])
         return None
+
+    def _on_task_assigned(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        with self.db.read() as session:
+            task = session.get(HumanTask, payload["human_task_id"])
+            if task is None or task.assignee != payload["assignee"]:
+                return None  # completed, or claimed by someone else since: theirs runs
+            spiff_id, about = task.spiff_task_id, _about(task)
+        ran, failure = adv.runner.run_assignment_listeners(spiff_id, about)
+        if ran and failure is None:
+            adv.event("assignment_listeners_ran", about["element_id"],
+                      assignee=about["assignee"])
+        return failure
 
     def _on_message(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
         if adv.runner.deliver_message(payload.get("task_id"), payload["name"],
@@ -584,4 +597,14 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.SIGNAL: Executor._on_signal,
     JobKind.CALL_ENDED: Executor._on_call_ended,
     JobKind.CALL_ESCALATED: Executor._on_call_escalated,
+    JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
 }
+
+
+def _about(task: HumanTask) -> dict[str, Any]:
+    """A user task as its task listeners see it (``task.assignee``, ``task.name`` …)."""
+    return {"id": task.id, "name": task.name, "element_id": task.element_id,
+            "assignee": task.assignee or task.completed_by,
+            "candidate_groups": list(task.candidate_groups or []),
+            "candidate_users": list(task.candidate_users or []), "priority": task.priority,
+            "due_at": task.due_at.isoformat() + "Z" if task.due_at else None}

@@ -8,11 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries
+from .bpmn.dialects import ASSIGNMENT
 from .core import Core
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .forms import validate_submission
 from .instances import check_variables
-from .models import Event, HumanTask, User, utcnow
+from .models import Event, HumanTask, Instance, User, utcnow
 from .paging import Page
 from .task_queries import Queue, Show, Sort
 from .users import can_see_task
@@ -105,7 +106,17 @@ class TaskService:
                 row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, utcnow()
                 s.add(Event(instance_id=row.instance_id, type="task_claimed",
                             element_id=row.element_id, actor=user, data={"task_id": row.id}))
+                self._assigned(s, row)
         return self.task(task_id)
+
+    def _assigned(self, s: Session, row: HumanTask) -> None:
+        """A job runs the task's assignment listeners, if its element has any."""
+        definition_id = s.scalar(select(Instance.definition_id)
+                                 .where(Instance.id == row.instance_id))
+        spec, _ = self._core.definitions.spec_for(str(definition_id))
+        if f"{row.element_id}{ASSIGNMENT}" in (getattr(spec, "bf_listeners", None) or {}):
+            jobs.enqueue(s, JobKind.TASK_ASSIGNED, row.instance_id,
+                         {"human_task_id": row.id, "assignee": row.assignee})
 
     def unclaim(self, task_id: str, user: str | None = None) -> HumanTask:
         """Give a claimed task back to its candidate groups."""

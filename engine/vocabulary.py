@@ -52,6 +52,7 @@ class JobKind(StrEnum):
     SIGNAL = "signal"  # a signal reached a waiting catch event
     CALL_ENDED = "call_ended"  # the instance a call activity started has ended
     CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
+    TASK_ASSIGNED = "task_assigned"  # a user task was claimed: run its assignment listeners
 
 
 class SubscriptionKind(StrEnum):

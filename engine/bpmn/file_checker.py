@@ -177,14 +177,26 @@ class FileChecker:
         refused by the deploy checks.
         """
         kind = local_name(node)
+        if kind == "sequenceFlow":
+            self._take_listeners(node)
+            return
         slots: dict[str, list[str]] = {"preScript": [], "postScript": []}
         for listener in _listeners_of(node):
             if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
                 continue  # refused, with its own message, by the deploy checks
             tag, event = local_name(listener), (listener.get("event") or "").strip()
+            if kind == "userTask" and tag == "taskListener" and event == "assignment":
+                code, problem = listener_code(listener, tag)  # run by the engine on claim
+                if problem is not None:
+                    self.problem(node, problem)
+                elif code is not None:
+                    self.check_code(node, code, "exec", f"{tag} script")
+                continue
             slot = (_EXECUTION_EVENTS if tag == "executionListener" else _TASK_EVENTS).get(event)
             if slot is None:
-                allowed = "start and end" if tag == "executionListener" else "create and complete"
+                allowed = ("start and end (and take on sequence flows)"
+                           if tag == "executionListener" else
+                           "create, assignment and complete")
                 self.problem(node, f"a camunda:{tag} on '{event or '(no event)'}' is not "
                                    f"supported: Bridgeflow runs {tag}s on {allowed}; move the "
                                    "work into a script task")
@@ -217,6 +229,44 @@ class FileChecker:
                 element = etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}{slot}")
             element.text = "\n".join([*([element.text] if element.text else []), *scripts])
             self.check_code(node, element.text, "exec", f"{tag} script")
+
+    def _take_listeners(self, flow: Any) -> None:
+        """Execution listeners on a sequence flow run when a token takes it (Camunda's
+        ``take``): the flow is split by a pass-through task that runs them as its script,
+        named after the flow (the audit trail shows the flow, see ``dialects.TAKEN``)."""
+        codes = []
+        for listener in _listeners_of(flow):
+            event = (listener.get("event") or "take").strip()
+            if local_name(listener) != "executionListener" or event != "take":
+                self.problem(flow, f"a camunda:{local_name(listener)} on '{event}' cannot be on "
+                                   "a sequence flow: a flow has only take listeners")
+                continue
+            if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
+                continue  # refused, with its own message, by the deploy checks
+            code, problem = listener_code(listener, "executionListener")
+            if problem is not None:
+                self.problem(flow, problem)
+            elif code is not None:
+                codes.append(code)
+        source = flow.getroottree().xpath("//*[@id=$id]", id=flow.get("sourceRef") or "")
+        if source and local_name(source[0]) == "eventBasedGateway":
+            self.problem(flow, "a take listener on a flow out of an event-based gateway cannot "
+                               "run (the flow must lead straight to its event): put it on the "
+                               "event's end listener instead")
+            return
+        if not codes:
+            return
+        self.check_code(flow, "\n".join(codes), "exec", "take listener script")
+        flow_id, target = flow.get("id"), flow.get("targetRef")
+        step_id = f"{flow_id}{dialects.TAKEN}"
+        step = etree.Element(f"{{{dialects.BPMN_NS}}}task", id=step_id)
+        extensions = etree.SubElement(step, f"{{{dialects.BPMN_NS}}}extensionElements")
+        etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}preScript").text = "\n".join(codes)
+        rest = etree.Element(f"{{{dialects.BPMN_NS}}}sequenceFlow", id=f"{flow_id}__rest",
+                             sourceRef=step_id, targetRef=target or "")
+        flow.set("targetRef", step_id)
+        flow.addnext(step)
+        step.addnext(rest)
 
     def _script(self, node: Any) -> None:
         fmt = (node.get("scriptFormat") or "python").lower()
@@ -433,8 +483,9 @@ def listener_code(listener: Any, tag: str) -> tuple[str | None, str | None]:
 
 
 def event_listeners(source: str | bytes) -> dict[str, str]:
-    """The execution listeners of a file's events and gateways: element id → the Python they
-    run, ``start`` listeners first (the deploy checks refused any that cannot run)."""
+    """The execution listeners of a file's events and gateways (element id → the Python they
+    run, ``start`` listeners first) and the assignment listeners of its user tasks (element
+    id + ``ASSIGNMENT``); the deploy checks refused any that cannot run."""
     root: Any = etree.fromstring(source.encode() if isinstance(source, str) else source,
                                  etree.XMLParser(resolve_entities=False, no_network=True))
     out: dict[str, str] = {}
@@ -448,4 +499,11 @@ def event_listeners(source: str | bytes) -> dict[str, str]:
             codes = [listener_code(item, "executionListener")[0] for item in listeners]
             if any(codes):
                 out[str(node.get("id"))] = "\n".join(code for code in codes if code)
+    for node in root.xpath("//bpmn:userTask[bpmn:extensionElements/camunda:taskListener"
+                           "[@event='assignment']]", namespaces=NSMAP):
+        codes = [listener_code(item, "taskListener")[0] for item in _listeners_of(node)
+                 if (item.get("event") or "").strip() == "assignment"]
+        if any(codes):
+            key = f"{node.get('id')}{dialects.ASSIGNMENT}"
+            out[key] = "\n".join(code for code in codes if code)
     return out

@@ -7,7 +7,8 @@ messages, and the steps taken.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import catching, local_scope, serializer, throwing
+from . import catching, dialects, local_scope, serializer, throwing
 from .call_activity import CallActivityTask
 from .reports import (
     CalledProcess,
@@ -168,6 +169,22 @@ class WorkflowRunner:
             self._before[task.id] = dict(task.data)
 
     def _record(self, task: Any) -> None:
+        self._record_scope(task)
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id and bpmn_id.endswith(dialects.TAKEN):  # a flow's take listeners ran
+            self.steps.append(Step(bpmn_id.removesuffix(dialects.TAKEN), "SequenceFlow", None))
+        elif bpmn_id:
+            self.steps.append(Step(bpmn_id, element_type(spec), getattr(spec, "bpmn_name", None)))
+        if type(spec).__name__ in _THROWS and isinstance(
+                definition := getattr(spec, "event_definition", None), SignalEventDefinition):
+            # every throw is broadcast, also when this instance caught it itself
+            self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
+        if bpmn_id and self._conditional and not self.wf.is_completed():
+            catching.check_conditions(self.wf, task)
+
+    def _record_scope(self, task: Any) -> None:
+        """What a task wrote becomes the instance's, when paths run side by side."""
         if self._scoped and self._in_scope(task):
             before = self._before.pop(task.id, None)
             scope = self.wf.data.setdefault(SCOPE, {})
@@ -177,28 +194,42 @@ class WorkflowRunner:
                     continue  # a local variable, or the outer value it hid: not a write
                 if before is None or name not in before or before[name] != value:
                     scope[name] = value
-        spec = task.task_spec
-        bpmn_id = getattr(spec, "bpmn_id", None)
-        if bpmn_id:
-            self.steps.append(Step(bpmn_id, element_type(spec), getattr(spec, "bpmn_name", None)))
-        if type(spec).__name__ in _THROWS and isinstance(
-                definition := getattr(spec, "event_definition", None), SignalEventDefinition):
-            # every throw is broadcast, also when this instance caught it itself
-            self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
-        if bpmn_id and self._conditional and not self.wf.is_completed():
-            catching.check_conditions(self.wf, task)
 
     def refresh_timers(self) -> None:
         self.wf.refresh_timers()
 
-    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+    def complete_human_task(self, task_id: str, data: dict[str, Any],
+                            about: dict[str, Any] | None = None) -> None:
+        """Complete a user task with the form's data; ``about`` is what its complete
+        listeners read as ``task`` (``task.assignee`` …), never stored."""
         task = self._task(task_id)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise LookupError(f"task {task_id} is not waiting for a person")
         self._see_scope(task)
         task.data.update(data)
-        task.run()
+        with _task_in_view(task, about):
+            task.run()
         self._record(task)
+
+    def run_assignment_listeners(self, task_id: str, about: dict[str, Any],
+                                 ) -> tuple[bool, TaskFailure | None]:
+        """Run a waiting user task's assignment listeners (Camunda's ``assignment`` task
+        listener) with ``about`` as ``task``: whether any ran, and how they failed."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            return False, None
+        code = self._listeners.get(f"{task.task_spec.bpmn_id}{dialects.ASSIGNMENT}")
+        if not code:
+            return False, None
+        self._before.setdefault(task.id, dict(task.data))
+        try:
+            with _task_in_view(task, about):
+                self.wf.script_engine.execute(task, code)
+        except SpiffWorkflowException as exc:
+            exc.add_note("Error occurred in an assignment listener")
+            return True, _failure_from(exc)
+        self._record_scope(task)
+        return True, None
 
     def complete_service_call(self, task_id: str, result: Any,
                               result_variable: str | None) -> None:
@@ -498,6 +529,21 @@ _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask
 
 
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
+
+
+@contextmanager
+def _task_in_view(task: Any, about: dict[str, Any] | None) -> Iterator[None]:
+    """``task`` as a variable while a task listener runs (unless the process has a variable
+    of that name), gone afterwards from the task and from the tasks it led to."""
+    if about is None or "task" in task.data:
+        yield
+        return
+    task.data["task"] = about
+    try:
+        yield
+    finally:
+        for holder in [task, *task.children]:
+            holder.data.pop("task", None)
 
 
 def element_type(spec: Any) -> str:

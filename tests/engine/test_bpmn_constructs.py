@@ -600,10 +600,96 @@ def test_a_failing_listener_on_a_gateway_is_an_incident_there(engine: Engine) ->
     assert incident.element_id == "split" and "division by zero" in incident.message
 
 
+TAKE_AND_ASSIGN = _process("take_and_assign", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+  <bpmn:exclusiveGateway id="split" default="to_small"/>
+  <bpmn:sequenceFlow id="to_big" sourceRef="split" targetRef="fork">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="take"
+          expression="${execution.setVariable('taken', taken + ['to_big'])}"/>
+    </bpmn:extensionElements>
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=amount &gt; 100
+    </bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_small" sourceRef="split" targetRef="end_small">
+    <bpmn:extensionElements>
+      <camunda:executionListener
+          expression="${execution.setVariable('taken', taken + ['to_small'])}"/>
+    </bpmn:extensionElements>
+  </bpmn:sequenceFlow>
+  <bpmn:endEvent id="end_small"/>
+  <bpmn:parallelGateway id="fork"/>
+  <bpmn:sequenceFlow id="a1" sourceRef="fork" targetRef="review"/>
+  <bpmn:sequenceFlow id="b1" sourceRef="fork" targetRef="note"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="finance">
+    <bpmn:extensionElements>
+      <camunda:taskListener event="assignment">
+        <camunda:script scriptFormat="python">claimed_by = task["assignee"]</camunda:script>
+      </camunda:taskListener>
+      <camunda:taskListener event="complete"
+          expression="${execution.setVariable('approved_by', task.assignee)}"/>
+    </bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:scriptTask id="note" scriptFormat="python"><bpmn:script>noted = True</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:sequenceFlow id="a2" sourceRef="review" targetRef="join">
+    <bpmn:extensionElements>
+      <camunda:executionListener event="take">
+        <camunda:script scriptFormat="python">taken = taken + ["a2"]</camunda:script>
+      </camunda:executionListener>
+    </bpmn:extensionElements>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="b2" sourceRef="note" targetRef="join"/>
+  <bpmn:parallelGateway id="join"/>
+  <bpmn:sequenceFlow id="f9" sourceRef="join" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+def test_take_listeners_run_on_the_flows_taken_only(engine: Engine) -> None:
+    engine.repository.deploy({"take_and_assign.bpmn": TAKE_AND_ASSIGN})
+    inst = engine.runtime.start("take_and_assign", None, {"amount": 5, "taken": []}, wait=5)
+    assert inst.status == "completed"
+    assert inst.variables["taken"] == ["to_small"]
+    assert "to_small" in _steps(engine, inst.id)  # the audit trail shows the flow taken
+    assert not any(step.endswith("__taken") for step in _steps(engine, inst.id))
+
+
+def test_assignment_and_complete_listeners_see_the_task(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    engine.repository.deploy({"take_and_assign.bpmn": TAKE_AND_ASSIGN})
+    inst = engine.runtime.start("take_and_assign", None, {"amount": 500, "taken": []}, wait=5)
+    assert inst.variables["taken"] == ["to_big"]
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.claim(task.id, "fiona")
+    drain(lambda: "claimed_by" in engine.runtime.instance(inst.id).variables)
+    assert engine.runtime.instance(inst.id).variables["claimed_by"] == "fiona"
+    assert "task" not in engine.runtime.instance(inst.id).variables  # never stored
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed", engine.management.incidents_of(inst.id)
+    assert done.variables["approved_by"] == "fiona"
+    assert done.variables["taken"] == ["to_big", "a2"]  # the join still joined both paths
+    assert "task" not in done.variables
+
+
+def test_a_take_listener_after_an_event_based_gateway_is_refused(engine: Engine) -> None:
+    bad = EVENT_GATEWAY.replace(
+        b'<bpmn:sequenceFlow id="f2" sourceRef="which" targetRef="recall"/>',
+        b'<bpmn:sequenceFlow id="f2" sourceRef="which" targetRef="recall"><bpmn:extensionElements>'
+        b'<camunda:executionListener expression="${x}"/></bpmn:extensionElements>'
+        b'</bpmn:sequenceFlow>')
+    with pytest.raises(DefinitionError) as caught:
+        engine.repository.deploy({"race_recall.bpmn": bad})
+    [problem] = caught.value.problems
+    assert problem.element_id == "f2" and "event-based gateway" in problem.message
+
+
 @pytest.mark.parametrize(("listener", "message"), [
     ('<camunda:executionListener event="take" expression="${x}"/>', "on 'take' is not supported"),
-    ('<camunda:taskListener event="assignment" expression="${x}"/>',
-     "on 'assignment' is not supported"),
+    ('<camunda:taskListener event="delete" expression="${x}"/>',
+     "on 'delete' is not supported"),
     ('<camunda:executionListener event="start"><camunda:script scriptFormat="groovy">x = 1'
      '</camunda:script></camunda:executionListener>', "in 'groovy' cannot run"),
     ('<camunda:executionListener event="start"/>', "neither a script nor an expression"),
