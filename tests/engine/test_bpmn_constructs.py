@@ -836,15 +836,46 @@ PARALLEL_REVIEWS = _process("three_reviews", """
 """)
 
 
-def test_parallel_branches_completed_at_once_join_once_under_two_workers(engine: Engine) -> None:
+INCLUSIVE_REVIEWS = PARALLEL_REVIEWS.replace(b"parallelGateway", b"inclusiveGateway")
+for _flow, _condition in (("to_legal", b"=true"), ("to_sales", b"=not(big)"),
+                          ("to_ops", b"=big")):
+    _plain = f'<bpmn:sequenceFlow id="{_flow}" sourceRef="fork" targetRef="{_flow[3:]}"'.encode()
+    INCLUSIVE_REVIEWS = INCLUSIVE_REVIEWS.replace(
+        _plain + b"/>", _plain + b"><bpmn:conditionExpression>" + _condition
+        + b"</bpmn:conditionExpression></bpmn:sequenceFlow>")
+
+MULTI_REVIEWS = _process("three_reviews", """
+  <bpmn:startEvent id="start"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+  <bpmn:userTask id="review" camunda:candidateGroups="${team}">
+    <bpmn:multiInstanceLoopCharacteristics camunda:collection="${teams}"
+        camunda:elementVariable="team"/>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="join"/>
+  <bpmn:parallelGateway id="join"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="join" targetRef="end"/>
+  <bpmn:endEvent id="end"/>
+""")
+
+
+@pytest.mark.parametrize(("bpmn", "done_by"), [
+    (PARALLEL_REVIEWS, {"legal", "sales", "ops"}),
+    (INCLUSIVE_REVIEWS, {"legal", "sales"}),  # the join waits only for the branches taken
+    (MULTI_REVIEWS, {"review"}),
+], ids=["parallel", "inclusive", "multi_instance"])
+def test_parallel_branches_completed_at_once_join_once_under_two_workers(
+        engine: Engine, bpmn: bytes, done_by: set[str]) -> None:
     import threading
 
     from engine import Worker
 
-    engine.repository.deploy({"three_reviews.bpmn": PARALLEL_REVIEWS})
-    instances = [engine.runtime.start("three_reviews", None, {}, wait=5) for _ in range(3)]
+    engine.repository.deploy({"three_reviews.bpmn": bpmn})
+    start = {"big": False, "teams": ["legal", "sales", "ops"]}
+    instances = [engine.runtime.start("three_reviews", None, start, wait=5) for _ in range(3)]
     for inst in instances:  # every branch completed before any worker runs
-        for task in engine.tasks.open_tasks_of(inst.id):
+        tasks = engine.tasks.open_tasks_of(inst.id)
+        assert {t.element_id for t in tasks} == done_by
+        for task in tasks:
             engine.tasks.complete(task.id, "fiona", {f"{task.element_id}_ok": True})
     workers = [Worker(engine, f"worker-{n}") for n in range(2)]
 
@@ -862,8 +893,9 @@ def test_parallel_branches_completed_at_once_join_once_under_two_workers(engine:
         done = engine.runtime.instance(inst.id)
         assert done.status == "completed", engine.management.incidents_of(inst.id)
         assert [s for s in _steps(engine, inst.id) if s in ("join", "end")] == ["join", "end"]
-        assert {k for k, v in done.variables.items() if v is True} >= {"legal_ok", "sales_ok",
-                                                                       "ops_ok"}
+        if bpmn is not MULTI_REVIEWS:
+            assert {k.removesuffix("_ok") for k, v in done.variables.items()
+                    if v is True and k.endswith("_ok")} == done_by
 
 
 # -- one variable scope per instance ------------------------------------------------------------
