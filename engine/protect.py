@@ -4,6 +4,9 @@ Sealing happens at the persistence boundary, in the column types below: a value 
 as it is written and opened as it is read, so the workflow, its scripts and connectors, and
 the engine's read API only ever see clear values, while the database only holds
 ``{"$enc": "v1", "kid": …, "nonce": …, "ct": …}``. Audit events get masked values instead.
+
+Stored data stays data: a caller's dict with a ``$enc`` key (or ``$$enc``…) is written with
+one more ``$`` and read back with one less, so only a value sealed here carries ``$enc``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ MARK = "$enc"
 DEV_KID = "dev"
 _URLSAFE = str.maketrans("-_", "+/")
 _STATE_MARK = b'"$enc"'
+_ESCAPE_NEEDLE = b'$enc"'  # in a serialized state: "$enc" and every escaped "$$…enc"
 _GENERATE = ("python -c \"import base64, os; "
              "print('k1:' + base64.b64encode(os.urandom(32)).decode())\"")
 
@@ -190,6 +194,22 @@ def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get(MARK) == VERSION and "ct" in value
 
 
+def _is_mark(key: Any) -> bool:
+    return isinstance(key, str) and key.endswith(MARK) and key.strip("$") == MARK[1:]
+
+
+def escape_marks(data: Any) -> Any:
+    """Give every ``$enc``-like key of caller data one more ``$`` (copies what changes)."""
+    if isinstance(data, dict):
+        out = {("$" + k if _is_mark(k) else k): escape_marks(v) for k, v in data.items()}
+        same = all(a is b for a, b in zip(out.values(), data.values(), strict=True))
+        return data if same and not any(_is_mark(k) for k in data) else out
+    if isinstance(data, list):
+        items = [escape_marks(v) for v in data]
+        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+    return data
+
+
 def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> Any:
     if isinstance(data, dict):
         out: dict[Any, Any] | None = None
@@ -211,9 +231,12 @@ def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> An
 
 
 def _walk_open(data: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    """Open sealed values and take the escaping ``$`` off caller keys (see ``escape_marks``)."""
     if isinstance(data, dict):
         if is_sealed(data):
-            return fn(data)
+            return _walk_open(fn(data), fn)
+        if any(_is_mark(k) for k in data):
+            return {(k[1:] if _is_mark(k) else k): _walk_open(v, fn) for k, v in data.items()}
         out: dict[Any, Any] | None = None
         for key, value in data.items():
             if isinstance(value, dict | list):
@@ -303,6 +326,7 @@ class SealedJSON(TypeDecorator[Any]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         protector = _protector(dialect)
+        value = escape_marks(value)
         return value if protector is None else protector.seal_variables(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
@@ -320,12 +344,15 @@ class SealedState(TypeDecorator[bytes]):
 
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
         protector = _protector(dialect)
+        if value is not None and _ESCAPE_NEEDLE in value:
+            value = _dumps(escape_marks(json.loads(value)))
         return value if protector is None or value is None else protector.seal_state(value)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
-        if value is None or _STATE_MARK not in value:
+        if value is None or _ESCAPE_NEEDLE not in value:
             return value
-        return _must_open(dialect).open_state(value)
+        opened = _walk_open(json.loads(value), lambda sealed: _must_open(dialect).open(sealed))
+        return _dumps(opened)
 
 
 class MaskedJSON(TypeDecorator[Any]):
