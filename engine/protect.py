@@ -17,8 +17,10 @@ import hashlib
 import json
 import logging
 import os
+import re
 import weakref
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -61,9 +63,7 @@ class Protector:
                                       f"not {len(key)}")
             self._keys[kid] = AESGCM(key)
             self.kid = self.kid or kid
-        self.names = frozenset(n for n in names if n)
-        # the serializer writes keys as "name": with no space; search for that before parsing
-        self._needles = tuple(json.dumps(n).encode() + b":" for n in sorted(self.names))
+        self.names = PersonalNames(names)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Protector:
@@ -123,7 +123,7 @@ class Protector:
 
     def seal_state(self, blob: bytes) -> bytes:
         """Seal the personal values in a serialized workflow state; parse only if named."""
-        if not self.names or not any(n in blob for n in self._needles):
+        if not self.names or not self.names.may_occur_in(blob):
             return blob
         return _dumps(self.seal_variables(json.loads(blob)))
 
@@ -190,6 +190,46 @@ def mask(value: Any) -> Any:
     return f"{text[0]}•••" if len(text) > 3 else "•••"
 
 
+class PersonalNames:
+    """Which values are personal: by key name or dotted path, case-insensitive, with ``*``.
+
+    ``email`` matches a key named email (or Email); ``*email*`` any key containing it
+    (customerEmail, email_address); ``customer.phone`` a ``phone`` key inside a ``customer``
+    object, at any depth (lists are looked through).
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(p.strip().lower() for p in patterns if p.strip())
+        self._names = tuple(p for p in self.patterns if "." not in p)
+        self._paths = tuple(tuple(p.split(".")) for p in self.patterns if "." in p)
+        fragments = [max(re.split(r"[*?\[\]]", p.rsplit(".", 1)[-1]), key=len)
+                     for p in self.patterns]
+        # before parsing a serialized state: could any key match? ("" would match anything)
+        self._needles = None if "" in fragments else tuple(f.encode() for f in fragments)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.matches((key,))
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        """Whether the value at ``path`` (its keys from the top) is personal."""
+        key = path[-1].lower()
+        if any(fnmatchcase(key, p) for p in self._names):
+            return True
+        lowered = [k.lower() for k in path]
+        return any(len(p) <= len(lowered)
+                   and all(fnmatchcase(k, s) for k, s in zip(lowered[-len(p):], p, strict=True))
+                   for p in self._paths)
+
+    def may_occur_in(self, blob: bytes) -> bool:
+        if self._needles is None:
+            return True
+        lowered = blob.lower()
+        return any(n in lowered for n in self._needles)
+
+
 def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get(MARK) == VERSION and "ct" in value
 
@@ -210,14 +250,16 @@ def escape_marks(data: Any) -> Any:
     return data
 
 
-def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> Any:
+def _walk_seal(data: Any, names: PersonalNames, fn: Callable[[Any], Any],
+               path: tuple[str, ...] = ()) -> Any:
     if isinstance(data, dict):
         out: dict[Any, Any] | None = None
         for key, value in data.items():
-            if key in names:
+            here = (*path, str(key))
+            if names.matches(here):
                 new = value if value is None or is_sealed(value) else fn(value)
             elif isinstance(value, dict | list):
-                new = _walk_seal(value, names, fn)
+                new = _walk_seal(value, names, fn, here)
             else:
                 continue
             if new is not value:
@@ -225,7 +267,8 @@ def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> An
                 out[key] = new
         return data if out is None else out
     if isinstance(data, list):
-        items = [_walk_seal(v, names, fn) if isinstance(v, dict | list) else v for v in data]
+        items = [_walk_seal(v, names, fn, path) if isinstance(v, dict | list) else v
+                 for v in data]
         return data if all(a is b for a, b in zip(items, data, strict=True)) else items
     return data
 

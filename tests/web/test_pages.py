@@ -373,6 +373,23 @@ def test_personal_data_is_masked_for_people_without_the_right(engine: Engine,
     assert "jane@example.com" in admin
 
 
+def test_personal_data_is_masked_by_pattern_whatever_its_spelling(engine: Engine,
+                                                                  people: People) -> None:
+    engine.repository.deploy(
+        {"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
+    personal = {"Email": "jane@example.com", "customerEmail": "joe@example.com",
+                "customer": {"email": "ann@example.com", "phone": "+49 171 2345667"}}
+    instance = engine.runtime.start("sales_call", "LEAD-2", {**personal, "region": "EU"},
+                                    wait=5)
+    [task] = engine.tasks.open_tasks_of(instance.id)
+    sam = text_of(people["sam"].get(f"/inbox/tasks/{task.id}"))
+    assert "Region EU" in sam
+    for clear in ("jane@example.com", "joe@example.com", "ann@example.com", "2345667"):
+        assert clear not in sam
+    admin = text_of(people["admin"].get(f"/admin/instances/{instance.id}"))
+    assert "joe@example.com" in admin and "ann@example.com" in admin
+
+
 # -- the admin console ------------------------------------------------------------------------
 
 def test_the_console_is_for_admins_and_definitions_also_for_analysts(
