@@ -64,9 +64,9 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
     demo_users: bool = True
-    # Personal data: variables sealed at rest (AES-256-GCM) and masked on pages and in events.
-    personal_variables: str = ("email,phone,mobile,contact_email,contact_phone,customer_email,"
-                               "customer_phone,owner_email,email_address,phone_number")
+    # Personal data: variables sealed at rest (AES-256-GCM) and masked on pages and in events;
+    # names or dotted paths, case-insensitive, * and ? as wildcards (engine.protect).
+    personal_variables: str = "*email*,*phone*,*mobile*"
     encryption_keys: str = field(default="", repr=False)  # kid:base64,…; the first encrypts
     personal_data_groups: str = "finance,support"  # may see them unmasked (admins always)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -27,6 +27,7 @@ from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
+from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
 from .timeutil import next_cycle_time
@@ -161,9 +162,17 @@ class Definitions:
                                             "processes/forms/"))
                     continue
                 try:
-                    contents[form] = json.loads(raw)
+                    content = json.loads(raw)
                 except ValueError as exc:
                     problems.append(Problem(form, f"form is not valid JSON: {exc}"))
+                    continue
+                if not isinstance(content, dict):
+                    problems.append(Problem(form, "form is not a JSON object"))
+                    continue
+                content, refused = bundle_references(
+                    form, content, lambda name: _form_file(name, forms, forms_dir))
+                problems.extend(Problem(form, message) for message in refused)
+                contents[form] = content
             for ref in process.decisions:
                 if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
                     problems.append(Problem(process.filename, f"decision '{ref}' is not "
@@ -367,3 +376,12 @@ class Definitions:
     def count(self) -> int:
         with self.db.read() as session:
             return int(session.scalar(select(func.count()).select_from(Definition)) or 0)
+
+
+def _form_file(name: str, forms: Mapping[str, bytes], forms_dir: Path | None) -> bytes | None:
+    """A sibling form: deployed with the files, or in the forms folder (a plain file name)."""
+    if name in forms:
+        return forms[name]
+    if forms_dir is not None and (forms_dir / name).is_file():
+        return (forms_dir / name).read_bytes()
+    return None

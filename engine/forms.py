@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource, Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from .errors import InvalidInputError
+
+BUNDLED = "x-bridgeflow-forms"
+"""Where a deployed form keeps the sibling form files its ``$ref``s name, checked at deploy."""
+_SIBLING = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.json")
 
 _FIELD_TYPES = {"string": "string", "long": "integer", "integer": "integer",
                 "number": "number", "double": "number", "boolean": "boolean",
@@ -63,6 +73,77 @@ def typed(value: Any, kind: str | None) -> Any:
     return value
 
 
+def bundle_references(name: str, form: dict[str, Any],
+                      load: Callable[[str], bytes | None]) -> tuple[dict[str, Any], list[str]]:
+    """Check every ``$ref`` of a form and embed the sibling forms it names; list problems.
+
+    A form may refer to its own definitions (``#/$defs/address``) and to other form files of
+    the forms folder (``address.json`` or ``address.json#/$defs/street``) — never to a path,
+    a URL or a file elsewhere: the server reads no file and fetches nothing for a form.
+    """
+    problems: list[str] = []
+    bundled: dict[str, Any] = {}
+    pending = [(name, form)]
+    while pending:
+        owner, schema = pending.pop()
+        for ref in _references(schema):
+            target = ref.partition("#")[0]
+            if not target or target in bundled or target == name:
+                continue
+            if not _SIBLING.fullmatch(target):
+                problems.append(f"form '{owner}': $ref '{ref}' is refused: a form may refer "
+                                "only to its own definitions ('#/$defs/…') or to another form "
+                                "file of processes/forms/ ('address.json#/$defs/…'), not to a "
+                                "path or URL")
+                continue
+            raw = load(target)
+            sibling = _json_object(raw) if raw is not None else None
+            if sibling is None:
+                problems.append(f"form '{owner}': $ref '{ref}' names the form file "
+                                f"'{target}', which is neither deployed with it nor a JSON "
+                                "object in processes/forms/")
+                continue
+            bundled[target] = sibling
+            pending.append((target, sibling))
+    return ({**form, BUNDLED: bundled} if bundled else form), problems
+
+
+def _references(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _references(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _references(item)
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _refuse_retrieval(uri: str) -> Resource[Any]:
+    # a form never makes the server read a file or fetch a URL (attrs alias: mypy misses it)
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+def _validator(form: dict[str, Any]) -> tuple[dict[str, Any], jsonschema.Validator]:
+    schema = {k: v for k, v in form.items() if k not in ("ui", BUNDLED)}
+    empty: Registry[Any] = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+    registry = empty.with_resources(
+        (sibling, DRAFT202012.create_resource(content))
+        for sibling, content in (form.get(BUNDLED) or {}).items())
+    validator = jsonschema.Draft202012Validator(schema, registry=registry,
+                                                format_checker=jsonschema.FormatChecker())
+    return schema, validator
+
+
 def validate_submission(form: dict[str, Any] | None, data: Any) -> dict[str, Any]:
     """Check what a person submitted against the task's form; raise with a message per field."""
     if not isinstance(data, dict):
@@ -70,11 +151,15 @@ def validate_submission(form: dict[str, Any] | None, data: Any) -> dict[str, Any
                                 {"fields": {"variables": "must be an object"}})
     if not form:
         return dict(data)
-    schema = {k: v for k, v in form.items() if k != "ui"}
-    validator = jsonschema.Draft202012Validator(schema,
-                                                format_checker=jsonschema.FormatChecker())
+    schema, validator = _validator(form)
+    try:
+        errors = list(validator.iter_errors(data))
+    except Unresolvable as exc:  # a form deployed before references were checked
+        raise InvalidInputError("the task's form refers to a schema that is not part of it; "
+                                "ask an analyst to redeploy the form",
+                                {"fields": {"?": "the form cannot be checked"}}) from exc
     problems: dict[str, str] = {}
-    for error in validator.iter_errors(data):
+    for error in errors:
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else path

@@ -4,6 +4,9 @@ Sealing happens at the persistence boundary, in the column types below: a value 
 as it is written and opened as it is read, so the workflow, its scripts and connectors, and
 the engine's read API only ever see clear values, while the database only holds
 ``{"$enc": "v1", "kid": …, "nonce": …, "ct": …}``. Audit events get masked values instead.
+
+Stored data stays data: a caller's dict with a ``$enc`` key (or ``$$enc``…) is written with
+one more ``$`` and read back with one less, so only a value sealed here carries ``$enc``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import hashlib
 import json
 import logging
 import os
+import re
 import weakref
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -33,6 +38,7 @@ MARK = "$enc"
 DEV_KID = "dev"
 _URLSAFE = str.maketrans("-_", "+/")
 _STATE_MARK = b'"$enc"'
+_ESCAPE_NEEDLE = b'$enc"'  # in a serialized state: "$enc" and every escaped "$$…enc"
 _GENERATE = ("python -c \"import base64, os; "
              "print('k1:' + base64.b64encode(os.urandom(32)).decode())\"")
 
@@ -57,9 +63,7 @@ class Protector:
                                       f"not {len(key)}")
             self._keys[kid] = AESGCM(key)
             self.kid = self.kid or kid
-        self.names = frozenset(n for n in names if n)
-        # the serializer writes keys as "name": with no space; search for that before parsing
-        self._needles = tuple(json.dumps(n).encode() + b":" for n in sorted(self.names))
+        self.names = PersonalNames(names)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Protector:
@@ -119,7 +123,7 @@ class Protector:
 
     def seal_state(self, blob: bytes) -> bytes:
         """Seal the personal values in a serialized workflow state; parse only if named."""
-        if not self.names or not any(n in blob for n in self._needles):
+        if not self.names or not self.names.may_occur_in(blob):
             return blob
         return _dumps(self.seal_variables(json.loads(blob)))
 
@@ -186,18 +190,76 @@ def mask(value: Any) -> Any:
     return f"{text[0]}•••" if len(text) > 3 else "•••"
 
 
+class PersonalNames:
+    """Which values are personal: by key name or dotted path, case-insensitive, with ``*``.
+
+    ``email`` matches a key named email (or Email); ``*email*`` any key containing it
+    (customerEmail, email_address); ``customer.phone`` a ``phone`` key inside a ``customer``
+    object, at any depth (lists are looked through).
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(p.strip().lower() for p in patterns if p.strip())
+        self._names = tuple(p for p in self.patterns if "." not in p)
+        self._paths = tuple(tuple(p.split(".")) for p in self.patterns if "." in p)
+        fragments = [max(re.split(r"[*?\[\]]", p.rsplit(".", 1)[-1]), key=len)
+                     for p in self.patterns]
+        # before parsing a serialized state: could any key match? ("" would match anything)
+        self._needles = None if "" in fragments else tuple(f.encode() for f in fragments)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.matches((key,))
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        """Whether the value at ``path`` (its keys from the top) is personal."""
+        key = path[-1].lower()
+        if any(fnmatchcase(key, p) for p in self._names):
+            return True
+        lowered = [k.lower() for k in path]
+        return any(len(p) <= len(lowered)
+                   and all(fnmatchcase(k, s) for k, s in zip(lowered[-len(p):], p, strict=True))
+                   for p in self._paths)
+
+    def may_occur_in(self, blob: bytes) -> bool:
+        if self._needles is None:
+            return True
+        lowered = blob.lower()
+        return any(n in lowered for n in self._needles)
+
+
 def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get(MARK) == VERSION and "ct" in value
 
 
-def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> Any:
+def _is_mark(key: Any) -> bool:
+    return isinstance(key, str) and key.endswith(MARK) and key.strip("$") == MARK[1:]
+
+
+def escape_marks(data: Any) -> Any:
+    """Give every ``$enc``-like key of caller data one more ``$`` (copies what changes)."""
+    if isinstance(data, dict):
+        out = {("$" + k if _is_mark(k) else k): escape_marks(v) for k, v in data.items()}
+        same = all(a is b for a, b in zip(out.values(), data.values(), strict=True))
+        return data if same and not any(_is_mark(k) for k in data) else out
+    if isinstance(data, list):
+        items = [escape_marks(v) for v in data]
+        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+    return data
+
+
+def _walk_seal(data: Any, names: PersonalNames, fn: Callable[[Any], Any],
+               path: tuple[str, ...] = ()) -> Any:
     if isinstance(data, dict):
         out: dict[Any, Any] | None = None
         for key, value in data.items():
-            if key in names:
+            here = (*path, str(key))
+            if names.matches(here):
                 new = value if value is None or is_sealed(value) else fn(value)
             elif isinstance(value, dict | list):
-                new = _walk_seal(value, names, fn)
+                new = _walk_seal(value, names, fn, here)
             else:
                 continue
             if new is not value:
@@ -205,15 +267,19 @@ def _walk_seal(data: Any, names: frozenset[str], fn: Callable[[Any], Any]) -> An
                 out[key] = new
         return data if out is None else out
     if isinstance(data, list):
-        items = [_walk_seal(v, names, fn) if isinstance(v, dict | list) else v for v in data]
+        items = [_walk_seal(v, names, fn, path) if isinstance(v, dict | list) else v
+                 for v in data]
         return data if all(a is b for a, b in zip(items, data, strict=True)) else items
     return data
 
 
 def _walk_open(data: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    """Open sealed values and take the escaping ``$`` off caller keys (see ``escape_marks``)."""
     if isinstance(data, dict):
         if is_sealed(data):
-            return fn(data)
+            return _walk_open(fn(data), fn)
+        if any(_is_mark(k) for k in data):
+            return {(k[1:] if _is_mark(k) else k): _walk_open(v, fn) for k, v in data.items()}
         out: dict[Any, Any] | None = None
         for key, value in data.items():
             if isinstance(value, dict | list):
@@ -303,6 +369,7 @@ class SealedJSON(TypeDecorator[Any]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         protector = _protector(dialect)
+        value = escape_marks(value)
         return value if protector is None else protector.seal_variables(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
@@ -320,12 +387,15 @@ class SealedState(TypeDecorator[bytes]):
 
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
         protector = _protector(dialect)
+        if value is not None and _ESCAPE_NEEDLE in value:
+            value = _dumps(escape_marks(json.loads(value)))
         return value if protector is None or value is None else protector.seal_state(value)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
-        if value is None or _STATE_MARK not in value:
+        if value is None or _ESCAPE_NEEDLE not in value:
             return value
-        return _must_open(dialect).open_state(value)
+        opened = _walk_open(json.loads(value), lambda sealed: _must_open(dialect).open(sealed))
+        return _dumps(opened)
 
 
 class MaskedJSON(TypeDecorator[Any]):

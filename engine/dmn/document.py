@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.dmn.feel_eval import Env, UnknownNameError
+from engine.dmn.feel_limits import FeelLimitError, evaluation_budget
 from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
 from engine.dmn.results import DecisionEvaluationError, DecisionResult, MatchedRule
 from engine.dmn.typeref import Converter, TypeMismatchError
@@ -86,10 +87,11 @@ class DmnDocument:
         decision = self.find(decision_id)
         env: Env = dict(self._functions)
         env.update(variables)
-        self._prepare_inputs(env, decision)
-        for required in decision.evaluation_order:
-            env[required.variable_name] = self._run(required, env)[0]
-        outputs, matched = self._run(decision, env)
+        with evaluation_budget():
+            self._prepare_inputs(env, decision)
+            for required in decision.evaluation_order:
+                env[required.variable_name] = self._run(required, env)[0]
+            outputs, matched = self._run(decision, env)
         return DecisionResult(outputs, matched)
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
@@ -99,6 +101,10 @@ class DmnDocument:
             elif convert is not None:
                 try:
                     env[name] = convert(env[name])
+                except FeelLimitError as exc:
+                    raise DecisionEvaluationError(
+                        f"decision '{decision.name}': input data '{name}': {exc}", decision.id
+                    ) from exc
                 except TypeMismatchError as exc:
                     raise DecisionEvaluationError(
                         f"decision '{decision.name}': input data '{name}' {exc}",
@@ -121,7 +127,7 @@ class DmnDocument:
 
                 decision.id,
             ) from exc
-        except UnsupportedValueError as exc:
+        except (UnsupportedValueError, FeelLimitError) as exc:
             raise DecisionEvaluationError(
                 f"decision '{decision.name}': {exc}", decision.id
             ) from exc

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.dmn.feel_eval import UnknownNameError
 from engine.dmn.feel_lexer import FeelSyntaxError
+from engine.dmn.feel_limits import evaluation_budget
 from engine.dmn.feel_parser import parse_expression
 from engine.dmn.feel_types import plain_numbers
 from engine.dmn.feel_unary import TestCompiler
@@ -34,11 +35,12 @@ def compile_feel(expression: str) -> Callable[[Mapping[str, Any]], Any]:
 
     def run(variables: Mapping[str, Any]) -> Any:
         env = dict(variables)
-        for _ in range(100):  # each unknown name becomes null, then the expression runs again
-            try:
-                return plain_numbers(fn(env))
-            except UnknownNameError as exc:
-                env[exc.args[0]] = None
+        with evaluation_budget():  # the retries below share one budget
+            for _ in range(100):  # each unknown name becomes null, then the expression reruns
+                try:
+                    return plain_numbers(fn(env))
+                except UnknownNameError as exc:
+                    env[exc.args[0]] = None
         return None
 
     return run

@@ -18,6 +18,13 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_limits import (
+    check_length,
+    check_number,
+    check_size,
+    compile_regex,
+    spend,
+)
 from engine.dmn.feel_lists import (
     all_true,
     any_true,
@@ -53,7 +60,8 @@ from engine.dmn.feel_types import (
 from engine.dmn.feel_types import all_numbers as _num
 from engine.dmn.feel_types import integer_value as _int
 
-_FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError, re.error)
+_FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
+_DOLLAR_GROUP = re.compile(r"\$(\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +95,9 @@ class Builtin:
         return None
 
     def _run(self, args: list[Any]) -> Any:
+        spend(1 + sum(len(a) for a in args if type(a) is list))
         try:
-            return self.fn(*args)
+            return check_size(self.fn(*args))
         except _FAILURES:
             return None
 
@@ -119,7 +128,7 @@ def _number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Any:
         text = text.replace(decimal_sep, ".")
     if not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", text):
         return None
-    return Decimal(text)
+    return check_number(Decimal(text))
 
 
 def _date(*args: Any) -> Any:
@@ -241,22 +250,24 @@ def _two_strings(fn: Callable[[str, str], Any]) -> Callable[[Any, Any], Any]:
     return lambda a, b: fn(a, b) if _str(a, b) else None
 
 
-def _flags(flags: Any) -> int:
-    table = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "x": re.VERBOSE}
-    result = 0
-    for f in flags or "":
-        result |= table[f]
-    return result
-
-
 def _matches(s: Any, pattern: Any, flags: Any = None) -> Any:
-    return re.search(pattern, s, _flags(flags)) is not None if _str(s, pattern) else None
+    if not _str(s, pattern):
+        return None
+    return compile_regex(pattern, flags).search(s) is not None
 
 
 def _replace(s: Any, pattern: Any, repl: Any, flags: Any = None) -> Any:
     if not _str(s, pattern, repl):
         return None
-    return re.sub(pattern, re.sub(r"\$(\d)", r"\\\1", repl), s, flags=_flags(flags))
+    regex = compile_regex(pattern, flags)
+    if repl:  # bound the result before it is built: each match adds the replacement
+        per_match = len(repl) + (len(s) if "$" in repl else 0)
+        check_length(len(s) + len(regex.findall(s)) * per_match)
+    return regex.sub(_DOLLAR_GROUP.sub(r"\\\1", repl), s)
+
+
+def _split(s: str, delimiter: str) -> list[str]:
+    return list(compile_regex(delimiter, None).split(s))
 
 
 def _string_join(items: Any, sep: Any = "") -> Any:
@@ -264,6 +275,7 @@ def _string_join(items: Any, sep: Any = "") -> Any:
         return None
     if not all(i is None or type(i) is str for i in items):
         return None
+    check_length(sum(len(i or "") + len(sep or "") for i in items))
     return (sep or "").join(i for i in items if i is not None)
 
 
@@ -310,7 +322,7 @@ BUILTINS: dict[str, Builtin] = {
     "ends with": _b(_two_strings(lambda s, m: s.endswith(m)), "string,match"),
     "matches": _b(_matches, "input,pattern", "input,pattern,flags"),
     "replace": _b(_replace, "input,pattern,replacement", "input,pattern,replacement,flags"),
-    "split": _b(_two_strings(lambda s, d: re.split(d, s)), "string,delimiter"),
+    "split": _b(_two_strings(_split), "string,delimiter"),
     "string join": _b(_string_join, "list", "list,delimiter"),
     "list contains": _b(list_contains, "list,element"),
     "count": _b(lambda items: Decimal(len(items)), "list", varargs=True),

@@ -1,19 +1,22 @@
 """Compile FEEL syntax trees into Python closures, once, so evaluation never re-parses text.
 
 A compiled expression is a function of the environment (a dict of FEEL names to values).
-Constant sub-expressions are folded at compile time into ``Const`` objects.
+Literals (and lists, ranges and date/time/duration literals made of them) become ``Const``
+objects; nothing an analyst wrote is computed at compile (deploy) time beyond that, and every
+run is bounded by ``feel_limits``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, Overflow
 from typing import Any, cast
 
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
 from engine.dmn.feel_lexer import FeelSyntaxError
+from engine.dmn.feel_limits import check_length, number_overflow, spend
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
@@ -36,6 +39,7 @@ from engine.dmn.feel_types import (
 Env = dict[str, Any]
 Evaluator = Callable[[Env], Any]
 _DURATIONS = (dt.timedelta, YearMonthDuration)
+_LITERAL_CONSTRUCTORS = frozenset({"date", "time", "date and time", "duration"})
 
 
 class UnknownNameError(Exception):
@@ -72,6 +76,7 @@ def add(a: Any, b: Any) -> Any:
     if ta is Decimal and tb is Decimal:
         return _decimal(NUMBER_CONTEXT.add, a, b)
     if ta is str and tb is str:
+        check_length(len(a) + len(b))
         return a + b
     return None if a is None or b is None else temporal_add(a, b)
 
@@ -110,7 +115,9 @@ def power(a: Any, b: Any) -> Any:
 def _decimal(op: Callable[[Decimal, Decimal], Decimal], a: Decimal, b: Decimal) -> Any:
     try:
         return op(a, b)
-    except ArithmeticError:  # division by zero, overflow, invalid operation: FEEL null
+    except Overflow:
+        raise number_overflow() from None
+    except ArithmeticError:  # division by zero, invalid operation: FEEL null
         return None
 
 
@@ -197,8 +204,8 @@ class ExprCompiler:
 
     def c_Neg(self, node: ast.Neg) -> Evaluator:
         operand = self.compile(node.operand)
-        if isinstance(operand, Const):
-            return Const(negate(operand.value))
+        if isinstance(node.operand, ast.Literal) and isinstance(operand, Const):
+            return Const(negate(operand.value))  # a negative literal such as -5
         return lambda env: negate(operand(env))
 
     def c_Arith(self, node: ast.Arith) -> Evaluator:
@@ -210,8 +217,6 @@ class ExprCompiler:
     def _binary(self, op: Callable[[Any, Any], Any], left_node: ast.Node,
                 right_node: ast.Node) -> Evaluator:
         left, right = self.compile(left_node), self.compile(right_node)
-        if isinstance(left, Const) and isinstance(right, Const):
-            return Const(op(left.value, right.value))
         if isinstance(right, Const):
             constant = right.value
             return lambda env: op(left(env), constant)
@@ -267,6 +272,7 @@ class ExprCompiler:
 
         def context(env: Env) -> dict[str, Any]:
             local, result = dict(env), {}
+            spend(len(entries))
             for key, fn in entries:
                 result[key] = local[key] = fn(local)
             return result
@@ -294,6 +300,7 @@ class ExprCompiler:
             items = value if type(value) is list else [value]
             out = []
             for position, item in enumerate(items):
+                spend()
                 local = {**env, **item} if type(item) is dict else dict(env)
                 local["item"] = item
                 keep = cond(local)
@@ -318,25 +325,28 @@ class ExprCompiler:
                 hint = PYTHON_FUNCTIONS.get(func.name)
                 raise FeelSyntaxError(f"unknown function '{func.name}'", func.pos,
                                       f"FEEL writes {hint}" if hint else None)
-            return self._builtin_call(builtin, args, named)
+            return self._builtin_call(func.name, builtin, args, named)
         target = self.compile(func)
 
         def call(env: Env) -> Any:
             fn = target(env)
             if not isinstance(fn, FeelFunction):
                 return None
+            spend()
             if named:
                 return fn.call([], {k: v(env) for k, v in named})
             return fn.call([a(env) for a in args])
 
         return call
 
-    def _builtin_call(self, builtin: Builtin, args: list[Evaluator],
+    def _builtin_call(self, name: str, builtin: Builtin, args: list[Evaluator],
                       named: list[tuple[str, Evaluator]]) -> Evaluator:
         invoke = builtin.invoke
         if named:
             return lambda env: invoke([], {k: v(env) for k, v in named})
-        if all(isinstance(a, Const) for a in args):
+        if name in _LITERAL_CONSTRUCTORS and all(
+            isinstance(a, Const) and type(a.value) is str and len(a.value) <= 64 for a in args
+        ):  # date("2024-01-31") and the like are literals: parsed once, in bounded time
             return Const(invoke([cast(Const, a).value for a in args]))
         if len(args) == 1:
             only = args[0]
@@ -354,6 +364,7 @@ class ExprCompiler:
             local = dict(env)
             results = []
             for item in items:
+                spend()
                 local[var] = item
                 result = body(local)
                 if (kind == "some" and result is True) or (kind == "every" and result is False):

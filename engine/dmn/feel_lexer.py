@@ -9,6 +9,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from engine.dmn.feel_limits import MAX_EXPONENT
+
 KEYWORDS = frozenset(
     {
         "and", "or", "not", "if", "then", "else", "for", "in", "return", "some", "every",
@@ -112,6 +114,9 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
         if c.isdigit() or (c == "." and not after_value and text[i + 1 : i + 2].isdigit()):
             m = _NUMBER.match(text, i)
             assert m is not None
+            if len(m.group()) > MAX_EXPONENT:
+                raise FeelSyntaxError(f"a number of {len(m.group()):,} digits; FEEL numbers are "
+                                      f"limited to {MAX_EXPONENT} digits", i)
             tokens.append(Token("num", m.group(), i, Decimal(m.group())))
             i = m.end()
             continue

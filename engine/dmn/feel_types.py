@@ -20,9 +20,13 @@ from decimal import (
 )
 from typing import Any
 
-# FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding.
+from engine.dmn.feel_limits import MAX_EXPONENT, check_number
+
+# FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding;
+# the exponent is bounded tighter (see feel_limits) so that every result prints as JSON.
 NUMBER_CONTEXT = Context(
-    prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+    prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow],
+    Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT,
 )
 
 
@@ -119,14 +123,16 @@ class UnsupportedValueError(ValueError):
 def to_feel(value: Any) -> Any:
     """Return the FEEL form of a Python value: ints and floats become Decimals, tuples lists."""
     t = type(value)
+    if t is Decimal:
+        return check_number(value)
     if t in ATOMIC_TYPES:
         return value
     if t is int:
-        return Decimal(value)
+        return check_number(Decimal(value))
     if t is float:
         if not math.isfinite(value):
             raise UnsupportedValueError(f"{value!r} is not a FEEL number")
-        return Decimal(repr(value))
+        return check_number(Decimal(repr(value)))
     if isinstance(value, Mapping):
         return {str(k): to_feel(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -136,9 +142,9 @@ def to_feel(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
-        return Decimal(int(value))
+        return check_number(Decimal(int(value)))
     if isinstance(value, Decimal):
-        return Decimal(value)
+        return check_number(Decimal(value))
     raise UnsupportedValueError(f"a {t.__name__} value cannot be used in a decision")
 
 

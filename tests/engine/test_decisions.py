@@ -59,3 +59,15 @@ def test_an_unknown_result_mapping_is_refused_at_deploy(engine: Engine) -> None:
     assert problem.element_id == "choose_method"
     assert "firstRow" in problem.message and "singleResult" in problem.message
     assert len(engine.repository.definition_versions("ship_parcel")) == before
+
+
+def test_a_rule_past_the_number_limit_is_an_incident_at_the_task(engine: Engine) -> None:
+    dmn = (FIXTURES / "engine" / "shipping.dmn").read_bytes().replace(
+        b"weight * 2", b"weight ** 999999")
+    engine.repository.deploy({"shipping.dmn": dmn})  # deploying does not compute the rule
+    inst = engine.runtime.start("ship_parcel", None, {"weight": 30, "fragile": True}, wait=5)
+    assert inst.status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert incident.element_id == "choose_method"
+    assert "numbers are limited" in incident.message
+    assert "shipping" not in inst.variables

@@ -16,7 +16,7 @@ from engine import Engine
 from engine.config import Settings
 from engine.db import Database
 from engine.models import Event
-from engine.protect import ProtectionError, Protector, mask
+from engine.protect import ProtectionError, Protector, mask, parse_names
 from engine.registry import CallContext, OperationRegistry
 from engine.worker import Worker
 
@@ -266,3 +266,25 @@ def test_sealing_walks_nested_data_and_leaves_other_data_alone() -> None:
 ])
 def test_mask_shows_enough_to_recognise_but_not_to_use(value: Any, shown: Any) -> None:
     assert mask(value) == shown
+
+
+def test_default_patterns_mask_any_spelling_and_nested_personal_values() -> None:
+    protector = Protector([("k1", base64.b64decode(K1))],
+                          parse_names(Settings().personal_variables))
+    data = {"Email": EMAIL, "customerEmail": CONTACT, "customer": {"email": EMAIL,
+                                                                    "name": "Fiona"},
+            "contacts": [{"Mobile_Phone": PHONE}], "order": 7}
+    masked = protector.mask_variables(data)
+    assert not any(clear in json.dumps(masked) for clear in CLEAR)
+    assert masked["customer"]["name"] == "Fiona" and masked["order"] == 7
+    sealed = protector.seal_variables(data)
+    assert not any(clear in json.dumps(sealed) for clear in CLEAR)
+    assert protector.open_variables(sealed) == data
+
+
+def test_a_dotted_pattern_matches_that_path_only() -> None:
+    protector = Protector([("k1", base64.b64decode(K1))], ["Customer.Phone"])
+    data = {"order": {"customer": {"phone": PHONE}}, "supplier": {"phone": "+49 30 1234567"}}
+    masked = protector.mask_variables(data)
+    assert masked["order"]["customer"]["phone"] == "+49 •••• 67"
+    assert masked["supplier"]["phone"] == "+49 30 1234567"

@@ -148,3 +148,17 @@ def test_dry_run_of_broken_files_is_422_with_every_problem(client: AuthClient,
     assert body["error"] == "invalid_definition"
     assert {p["file"] for p in body["details"]["problems"]} == {"broken.bpmn", "approval.bpmn"}
     assert stored(engine) == before
+
+
+def test_decision_evaluate_past_the_step_limit_is_422_naming_it(client: AuthClient) -> None:
+    loops = " ".join(f"for {v} in L return" for v in "abcdefgh") + " 1"
+    dmn = (
+        '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" '
+        'namespace="http://t"><decision id="loops" name="Loops"><literalExpression>'
+        f"<text>{loops}</text></literalExpression></decision></definitions>"
+    ).encode()
+    assert upload(client, ("loops.dmn", dmn)).status_code == 201
+    resp = client.post("/api/v1/decisions/loops/evaluate",
+                       json={"variables": {"L": list(range(10))}})
+    assert resp.status_code == 422
+    assert "200,000 steps" in resp.get_json()["message"]

@@ -19,7 +19,7 @@ from engine.models import Event, HumanTask, Instance, utcnow
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine.worker import Worker
 
-from .conftest import prepared_app
+from .conftest import AuthClient, prepared_app
 from .processes import HEAD
 
 BROWSER_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "browser"
@@ -373,6 +373,23 @@ def test_personal_data_is_masked_for_people_without_the_right(engine: Engine,
     assert "jane@example.com" in admin
 
 
+def test_personal_data_is_masked_by_pattern_whatever_its_spelling(engine: Engine,
+                                                                  people: People) -> None:
+    engine.repository.deploy(
+        {"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
+    personal = {"Email": "jane@example.com", "customerEmail": "joe@example.com",
+                "customer": {"email": "ann@example.com", "phone": "+49 171 2345667"}}
+    instance = engine.runtime.start("sales_call", "LEAD-2", {**personal, "region": "EU"},
+                                    wait=5)
+    [task] = engine.tasks.open_tasks_of(instance.id)
+    sam = text_of(people["sam"].get(f"/inbox/tasks/{task.id}"))
+    assert "Region EU" in sam
+    for clear in ("jane@example.com", "joe@example.com", "ann@example.com", "2345667"):
+        assert clear not in sam
+    admin = text_of(people["admin"].get(f"/admin/instances/{instance.id}"))
+    assert "joe@example.com" in admin and "ann@example.com" in admin
+
+
 # -- the admin console ------------------------------------------------------------------------
 
 def test_the_console_is_for_admins_and_definitions_also_for_analysts(
@@ -647,3 +664,25 @@ def test_caller_and_called_instance_link_to_each_other_in_the_console_and_the_ap
     assert (child["parent_instance_id"], child["parent_element_id"]) == (caller.id, "call_pack")
     listed = client.get(f"/api/v1/process-instances?parent_instance_id={caller.id}").get_json()
     assert [i["id"] for i in listed["items"]] == [called.id]
+
+
+def test_a_variable_shaped_like_a_sealed_value_stays_data(engine: Engine, client: AuthClient,
+                                                          people: People) -> None:
+    engine.repository.deploy(
+        {"sales_call.bpmn": group_task("sales_call", "sales", "Call the customer")})
+    forged = {"$enc": "v1", "kid": "k1", "nonce": "AAAA", "ct": "not a cipher text",
+              "nested": {"$$enc": "v1", "ct": "x"}}
+    resp = client.post("/api/v1/process-instances",
+                       json={"process_key": "sales_call",
+                             "variables": {"note": forged, "email": forged}})
+    assert resp.status_code == 201
+    listed = client.get("/api/v1/process-instances")
+    assert listed.status_code == 200
+    [item] = listed.get_json()["items"]
+    shown = client.get(f"/api/v1/process-instances/{item['id']}")
+    assert shown.get_json()["variables"]["note"] == forged
+    assert shown.get_json()["variables"]["email"] == forged
+    console = people["admin"].get("/admin/instances")
+    assert console.status_code == 200
+    page = people["admin"].get(f"/admin/instances/{item['id']}")
+    assert page.status_code == 200 and "not a cipher text" in text_of(page)

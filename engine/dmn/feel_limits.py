@@ -1,0 +1,142 @@
+"""Bounds on one FEEL evaluation — steps, sizes, numbers, regular expressions — so that no
+expression an analyst writes can hold a web or worker process for long or exhaust its memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import re2
+
+MAX_STEPS = 200_000
+"""Loop iterations, filter items, function calls and list items a built-in walks, per evaluation."""
+MAX_SIZE = 100_000
+"""Characters of a text and items of a list that an evaluation may build."""
+MAX_EXPONENT = 999
+"""A FEEL number must lie strictly between -1E+1000 and 1E+1000 (and 0 or beyond ±1E-999)."""
+
+_local = threading.local()
+_REGEX_FLAGS = {"i": "i", "s": "s", "m": "m"}
+# what the linear-time engine says of the constructs that need backtracking
+_UNBOUNDED = ("invalid escape sequence: \\", "invalid perl operator: (?")
+
+
+class FeelLimitError(Exception):
+    """An evaluation went past one of the limits above: it is stopped, never finished."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+@contextmanager
+def evaluation_budget(steps: int = MAX_STEPS) -> Iterator[None]:
+    """Give the evaluations inside the block ``steps`` steps in all (an outer budget wins)."""
+    if getattr(_local, "left", None) is not None:
+        yield
+        return
+    _local.left = steps
+    try:
+        yield
+    finally:
+        _local.left = None
+
+
+def spend(steps: int = 1) -> None:
+    """Count ``steps`` against the running evaluation's budget; stop it when none are left."""
+    left = getattr(_local, "left", None)
+    if left is None:
+        return
+    left -= steps
+    _local.left = left
+    if left < 0:
+        raise FeelLimitError("steps", f"the expression took more than {MAX_STEPS:,} steps "
+                             "(loop iterations, function calls, list items); FEEL evaluation "
+                             "is limited to that many: simplify the expression or its loops")
+
+
+def check_size(value: Any) -> Any:
+    """Return ``value``, or stop when it is a text or list longer than ``MAX_SIZE``."""
+    if type(value) is str:
+        check_length(len(value), "text")
+    elif type(value) is list:
+        check_length(len(value), "list")
+    return value
+
+
+def check_length(length: int, kind: str = "text") -> None:
+    """Stop before a text or list of ``length`` characters or items is built past the limit."""
+    if length > MAX_SIZE:
+        unit = "characters" if kind == "text" else "items"
+        raise FeelLimitError("size", f"the expression would build a {kind} of {length:,} "
+                             f"{unit}; FEEL {kind}s are limited to {MAX_SIZE:,} {unit}")
+
+
+def check_number(value: Decimal) -> Decimal:
+    """Return ``value``, or refuse a number outside FEEL's bounded range (never compute it)."""
+    if value.is_finite() and value and abs(value.adjusted()) > MAX_EXPONENT:
+        raise FeelLimitError("number", _number_message())
+    if not value.is_finite():
+        raise FeelLimitError("number", f"{value} is not a FEEL number")
+    return value
+
+
+def number_overflow() -> FeelLimitError:
+    return FeelLimitError("number", _number_message())
+
+
+def _number_message() -> str:
+    return (f"a number beyond 1E+{MAX_EXPONENT + 1} or closer to 0 than 1E-{MAX_EXPONENT} "
+            "came up; FEEL numbers are limited to that range and are not computed past it")
+
+
+def compile_regex(pattern: str, flags: str | None) -> Any:
+    """Compile an XPath-style pattern for a linear-time engine (no catastrophic backtracking).
+
+    Constructs such an engine cannot run in bounded time — backreferences, lookaround — are
+    refused with a ``FeelLimitError`` that says so; an unknown flag is a ``ValueError`` (null).
+    """
+    check_size(pattern)
+    prefix = ""
+    for flag in flags or "":
+        if flag == "q":
+            pattern = re2.escape(pattern)
+        elif flag == "x":
+            pattern = _strip_whitespace(pattern)
+        elif flag in _REGEX_FLAGS:
+            prefix += _REGEX_FLAGS[flag]
+        else:
+            raise ValueError(f"unknown regular expression flag {flag!r}")
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(f"(?{prefix}){pattern}" if prefix else pattern, options)
+    except re2.error as exc:
+        reason = _reason(exc)
+        if not reason.startswith(_UNBOUNDED):
+            raise ValueError(reason) from None  # a pattern that is not one: FEEL null
+        raise FeelLimitError("regex", f"the pattern {pattern[:80]!r} cannot be run: "
+                             f"{reason}; Bridgeflow runs regular expressions in linear "
+                             "time, without backreferences (\\1) or lookaround ((?=…), "
+                             "(?!…), (?<=…))") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+
+
+def _strip_whitespace(pattern: str) -> str:
+    out, in_class = [], False
+    for ch in pattern:
+        if ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        if in_class or not ch.isspace():
+            out.append(ch)
+    return "".join(out)
