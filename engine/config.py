@@ -66,7 +66,7 @@ class Settings:
     demo_users: bool = True
     # Personal data: variables sealed at rest (AES-256-GCM) and masked on pages and in events;
     # names or dotted paths, case-insensitive, * and ? as wildcards (engine.protect).
-    personal_variables: str = "*email*,*phone*,*mobile*"
+    personal_variables: str = "*email,*email_address,*phone,*phone_number,*mobile,*mobile_number"
     encryption_keys: str = field(default="", repr=False)  # kid:base64,…; the first encrypts
     personal_data_groups: str = "finance,support"  # may see them unmasked (admins always)
     extra: dict[str, Any] = field(default_factory=dict)
