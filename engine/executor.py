@@ -5,11 +5,14 @@ Read top to bottom, this module is the whole path of an advance:
 1. ``run_job`` takes a job this worker holds and dispatches on its kind;
 2. ``_advance`` locks the instance by a lease and loads its workflow into an ``Advance``;
 3. the job's handler (``_APPLY``) hands the workflow what the job brings: a completed
-   task, a message, a fired timer, a retry, an admin's repair;
+   task, a message, a fired timer, a retry, an admin's repair, what a called instance
+   ended with (``calling``);
 4. ``_drive`` runs the workflow until it waits, ends or fails, calling each service task's
-   operation on the way (``_call``), outside any database transaction;
-5. ``_save`` writes the instance, what it now waits on, new jobs, incidents and the audit
-   events in one transaction that is refused if the revision moved or the lease was lost.
+   operation on the way (``_call``), outside any database transaction, and choosing the
+   version each call activity calls;
+5. ``_save`` writes the instance, what it now waits on, the instances it calls, new jobs,
+   incidents and the audit events in one transaction that is refused if the revision moved
+   or the lease was lost; a called instance tells its caller what it must know.
 
 A start with ``wait`` runs the same steps in memory for an instance nobody can see yet
 (``start_inline``).
@@ -26,17 +29,17 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import calling, jobs
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
-from .bpmn.reports import CalledProcess, ServiceCall, TaskFailure
+from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.script_engine import SandboxScriptEngine
 from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
-from .errors import NotFoundError, StaleStateError
-from .instances import create_instance, terminate_called
+from .errors import StaleStateError
+from .instances import create_instance
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .registry import (
     CallContext,
@@ -227,37 +230,6 @@ class Executor:
             adv.event("signal_undeliverable", payload.get("element_id"), name=payload["name"])
         return None
 
-    def _on_call_ended(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
-        task_id, called = payload["task_id"], payload["called_instance"]
-        element = payload.get("element_id")
-        if payload.get("terminated"):
-            adv.incident(element, task_id, "called_instance_terminated",
-                         f"the instance this call activity started ({called}) was terminated; "
-                         "retry to call the process again",
-                         {"called_instance": called, "terminated_by": payload.get("actor")})
-            return None
-        adv.event("call_ended", element, called_instance=called)
-        for code, message in payload.get("errors") or []:
-            if not adv.runner.throw_error(task_id, code, message):
-                adv.incident(element, task_id, "business_error",
-                             f"the called instance {called} ended with error '{code}'"
-                             f"{': ' + message if message else ''}; no error boundary event "
-                             "of the call activity catches it",
-                             {"called_instance": called, "error_code": code})
-            return None
-        try:
-            adv.runner.complete_call(task_id, payload.get("variables") or {})
-        except LookupError:
-            adv.event("call_result_ignored", element, called_instance=called)
-        return None
-
-    def _on_call_escalated(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
-        caught = adv.runner.throw_escalation(payload["task_id"], payload["code"])
-        adv.event("escalation_from_called_instance", payload.get("element_id"),
-                  code=payload["code"], called_instance=payload["called_instance"],
-                  caught=caught)
-        return None
-
     def _on_timer(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
         adv.runner.refresh_timers()
         adv.event("timer_fired", payload.get("element_id"))
@@ -304,7 +276,7 @@ class Executor:
                 adv.calls_pending = True
                 return None
             for call_activity in called:
-                self._start_called(adv, call_activity)
+                calling.choose_version(self.db, self.definitions, adv, call_activity)
             for call in pending:
                 self._call(adv, call)
         raise RuntimeError(f"the instance kept running after {MAX_ROUNDS} rounds; is there "
@@ -347,23 +319,6 @@ class Executor:
                   outcome="ok", attempt=attempt)
         runner.complete_service_call(call.task_id, to_json_value(result), call.result_variable)
         adv.record_steps()
-
-    def _start_called(self, adv: Advance, call: CalledProcess) -> None:
-        """Pick the version a call activity calls; the instance is written with the caller."""
-        adv.runner.park_service_call(call.task_id)
-        if call.error is not None:
-            adv.incident(call.element_id, call.task_id, "call_error", call.error,
-                         {"process_key": call.process_key})
-            return
-        try:
-            with self.db.read() as session:
-                ref = self.definitions.called_process(session, call.process_key, call.binding,
-                                                      call.version, adv.inst.definition_id)
-        except NotFoundError as exc:
-            adv.incident(call.element_id, call.task_id, "called_process_missing",
-                         f"{exc}; deploy it, then retry", exc.details)
-            return
-        adv.called.append((call, ref))
 
     def _call_failed(self, adv: Advance, call: ServiceCall, failure: CallFailure,
                      attempt: int, ms: float, policy: RetryPolicy) -> None:
@@ -420,7 +375,7 @@ class Executor:
             if completed:
                 values["ended_at"] = now
             if inst.caller is not None:
-                self._hand_back(session, adv, *uncaught)
+                calling.hand_back(session, adv, *uncaught)
             result = session.execute(update(Instance).where(Instance.id == inst.id,
                                                             Instance.revision == inst.revision)
                                      .values(**values))
@@ -429,36 +384,6 @@ class Executor:
             self._write(session, adv, job_id)
             jobs.finish(session, job_id)
 
-    def _hand_back(self, session: Session, adv: Advance, errors: list[tuple[str, str]],
-                   escalations: list[str]) -> None:
-        """Tell a called instance's caller, by jobs, what its call activity must know: an
-        escalation, an error nothing caught, or that the instance ended (and its variables)."""
-        assert adv.inst.caller is not None
-        parent, task_id, element = adv.inst.caller
-        about = {"task_id": task_id, "element_id": element, "called_instance": adv.inst.id}
-        for code in escalations:
-            jobs.enqueue(session, JobKind.CALL_ESCALATED, parent, {**about, "code": code})
-        if errors or adv.runner.completed:
-            variables = adv.runner.variables() if adv.runner.completed else {}
-            jobs.enqueue(session, JobKind.CALL_ENDED, parent,
-                         {**about, "variables": variables, "errors": errors})
-
-    def _write_called(self, session: Session, adv: Advance) -> None:
-        """Start the instances call activities call; end those whose call was interrupted."""
-        for call, ref in adv.called:
-            child, _ = create_instance(session, self.definitions, ref.key, call.business_key,
-                                       call.variables, started_by=f"instance:{adv.inst.id}",
-                                       definition=ref,
-                                       caller=(adv.inst.id, call.task_id, call.element_id))
-            adv.event("call_started", call.element_id, called_instance=child.id,
-                      process_key=ref.key, version=ref.version)
-        adv.called.clear()
-        if adv.runner.calls_processes:
-            keep = set() if adv.runner.completed else adv.runner.open_calls()
-            for child_id in terminate_called(session, adv.inst.id, "its call activity was "
-                                             "interrupted or its caller ended", keep):
-                adv.event("called_instance_terminated", called_instance=child_id)
-
     def _write(self, session: Session, adv: Advance, job_id: int, new: bool = False) -> None:
         """Write what an advance produced, after the instance row, in the caller's transaction.
 
@@ -466,7 +391,7 @@ class Executor:
         flushes, so jobs added earlier have their ids).
         """
         sync_waits(session, self.definitions, self.script_engine.sandbox, adv, job_id, new)
-        self._write_called(session, adv)
+        calling.write_called(session, self.definitions, adv)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
         for signal in adv.runner.signals:
@@ -595,8 +520,8 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.RETRY_INCIDENT: Executor._on_retry_incident,
     JobKind.MOVE_TOKEN: Executor._on_move_token,
     JobKind.SIGNAL: Executor._on_signal,
-    JobKind.CALL_ENDED: Executor._on_call_ended,
-    JobKind.CALL_ESCALATED: Executor._on_call_escalated,
+    JobKind.CALL_ENDED: calling.on_call_ended,
+    JobKind.CALL_ESCALATED: calling.on_call_escalated,
     JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
 }
 
