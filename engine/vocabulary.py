@@ -52,6 +52,7 @@ class JobKind(StrEnum):
     SIGNAL = "signal"  # a signal reached a waiting catch event
     CALL_ENDED = "call_ended"  # the instance a call activity started has ended
     CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
+    HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
 
 
 class SubscriptionKind(StrEnum):
