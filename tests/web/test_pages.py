@@ -647,3 +647,21 @@ def test_caller_and_called_instance_link_to_each_other_in_the_console_and_the_ap
     assert (child["parent_instance_id"], child["parent_element_id"]) == (caller.id, "call_pack")
     listed = client.get(f"/api/v1/process-instances?parent_instance_id={caller.id}").get_json()
     assert [i["id"] for i in listed["items"]] == [called.id]
+
+
+def test_an_admin_erases_a_customers_data_from_the_instance_page(engine: Engine,
+                                                                  people: People) -> None:
+    task = credit_review(engine, "CT-ERASE")
+    admin = people["admin"]
+    url = f"/admin/instances/{task.instance_id}"
+    assert "Erase customer data" in text_of(admin.get(url))
+    assert people["ana"].post(f"{url}/erase", {"confirmed": "yes"}).status_code == 403
+    confirm = text_of(admin.get(f"{url}/confirm/erase"))
+    assert "Erase this customer's data?" in confirm and "cannot be undone" in confirm
+    refused = admin.post(f"{url}/erase", {"confirmed": "yes"})
+    assert refused.status_code == 409 and "have not ended" in text_of(refused)
+    engine.management.terminate(task.instance_id, "admin")
+    done = admin.post(f"{url}/erase", {"confirmed": "yes"}, follow_redirects=True)
+    assert "The data of business key CT-ERASE is erased: 1 instance(s)" in text_of(done)
+    assert admin.get(url).status_code == 404
+    assert engine.history.search_instances(business_key="CT-ERASE").total == 0
