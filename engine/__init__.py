@@ -10,6 +10,7 @@ from .config import Settings
 from .decision_inputs import DecisionInput
 from .definitions import Deployed
 from .dmn import DecisionEvaluationError
+from .erasure import ErasureReport
 from .errors import (
     ConflictError,
     DefinitionError,
@@ -31,6 +32,7 @@ from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
 from .reporting import ProcessFigures, VisitedElement
 from .repository_service import RepositoryService
+from .retention import CleanupReport
 from .runtime_service import RuntimeService
 from .task_queries import Queue, is_overdue
 from .task_service import TaskService
@@ -50,6 +52,7 @@ __all__ = [
     "LIVE_STATUSES",
     "OPEN_TASK_STATUSES",
     "CallContext",
+    "CleanupReport",
     "ConflictError",
     "DecisionEvaluationError",
     "DecisionInput",
@@ -58,6 +61,7 @@ __all__ = [
     "Deployed",
     "Engine",
     "EngineError",
+    "ErasureReport",
     "Event",
     "HistoryService",
     "HumanTask",

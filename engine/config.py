@@ -69,6 +69,11 @@ class Settings:
     personal_variables: str = "*email,*email_address,*phone,*phone_number,*mobile,*mobile_number"
     encryption_keys: str = field(default="", repr=False)  # kid:base64,…; the first encrypts
     personal_data_groups: str = "finance,support"  # may see them unmasked (admins always)
+    # History: ended instances are removed this many days after they end, unless their
+    # process says otherwise (camunda:historyTimeToLive); the worker cleans up every interval.
+    history_ttl_days: int = 180
+    history_cleanup_interval_seconds: float = 3600.0  # 0: the worker never cleans up
+    history_cleanup_batch_size: int = 500
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

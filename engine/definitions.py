@@ -216,7 +216,8 @@ class Definitions:
                          content_hash=digest, filename=process.filename,
                          source=process.source.decode(), extra_files=used,
                          spec=serializer.dump_spec(process.spec, process.subprocess_specs),
-                         deployed_by=deployed_by, deployed_at=now)
+                         deployed_by=deployed_by, deployed_at=now,
+                         history_ttl_days=process.history_ttl_days)
         session.add(row)
         session.flush()
         self._subscribe_starts(session, process)

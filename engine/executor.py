@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import calling, jobs
+from . import calling, jobs, retention
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -83,6 +83,8 @@ class Executor:
         try:
             if kind is JobKind.START_TIMER:
                 self._start_on_timer(job_id, worker_id, payload)
+            elif kind is JobKind.HISTORY_CLEANUP:
+                retention.run_cleanup_job(self.db, self.settings, job_id, worker_id)
             elif instance_id is not None:
                 self._advance(job_id, worker_id, kind, instance_id, payload)
         except LeaseLostError:

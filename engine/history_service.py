@@ -6,11 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from . import reporting
+from . import reporting, retention
 from .core import Core
 from .models import Event
 from .paging import Page
 from .reporting import ProcessFigures, VisitedElement
+from .retention import CleanupReport
 
 
 class HistoryService:
@@ -49,3 +50,10 @@ class HistoryService:
     def process_figures(self, days: int = 14) -> list[ProcessFigures]:
         """Per process, what started and completed in the last ``days`` days, by day."""
         return reporting.process_figures(self.db, days)
+
+    def cleanup(self, dry_run: bool = False) -> CleanupReport:
+        """Remove ended instances past their process's history time-to-live, in batches.
+
+        With ``dry_run`` nothing is removed: the report says what would be.
+        """
+        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run)

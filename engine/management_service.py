@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import jobs, reporting
+from . import erasure, jobs, reporting
 from .core import Core
+from .erasure import ErasureReport
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .instances import clear_open_work, terminate_called
 from .models import (
@@ -159,6 +160,13 @@ class ManagementService:
             jobs.enqueue(s, JobKind.MOVE_TOKEN, instance_id, {"element_id": element_id,
                                                         "actor": actor, "by_element": True})
 
+    def erase(self, business_key: str, actor: str | None = None,
+              terminate: bool = False) -> ErasureReport:
+        """Erase one customer's data: every instance of ``business_key``, audited without it.
+
+        Instances that have not ended are refused (a conflict) unless ``terminate``.
+        """
+        return erasure.erase(self.db, business_key, actor, terminate)
 
     # -- the engine's own health ------------------------------------------------------------
 

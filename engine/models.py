@@ -73,6 +73,8 @@ class Definition(Base):
     extra_files: Mapped[JsonDict] = mapped_column(default=dict)  # forms the process uses
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    # days an ended instance of this version is kept; None: the engine's default setting
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class Instance(Base):
@@ -82,6 +84,7 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instances_status_key", "status", "process_key"),
         Index("ix_instances_business_key", "business_key"),
+        Index("ix_instances_ended_at", "ended_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -53,6 +53,7 @@ class JobKind(StrEnum):
     CALL_ENDED = "call_ended"  # the instance a call activity started has ended
     CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
     TASK_ASSIGNED = "task_assigned"  # a user task was claimed: run its assignment listeners
+    HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
 
 
 class SubscriptionKind(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import jobs
+from . import jobs, retention
 from .facade import Engine
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,10 @@ class Worker:
     def start(self) -> None:
         """Start polling in background threads (used by ``serve`` and by ``run``)."""
         self.beat()
+        try:
+            retention.schedule_cleanup(self._core.db, self.settings)
+        except Exception:  # noqa: BLE001 - the next start queues it; jobs must still run
+            log.exception("worker %s could not queue the history cleanup", self.id)
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(self.drain, "interval", seconds=self.settings.worker_poll_seconds,
                           id="poll", max_instances=1, coalesce=True)

@@ -328,6 +328,39 @@ def create_api_key(name: str) -> None:
 
 
 @main.group()
+def history() -> None:
+    """History: remove what has outlived its time-to-live."""
+
+
+@history.command("cleanup")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def history_cleanup(dry_run: bool) -> None:
+    """Remove ended instances past their process's history time-to-live, in batches."""
+    with open_engine() as engine:
+        report = engine.history.cleanup(dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {report.instances} instance(s) in {report.batches} batch(es)")
+    for table, count in sorted(report.removed.items()):
+        click.echo(f"  {table}: {count}")
+
+
+@main.command()
+@click.option("--business-key", required=True, help="The customer's business key.")
+@click.option("--terminate", is_flag=True,
+              help="Terminate the key's running instances first instead of refusing.")
+@click.option("--actor", default="cli", show_default=True,
+              help="Who asked for the erasure (kept in the audit event).")
+def erase(business_key: str, terminate: bool, actor: str) -> None:
+    """Erase one customer's data: every instance of a business key, audited without it."""
+    with open_engine() as engine:
+        report = engine.management.erase(business_key, actor, terminate)
+    click.echo(f"erased business key {report.business_key}: {report.instances} instance(s) "
+               f"({report.terminated} terminated first), {report.rows} row(s)")
+    for table, count in sorted(report.removed.items()):
+        click.echo(f"  {table}: {count}")
+
+
+@main.group()
 def db() -> None:
     """Database maintenance."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,6 +241,7 @@ class ParsedProcess:
     message_starts: list[str] = field(default_factory=list)
     signal_starts: list[str] = field(default_factory=list)
     timer_start: str | None = None
+    history_ttl_days: int | None = None  # camunda:historyTimeToLive; None: the default
 
     @property
     def content_hash(self) -> str:
@@ -276,6 +278,22 @@ def _process_facts(process_node: Any) -> dict[str, Any]:
     for node in process_node.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
         facts["operations"].append(dialects.read_service_task(node)["operation"])
     return facts
+
+
+_TTL = re.compile(r"(?:P(\d+)D|(\d+))")
+
+
+def history_ttl(filename: str, process_node: Any) -> tuple[int | None, Problem | None]:
+    """The process's ``camunda:historyTimeToLive`` in days (``180`` or ``P180D``), if given."""
+    raw = process_node.get(f"{{{dialects.CAMUNDA_NS}}}historyTimeToLive")
+    if raw is None or not raw.strip():
+        return None, None
+    match = _TTL.fullmatch(raw.strip())
+    if match is None:
+        return None, Problem(filename, f"historyTimeToLive '{raw}' is not a number of days: "
+                             "write a whole number of days like 180, or a duration in days "
+                             "like P180D", element_line(process_node), process_node.get("id"))
+    return int(match.group(1) or match.group(2)), None
 
 
 def parse_bpmn_files(
@@ -332,6 +350,9 @@ def parse_bpmn_files(
                 continue
             facts = _process_facts(process)
             facts.update(_start_events(spec))
+            facts["history_ttl_days"], bad_ttl = history_ttl(filename, process)
+            if bad_ttl is not None:
+                problems.append(bad_ttl)
             for op in facts["operations"]:
                 if known_operation is not None and op and not known_operation(op):
                     node = process.xpath(".//bpmn:serviceTask", namespaces=NSMAP)

@@ -8,8 +8,9 @@ import engine
 from engine import Engine
 
 EXPORTED = {
-    "CallContext", "ConflictError", "DecisionEvaluationError",
+    "CallContext", "CleanupReport", "ConflictError", "DecisionEvaluationError",
     "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
+    "ErasureReport",
     "Event", "FINAL_STATUSES", "HistoryService", "HumanTask", "IdentityService",
     "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
     "InvalidInputError", "JobKind", "LIVE_STATUSES", "ManagementService", "MessageResult",
@@ -28,9 +29,9 @@ SERVICES = {
     "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
               "check_submission", "claim", "unclaim", "complete"},
     "history": {"events_of", "path_taken", "earlier_tasks", "search_instances",
-                "process_figures"},
+                "process_figures", "cleanup"},
     "management": {"suspend", "resume", "terminate", "incident", "incidents_of",
-                   "list_incidents", "retry_incident", "move_token", "upgrade_database",
+                   "list_incidents", "retry_incident", "move_token", "erase", "upgrade_database",
                    "database_is_current", "heartbeat", "workers", "stats"},
     "identity": {"create_user", "list_users", "user", "user_by_name", "set_password",
                  "deactivate", "ensure_demo_users", "blocked_for", "authenticate",

@@ -686,3 +686,21 @@ def test_a_variable_shaped_like_a_sealed_value_stays_data(engine: Engine, client
     assert console.status_code == 200
     page = people["admin"].get(f"/admin/instances/{item['id']}")
     assert page.status_code == 200 and "not a cipher text" in text_of(page)
+
+
+def test_an_admin_erases_a_customers_data_from_the_instance_page(engine: Engine,
+                                                                  people: People) -> None:
+    task = credit_review(engine, "CT-ERASE")
+    admin = people["admin"]
+    url = f"/admin/instances/{task.instance_id}"
+    assert "Erase customer data" in text_of(admin.get(url))
+    assert people["ana"].post(f"{url}/erase", {"confirmed": "yes"}).status_code == 403
+    confirm = text_of(admin.get(f"{url}/confirm/erase"))
+    assert "Erase this customer's data?" in confirm and "cannot be undone" in confirm
+    refused = admin.post(f"{url}/erase", {"confirmed": "yes"})
+    assert refused.status_code == 409 and "have not ended" in text_of(refused)
+    engine.management.terminate(task.instance_id, "admin")
+    done = admin.post(f"{url}/erase", {"confirmed": "yes"}, follow_redirects=True)
+    assert "The data of business key CT-ERASE is erased: 1 instance(s)" in text_of(done)
+    assert admin.get(url).status_code == 404
+    assert engine.history.search_instances(business_key="CT-ERASE").total == 0

@@ -32,6 +32,7 @@ from . import (  # noqa: E402  (the views register themselves on bp)
     decisions,
     definitions,
     deployments,
+    erasures,
     incidents,
     instances,
     messages,
@@ -40,5 +41,5 @@ from . import (  # noqa: E402  (the views register themselves on bp)
     webhooks,
 )
 
-__all__ = ["bp", "decisions", "definitions", "deployments", "incidents", "instances",
-           "messages", "openapi", "tasks", "webhooks"]
+__all__ = ["bp", "decisions", "definitions", "deployments", "erasures", "incidents",
+           "instances", "messages", "openapi", "tasks", "webhooks"]

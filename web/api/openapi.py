@@ -46,6 +46,8 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
      s.MessageResultSchema),
     ("/signals", "post", "Broadcast a signal", None, s.SignalSchema, 202,
      s.MessageResultSchema),
+    ("/erasures", "post", "Erase one customer's data by business key", None, s.EraseSchema,
+     200, s.ErasureSchema),
     ("/incidents", "get", "List incidents", s.IncidentArgsSchema, None, 200,
      s.IncidentPageSchema),
     ("/incidents/{id}/retry", "post", "Retry an incident", None, None, 200, s.IncidentSchema),

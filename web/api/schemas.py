@@ -58,6 +58,19 @@ class MessageSchema(StrictSchema):
     all_ = fields.Boolean(data_key="all", load_default=False)
 
 
+class EraseSchema(StrictSchema):
+    business_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    terminate = fields.Boolean(load_default=False)
+
+
+class ErasureSchema(Schema):
+    business_key = fields.String()
+    instances = fields.Integer()
+    terminated = fields.Integer()
+    rows = fields.Integer()
+    removed = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
 class SignalSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     variables = fields.Dict(keys=fields.String(), allow_none=True)

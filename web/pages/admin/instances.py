@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import FINAL_STATUSES, Incident, Instance, NotFoundError
+from engine import FINAL_STATUSES, ConflictError, Incident, Instance, NotFoundError
 from web.auth import roles_required
 
 from ..common import (
@@ -38,6 +38,14 @@ ACTIONS: dict[str, dict[str, Any]] = {
                   "effect": "The instance ends now and cannot be started again. Its open tasks "
                             "are cancelled, its timers and awaited messages dropped, and its "
                             "open incidents closed."},
+    "erase": {"title": "Erase this customer's data?", "button": "Erase",
+              "allowed": STATUSES, "danger": True,
+              "effect": "Every instance with this business key (this one and any other), and "
+                        "the instances they called, is removed with its variables, tasks and "
+                        "form data, audit trail, incidents and webhook receipts. It cannot be "
+                        "undone. Only an audit event stays, naming you, the business key and "
+                        "how many rows were removed. Instances that are still running are "
+                        "not erased: terminate them first."},
     "move": {"title": "Move the token back?", "button": "Move the token",
              "allowed": ("running", "waiting", "incident", "suspended"), "danger": True,
              "effect": "The instance goes back to the chosen task, and every step after it "
@@ -101,7 +109,8 @@ def _instance_context(instance: Instance) -> dict[str, Any]:
         "variables": display_variables(me(), instance.variables),
         "events": events, "events_capped": len(events) >= EVENTS_SHOWN,
         "actions": [a for a, spec in ACTIONS.items()
-                    if instance.status in spec["allowed"] and a != "move"],
+                    if instance.status in spec["allowed"] and a != "move"
+                    and (a != "erase" or instance.business_key)],
         "move_targets": ([] if instance.status in FINAL_STATUSES
                          else eng.history.earlier_tasks(instance.id)),
     }
@@ -172,6 +181,8 @@ def act(instance_id: str, action: str) -> ResponseReturnValue:
     elif action == "terminate":
         eng.management.terminate(instance_id, actor)
         flash("The instance is terminated.", "success")
+    elif action == "erase":
+        return _erase(instance, actor)
     else:
         if element_id is None:
             return _confirm_page(instance, action, status=400,
@@ -180,6 +191,20 @@ def act(instance_id: str, action: str) -> ResponseReturnValue:
         flash(f"The token is moving back to {element_id}; the page shows it once a worker "
               "has moved it.", "success")
     return redirect(url_for("admin.show_instance", instance_id=instance_id))
+
+
+def _erase(instance: Instance, actor: str) -> ResponseReturnValue:
+    if not instance.business_key:
+        return _confirm_page(instance, "erase", status=400,
+                             message="This instance has no business key: nothing names a "
+                                     "customer to erase.")
+    try:
+        report = engine().management.erase(instance.business_key, actor)
+    except ConflictError as exc:
+        return _confirm_page(instance, "erase", status=409, message=exc.message)
+    flash(f"The data of business key {report.business_key} is erased: {report.instances} "
+          f"instance(s), {report.rows} row(s) removed.", "success")
+    return redirect(url_for("admin.instances"))
 
 
 def _incident(incident_id: str) -> Incident:

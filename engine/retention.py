@@ -1,0 +1,202 @@
+"""History has a lifetime: remove ended instances past their time-to-live, in short batches.
+
+A called instance goes with the instance at the root of its call tree, by the root's
+time-to-live (Camunda 7's default removal-time strategy); everything keyed by an instance
+goes with it. Each batch is its own short transaction, so live work is never held up long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .config import Settings
+from .db import Database
+from .models import (
+    Definition,
+    Event,
+    HumanTask,
+    InboundEvent,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    utcnow,
+)
+from .vocabulary import FINAL_STATUSES, JobKind
+
+log = logging.getLogger(__name__)
+
+# the tables whose rows belong to one instance, removed before the instance itself
+KEYED_BY_INSTANCE: tuple[Any, ...] = (Event, HumanTask, Job, MessageSubscription, Incident)
+MAX_BATCHES_PER_JOB = 20  # then the cleanup job gives the worker back, due again at once
+
+
+@dataclass
+class CleanupReport:
+    """What a history cleanup removed (or, in a dry run, would remove), by table."""
+
+    dry_run: bool = False
+    batches: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def instances(self) -> int:
+        return self.removed.get("instances", 0)
+
+    def add(self, counts: dict[str, int]) -> None:
+        for table, n in counts.items():
+            self.removed[table] = self.removed.get(table, 0) + n
+
+
+def _expired(session: Session, default_days: int, now: datetime) -> Any:
+    """SQL for "ended before its definition's time-to-live ran out" (one term per TTL)."""
+    ttls = set(session.scalars(select(Definition.history_ttl_days).distinct()
+                               .where(Definition.kind == "process")))
+    terms = []
+    for ttl in ttls:
+        of_ttl = (Definition.history_ttl_days.is_(None) if ttl is None
+                  else Definition.history_ttl_days == ttl)
+        days = default_days if ttl is None else ttl
+        terms.append(and_(Instance.definition_id.in_(select(Definition.id).where(of_ttl)),
+                          Instance.ended_at < now - timedelta(days=days)))
+    return or_(*terms) if terms else false()
+
+
+def expired_roots(session: Session, settings: Settings, now: datetime, limit: int,
+                  lock: bool = False, after: str = "") -> list[str]:
+    """Ended instances, not called by another, whose time-to-live has run out, by id."""
+    query = (select(Instance.id)
+             .where(_expired(session, settings.history_ttl_days, now),
+                    Instance.status.in_(FINAL_STATUSES),
+                    Instance.parent_instance_id.is_(None), Instance.id > after)
+             .order_by(Instance.id).limit(limit))
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def call_tree(session: Session, roots: list[str]) -> tuple[list[list[str]], bool]:
+    """The instances ``roots`` called, level by level, and whether every one has ended."""
+    levels, frontier, ended = [roots], roots, True
+    while frontier:
+        rows = session.execute(select(Instance.id, Instance.status).where(
+            Instance.parent_instance_id.in_(frontier))).all()
+        ended = ended and all(status in FINAL_STATUSES for _, status in rows)
+        frontier = [i for i, _ in rows]
+        if frontier:
+            levels.append(frontier)
+    return levels, ended
+
+
+def count_rows(session: Session, ids: list[str]) -> dict[str, int]:
+    """How many rows of each table belong to the instances ``ids``."""
+    counts = {"instances": len(ids)}
+    for model in KEYED_BY_INSTANCE:
+        counts[model.__tablename__] = int(session.scalar(
+            select(func.count()).select_from(model).where(model.instance_id.in_(ids))) or 0)
+    return counts
+
+
+def delete_instances(session: Session, levels: list[list[str]]) -> dict[str, int]:
+    """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows."""
+    ids = [i for level in levels for i in level]
+    counts: dict[str, int] = {}
+    for model in KEYED_BY_INSTANCE:
+        result = session.execute(delete(model).where(model.instance_id.in_(ids)))
+        counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
+    for level in reversed(levels):  # the called first: they point at their caller
+        session.execute(delete(Instance).where(Instance.id.in_(level)))
+    counts["instances"] = len(ids)
+    return counts
+
+
+def _trees(session: Session, roots: Iterable[str]) -> list[list[str]]:
+    """The whole-tree levels of those ``roots`` whose called instances have all ended."""
+    kept = []
+    for root in roots:
+        levels, ended = call_tree(session, [root])
+        if ended:
+            kept.append(levels)
+    merged: list[list[str]] = []
+    for levels in kept:
+        for depth, level in enumerate(levels):
+            if depth == len(merged):
+                merged.append([])
+            merged[depth].extend(level)
+    return merged
+
+
+def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
+            max_batches: int | None = None, now: datetime | None = None) -> CleanupReport:
+    """Remove ended instances past their time-to-live, one batch per transaction."""
+    now = now or utcnow()
+    size = max(1, settings.history_cleanup_batch_size)
+    report = CleanupReport(dry_run=dry_run)
+    after = ""
+    while max_batches is None or report.batches < max_batches:
+        if dry_run:
+            with db.read() as s:
+                roots = expired_roots(s, settings, now, size, after=after)
+                levels = _trees(s, roots)
+                counts = count_rows(s, [i for level in levels for i in level])
+        else:
+            with db.write() as s:
+                roots = expired_roots(s, settings, now, size, lock=db.is_postgres, after=after)
+                levels = _trees(s, roots)
+                counts = delete_instances(s, levels)
+        if not roots:
+            break
+        after = max(roots)  # keyset: roots kept (what they called still runs) are passed by
+        report.batches += 1
+        report.add(counts)
+        if len(roots) < size:
+            break
+    report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
+    if report.instances:
+        log.info("history cleanup removed %d instances in %d batches%s", report.instances,
+                 report.batches, " (dry run)" if dry_run else "")
+    return report
+
+
+def _old_inbound_events(db: Database, settings: Settings, now: datetime,
+                        dry_run: bool) -> int:
+    """Webhook receipts older than the default time-to-live (only kept to spot repeats)."""
+    cutoff = now - timedelta(days=settings.history_ttl_days)
+    old = InboundEvent.received_at < cutoff
+    if dry_run:
+        with db.read() as s:
+            return int(s.scalar(select(func.count()).select_from(InboundEvent)
+                                .where(old)) or 0)
+    with db.write() as s:
+        return int(s.execute(delete(InboundEvent).where(old)).rowcount)  # type: ignore[attr-defined]
+
+
+# -- the periodic job -------------------------------------------------------------------------
+
+def schedule_cleanup(db: Database, settings: Settings) -> None:
+    """Make sure one cleanup job is queued (a worker calls this when it starts)."""
+    if settings.history_cleanup_interval_seconds <= 0:
+        return
+    with db.write() as s:
+        if s.scalar(select(Job.id).where(Job.kind == JobKind.HISTORY_CLEANUP).limit(1)) is None:
+            jobs.enqueue(s, JobKind.HISTORY_CLEANUP)
+
+
+def run_cleanup_job(db: Database, settings: Settings, job_id: int, worker_id: str) -> None:
+    """Clean up for a while, then queue the next run: soon if more is left, else later."""
+    report = cleanup(db, settings, max_batches=MAX_BATCHES_PER_JOB)
+    more_left = report.batches >= MAX_BATCHES_PER_JOB
+    delay = 0.0 if more_left else settings.history_cleanup_interval_seconds
+    with db.write() as s:
+        # one cleanup job stays queued, even if two workers started at the same moment
+        s.execute(delete(Job).where(Job.kind == JobKind.HISTORY_CLEANUP))
+        if settings.history_cleanup_interval_seconds > 0:
+            jobs.enqueue(s, JobKind.HISTORY_CLEANUP, due_at=utcnow() + timedelta(seconds=delay))
