@@ -59,6 +59,8 @@ class Advance:
     attempts: dict[str, int] = field(default_factory=dict)  # a retried call's attempt number
     calls_pending: bool = False  # stopped before a service call (an inline start)
     reopened: set[str] = field(default_factory=set)  # tasks an admin moved the token back to
+    reassign: set[str] = field(default_factory=set)  # user tasks whose assignment to evaluate
+    # again (an admin retried the incident of a failing candidateGroups or assignee)
     called: list[tuple[CalledProcess, DefinitionRef]] = field(default_factory=list)  # to start
 
     def event(self, type_: str, element_id: str | None = None, actor: str | None = None,

@@ -31,6 +31,8 @@ class Settings:
     retry_backoff_factor: float = 2.0
     retry_backoff_max_seconds: float = 3600.0
     checkpoint_every_step: bool = False
+    # A timer start event whose cycle fires more often than this is refused at deployment.
+    min_start_cycle_seconds: float = 60.0
     run_worker_in_web: bool = True
     # CRM webhooks: the shared secret of their HMAC signature; empty refuses every webhook.
     webhook_secret: str = field(default="", repr=False)

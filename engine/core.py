@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -43,7 +44,9 @@ class Core:
                                max_size=settings.script_max_size,
                                extra_globals={"business_hours_from_now":
                                               business_hours_function(calendar)})
-        self.definitions = Definitions(db, self.sandbox, known_operation=registry.__contains__)
+        self.definitions = Definitions(
+            db, self.sandbox, known_operation=registry.__contains__,
+            min_start_cycle=timedelta(seconds=settings.min_start_cycle_seconds))
         self.script_engine = SandboxScriptEngine(self.sandbox, self.definitions.decide)
         self.executor = Executor(db, self.definitions, registry, self.script_engine, settings)
         self.inline_worker_id = f"inline-{socket.gethostname()}-{os.getpid()}"

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import jobs, xml_text
 from .bpmn import catching, dialects, serializer
 from .bpmn.file_checker import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
@@ -30,7 +30,7 @@ from .errors import DefinitionError, NotFoundError, Problem
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
-from .timeutil import next_cycle_time
+from .timeutil import next_cycle_time, shortest_cycle_gap
 from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,10 @@ class Definitions:
     """The deployed definitions, with caches of parsed specs and decision tables."""
 
     def __init__(self, db: Database, sandbox: Sandbox,
-                 known_operation: Callable[[str], bool] | None = None) -> None:
+                 known_operation: Callable[[str], bool] | None = None,
+                 min_start_cycle: timedelta = timedelta(minutes=1)) -> None:
         self.db = db
+        self.min_start_cycle = min_start_cycle
         self.sandbox = sandbox
         self.known_operation = known_operation
         self._specs: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
@@ -92,8 +94,16 @@ class Definitions:
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
         dmn_docs: list[tuple[str, bytes, DmnDocument]] = []
-        for name, content in files.items():
+        for name, raw in files.items():
             base = Path(name).name
+            try:  # stored and parsed as UTF-8 whatever encoding the file declares
+                content = raw
+                if base.endswith(BPMN_SUFFIXES + DMN_SUFFIXES):
+                    content = xml_text.as_utf8(raw)
+                    xml_text.refuse_dtd(content)
+            except xml_text.XmlFileError as exc:
+                problems.append(Problem(base, str(exc), exc.line))
+                continue
             if base.endswith(BPMN_SUFFIXES):
                 bpmn[base] = content
             elif base.endswith(DMN_SUFFIXES):
@@ -114,6 +124,7 @@ class Definitions:
                                                 known_operation=self.known_operation,
                                                 extra_sources=self._call_activity_sources(bpmn))
             problems.extend(found)
+            problems.extend(self._too_frequent_starts(processes))
         decisions_here = {d for _, _, doc in dmn_docs for d in doc.decisions}
         form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
                                                problems)
@@ -178,6 +189,24 @@ class Definitions:
                     problems.append(Problem(process.filename, f"decision '{ref}' is not "
                                             "deployed; deploy its DMN file with the process"))
         return contents
+
+    def _too_frequent_starts(self, processes: list[ParsedProcess]) -> list[Problem]:
+        """Timer start cycles that would start instances more often than the settings allow."""
+        out = []
+        for process in processes:
+            if not process.timer_start:
+                continue
+            try:
+                gap = shortest_cycle_gap(process.timer_start, utcnow())
+            except ValueError:
+                continue  # the checker has reported an unreadable cycle already
+            if gap is not None and gap < self.min_start_cycle:
+                out.append(Problem(process.filename, (
+                    f"the timer start cycle '{process.timer_start}' of process "
+                    f"'{process.key}' would start an instance every {gap.total_seconds():g} "
+                    f"s; the shortest cycle allowed is {self.min_start_cycle.total_seconds():g}"
+                    " s (setting BRIDGEFLOW_MIN_START_CYCLE_SECONDS)")))
+        return out
 
     def _call_activity_sources(self, bpmn: Mapping[str, bytes]) -> dict[str, bytes]:
         called: set[str] = set()

@@ -246,6 +246,8 @@ class Executor:
         task_id = payload.get("task_id")
         if task_id and task_id in adv.runner.failed_tasks():
             adv.runner.reset_to(task_id)
+        elif task_id and task_id in {t.task_id for t in adv.runner.human_tasks()}:
+            adv.reassign.add(task_id)
         elif task_id:
             adv.runner.unpark_service_call(task_id)
         return None
@@ -392,7 +394,12 @@ class Executor:
         Waits, thrown messages, new jobs, incidents, and last the audit events (their insert
         flushes, so jobs added earlier have their ids).
         """
+        before = len(adv.incidents)
         sync_waits(session, self.definitions, self.script_engine.sandbox, adv, job_id, new)
+        if len(adv.incidents) > before and not adv.runner.completed:
+            # a user task's assignment failed: the status was written before it was known
+            session.execute(update(Instance).where(Instance.id == adv.inst.id)
+                            .values(status=InstanceStatus.INCIDENT))
         calling.write_called(session, self.definitions, adv)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
@@ -465,6 +472,8 @@ class Executor:
             if adv.calls_pending and not adv.incidents:
                 job = jobs.enqueue(session, JobKind.ADVANCE, inst.id, {})
             self._write(session, adv, -1, new=True)
+            if adv.incidents and not completed:  # a user task's assignment failed in _write
+                values["status"] = InstanceStatus.INCIDENT
         return Instance(**values), job.id if job is not None else None
 
     # -- failures of our own, and timer starts ------------------------------------------

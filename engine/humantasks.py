@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .advance import Advance
 from .bpmn import dialects
+from .bpmn.reports import HumanTaskInfo
 from .bpmn.serializer import to_json_value
 from .definitions import Definitions
 from .forms import form_from_fields, typed
@@ -44,6 +45,14 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
             row.status = TaskStatus.CANCELLED
             row.completed_at = now
             adv.event("task_cancelled", row.element_id, task_id=row.id)
+    by_id = {t.task_id: t for t in waiting}
+    for row in rows:  # an administrator retried the incident of a failing assignment
+        info = by_id.get(row.spiff_task_id)
+        if info is not None and row.spiff_task_id in adv.reassign \
+                and row.status in OPEN_TASK_STATUSES:
+            row.candidate_groups, row.assignee = _assignment(info, adv, sandbox)
+            adv.event("task_reassigned", row.element_id, task_id=row.id,
+                      candidate_groups=row.candidate_groups, assignee=row.assignee)
     forms: dict[str, Any] | None = None
     for info in waiting:
         if info.task_id in known:
@@ -52,13 +61,12 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
         if forms is None:
             definition = session.get(Definition, inst.definition_id)
             forms = dict(definition.extra_files or {}) if definition is not None else {}
+        groups, assignee = _assignment(info, adv, sandbox)
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
             name=info.name or info.element_id, process_key=inst.process_key,
-            business_key=inst.business_key,
-            candidate_groups=_groups(ext, info.lane, info.data, sandbox, info.element_id),
-            candidate_users=list(ext.get("candidate_users") or []),
-            assignee=_expand(ext.get("assignee"), info.data, sandbox, info.element_id),
+            business_key=inst.business_key, candidate_groups=groups,
+            candidate_users=list(ext.get("candidate_users") or []), assignee=assignee,
             form=_with_defaults(_form(ext, forms), info.data, sandbox, info.element_id),
             priority=_priority(_evaluated(ext.get("priority"), info.data, sandbox,
                                           info.element_id)),
@@ -72,18 +80,35 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
                   candidate_groups=row.candidate_groups)
 
 
-def _groups(ext: dict[str, Any], lane: str | None, data: dict[str, Any], sandbox: Sandbox,
-            element_id: str) -> list[str]:
-    """Candidate groups: literal names, ``${…}`` expressions (a name, a list or "a,b"), or
-    the lane's name."""
+def _assignment(info: HumanTaskInfo, adv: Advance,
+                sandbox: Sandbox) -> tuple[list[str], str | None]:
+    """Candidate groups and assignee of a user task. A failing ``${…}`` in either is an
+    incident on the task, naming the expression and the error (the task waits unassigned)."""
+    def value_of(attribute: str, raw: Any) -> Any:
+        if not isinstance(raw, str) or not raw.strip().startswith(("${", "#{")):
+            return raw
+        try:
+            return sandbox.evaluate(dialects.juel_to_python(raw), info.data,
+                                    element_id=info.element_id)
+        except SandboxError as exc:
+            adv.incident(info.element_id, info.task_id, "expression_error",
+                         f"the {attribute} expression {raw} of user task "
+                         f"'{info.element_id}' failed: {exc}",
+                         {"attribute": attribute, "expression": raw, "error": str(exc)})
+            return None
+
+    ext = info.extensions
+    before = len(adv.incidents)
     groups: list[str] = []
     for raw in ext.get("candidate_groups") or []:
-        value = _evaluated(raw, data, sandbox, element_id)
+        value = value_of("candidateGroups", raw)
         items = value if isinstance(value, list) else str(value or "").split(",")
         groups += [str(g).strip() for g in items if str(g).strip()]
-    if not groups and lane:
-        groups = [lane.strip().lower().replace(" ", "-")]
-    return list(dict.fromkeys(groups))
+    failed = len(adv.incidents) > before
+    if not groups and info.lane and not failed:  # not a lane's group for a failed expression
+        groups = [info.lane.strip().lower().replace(" ", "-")]
+    assignee = value_of("assignee", ext.get("assignee")) if ext.get("assignee") else None
+    return list(dict.fromkeys(groups)), str(assignee) if assignee else None
 
 
 def _evaluated(raw: Any, data: dict[str, Any], sandbox: Sandbox, element_id: str) -> Any:
@@ -133,20 +158,6 @@ def _priority(raw: Any) -> int:
         return 50
 
 
-def _expand(raw: str | None, data: dict[str, Any], sandbox: Sandbox,
-            element_id: str) -> str | None:
-    if not raw:
-        return None
-    if raw.strip().startswith(("${", "#{")):
-        try:
-            value = sandbox.evaluate(dialects.juel_to_python(raw), data, element_id=element_id)
-        except SandboxError:
-            log.warning("assignee expression of %s failed", element_id, exc_info=True)
-            return None
-        return str(value) if value else None
-    return raw
-
-
 def _due(raw: str | None, data: dict[str, Any], sandbox: Sandbox, element_id: str,
          now: datetime) -> datetime | None:
     if not raw:
@@ -159,7 +170,11 @@ def _due(raw: str | None, data: dict[str, Any], sandbox: Sandbox, element_id: st
             log.warning("due date of %s could not be evaluated", element_id, exc_info=True)
             return None
     if isinstance(value, timedelta):
-        return now + value
+        try:
+            return now + value
+        except OverflowError:
+            log.warning("due date of %s is too far ahead: %s", element_id, value)
+            return None
     if isinstance(value, datetime):
         return parse_datetime(value.isoformat())
     if isinstance(value, date):
@@ -167,6 +182,6 @@ def _due(raw: str | None, data: dict[str, Any], sandbox: Sandbox, element_id: st
     if isinstance(value, str):
         try:
             return now + parse_duration(value) if value.startswith("P") else parse_datetime(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             log.warning("due date %r of %s is neither a duration nor a date", value, element_id)
     return None

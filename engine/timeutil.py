@@ -12,6 +12,10 @@ _DURATION = re.compile(
 )
 
 
+MAX_YEARS = 1000
+MAX_DURATION = timedelta(days=365 * MAX_YEARS)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse an ISO 8601 duration such as ``PT4H`` or ``P1DT30M`` (months count 30 days)."""
     match = _DURATION.match(text.strip())
@@ -20,8 +24,14 @@ def parse_duration(text: str) -> timedelta:
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
     days = parts.get("days", 0) + 7 * parts.get("weeks", 0) + 30 * parts.get("months", 0) \
         + 365 * parts.get("years", 0)
-    return timedelta(days=days, hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
-                     seconds=parts.get("seconds", 0))
+    try:
+        value = timedelta(days=days, hours=parts.get("hours", 0),
+                          minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0))
+    except OverflowError:
+        value = MAX_DURATION * 2
+    if value > MAX_DURATION:  # a date that far ahead would not fit in a date-time
+        raise ValueError(f"the duration '{text}' is longer than {MAX_YEARS} years")
+    return value
 
 
 def parse_datetime(text: str) -> datetime:
@@ -68,6 +78,24 @@ def next_cycle_time(expression: str, after: datetime) -> datetime | None:
         return start if start is not None else after + period
     steps = int((after - start) / period) + 1
     return start + steps * period
+
+
+def shortest_cycle_gap(expression: str, after: datetime, samples: int = 12) -> timedelta | None:
+    """The shortest time between two firings of a timer start cycle (of its next
+    ``samples``), or None when it fires at most once; ``ValueError`` when unreadable."""
+    text = expression.strip().strip("'\"")
+    if len(text.split()) < 5:
+        periods = [parse_duration(p) for p in text.split("/") if p.startswith("P")]
+        repeats = cycle_repetitions(text)
+        return periods[0] if periods and repeats != 1 else None
+    times: list[datetime] = []
+    moment: datetime | None = after
+    while moment is not None and len(times) < samples:
+        moment = next_cycle_time(text, moment + timedelta(microseconds=1) if times else moment)
+        if moment is not None:
+            times.append(moment)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    return min(gaps) if gaps else None
 
 
 def _cron_trigger(fields: list[str]) -> Any:

@@ -15,6 +15,7 @@ from .bootstrap import (
     default_operations,
     open_engine,
 )
+from .strict_json import StrictJSONProvider
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     users; ``serve`` starts a job worker in each web process (web/server.py).
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.json = StrictJSONProvider(app)
     overrides = dict(test_config or {})
     registry = overrides.pop("operations", None)
     settings = Settings.from_env(**overrides)

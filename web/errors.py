@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 from marshmallow import ValidationError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from engine import (
@@ -30,7 +31,13 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "malformed_request",
     422: "invalid_input",
+    503: "service_unavailable",
 }
+# What a client waits before it tries again when the database does not answer.
+RETRY_AFTER_SECONDS = 5
+# The database is away (refused, dropped, locked, timed out), not our code wrong.
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+               sa_exc.TimeoutError)
 ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
@@ -63,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(sa_exc.SQLAlchemyError, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -90,6 +98,23 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         message = f"the request body is larger than the limit of {limit} bytes"
     return error_response(status, code, message)
+
+
+def _database_error(exc: sa_exc.SQLAlchemyError) -> tuple[Response, int]:
+    if not (isinstance(exc, UNAVAILABLE) or getattr(exc, "connection_invalidated", False)):
+        return _unexpected(exc)
+    log.error("database unavailable while serving a request: %s", type(exc).__name__,
+              exc_info=exc)
+    return unavailable("the database is not available at the moment; try again in "
+                       f"{RETRY_AFTER_SECONDS} seconds")
+
+
+def unavailable(message: str, **body: Any) -> tuple[Response, int]:
+    """A 503 in the one error shape, with ``Retry-After``; ``body`` adds top-level fields."""
+    response = jsonify(error="service_unavailable", message=message,
+                       details={"retry_after_seconds": RETRY_AFTER_SECONDS}, **body)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, 503
 
 
 def _unexpected(exc: Exception) -> tuple[Response, int]:

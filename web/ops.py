@@ -11,6 +11,8 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from engine import Engine
 
+from .errors import unavailable
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
@@ -28,7 +30,8 @@ def healthz() -> tuple[Response, int]:
         stats = _engine().management.stats()
     except Exception:  # noqa: BLE001 - any failure here means the database is away
         log.exception("health check: the database did not answer")
-        return jsonify(status="unavailable", database="unreachable", workers_alive=0), 503
+        return unavailable("the database does not answer", status="unavailable",
+                           database="unreachable", workers_alive=0)
     return jsonify(status="ok", database="ok", workers_alive=stats["workers_alive"]), 200
 
 

@@ -113,9 +113,14 @@ class FileChecker:
                                namespaces=NSMAP):
             self._input_output(node)
         for node in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
-            due = dialects.read_human_task(node)["due_date"]
+            due = (dialects.read_human_task(node)["due_date"] or "").strip()
             if due and not dialects.is_iso_timer(due):
                 self.check_code(node, dialects.juel_to_python(due), "eval", "due date")
+            elif due:
+                try:
+                    parse_duration(due) if due.startswith("P") else parse_datetime(due)
+                except ValueError as exc:
+                    self.problem(node, f"due date '{due}' cannot be used: {exc}")
 
     def _links(self, scope: Any) -> None:
         """Join each link throw event to the link catch event of its name, by a flow.

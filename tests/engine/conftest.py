@@ -58,8 +58,10 @@ def registry(system: FakeSystem) -> OperationRegistry:
 
 @pytest.fixture
 def engine(database: Database, registry: OperationRegistry) -> Iterator[Engine]:
+    # timer start cycles of a second, so that the cycle tests take seconds, not minutes
     settings = Settings(checkpoint_every_step=True, retry_backoff_seconds=0.05,
-                        retry_backoff_factor=1.0, job_lease_seconds=5)
+                        retry_backoff_factor=1.0, job_lease_seconds=5,
+                        min_start_cycle_seconds=1)
     eng = Engine(database, settings, registry)
     eng.repository.deploy_directory(FIXTURES / "processes")
     eng.repository.deploy_directory(FIXTURES / "engine")

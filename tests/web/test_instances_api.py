@@ -64,8 +64,10 @@ def test_suspend_resume_and_terminate(client: AuthClient) -> None:
 def test_malformed_json_is_400_and_stores_nothing(client: AuthClient, engine: Engine) -> None:
     resp = client.post(URL, data="{not json", content_type="application/json")
     assert resp.status_code == 400
+    reason = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
     assert resp.get_json() == {"error": "malformed_request",
-                               "message": "the body is not valid JSON", "details": {}}
+                               "message": f"the body is not valid JSON: {reason}",
+                               "details": {"reason": reason}}
     assert instance_count(engine) == 0
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, validate
-from werkzeug.exceptions import BadRequest
 
 from engine import Engine
 
@@ -33,10 +32,11 @@ def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
         if not request.is_json:
             raise ApiError(400, "send the body as JSON with 'Content-Type: application/json'",
                            {"content_type": request.content_type})
-        try:
-            raw = request.get_json()
-        except BadRequest as exc:
-            raise ApiError(400, "the body is not valid JSON") from exc
+        try:  # the app's provider: no NaN or Infinity, bounded nesting (web.strict_json)
+            raw = current_app.json.loads(request.get_data(cache=True))
+        except ValueError as exc:
+            raise ApiError(400, f"the body is not valid JSON: {exc}",
+                           {"reason": str(exc)}) from exc
     if not isinstance(raw, dict):
         raise ApiError(422, "the body must be a JSON object",
                        {"fields": {"_schema": ["must be a JSON object"]}})

@@ -11,6 +11,9 @@ from engine import IncidentStatus, InstanceStatus, TaskStatus
 
 # A task filter's name for ready-or-claimed, the word incidents use for theirs.
 OPEN = "open"
+# Bounds that keep a query's numbers inside the database's integers (OFFSET, version).
+MAX_PAGE = 1_000_000
+MAX_INT32 = 2**31 - 1
 
 
 class UtcDateTime(fields.DateTime):
@@ -87,7 +90,7 @@ class NoArgsSchema(StrictSchema):
 
 
 class PageArgsSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -101,7 +104,7 @@ class DefinitionArgsSchema(PageArgsSchema):
 
 
 class VersionArgsSchema(StrictSchema):
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT32))
 
 
 class DeployArgsSchema(StrictSchema):
