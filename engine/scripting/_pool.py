@@ -101,12 +101,14 @@ class WorkerPool:
         self._ready = threading.Condition()
         self._starting = 0
         self.replaced = 0  # workers stopped after a breach
+        self.calls = 0  # requests sent
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request; return the worker's answer. A breach raises ``WireError`` naming
         the limit; the worker involved is stopped and a new one starts on the next call."""
         payload = encode(request)
         worker = self._take()
+        self.calls += 1
         keep = False
         wall = 4 * self.limits.cpu_seconds + 5
         try:
