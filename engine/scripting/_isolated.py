@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.scripting._bounded import reads_only_scalars
 from engine.scripting._engine import Sandbox, SandboxError
-from engine.scripting._pool import ExtraGlobal, WorkerLimits, WorkerPool, shared_pool
+from engine.scripting._pool import ExtraGlobal, WorkerLimits, WorkerPool, pool_key, shared_pool
 from engine.scripting._wire import WireError
 
 
@@ -30,7 +30,13 @@ class IsolatedSandbox(Sandbox):
                  for name, (module, factory, args) in extras.items()}
         super().__init__(time_limit=limits.time_limit, max_size=limits.max_size,
                          extra_globals=built)
-        self.pool: WorkerPool = shared_pool(limits, extras)
+        self._worker_limits, self._extras = limits, extras
+        self._pool_key = pool_key(limits, extras)
+
+    @property
+    def pool(self) -> WorkerPool:
+        """This process's pool of script workers for these limits."""
+        return shared_pool(self._worker_limits, self._extras, self._pool_key)
 
     def evaluate(self, expression: str, context: Mapping[str, Any], *,
                  element_id: str | None = None) -> Any:

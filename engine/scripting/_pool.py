@@ -49,9 +49,13 @@ class _Worker:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._in, self._out = self.process.stdin.fileno(), self.process.stdout.fileno()
-        write_frame(self._in, encode(setup))
-        if read_frame(self._out, 1 << 10, time.monotonic() + _START_SECONDS) is None:
-            raise WireError("the script worker could not start")
+        try:
+            write_frame(self._in, encode(setup))
+            if read_frame(self._out, 1 << 10, time.monotonic() + _START_SECONDS) is None:
+                raise WireError("the script worker could not start", "worker died")
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def pid(self) -> int:
@@ -108,7 +112,6 @@ class WorkerPool:
         the limit; the worker involved is stopped and a new one starts on the next call."""
         payload = encode(request)
         worker = self._take()
-        self.calls += 1
         keep = False
         wall = 4 * self.limits.cpu_seconds + 5
         try:
@@ -142,6 +145,7 @@ class WorkerPool:
         with self._ready:
             while not self._idle and len(self._live) + self._starting >= self.limits.workers:
                 self._ready.wait()
+            self.calls += 1
             if self._idle:
                 return self._idle.pop()
             self._starting += 1  # hold the slot while the process starts
@@ -172,14 +176,18 @@ _POOLS: dict[tuple[int, str], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def shared_pool(limits: WorkerLimits, extras: dict[str, ExtraGlobal]) -> WorkerPool:
-    """The pool of this process for these limits (a forked child gets its own)."""
-    key = (os.getpid(), json.dumps([asdict(limits), extras], sort_keys=True))
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = _POOLS[key] = WorkerPool(limits, extras)
+def pool_key(limits: WorkerLimits, extras: dict[str, ExtraGlobal]) -> str:
+    return json.dumps([asdict(limits), extras], sort_keys=True)
+
+
+def shared_pool(limits: WorkerLimits, extras: dict[str, ExtraGlobal], key: str) -> WorkerPool:
+    """The pool of this process for these limits (``key`` from ``pool_key``). A process
+    forked from this one gets its own: it must not share the parent's pipes."""
+    pool = _POOLS.get((os.getpid(), key))
+    if pool is not None:
         return pool
+    with _POOLS_LOCK:
+        return _POOLS.setdefault((os.getpid(), key), WorkerPool(limits, extras))
 
 
 @atexit.register

@@ -45,6 +45,8 @@ for _ in range(40):
     a = [a, a]
     b = [b, b]
 same = a == b"""
+# The same without a loop: straight-line code is not enough to run in the engine's process.
+STRAIGHT_NESTED_LISTS = "a = []\nb = []\n" + "a = [a, a]\nb = [b, b]\n" * 40 + "same = a == b"
 DECIMAL_FSTRING = "text = f\"{Decimal('1e1000000000'):f}\""
 DISTINCT_STRINGS = """pad = "x" * 999990
 keep = []
@@ -97,6 +99,7 @@ def _serves(engine: Engine) -> int:
 
 @pytest.mark.parametrize(("script", "limit"), [
     pytest.param(NESTED_LISTS, "CPU limit", id="nested-list-comparison"),
+    pytest.param(STRAIGHT_NESTED_LISTS, "CPU limit", id="straight-line-nested-lists"),
     pytest.param(DECIMAL_FSTRING, "memory limit", id="decimal-f-string"),
     pytest.param(DISTINCT_STRINGS, "memory limit", id="distinct-strings"),
     pytest.param(TIGHT_LOOP, "time limit", id="tight-loop"),
