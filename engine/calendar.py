@@ -69,3 +69,8 @@ def business_hours_function(calendar: BusinessCalendar, now: type[datetime] = da
         return calendar.add(start, float(hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     return business_hours_from_now
+
+
+def business_hours_from_settings(days: str, hours: str, zone: str) -> object:
+    """``business_hours_function`` from the settings' text (built so in script workers)."""
+    return business_hours_function(BusinessCalendar.parse(days, hours, zone))

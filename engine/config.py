@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .registry import RetryPolicy
+    from .scripting import WorkerLimits
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,14 @@ class Settings:
     worker_batch_size: int = 20
     worker_heartbeat_seconds: float = 5.0
     worker_alive_seconds: float = 30.0
+    # Scripts and expressions (engine/scripting): the sandbox's own limits, then the hard
+    # ones the operating system enforces on the worker processes that run them.
     script_time_limit: float = 1.0
     script_max_size: int = 1_000_000
+    script_cpu_limit: float = 2.0  # CPU seconds per call (ITIMER_PROF ends the worker)
+    script_memory_mb: int = 512  # address space of each worker (RLIMIT_AS)
+    script_max_output_bytes: int = 16_000_000  # a result or the variables a script hands back
+    script_workers: int = 2  # worker processes per engine process
     retry_attempts: int = 3
     retry_backoff_seconds: float = 10.0
     retry_backoff_factor: float = 2.0
@@ -97,6 +104,14 @@ class Settings:
 
         return RetryPolicy(self.retry_attempts, self.retry_backoff_seconds,
                            self.retry_backoff_factor, self.retry_backoff_max_seconds)
+
+    def script_limits(self) -> WorkerLimits:
+        """The limits of the script worker processes."""
+        from .scripting import WorkerLimits
+
+        return WorkerLimits(self.script_time_limit, self.script_max_size, self.script_cpu_limit,
+                            self.script_memory_mb, self.script_max_output_bytes,
+                            self.script_workers)
 
     def sqlite_path(self) -> Path | None:
         if not self.database_url.startswith("sqlite:///"):

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from . import jobs
 from .bpmn.script_engine import SandboxScriptEngine
-from .calendar import BusinessCalendar, business_hours_function
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
@@ -24,7 +23,7 @@ from .executor import Executor
 from .models import Instance, Job, utcnow
 from .protect import Protector, install
 from .registry import OperationRegistry
-from .scripting import Sandbox
+from .scripting import IsolatedSandbox
 from .vocabulary import InstanceStatus, JobKind
 
 
@@ -38,12 +37,10 @@ class Core:
         # Personal variables are sealed and opened by the column types of this database.
         self.protector = Protector.from_settings(settings)
         install(db.sql_engine, self.protector)
-        calendar = BusinessCalendar.parse(settings.business_days, settings.business_hours,
-                                          settings.business_timezone)
-        self.sandbox = Sandbox(time_limit=settings.script_time_limit,
-                               max_size=settings.script_max_size,
-                               extra_globals={"business_hours_from_now":
-                                              business_hours_function(calendar)})
+        calendar = (settings.business_days, settings.business_hours, settings.business_timezone)
+        self.sandbox = IsolatedSandbox(settings.script_limits(), {
+            "business_hours_from_now": ("engine.calendar", "business_hours_from_settings",
+                                        calendar)})
         self.definitions = Definitions(
             db, self.sandbox, known_operation=registry.__contains__,
             min_start_cycle=timedelta(seconds=settings.min_start_cycle_seconds))

@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 10_000  # service calls and engine steps of one advance, against endless loops
 
 
+class JobRunLostError(Exception):
+    """Earlier runs of a job were taken and never finished (their process died)."""
+
+
 class Executor:
     """Runs instance jobs; any number of these, in any number of processes, may run at once."""
 
@@ -80,6 +84,13 @@ class Executor:
                 return
             kind, instance_id, payload, attempts = (JobKind(job.kind), job.instance_id,
                                                     dict(job.payload), job.attempts)
+        if attempts > self.settings.retry_policy().attempts:
+            # Every earlier run was taken and never came back: the process running it died
+            # (killed at a memory or time limit, or crashed). Count those runs as failures.
+            self._job_failed(job_id, worker_id, kind, instance_id, attempts - 1,
+                             JobRunLostError(f"the job's last {attempts - 1} runs never "
+                                             "finished: the process running it died each time"))
+            return
         try:
             if kind is JobKind.START_TIMER:
                 self._start_on_timer(job_id, worker_id, payload)

@@ -60,12 +60,16 @@ def acquire_one(db: Database, job_id: int, worker_id: str, lease_seconds: float)
 
 def put_back(db: Database, job_id: int, worker_id: str, delay: float,
              error: str | None = None) -> None:
-    """Give a job back to the queue, due again after ``delay`` seconds."""
+    """Give a job back to the queue, due again after ``delay`` seconds. Without an ``error``
+    the job did not fail (its instance was busy, the worker is stopping): taking it did not
+    count as an attempt."""
     with db.write() as session:
         values: dict[str, Any] = {"locked_by": None, "locked_until": None,
                                   "due_at": utcnow() + timedelta(seconds=delay)}
         if error is not None:
             values["last_error"] = error[:4000]
+        else:
+            values["attempts"] = Job.attempts - 1
         session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker_id)
                         .values(**values))
 

@@ -16,6 +16,7 @@ from types import CodeType, TracebackType
 from typing import Any, Literal
 
 from engine.errors import EngineError
+from engine.scripting._bounded import classify
 from engine.scripting._checker import Mode, Rejected, check_tree
 from engine.scripting._instrument import HELPER_PREFIX, instrument
 from engine.scripting._runtime import Abort, Limits, math_namespace
@@ -51,6 +52,7 @@ class SandboxError(EngineError):
         line: int | None = None,
         source: str = "",
         kind: str = "script",
+        limit: str | None = None,
     ) -> None:
         where = kind + (f" '{element_id}'" if element_id else "")
         where += f" line {line}" if line is not None else ""
@@ -59,6 +61,7 @@ class SandboxError(EngineError):
         self.element_id = element_id
         self.line = line
         self.source = source
+        self.limit = limit  # the limit that stopped it ("time limit", "memory limit"…), if any
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class _Compiled:
     code: CodeType
     needs_run: bool  # has loops or functions: needs a deadline and a call depth
     helpers: frozenset[str]  # names of the sandbox helpers the code calls
+    bounded: bool = False  # in the subset whose cost is provably small (see _bounded)
+    container_safe: bool = False  # ...even when a script reads lists and dicts
+    reads: tuple[str, ...] = ()  # the names the code reads
 
 
 @dataclass
@@ -129,8 +135,9 @@ class Sandbox:
         compiled = self._compiled(script, "exec", element_id)
         if compiled.helpers:
             self._refuse_reserved(compiled, context, script, "script", element_id)
-        try:
-            given = copy.deepcopy(context)  # a failing script must leave `context` untouched
+        try:  # a failing script must leave `context` untouched; bounded code cannot change a
+            # value in place (no method calls, no item assignment), so a shallow copy does
+            given = dict(context) if compiled.bounded else copy.deepcopy(context)
         except Exception as exc:
             raise SandboxError(f"the process variables cannot be copied for the script: {exc}",
                                element_id=element_id, source=script) from exc
@@ -169,6 +176,9 @@ class Sandbox:
             tree = ast.parse(source, _FILENAME, mode)
             assert isinstance(tree, ast.Module | ast.Expression)
             check_tree(tree, mode)
+            bound = classify(tree)
+            names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+            reads = tuple(sorted(names))
             rewritten, needs_run = instrument(tree)
             code = compile(rewritten, _FILENAME, mode)
         except SyntaxError as exc:
@@ -177,7 +187,8 @@ class Sandbox:
             raise Rejected(f"syntax error: {exc}", None) from None
         except (RecursionError, MemoryError):
             raise Rejected("the source is nested too deeply to check", None) from None
-        return _Compiled(code, needs_run, _helper_names(code))
+        return _Compiled(code, needs_run, _helper_names(code), bound.bounded,
+                         bound.container_safe, reads)
 
     # Running -------------------------------------------------------------------------------
 
@@ -189,7 +200,7 @@ class Sandbox:
         finally:
             self._local.run = previous
         if time.monotonic() > run.deadline:  # one long step the ticks could not interrupt
-            raise Abort(self._timeout)
+            raise Abort(self._timeout, "time limit")
         return result
 
     def _tick(self) -> bool:
@@ -197,7 +208,7 @@ class Sandbox:
         if run is None:
             raise SandboxError(_OUTSIDE_RUN)  # in engine code: no script to stop
         if time.monotonic() > run.deadline:
-            raise Abort(self._timeout)
+            raise Abort(self._timeout, "time limit")
         return True
 
     def _guard(self, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -212,7 +223,7 @@ class Sandbox:
                 raise Abort(f"function calls are nested more than {MAX_CALL_DEPTH} deep "
                             "(the recursion limit); look for a recursion that never ends")
             if time.monotonic() > run.deadline:
-                raise Abort(timeout)
+                raise Abort(timeout, "time limit")
             run.depth += 1
             try:
                 return function(*args, **kwargs)
@@ -282,7 +293,9 @@ class Sandbox:
         if len(reason) > _MAX_REASON:
             reason = reason[: _MAX_REASON - 3] + "..."
         line = _script_line(exc.__traceback__)
-        return SandboxError(reason, element_id=element_id, line=line, source=source, kind=kind)
+        limit = exc.limit if isinstance(exc, Abort | SandboxError) else None
+        return SandboxError(reason, element_id=element_id, line=line, source=source, kind=kind,
+                            limit=limit)
 
 
 def _helper_names(code: CodeType) -> frozenset[str]:

@@ -34,9 +34,10 @@ class Abort(BaseException):
     and ``return`` in ``finally`` are refused statically for the same reason.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, limit: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.limit = limit  # "time limit", "size limit"…: which limit, for the caller
 
 
 _TEXT = (str, bytes, bytearray)
@@ -129,7 +130,7 @@ class Limits:
         limit = self.max_int_bits if unit == "bits" else self.max_size
         if size > limit:
             raise Abort(f"{what} would make {size:,.0f} {unit}; scripts may make at most "
-                        f"{limit:,} (the size limit)")
+                        f"{limit:,} (the size limit)", "size limit")
 
     def refuse_huge_decimal(self, value: object, what: str) -> None:
         """Refuse turning a Decimal like ``Decimal('1e999999')`` into an int (minutes of CPU)."""
