@@ -7,6 +7,7 @@ and return the types exported here, never SpiffWorkflow's.
 """
 
 from .config import Settings
+from .credentials import Principal
 from .decision_inputs import DecisionInput
 from .definitions import Deployed
 from .dmn import DecisionEvaluationError
@@ -14,10 +15,12 @@ from .errors import (
     ConflictError,
     DefinitionError,
     EngineError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     Problem,
     StaleStateError,
+    UnauthenticatedError,
 )
 from .facade import Engine
 from .history_service import HistoryService
@@ -25,7 +28,7 @@ from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
-from .models import Definition, Event, HumanTask, Incident, Instance, User, utcnow
+from .models import ApiKey, Definition, Event, HumanTask, Incident, Instance, User, utcnow
 from .paging import Page
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
@@ -41,6 +44,7 @@ from .vocabulary import (
     IncidentStatus,
     InstanceStatus,
     JobKind,
+    Scope,
     TaskStatus,
 )
 from .worker import Worker
@@ -49,6 +53,7 @@ __all__ = [
     "FINAL_STATUSES",
     "LIVE_STATUSES",
     "OPEN_TASK_STATUSES",
+    "ApiKey",
     "CallContext",
     "ConflictError",
     "DecisionEvaluationError",
@@ -59,6 +64,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "ForbiddenError",
     "HistoryService",
     "HumanTask",
     "IdentityService",
@@ -74,6 +80,7 @@ __all__ = [
     "NotFoundError",
     "OperationRegistry",
     "Page",
+    "Principal",
     "Problem",
     "ProcessFigures",
     "ProtectionError",
@@ -81,10 +88,12 @@ __all__ = [
     "RepositoryService",
     "RetryPolicy",
     "RuntimeService",
+    "Scope",
     "Settings",
     "StaleStateError",
     "TaskService",
     "TaskStatus",
+    "UnauthenticatedError",
     "User",
     "VisitedElement",
     "Worker",

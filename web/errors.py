@@ -14,8 +14,10 @@ from engine import (
     DecisionEvaluationError,
     DefinitionError,
     EngineError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    UnauthenticatedError,
 )
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ HTTP_CODES = {
     422: "invalid_input",
 }
 ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),

@@ -38,7 +38,9 @@ def test_a_rejection_without_a_comment_is_refused_with_a_422(app: Flask,
     systems.crm.add_contract(CONTRACT, ACME, 45000)
     Driver(engine).start("contract_submitted", CONTRACT, {"AccountId": ACME})
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {engine.identity.create_api_key('finance-app')}"}
+    engine.identity.ensure_demo_users()  # fiona of finance, for whom the finance app acts
+    key = engine.identity.create_api_key("finance-app", ["tasks:read", "tasks:act"])
+    headers = {"Authorization": f"Bearer {key}"}
     (task,) = client.get("/api/v1/tasks?candidate_group=finance",
                          headers=headers).get_json()["items"]
 

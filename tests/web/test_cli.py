@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from web import server
+from web import create_app, server
 from web.cli import main, parse_vars
 
 from .processes import approval
@@ -178,12 +178,58 @@ def test_two_servers_on_one_host_run_side_by_side_without_a_control_socket(
                 raise
 
 
-def test_api_keys_create_prints_a_working_key(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["api-keys", "create", "crm"], env=env)
-    assert result.exit_code == 0, result.output
-    assert result.output.strip().startswith("bf_")
-    again = CliRunner().invoke(main, ["api-keys", "create", "crm"], env=env)
+def test_api_keys_create_list_rotate_and_revoke(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    made = runner.invoke(main, ["api-keys", "create", "crm", "--scope", "processes:start",
+                                "--scope", "messages:send", "--expires", "90d"], env=env)
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip()
+    assert secret.startswith("bf_")
+    again = runner.invoke(main, ["api-keys", "create", "crm", "--scope", "admin"], env=env)
     assert again.exit_code == 1 and "exists already" in again.output
+    listed = runner.invoke(main, ["api-keys", "list"], env=env)
+    assert listed.exit_code == 0
+    assert secret not in listed.output and secret[10:20] not in listed.output
+    [line] = [row for row in listed.output.splitlines() if " crm " in row]
+    assert "processes:start,messages:send" in line and "active" in line
+    key_id = line.split()[0]
+    app = create_app({"database_url": env["BRIDGEFLOW_DATABASE_URL"],
+                      "run_worker_in_web": False})
+    client = app.test_client()
+
+    def status(key: str, url: str = "/api/v1/process-definitions") -> int:
+        return client.get(url, headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert status(secret) == 200
+    assert status(secret, "/api/v1/incidents") == 403  # no admin scope
+    rotated = runner.invoke(main, ["api-keys", "rotate", key_id], env=env)
+    fresh = rotated.output.strip()
+    assert rotated.exit_code == 0 and fresh.startswith("bf_") and fresh != secret
+    assert (status(secret), status(fresh)) == (401, 200)
+    revoked = runner.invoke(main, ["api-keys", "revoke", key_id], env=env)
+    assert revoked.exit_code == 0 and "API key crm revoked" in revoked.output
+    assert status(fresh) == 401
+    assert "revoked" in runner.invoke(main, ["api-keys", "list"], env=env).output
+    app.extensions["bridgeflow"].close()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scope", "everything"], "'everything' is not one of"),
+    (["--scope", "admin", "--expires", "soon"], "'soon' is neither a date"),
+    (["--scope", "admin", "--expires", "2001-01-01"], "the expiry must be in the future"),
+    ([], "Missing option '--scope'"),
+])
+def test_api_keys_create_refuses_bad_scopes_and_expiries(env: dict[str, str], args: list[str],
+                                                         message: str) -> None:
+    result = CliRunner().invoke(main, ["api-keys", "create", "crm", *args], env=env)
+    assert result.exit_code != 0 and message in result.output
+    listed = CliRunner().invoke(main, ["api-keys", "list"], env=env)
+    assert listed.output.strip() == "0 key(s)"
+
+
+def test_revoking_an_unknown_key_says_so(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["api-keys", "revoke", "nope"], env=env)
+    assert result.exit_code == 1 and "no API key with id 'nope'" in result.output
 
 
 def test_deploy_of_a_broken_file_prints_the_problem(env: dict[str, str],

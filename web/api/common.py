@@ -10,7 +10,7 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, validate
 from werkzeug.exceptions import BadRequest
 
-from engine import Engine
+from engine import Engine, Principal
 
 from ..errors import ApiError
 
@@ -23,6 +23,12 @@ def engine() -> Engine:
 def actor() -> str | None:
     name: str | None = g.get("actor")
     return name
+
+
+def principal() -> Principal:
+    """The credential of this request (the blueprint's ``authenticate`` sets it)."""
+    found: Principal = g.principal
+    return found
 
 
 def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
