@@ -20,7 +20,7 @@ from .vocabulary import PERSONAL_TOKEN_SCOPES, Scope
 
 log = logging.getLogger(__name__)
 
-_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,199}$")
+_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,199}$")
 SECRET_PREFIX = "bf_"
 PERSONAL_PREFIX = "bfp_"
 
@@ -61,8 +61,8 @@ def create(db: Database, name: str, scopes: Iterable[str], *,
            expires_at: datetime | None = None, user: User | None = None) -> tuple[ApiKey, str]:
     """A new credential and its secret; only the secret's hash is kept, so show it once."""
     if not isinstance(name, str) or not _ACCOUNT.match(name):
-        raise InvalidInputError("the name must be 1–200 letters, digits, '.', '_', '@', ':' "
-                                "or '-'", {"fields": {"name": "invalid"}})
+        raise InvalidInputError("the name must be 1–200 letters, digits, spaces, '.', '_', "
+                                "'@', ':' or '-'", {"fields": {"name": "invalid"}})
     granted = list(PERSONAL_TOKEN_SCOPES) if user is not None else check_scopes(scopes)
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidInputError("the expiry must be in the future",
