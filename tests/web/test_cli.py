@@ -300,3 +300,26 @@ def test_every_command_has_help() -> None:
 def test_var_values_are_json_when_they_parse() -> None:
     assert parse_vars(("n=3", "s=hello", "o={\"a\": 1}")) == {"n": 3, "s": "hello",
                                                              "o": {"a": 1}}
+
+
+def test_complete_from_the_cli_is_for_a_candidate_only(env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    runner = CliRunner()
+    process = tmp_path / "approval.bpmn"
+    process.write_bytes(approval())
+    assert runner.invoke(main, ["deploy", str(process)], env=env).exit_code == 0
+    assert runner.invoke(main, ["start", "approval", "--wait", "5"], env=env).exit_code == 0
+    password = {"input": "correct horse battery\n"}
+    for name, groups in (("fiona", "finance"), ("sue", "support")):
+        made = runner.invoke(main, ["users", "create", name, "--role", "user", "--groups",
+                                    groups, "--password-stdin"], env=env, **password)
+        assert made.exit_code == 0, made.output
+    listed = runner.invoke(main, ["tasks"], env=env).output
+    task_id = listed.split()[0]
+    for user, message in (("ghost", "there is no user named 'ghost'"),
+                          ("sue", "sue is neither a candidate nor its assignee")):
+        refused = runner.invoke(main, ["complete", task_id, "--user", user], env=env)
+        assert refused.exit_code == 1 and message in refused.output
+        assert " ready" in runner.invoke(main, ["tasks"], env=env).output
+    done = runner.invoke(main, ["complete", task_id, "--user", "fiona"], env=env)
+    assert done.exit_code == 0 and f"task {task_id} completed" in done.output
