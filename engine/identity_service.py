@@ -10,7 +10,7 @@ from . import credentials, users
 from .core import Core
 from .credentials import Principal
 from .errors import ForbiddenError, InvalidInputError, UnauthenticatedError
-from .models import ApiKey, HumanTask, User
+from .models import ApiKey, Event, HumanTask, User
 from .vocabulary import Scope
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,10 @@ class IdentityService:
     def audit(self, type_: str, actor: str | None, **data: Any) -> None:
         """Append a security event (sign-in, refusal) to the audit trail."""
         users.audit(self.db, type_, actor, **data)
+
+    def security_events(self, limit: int = 50, type_: str | None = None) -> list[Event]:
+        """The newest security events (refusals, sign-ins, keys made), newest first."""
+        return users.security_events(self.db, limit, type_)
 
     # -- who may see what -----------------------------------------------------------------
 

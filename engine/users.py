@@ -200,6 +200,15 @@ def audit(db: Database, type_: str, actor: str | None, **data: Any) -> None:
         s.add(Event(instance_id=None, type=type_, actor=actor, data=data))
 
 
+def security_events(db: Database, limit: int = 50, type_: str | None = None) -> list[Event]:
+    """The newest security events (sign-ins, refusals, keys made), newest first."""
+    with db.read() as s:
+        query = select(Event).where(Event.instance_id.is_(None))
+        if type_:
+            query = query.where(Event.type == type_)
+        return list(s.scalars(query.order_by(Event.id.desc()).limit(limit)))
+
+
 # -- throttling sign-ins ----------------------------------------------------------------------
 
 @dataclass(frozen=True)

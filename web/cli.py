@@ -389,6 +389,19 @@ def rotate_api_key(key_id: str) -> None:
         click.echo(engine.identity.rotate_api_key(key_id))
 
 
+@main.command("security-events")
+@click.option("--type", "type_", default=None,
+              help="Only this kind, e.g. access_denied, api_key_refused, sign_in_failed.")
+@click.option("--limit", default=50, show_default=True)
+def security_events(type_: str | None, limit: int) -> None:
+    """Show the newest security events: refusals, sign-ins, keys made, revoked, rotated."""
+    with open_engine() as engine:
+        for e in engine.identity.security_events(limit, type_):
+            details = " ".join(f"{k}={v}" for k, v in sorted(e.data.items()))
+            click.echo(f"{e.created_at:%Y-%m-%d %H:%M:%S}  {e.type:<16} "
+                       f"{e.actor or '-':<16} {details}")
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

@@ -323,3 +323,19 @@ def test_complete_from_the_cli_is_for_a_candidate_only(env: dict[str, str],
         assert " ready" in runner.invoke(main, ["tasks"], env=env).output
     done = runner.invoke(main, ["complete", task_id, "--user", "fiona"], env=env)
     assert done.exit_code == 0 and f"task {task_id} completed" in done.output
+
+
+def test_an_admin_sees_the_refusals_with_security_events(env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    runner = CliRunner()
+    process = tmp_path / "approval.bpmn"
+    process.write_bytes(approval())
+    runner.invoke(main, ["deploy", str(process)], env=env)
+    runner.invoke(main, ["start", "approval", "--wait", "5"], env=env)
+    task_id = runner.invoke(main, ["tasks"], env=env).output.split()[0]
+    runner.invoke(main, ["complete", task_id, "--user", "ghost"], env=env)
+    shown = runner.invoke(main, ["security-events", "--type", "access_denied"], env=env)
+    assert shown.exit_code == 0
+    [line] = shown.output.splitlines()
+    assert "access_denied" in line and "ghost" in line and "action=task.complete" in line
+    assert f"task_id={task_id}" in line and "there is no user named 'ghost'" in line
