@@ -7,6 +7,7 @@ and return the types exported here, never SpiffWorkflow's.
 """
 
 from .config import Settings
+from .credentials import Principal
 from .decision_inputs import DecisionInput
 from .definitions import Deployed
 from .dmn import DecisionEvaluationError
@@ -15,10 +16,12 @@ from .errors import (
     ConflictError,
     DefinitionError,
     EngineError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     Problem,
     StaleStateError,
+    UnauthenticatedError,
 )
 from .facade import Engine
 from .history_service import HistoryService
@@ -26,7 +29,7 @@ from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
-from .models import Definition, Event, HumanTask, Incident, Instance, User, utcnow
+from .models import ApiKey, Definition, Event, HumanTask, Incident, Instance, User, utcnow
 from .paging import Page
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
@@ -43,6 +46,7 @@ from .vocabulary import (
     IncidentStatus,
     InstanceStatus,
     JobKind,
+    Scope,
     TaskStatus,
 )
 from .worker import Worker
@@ -51,6 +55,7 @@ __all__ = [
     "FINAL_STATUSES",
     "LIVE_STATUSES",
     "OPEN_TASK_STATUSES",
+    "ApiKey",
     "CallContext",
     "CleanupReport",
     "ConflictError",
@@ -63,6 +68,7 @@ __all__ = [
     "EngineError",
     "ErasureReport",
     "Event",
+    "ForbiddenError",
     "HistoryService",
     "HumanTask",
     "IdentityService",
@@ -78,6 +84,7 @@ __all__ = [
     "NotFoundError",
     "OperationRegistry",
     "Page",
+    "Principal",
     "Problem",
     "ProcessFigures",
     "ProtectionError",
@@ -85,10 +92,12 @@ __all__ = [
     "RepositoryService",
     "RetryPolicy",
     "RuntimeService",
+    "Scope",
     "Settings",
     "StaleStateError",
     "TaskService",
     "TaskStatus",
+    "UnauthenticatedError",
     "User",
     "VisitedElement",
     "Worker",

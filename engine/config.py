@@ -72,6 +72,10 @@ class Settings:
     session_lifetime_minutes: int = 480
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Spraying one password over many names: counted per address, per name and overall too.
+    login_max_failures_per_name: int = 10
+    login_max_failures_per_address: int = 20
+    login_max_failures_global: int = 200
     demo_users: bool = True
     # Personal data: variables sealed at rest (AES-256-GCM) and masked on pages and in events;
     # names or dotted paths, case-insensitive, * and ? as wildcards (engine.protect).

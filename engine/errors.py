@@ -91,3 +91,15 @@ class StaleStateError(ConflictError):
     """Another writer advanced the instance first; the caller must reload and retry."""
 
     code = "stale_state"
+
+
+class UnauthenticatedError(EngineError):
+    """The credential is unknown, expired or revoked: the caller is nobody (HTTP 401)."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(EngineError):
+    """The caller is known but may not do this (HTTP 403); the refusal is audited."""
+
+    code = "forbidden"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import logging
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from . import users
+from . import credentials, users
 from .core import Core
-from .errors import ConflictError
-from .models import ApiKey, HumanTask, User
+from .credentials import Principal
+from .errors import ForbiddenError, InvalidInputError, UnauthenticatedError
+from .models import ApiKey, Event, HumanTask, User
+from .vocabulary import Scope
+
+log = logging.getLogger(__name__)
 
 
 class IdentityService:
@@ -77,6 +79,10 @@ class IdentityService:
         """Append a security event (sign-in, refusal) to the audit trail."""
         users.audit(self.db, type_, actor, **data)
 
+    def security_events(self, limit: int = 50, type_: str | None = None) -> list[Event]:
+        """The newest security events (refusals, sign-ins, keys made), newest first."""
+        return users.security_events(self.db, limit, type_)
+
     # -- who may see what -----------------------------------------------------------------
 
     @staticmethod
@@ -90,28 +96,92 @@ class IdentityService:
             return data
         return self._core.protector.mask_variables(data)
 
-    # -- systems --------------------------------------------------------------------------
+    # -- sessions -------------------------------------------------------------------------
 
-    def create_api_key(self, name: str) -> str:
-        """Create an API key and return it; only its hash is stored, so show it once."""
-        secret = "bf_" + secrets.token_urlsafe(32)
-        with self.db.write() as s:
-            if s.scalar(select(ApiKey.id).where(ApiKey.name == name)):
-                raise ConflictError(f"an API key named '{name}' exists already")
-            s.add(ApiKey(name=name, prefix=secret[:10], key_hash=_hash_key(secret)))
+    def end_sessions(self, user: User) -> None:
+        """Sign ``user`` out everywhere: every session cookie they hold stops working."""
+        users.end_sessions(self.db, user.id)
+
+    # -- API credentials ------------------------------------------------------------------
+
+    def create_api_key(self, name: str, scopes: list[str], *,
+                       expires_at: datetime | None = None) -> str:
+        """Create service account ``name``'s key with ``scopes``; return its secret (once)."""
+        _, secret = credentials.create(self.db, name, scopes, expires_at=expires_at)
         return secret
 
-    def check_api_key(self, secret: str) -> str | None:
-        """Return the key's name when ``secret`` is a valid, unrevoked key."""
-        with self.db.read() as s:
-            rows = list(s.scalars(select(ApiKey).where(ApiKey.prefix == secret[:10],
-                                                       ApiKey.revoked_at.is_(None))))
-        digest = _hash_key(secret)
-        for row in rows:
-            if secrets.compare_digest(row.key_hash, digest):
-                return row.name
-        return None
+    def list_api_keys(self) -> list[ApiKey]:
+        """Every key and personal token, without secrets (only their first characters)."""
+        return credentials.list_keys(self.db)
 
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Stop a key or token from working, at once and for good."""
+        return credentials.revoke(self.db, key_id)
 
-def _hash_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    def rotate_api_key(self, key_id: str) -> str:
+        """Give a key a new secret and return it; the old secret stops working."""
+        _, secret = credentials.rotate(self.db, key_id)
+        return secret
+
+    def create_personal_token(self, user: User, label: str,
+                              expires_at: datetime | None = None) -> str:
+        """A token that acts only as ``user`` (tasks:read, tasks:act); return it (once)."""
+        label = (label or "").strip()
+        if not label:
+            raise InvalidInputError("give the token a name, e.g. where you use it",
+                                    {"fields": {"label": "is required"}})
+        _, secret = credentials.create(self.db, f"{user.name}:{label}", [],
+                                       expires_at=expires_at, user=user)
+        return secret
+
+    def personal_tokens(self, user: User) -> list[ApiKey]:
+        """``user``'s own tokens, without secrets."""
+        return credentials.list_keys(self.db, user)
+
+    def revoke_personal_token(self, user: User, key_id: str) -> ApiKey:
+        """Revoke one of ``user``'s own tokens (another's is not found)."""
+        return credentials.revoke(self.db, key_id, owner=user)
+
+    def authenticate_key(self, secret: str, where: str) -> Principal:
+        """Who ``secret`` belongs to; ``UnauthenticatedError`` (audited) when nobody."""
+        principal, why = credentials.authenticate(self.db, secret)
+        if principal is None:
+            log.warning("API request to %s refused: %s", where, why)
+            users.audit(self.db, "api_key_refused", None, where=where, reason=why,
+                        prefix=(secret or "")[:6])
+            raise UnauthenticatedError(f"{why}; send a valid key as 'Authorization: "
+                                       "Bearer <key>'")
+        return principal
+
+    def require_scope(self, principal: Principal, scopes: tuple[Scope, ...],
+                      where: str) -> None:
+        """``ForbiddenError`` (audited) unless ``principal`` holds one of ``scopes``."""
+        if any(principal.allows(scope) for scope in scopes):
+            return
+        needed = " or ".join(str(scope) for scope in scopes)
+        reason = f"the API key '{principal.account}' lacks the scope {needed} needed for {where}"
+        self._refuse(principal, reason, where)
+        raise ForbiddenError(reason, {"needed_scopes": [str(sc) for sc in scopes],
+                                      "account": principal.account})
+
+    def acting_as(self, principal: Principal, user: str | None, where: str) -> str:
+        """The person a task action through the API is for: a token's own person; for a
+        service account the named ``user``, given the scope ``tasks:act``."""
+        self.require_scope(principal, (Scope.TASKS_ACT,), where)
+        if principal.person is not None:
+            if user and user != principal.person.name:
+                reason = (f"a personal token acts only as {principal.person.name}, "
+                          f"not as {user}")
+                self._refuse(principal, reason, where)
+                raise ForbiddenError(reason, {"user": user})
+            return principal.person.name
+        if not isinstance(user, str) or not user.strip():
+            raise InvalidInputError("user is required: name the person this key acts for",
+                                    {"fields": {"user": ["Missing data for required field."]}})
+        return user
+
+    def _refuse(self, principal: Principal, reason: str, where: str) -> None:
+        log.warning("API request to %s refused for %s: %s", where, principal.via, reason)
+        actor = principal.person.name if principal.person is not None else None
+        users.audit(self.db, "access_denied", actor, where=where, via=principal.via,
+                    reason=reason)

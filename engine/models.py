@@ -222,7 +222,11 @@ class Worker(Base):
 
 
 class ApiKey(Base):
-    """A key a system uses to call the REST API; only its hash is kept."""
+    """A credential for the REST API; only its hash is kept.
+
+    A service account's key (``user_id`` empty) acts with its ``scopes``; a personal token
+    (``user_id`` set) acts only as that person, with their groups.
+    """
 
     __tablename__ = "api_keys"
 
@@ -230,9 +234,13 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    rotated_at: Mapped[datetime | None] = mapped_column()
 
 
 class InboundEvent(Base):
@@ -265,6 +273,8 @@ class User(Base):
     groups: Mapped[list[str]] = mapped_column(default=list)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on sign-out, password change and deactivation: older session cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
 

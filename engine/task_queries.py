@@ -80,7 +80,8 @@ def _sort_key(sort: Sort) -> Callable[[HumanTask], tuple[object, ...]]:
     return lambda t: (t.due_at is None, t.due_at or t.created_at, t.created_at)
 
 
-def add_comment(db: Database, task_id: str, author: str, text: str) -> Event:
+def add_comment(db: Database, task_id: str, author: str, text: str,
+                via: str | None = None) -> Event:
     """Record a comment on a task in the audit trail, where it stays with the task."""
     text = (text or "").strip()
     if not text:
@@ -94,7 +95,7 @@ def add_comment(db: Database, task_id: str, author: str, text: str) -> Event:
             raise NotFoundError(f"no task with id '{task_id}'", {"id": task_id})
         event = Event(instance_id=task.instance_id, type="task_comment",
                       element_id=task.element_id, actor=author,
-                      data={"task_id": task_id, "text": text})
+                      data={"task_id": task_id, "text": text, **({"via": via} if via else {})})
         s.add(event)
         s.flush()
     return event

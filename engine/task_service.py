@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import jobs, task_queries
+from . import jobs, task_queries, users
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
-from .errors import ConflictError, InvalidInputError, NotFoundError
+from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .forms import validate_submission
 from .instances import check_variables
 from .models import Event, HumanTask, Instance, User, utcnow
@@ -18,6 +21,9 @@ from .paging import Page
 from .task_queries import Queue, Show, Sort
 from .users import can_see_task
 from .vocabulary import OPEN_TASK_STATUSES, JobKind, TaskStatus
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TaskService:
@@ -77,19 +83,46 @@ class TaskService:
         """The audit events about one task (its history and its comments), oldest first."""
         return task_queries.task_events(self.db, task)
 
-    def add_comment(self, task_id: str, author: str, text: str) -> Event:
-        """Record a comment on a task in the audit trail."""
-        return task_queries.add_comment(self.db, task_id, author, text)
+    def add_comment(self, task_id: str, author: str, text: str, *,
+                    via: str | None = None) -> Event:
+        """Record a comment on a task in the audit trail; only who may act on it may."""
+        _require_user(author)
+        with self._refusals_audited("comment", task_id, author, via):
+            with self.db.read() as s:
+                row = s.get(HumanTask, task_id)
+                if row is None:
+                    raise NotFoundError(f"no task with id '{task_id}'", {"id": task_id})
+                users.acting_person(s, author, row)
+        return task_queries.add_comment(self.db, task_id, author, text, via=via)
 
     def check_submission(self, task: HumanTask, data: Any) -> dict[str, Any]:
         """The form data as the task's form accepts it; ``InvalidInputError`` otherwise."""
         return validate_submission(task.form, data)
+
+    @contextmanager
+    def _refusals_audited(self, action: str, task_id: str, user: str,
+                          via: str | None) -> Iterator[None]:
+        """Record a refused task action in the audit trail (after its rollback), then raise."""
+        try:
+            yield
+        except ForbiddenError as exc:
+            log.warning("refused to %s task %s as %s (%s): %s", action, task_id, user,
+                        via or "direct", exc.message, extra={"task_id": task_id})
+            users.audit(self.db, "access_denied", user, action=f"task.{action}",
+                        task_id=task_id, via=via, reason=exc.message)
+            raise
+
+    def _act(self, action: str, task_id: str, user: str, via: str | None,
+             body: Callable[[Session], T]) -> T:
+        with self._refusals_audited(action, task_id, user, via), self.db.write() as s:
+            return body(s)
 
     def _open_task_for(self, s: Session, task_id: str, user: str) -> HumanTask:
         """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
         row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
         if row is None:
             raise NotFoundError(f"no task with id '{task_id}'")
+        users.acting_person(s, user, row)
         if row.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
             raise ConflictError(f"the task is already {row.status}", {"status": row.status})
         if row.assignee and row.assignee != user:
@@ -97,16 +130,23 @@ class TaskService:
                                 {"assignee": row.assignee})
         return row
 
-    def claim(self, task_id: str, user: str) -> HumanTask:
-        """Take the task: it is then ``user``'s until completed or unclaimed."""
+    def claim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
+        """Take the task: it is then ``user``'s until completed or unclaimed.
+
+        ``user`` must be an active person who is a candidate (or an admin); ``via`` names
+        the credential acting for them (``api-key:<account>``) in the audit trail.
+        """
         _require_user(user)
-        with self.db.write() as s:
+
+        def claim_it(s: Session) -> None:
             row = self._open_task_for(s, task_id, user)
             if row.assignee != user:
                 row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, utcnow()
                 s.add(Event(instance_id=row.instance_id, type="task_claimed",
-                            element_id=row.element_id, actor=user, data={"task_id": row.id}))
+                            element_id=row.element_id, actor=user,
+                            data=_with_via({"task_id": row.id}, via)))
                 self._assigned(s, row)
+        self._act("claim", task_id, user, via, claim_it)
         return self.task(task_id)
 
     def _assigned(self, s: Session, row: HumanTask) -> None:
@@ -118,47 +158,65 @@ class TaskService:
             jobs.enqueue(s, JobKind.TASK_ASSIGNED, row.instance_id,
                          {"human_task_id": row.id, "assignee": row.assignee})
 
-    def unclaim(self, task_id: str, user: str | None = None) -> HumanTask:
-        """Give a claimed task back to its candidate groups."""
-        with self.db.write() as s:
+    def unclaim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
+        """Give a claimed task back to its candidate groups (its assignee or an admin may)."""
+        _require_user(user)
+
+        def unclaim_it(s: Session) -> None:
             row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
             if row is None:
                 raise NotFoundError(f"no task with id '{task_id}'")
             if row.status != TaskStatus.CLAIMED:
                 raise ConflictError(f"the task is {row.status}, not claimed",
                                     {"status": row.status})
+            users.acting_person(s, user, row, owner_only=True)
             previous = row.assignee
             row.assignee, row.status, row.claimed_at = None, TaskStatus.READY, None
             s.add(Event(instance_id=row.instance_id, type="task_unclaimed",
-                        element_id=row.element_id, actor=user or previous,
-                        data={"task_id": row.id, "previous_assignee": previous}))
+                        element_id=row.element_id, actor=user,
+                        data=_with_via({"task_id": row.id, "previous_assignee": previous},
+                                       via)))
+        self._act("unclaim", task_id, user, via, unclaim_it)
         return self.task(task_id)
 
     def complete(self, task_id: str, user: str, variables: Any = None,
-                 wait: float = 0.0) -> HumanTask:
-        """Complete a task with the form's data; the instance moves on in a worker."""
+                 wait: float = 0.0, *, via: str | None = None) -> HumanTask:
+        """Complete a task with the form's data; the instance moves on in a worker.
+
+        ``user`` must be an active person who is a candidate or the assignee (or an admin).
+        """
         _require_user(user)
-        with self.db.write() as s:
-            row = self._open_task_for(s, task_id, user)
-            data = validate_submission(row.form, {} if variables is None else variables)
-            check_variables(data)
-            result = s.execute(update(HumanTask).where(
-                HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK_STATUSES))
-                .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
-                        completed_at=utcnow(), completion_data=data))
-            if not result.rowcount:  # type: ignore[attr-defined]
-                raise ConflictError("the task was completed by someone else just now")
-            job = jobs.enqueue(s, JobKind.COMPLETE_TASK, row.instance_id,
-                               {"human_task_id": task_id})
-            s.add(Event(instance_id=row.instance_id, type="task_completed",
-                        element_id=row.element_id, actor=user,
-                        data={"task_id": task_id, "fields": sorted(data)}))
-            s.flush()
-            job_id, instance_id = job.id, row.instance_id
+        job_id, instance_id = self._act("complete", task_id, user, via,
+                                        lambda s: self._complete(s, task_id, user,
+                                                                 variables, via))
         if wait > 0:
             self._core.run_now(job_id)
             self._core.wait_for(instance_id, wait)
         return self.task(task_id)
+
+    def _complete(self, s: Session, task_id: str, user: str, variables: Any,
+                  via: str | None) -> tuple[int, str]:
+        """Complete the task in ``s``; return the job that moves its instance on."""
+        row = self._open_task_for(s, task_id, user)
+        data = validate_submission(row.form, {} if variables is None else variables)
+        check_variables(data)
+        result = s.execute(update(HumanTask).where(
+            HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK_STATUSES))
+            .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
+                    completed_at=utcnow(), completion_data=data))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise ConflictError("the task was completed by someone else just now")
+        job = jobs.enqueue(s, JobKind.COMPLETE_TASK, row.instance_id,
+                           {"human_task_id": task_id})
+        s.add(Event(instance_id=row.instance_id, type="task_completed",
+                    element_id=row.element_id, actor=user,
+                    data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
+        s.flush()
+        return job.id, row.instance_id
+
+
+def _with_via(data: dict[str, Any], via: str | None) -> dict[str, Any]:
+    return {**data, "via": via} if via else data
 
 
 def _require_user(user: Any) -> None:

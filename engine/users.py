@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .config import Settings
 from .db import Database
-from .errors import ConflictError, InvalidInputError, NotFoundError
+from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .models import Event, HumanTask, LoginThrottle, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def set_password(db: Database, name: str, password: str) -> User:
     with db.write() as s:
         user = _by_name(s, name)
         user.password_hash = hashed
+        user.session_version = (user.session_version or 0) + 1
     log.info("password of user %s changed", name)
     return user
 
@@ -109,8 +110,17 @@ def deactivate(db: Database, name: str) -> User:
     with db.write() as s:
         user = _by_name(s, name)
         user.active = False
+        user.session_version = (user.session_version or 0) + 1
     log.info("user %s deactivated", name)
     return user
+
+
+def end_sessions(db: Database, user_id: str) -> None:
+    """Make every session cookie of this user stop working (signing out ends them all)."""
+    with db.write() as s:
+        user = s.get(User, user_id)
+        if user is not None:
+            user.session_version = (user.session_version or 0) + 1
 
 
 def ensure_demo_users(db: Database) -> list[str]:
@@ -148,6 +158,32 @@ def can_see_task(user: User, task: HumanTask) -> bool:
     return task.assignee == user.name or user.name in (task.candidate_users or ())
 
 
+def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = False) -> User:
+    """The person ``name`` if they may act on ``task``; ``ForbiddenError`` saying why not.
+
+    They must exist, be active, and be the assignee, a candidate user or in a candidate
+    group (``owner_only``: the assignee), unless they are an admin.
+    """
+    user: User | None = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise ForbiddenError(f"there is no user named '{name}'; a task is acted on only by "
+                             "a person who has an account", {"user": name})
+    if not user.active:
+        raise ForbiddenError(f"the user '{name}' is deactivated", {"user": name})
+    if user.role == "admin":
+        return user
+    if owner_only:
+        if task.assignee != name:
+            raise ForbiddenError(f"task {task.id} is claimed by {task.assignee or 'nobody'}; "
+                                 f"only they or an admin may give it back", {"user": name})
+        return user
+    if not can_see_task(user, task):
+        groups = ", ".join(task.candidate_groups or []) or "its candidate users"
+        raise ForbiddenError(f"task {task.id} is for {groups}; {name} is neither a candidate "
+                             "nor its assignee", {"user": name})
+    return user
+
+
 def can_see_personal_data(user: User | None, settings: Settings) -> bool:
     """Admins and members of ``personal_data_groups`` see personal values unmasked."""
     if user is None or not user.active:
@@ -164,32 +200,66 @@ def audit(db: Database, type_: str, actor: str | None, **data: Any) -> None:
         s.add(Event(instance_id=None, type=type_, actor=actor, data=data))
 
 
+def security_events(db: Database, limit: int = 50, type_: str | None = None) -> list[Event]:
+    """The newest security events (sign-ins, refusals, keys made), newest first."""
+    with db.read() as s:
+        query = select(Event).where(Event.instance_id.is_(None))
+        if type_:
+            query = query.where(Event.type == type_)
+        return list(s.scalars(query.order_by(Event.id.desc()).limit(limit)))
+
+
 # -- throttling sign-ins ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Throttle:
-    """How many wrong passwords one name from one address may try, and for how long it waits."""
+    """How many wrong passwords may be tried, and for how long sign-in then waits.
+
+    Failures are counted four ways: one name from one address, one address over any names
+    (one password sprayed across many names), one name from any address, and everything.
+    Reaching a limit blocks that scope for ``lockout``; a success forgets only its own
+    name-and-address streak, so signing in to one's own account resets no other counter.
+    """
 
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=5)
+    per_name: int = 10
+    per_address: int = 20
+    overall: int = 200
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Throttle:
         return cls(settings.login_max_failures,
-                   timedelta(seconds=settings.login_lockout_seconds))
+                   timedelta(seconds=settings.login_lockout_seconds),
+                   settings.login_max_failures_per_name,
+                   settings.login_max_failures_per_address,
+                   settings.login_max_failures_global)
+
+    def _limits(self, name: str, address: str) -> list[tuple[str, int]]:
+        return [(_throttle_key("pair", name.lower(), address), self.max_failures),
+                (_throttle_key("address", address), self.per_address),
+                (_throttle_key("name", name.lower()), self.per_name),
+                (_throttle_key("all"), self.overall)]
 
     def blocked_for(self, db: Database, name: str, address: str) -> int:
         """Seconds until ``name`` may try again from ``address``; 0 when it may now."""
+        keys = [key for key, _ in self._limits(name, address)]
         with db.read() as s:
-            row = s.get(LoginThrottle, _throttle_key(name, address))
+            rows = list(s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys))))
         now = utcnow()
-        if row is None or row.locked_until is None or row.locked_until <= now:
-            return 0
-        return max(1, int((row.locked_until - now).total_seconds() + 0.999))
+        waits = [(row.locked_until - now).total_seconds() for row in rows
+                 if row.locked_until is not None and row.locked_until > now]
+        return max(1, int(max(waits) + 0.999)) if waits else 0
 
     def failed(self, db: Database, name: str, address: str) -> bool:
-        """Count a wrong password; return True when this one locked the name out."""
-        key, now = _throttle_key(name, address), utcnow()
+        """Count a wrong password; return True when this one locked a scope out."""
+        locked = False
+        for key, limit in self._limits(name, address):
+            locked = self._count(db, key, limit) or locked
+        return locked
+
+    def _count(self, db: Database, key: str, limit: int) -> bool:
+        now = utcnow()
         for _ in range(3):
             try:
                 with db.write() as s:
@@ -201,7 +271,7 @@ class Throttle:
                         row.failures, row.locked_until = 0, None  # an old streak is forgotten
                     row.failures += 1
                     row.last_failed_at = now
-                    if row.failures >= self.max_failures:
+                    if row.failures >= limit:
                         row.locked_until, row.failures = now + self.lockout, 0
                         return True
                     return False
@@ -212,12 +282,12 @@ class Throttle:
     def succeeded(self, db: Database, name: str, address: str) -> None:
         with db.write() as s:
             s.execute(delete(LoginThrottle).where(
-                LoginThrottle.key == _throttle_key(name, address)))
+                LoginThrottle.key == _throttle_key("pair", name.lower(), address)))
 
 
-def _throttle_key(name: str, address: str) -> str:
+def _throttle_key(*parts: str) -> str:
     # Hashed, so the table holds neither names nor addresses in clear.
-    return hashlib.sha256(f"{name.lower()}\x00{address}".encode()).hexdigest()
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
 # -- checks -----------------------------------------------------------------------------------

@@ -61,3 +61,23 @@ class SubscriptionKind(StrEnum):
 
     MESSAGE = "message"
     SIGNAL = "signal"
+
+
+class Scope(StrEnum):
+    """What a service account's API key may do; each REST route needs one of these."""
+
+    PROCESSES_START = "processes:start"  # start instances, evaluate decisions, read them
+    MESSAGES_SEND = "messages:send"  # correlate messages, broadcast signals
+    WEBHOOKS = "webhooks"  # reserved for webhook management; /webhooks/crm is HMAC-signed
+    TASKS_READ = "tasks:read"  # list and show human tasks
+    TASKS_ACT = "tasks:act"  # claim, unclaim, complete tasks for a named person
+    ADMIN = "admin"  # instances, incidents, repairs, audit events
+    DEPLOY = "deploy"  # deploy BPMN and DMN
+
+
+# What keys made before scopes existed were given (migration 0006): everything they did
+# day to day, but not changing what runs nor repairing instances.
+LEGACY_KEY_SCOPES = (Scope.PROCESSES_START, Scope.MESSAGES_SEND, Scope.WEBHOOKS,
+                     Scope.TASKS_READ, Scope.TASKS_ACT)
+# A person's own token: read and work their tasks, as themself only.
+PERSONAL_TOKEN_SCOPES = (Scope.TASKS_READ, Scope.TASKS_ACT)

@@ -65,7 +65,8 @@ def current_user() -> User | None:
     user_id = session.get("user_id")
     if isinstance(user_id, str):
         found = _engine().identity.user(user_id)
-        # A deactivated user, or a password changed since sign-in, ends the session.
+        # Deactivation, a password change or signing out (anywhere) ends the session:
+        # the stamp covers the password hash and the user's session version.
         if found is not None and found.active and session.get("pw") == _stamp(found):
             user = found
         else:
@@ -75,7 +76,8 @@ def current_user() -> User | None:
 
 
 def _stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    seed = f"{user.password_hash}\x00{user.session_version or 0}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
 def visible_variables(variables: dict[str, Any] | None,
@@ -179,9 +181,10 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the session."""
+    """End the session, server-side too: a copy of the cookie no longer signs anyone in."""
     user = current_user()
     if user is not None:
+        _engine().identity.end_sessions(user)
         _engine().identity.audit("signed_out", user.name)
     session.clear()
     g.bf_user = None

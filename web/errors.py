@@ -15,8 +15,10 @@ from engine import (
     DecisionEvaluationError,
     DefinitionError,
     EngineError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    UnauthenticatedError,
 )
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ RETRY_AFTER_SECONDS = 5
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
                sa_exc.TimeoutError)
 ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),

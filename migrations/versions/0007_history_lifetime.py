@@ -1,7 +1,7 @@
 """history lifetime: a process's history time-to-live, and ended instances found by end time
 
 Revision ID: 0007
-Revises: 0005 (re-point to 0006 when that migration is merged)
+Revises: 0006
 Create Date: 2026-12-03 06:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

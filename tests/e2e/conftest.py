@@ -43,7 +43,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from crm_sandbox import create_app as create_crm
 from crm_sandbox import crm_of
 from crm_sandbox.outbox import SIGNATURE_HEADER, list_events, sign
-from engine import Engine, Settings, Worker
+from engine import Engine, Scope, Settings, Worker
 from engine.errors import DefinitionError
 from engine.models import Job, utcnow
 from service_tasks.crm import SalesforceClient
@@ -472,7 +472,8 @@ def bridgeflow(request: pytest.FixtureRequest, bridgeflow_server: BridgeflowServ
     bridgeflow_server.later.app = app
     try:
         yield Bridgeflow(bridgeflow_server.url, app,
-                         engine.identity.create_api_key(f"e2e-{request.param}"), problems)
+                         engine.identity.create_api_key(f"e2e-{request.param}",
+                                                        [s.value for s in Scope]), problems)
     finally:
         bridgeflow_server.later.app = None
         worker.stop()

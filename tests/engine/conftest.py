@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine import Engine
 from engine.config import Settings
 from engine.db import Database
+from engine.models import User
 from engine.registry import CallContext, OperationRegistry
 from engine.worker import Worker
 from service_tasks.base import BusinessRuleError, TransientError
@@ -65,7 +67,21 @@ def engine(database: Database, registry: OperationRegistry) -> Iterator[Engine]:
     eng = Engine(database, settings, registry)
     eng.repository.deploy_directory(FIXTURES / "processes")
     eng.repository.deploy_directory(FIXTURES / "engine")
+    add_actors(database)
     yield eng
+
+
+# Execution tests act as these people; as admins they may act on any task (who may act is
+# tested in tests/web/test_task_acting.py). They cannot sign in: the hash matches nothing.
+ACTORS = ("ann", "ben", "bob", "cy", "finance-lead", "fiona", "maria", "olga", "sam", "sue",
+          "wendy")
+
+
+def add_actors(database: Database) -> None:
+    with database.write() as s:
+        known = set(s.scalars(select(User.name)))
+        s.add_all(User(name=name, role="admin", groups=[], password_hash="!", active=True)
+                  for name in ACTORS if name not in known)
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ def engine(database: Database) -> Engine:
                            "default_lived.bpmn": process("default_lived"),
                            "called.bpmn": process("called", "1"),
                            "caller.bpmn": CALLER.encode()})
+    eng.identity.create_user("fin", "a long enough password", groups=["finance"], role="user")
     return eng
 
 

@@ -20,6 +20,8 @@ from engine.protect import ProtectionError, Protector, mask, parse_names
 from engine.registry import CallContext, OperationRegistry
 from engine.worker import Worker
 
+from .conftest import add_actors
+
 EMAIL = "Fiona.Meyer@Example.com"
 PHONE = "+49 171 2345667"
 CONTACT = "fm-private@mailbox.example"
@@ -98,6 +100,7 @@ def make_engine(database: Database, mailer: Mailer) -> Callable[..., Engine]:
         engine = Engine(database, Settings(encryption_keys=keys, environment="production",
                                            secret_key="s" * 32, **settings), registry)
         engine.repository.deploy({"call_back.bpmn": PROCESS})
+        add_actors(database)
         return engine
 
     return make

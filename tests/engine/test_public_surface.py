@@ -8,16 +8,16 @@ import engine
 from engine import Engine
 
 EXPORTED = {
-    "CallContext", "CleanupReport", "ConflictError", "DecisionEvaluationError",
+    "ApiKey", "CallContext", "CleanupReport", "ConflictError", "DecisionEvaluationError",
     "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
-    "ErasureReport",
-    "Event", "FINAL_STATUSES", "HistoryService", "HumanTask", "IdentityService",
+    "ErasureReport", "Event", "FINAL_STATUSES", "ForbiddenError", "HistoryService",
+    "HumanTask", "IdentityService",
     "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
     "InvalidInputError", "JobKind", "LIVE_STATUSES", "ManagementService", "MessageResult",
-    "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page",
+    "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page", "Principal",
     "Problem", "ProcessFigures", "ProtectionError", "Queue", "RepositoryService",
-    "RetryPolicy", "RuntimeService", "Settings", "StaleStateError", "TaskService",
-    "TaskStatus", "User", "VisitedElement", "Worker", "is_overdue",
+    "RetryPolicy", "RuntimeService", "Scope", "Settings", "StaleStateError", "TaskService",
+    "TaskStatus", "UnauthenticatedError", "User", "VisitedElement", "Worker", "is_overdue",
     "utcnow",
 }
 
@@ -35,8 +35,11 @@ SERVICES = {
                    "database_is_current", "heartbeat", "workers", "stats"},
     "identity": {"create_user", "list_users", "user", "user_by_name", "set_password",
                  "deactivate", "ensure_demo_users", "blocked_for", "authenticate",
-                 "sign_in_failed", "lockout_seconds", "audit", "can_see_task", "masked_for",
-                 "create_api_key", "check_api_key"},
+                 "sign_in_failed", "lockout_seconds", "audit", "security_events",
+                 "can_see_task", "masked_for",
+                 "end_sessions", "create_api_key", "list_api_keys", "revoke_api_key",
+                 "rotate_api_key", "create_personal_token", "personal_tokens",
+                 "revoke_personal_token", "authenticate_key", "require_scope", "acting_as"},
 }
 
 

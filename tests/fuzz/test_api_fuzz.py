@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from ..web.conftest import FIXTURES, prepared_app
+from ..web.conftest import ALL_SCOPES, FIXTURES, prepared_app
 from ..web.processes import approval, waits_for_message
 
 EXAMPLES = int(os.environ.get("BRIDGEFLOW_FUZZ_EXAMPLES", "40"))
@@ -37,7 +37,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
                         "processes_dir": str(FIXTURES)})
     app.config["TESTING"] = True
     engine = app.extensions["bridgeflow"]
-    app.config["FUZZ_KEY"] = engine.identity.create_api_key("fuzzer")
+    app.config["FUZZ_KEY"] = engine.identity.create_api_key("fuzzer", ALL_SCOPES)
     engine.repository.deploy({"approval.bpmn": approval(), "payment.bpmn": waits_for_message()})
     inst = engine.runtime.start("approval", "PO-1", {}, wait=5)
     engine.runtime.start("payment", "INV-1", {}, wait=5)

@@ -50,6 +50,7 @@ def engine(database: Database, systems: Systems) -> Iterator[Engine]:
     settings = Settings(checkpoint_every_step=True, job_lease_seconds=5)
     eng = Engine(database, settings, systems.registry())
     eng.repository.deploy(shipped_files())
+    eng.identity.ensure_demo_users()  # fiona of finance, sue of support... act on the tasks
     yield eng
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine import Engine
+from engine import Engine, HumanTask
 from engine.errors import InvalidInputError
 from service_tasks.base import BusinessRuleError
 
@@ -31,7 +31,13 @@ def open_case(driver: Driver, systems: Systems, account_id: str | None = COBALT,
 
 def resolve(driver: Driver, instance_id: str, **variables: Any) -> None:
     task = driver.open_tasks(instance_id)["resolve_complaint"]
-    driver.complete(task, "sue", **variables)
+    driver.complete(task, member_of(task), **variables)
+
+
+def member_of(task: HumanTask) -> str:
+    """A demo user of the department the case went to (only they may resolve it)."""
+    return {"support": "sue", "logistics": "leo", "sales": "sam",
+            "finance": "fiona"}[task.candidate_groups[0]]
 
 
 def written(systems: Systems) -> dict[str, Any]:

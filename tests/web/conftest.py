@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import Engine, Settings
+from engine import Engine, Scope, Settings
 from web import create_app
 from web.bootstrap import prepare
 
@@ -42,9 +42,21 @@ def engine(app: Flask) -> Engine:
     return eng
 
 
+ALL_SCOPES = [scope.value for scope in Scope]
+PASSWORD = "correct horse battery"
+
+
 @pytest.fixture
 def api_key(engine: Engine) -> str:
-    return engine.identity.create_api_key("order-system")
+    """A service account's key with every scope (the scope tests make narrower ones)."""
+    return engine.identity.create_api_key("order-system", ALL_SCOPES)
+
+
+@pytest.fixture
+def finance_people(engine: Engine) -> None:
+    """ann and bob of the finance group, for whom the order system acts on tasks."""
+    for name in ("ann", "bob"):
+        engine.identity.create_user(name, PASSWORD, groups=["finance"], role="user")
 
 
 class AuthClient:

@@ -469,3 +469,85 @@ def test_users_set_password_and_deactivate(env: dict[str, str], app: Flask) -> N
     assert "deactivated" in bridgeflow(env, "users", "list").output
     missing = bridgeflow(env, "users", "deactivate", "nobody")
     assert missing.exit_code == 1 and "no user named 'nobody'" in missing.output
+
+
+# -- sessions end on the server; password spraying is slowed ----------------------------------
+
+COOKIE = "bridgeflow_session"
+
+
+def replay(app: Flask, cookie: str) -> FlaskClient:
+    """A fresh client presenting a copy of someone's session cookie, as a thief would."""
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, cookie)
+    return thief
+
+
+def test_a_copied_cookie_stops_working_after_sign_out(app: Flask, engine: Engine) -> None:
+    add_user(engine, "fiona", groups=("finance",))
+    fiona = app.test_client()
+    sign_in(fiona, "fiona")
+    cookie = fiona.get_cookie(COOKIE)
+    assert cookie is not None
+    assert replay(app, cookie.value).get("/_test/private").text == "hello fiona"
+    fiona.post("/logout", data={"csrf_token": token_of(fiona, "/_test/form")})
+    thief = replay(app, cookie.value)
+    resp = thief.get("/_test/private")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    form = thief.post("/_test/change", data={"what": "steal", "csrf_token": "x"})
+    assert form.status_code in (302, 400)
+    assert app.extensions["test_changes"] == []
+
+
+def test_a_cookie_from_before_a_password_change_stops_working(app: Flask,
+                                                              engine: Engine) -> None:
+    add_user(engine, "fiona")
+    old = app.test_client()
+    sign_in(old, "fiona")
+    cookie = old.get_cookie(COOKIE)
+    assert cookie is not None
+    engine.identity.set_password("fiona", "another good password")
+    new = app.test_client()
+    assert sign_in(new, "fiona", "another good password").status_code == 302
+    assert new.get("/_test/private").text == "hello fiona"
+    assert replay(app, cookie.value).get("/_test/private").status_code == 302
+
+
+def spray(app: Flask, names: list[str], address: str = "10.9.9.9") -> list[int]:
+    client = app.test_client()
+    return [sign_in(client, name, "Spring2026!", address=address).status_code
+            for name in names]
+
+
+def test_one_password_sprayed_across_names_from_one_address_is_stopped(
+        app: Flask, engine: Engine) -> None:
+    add_user(engine, "fiona")
+    statuses = spray(app, [f"user{i}" for i in range(20)])
+    assert statuses == [401] * 19 + [429]
+    blocked = sign_in(app.test_client(), "fiona", address="10.9.9.9")  # the right password
+    assert blocked.status_code == 429 and "too many failed sign-ins" in blocked.text
+    assert events_of_type(engine, "signed_in") == []
+    assert sign_in(app.test_client(), "fiona", address="10.0.0.7").status_code == 302
+
+
+def test_one_name_guessed_from_many_addresses_is_locked(app: Flask, engine: Engine) -> None:
+    add_user(engine, "fiona")
+    statuses = [spray(app, ["fiona"], address=f"10.1.0.{i}")[0] for i in range(10)]
+    assert statuses == [401] * 9 + [429]
+    late = sign_in(app.test_client(), "fiona", address="10.1.0.99")
+    assert late.status_code == 429 and late.headers["Retry-After"] == "300"
+    assert events_of_type(engine, "signed_in") == []
+
+
+def test_spraying_from_many_addresses_slows_every_sign_in(tmp_path: Path) -> None:
+    app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'spray.db'}",
+                        "run_worker_in_web": False, "processes_dir": str(FIXTURES),
+                        "login_max_failures_global": 6})
+    engine: Engine = app.extensions["bridgeflow"]
+    add_user(engine, "fiona")
+    statuses = [spray(app, [f"user{i}"], address=f"10.2.0.{i}")[0] for i in range(6)]
+    assert statuses == [401] * 5 + [429]
+    resp = sign_in(app.test_client(), "fiona", address="10.3.0.1")
+    assert resp.status_code == 429 and "try again in 5 minutes" in resp.text
+    assert events_of_type(engine, "signed_in") == []
+    engine.close()

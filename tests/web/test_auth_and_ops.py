@@ -30,7 +30,8 @@ def test_wrong_key_is_401(app: Flask, engine: Engine, api_key: str) -> None:
                                   json={"process_key": "auto_steps"},
                                   headers={"Authorization": f"Bearer {api_key}x"})
     assert resp.status_code == 401
-    assert resp.get_json()["message"] == "the API key is not valid or has been revoked"
+    assert resp.get_json()["message"] == ("the API key is not valid; send a valid key as "
+                                          "'Authorization: Bearer <key>'")
     assert instance_count(engine) == 0
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from engine import Engine
 
 from ..conftest import DATABASES, own_postgres_database, postgres_url, reset_postgres
-from .conftest import FIXTURES, AuthClient, instance_count, prepared_app
+from .conftest import ALL_SCOPES, FIXTURES, AuthClient, instance_count, prepared_app
 from .processes import approval
 
 URL = "/api/v1/process-instances"
@@ -201,7 +201,7 @@ def outage(request: pytest.FixtureRequest,
 def test_a_database_outage_is_a_503_with_retry_after(
         outage: tuple[Flask, Callable[[], None], Callable[[], None]]) -> None:
     app, take_down, bring_back = outage
-    key = app.extensions["bridgeflow"].identity.create_api_key("order-system")
+    key = app.extensions["bridgeflow"].identity.create_api_key("order-system", ALL_SCOPES)
     client = AuthClient(app.test_client(), key)
     assert client.get(URL).status_code == 200
     take_down()

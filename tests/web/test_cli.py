@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from web import server
+from web import create_app, server
 from web.cli import main, parse_vars
 
 from .processes import approval
@@ -178,12 +178,58 @@ def test_two_servers_on_one_host_run_side_by_side_without_a_control_socket(
                 raise
 
 
-def test_api_keys_create_prints_a_working_key(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["api-keys", "create", "crm"], env=env)
-    assert result.exit_code == 0, result.output
-    assert result.output.strip().startswith("bf_")
-    again = CliRunner().invoke(main, ["api-keys", "create", "crm"], env=env)
+def test_api_keys_create_list_rotate_and_revoke(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    made = runner.invoke(main, ["api-keys", "create", "crm", "--scope", "processes:start",
+                                "--scope", "messages:send", "--expires", "90d"], env=env)
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip()
+    assert secret.startswith("bf_")
+    again = runner.invoke(main, ["api-keys", "create", "crm", "--scope", "admin"], env=env)
     assert again.exit_code == 1 and "exists already" in again.output
+    listed = runner.invoke(main, ["api-keys", "list"], env=env)
+    assert listed.exit_code == 0
+    assert secret not in listed.output and secret[10:20] not in listed.output
+    [line] = [row for row in listed.output.splitlines() if " crm " in row]
+    assert "processes:start,messages:send" in line and "active" in line
+    key_id = line.split()[0]
+    app = create_app({"database_url": env["BRIDGEFLOW_DATABASE_URL"],
+                      "run_worker_in_web": False})
+    client = app.test_client()
+
+    def status(key: str, url: str = "/api/v1/process-definitions") -> int:
+        return client.get(url, headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert status(secret) == 200
+    assert status(secret, "/api/v1/incidents") == 403  # no admin scope
+    rotated = runner.invoke(main, ["api-keys", "rotate", key_id], env=env)
+    fresh = rotated.output.strip()
+    assert rotated.exit_code == 0 and fresh.startswith("bf_") and fresh != secret
+    assert (status(secret), status(fresh)) == (401, 200)
+    revoked = runner.invoke(main, ["api-keys", "revoke", key_id], env=env)
+    assert revoked.exit_code == 0 and "API key crm revoked" in revoked.output
+    assert status(fresh) == 401
+    assert "revoked" in runner.invoke(main, ["api-keys", "list"], env=env).output
+    app.extensions["bridgeflow"].close()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scope", "everything"], "'everything' is not one of"),
+    (["--scope", "admin", "--expires", "soon"], "'soon' is neither a date"),
+    (["--scope", "admin", "--expires", "2001-01-01"], "the expiry must be in the future"),
+    ([], "Missing option '--scope'"),
+])
+def test_api_keys_create_refuses_bad_scopes_and_expiries(env: dict[str, str], args: list[str],
+                                                         message: str) -> None:
+    result = CliRunner().invoke(main, ["api-keys", "create", "crm", *args], env=env)
+    assert result.exit_code != 0 and message in result.output
+    listed = CliRunner().invoke(main, ["api-keys", "list"], env=env)
+    assert listed.output.strip() == "0 key(s)"
+
+
+def test_revoking_an_unknown_key_says_so(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["api-keys", "revoke", "nope"], env=env)
+    assert result.exit_code == 1 and "no API key with id 'nope'" in result.output
 
 
 def test_deploy_of_a_broken_file_prints_the_problem(env: dict[str, str],
@@ -254,3 +300,42 @@ def test_every_command_has_help() -> None:
 def test_var_values_are_json_when_they_parse() -> None:
     assert parse_vars(("n=3", "s=hello", "o={\"a\": 1}")) == {"n": 3, "s": "hello",
                                                              "o": {"a": 1}}
+
+
+def test_complete_from_the_cli_is_for_a_candidate_only(env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    runner = CliRunner()
+    process = tmp_path / "approval.bpmn"
+    process.write_bytes(approval())
+    assert runner.invoke(main, ["deploy", str(process)], env=env).exit_code == 0
+    assert runner.invoke(main, ["start", "approval", "--wait", "5"], env=env).exit_code == 0
+    password = {"input": "correct horse battery\n"}
+    for name, groups in (("fiona", "finance"), ("sue", "support")):
+        made = runner.invoke(main, ["users", "create", name, "--role", "user", "--groups",
+                                    groups, "--password-stdin"], env=env, **password)
+        assert made.exit_code == 0, made.output
+    listed = runner.invoke(main, ["tasks"], env=env).output
+    task_id = listed.split()[0]
+    for user, message in (("ghost", "there is no user named 'ghost'"),
+                          ("sue", "sue is neither a candidate nor its assignee")):
+        refused = runner.invoke(main, ["complete", task_id, "--user", user], env=env)
+        assert refused.exit_code == 1 and message in refused.output
+        assert " ready" in runner.invoke(main, ["tasks"], env=env).output
+    done = runner.invoke(main, ["complete", task_id, "--user", "fiona"], env=env)
+    assert done.exit_code == 0 and f"task {task_id} completed" in done.output
+
+
+def test_an_admin_sees_the_refusals_with_security_events(env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    runner = CliRunner()
+    process = tmp_path / "approval.bpmn"
+    process.write_bytes(approval())
+    runner.invoke(main, ["deploy", str(process)], env=env)
+    runner.invoke(main, ["start", "approval", "--wait", "5"], env=env)
+    task_id = runner.invoke(main, ["tasks"], env=env).output.split()[0]
+    runner.invoke(main, ["complete", task_id, "--user", "ghost"], env=env)
+    shown = runner.invoke(main, ["security-events", "--type", "access_denied"], env=env)
+    assert shown.exit_code == 0
+    [line] = shown.output.splitlines()
+    assert "access_denied" in line and "ghost" in line and "action=task.complete" in line
+    assert f"task_id={task_id}" in line and "there is no user named 'ghost'" in line

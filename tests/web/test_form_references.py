@@ -79,6 +79,7 @@ def test_a_ref_to_a_url_is_refused_at_deploy_and_nothing_is_fetched(
     assert nobody_connected(listener)
 
 
+@pytest.mark.usefixtures("finance_people")
 def test_a_ref_to_a_sibling_form_deployed_with_it_is_checked_on_completion(
         client: AuthClient) -> None:
     address = {"$defs": {"zip": {"type": "string", "pattern": "^[0-9]{5}$"}}}
@@ -100,6 +101,7 @@ def test_a_ref_to_a_missing_sibling_is_refused_naming_it(client: AuthClient) -> 
     assert "'nowhere.json'" in message
 
 
+@pytest.mark.usefixtures("finance_people")
 def test_an_internal_ref_is_allowed_and_enforced(client: AuthClient) -> None:
     assert deploy(client, form(amount={"$ref": "#/$defs/amount"})).status_code == 201
     task_id = start_and_get_task(client)
@@ -109,6 +111,7 @@ def test_an_internal_ref_is_allowed_and_enforced(client: AuthClient) -> None:
     assert client.get(f"/api/v1/tasks/{task_id}").get_json()["status"] == "ready"
 
 
+@pytest.mark.usefixtures("finance_people")
 def test_a_form_stored_before_the_check_still_reads_and_fetches_nothing(
         listener: socket.socket, tmp_path: Path) -> None:
     secret = tmp_path / "secret.json"

@@ -323,6 +323,19 @@ def test_claiming_and_completing_a_task_moves_the_process_on(engine: Engine,
     assert "Completed by fiona" in history and "Decision approve" in history
 
 
+def test_a_signed_in_person_acts_only_as_themself(engine: Engine, people: People) -> None:
+    task = credit_review(engine)
+    fiona = people["fiona"]
+    fiona.post(f"/inbox/tasks/{task.id}/claim", {"user": "frank"})
+    assert engine.tasks.task(task.id).assignee == "fiona"
+    fiona.post(f"/inbox/tasks/{task.id}/complete",
+               {"decision": "approve", "approved_limit": "30000", "user": "frank"})
+    done = engine.tasks.task(task.id)
+    assert (done.status, done.completed_by) == ("completed", "fiona")
+    assert {e.actor for e in engine.tasks.history(done)
+            if e.type in ("task_claimed", "task_completed")} == {"fiona"}
+
+
 def test_giving_a_task_back_is_for_whoever_claimed_it(engine: Engine,
                                                       people: People) -> None:
     task = credit_review(engine)

@@ -11,6 +11,8 @@ from engine import Engine
 from .conftest import AuthClient
 from .processes import approval, waits_for_message
 
+pytestmark = pytest.mark.usefixtures("finance_people")
+
 
 def deploy(client: AuthClient, name: str, content: bytes) -> None:
     resp = client.post("/api/v1/deployments", content_type="multipart/form-data",
@@ -44,7 +46,7 @@ def test_claim_unclaim_and_complete_a_task(client: AuthClient, task_id: str) -> 
     other = client.post(f"/api/v1/tasks/{task_id}/claim", json={"user": "bob"})
     assert other.status_code == 409 and "ann" in other.get_json()["message"]
     assert client.get("/api/v1/tasks?assignee=ann").get_json()["total"] == 1
-    unclaimed = client.post(f"/api/v1/tasks/{task_id}/unclaim").get_json()
+    unclaimed = client.post(f"/api/v1/tasks/{task_id}/unclaim", json={"user": "ann"}).get_json()
     assert unclaimed["status"] == "ready" and unclaimed["assignee"] is None
     done = client.post(f"/api/v1/tasks/{task_id}/complete?wait=5",
                        json={"user": "bob", "variables": {"ok": True}}).get_json()

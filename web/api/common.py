@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, validate
 
-from engine import Engine
+from engine import Engine, Principal
 
 from ..errors import ApiError
 
@@ -22,6 +22,12 @@ def engine() -> Engine:
 def actor() -> str | None:
     name: str | None = g.get("actor")
     return name
+
+
+def principal() -> Principal:
+    """The credential of this request (the blueprint's ``authenticate`` sets it)."""
+    found: Principal = g.principal
+    return found
 
 
 def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:

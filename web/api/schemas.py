@@ -41,15 +41,16 @@ class StartInstanceSchema(StrictSchema):
 
 
 class ClaimSchema(StrictSchema):
-    user = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # The person acted for: required with a service account's key, implied by a personal token.
+    user = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
 
 
 class UnclaimSchema(StrictSchema):
-    user = fields.String(allow_none=True)
+    user = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
 
 
 class CompleteTaskSchema(StrictSchema):
-    user = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    user = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
     variables = fields.Dict(keys=fields.String(), allow_none=True)
 
 

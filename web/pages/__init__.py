@@ -11,6 +11,7 @@ INSTANCE_PAGES = {"admin.instances", "admin.show_instance", "admin.instance_diag
 
 def init_app(app: Flask) -> None:
     """Register the page blueprints, their template filters, and ``/`` leading to the inbox."""
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .common import FILTERS
     from .inbox import bp as inbox_bp
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
     app.add_url_rule("/", endpoint="home", view_func=home)
     app.context_processor(lambda: {"nav_section": nav_section(request.endpoint)})
 

@@ -21,7 +21,15 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from engine import ConflictError, Engine, EngineError, NotFoundError, User, utcnow
+from engine import (
+    ConflictError,
+    Engine,
+    EngineError,
+    ForbiddenError,
+    NotFoundError,
+    User,
+    utcnow,
+)
 from web.auth import current_user, visible_variables
 
 log = logging.getLogger(__name__)
@@ -193,6 +201,10 @@ def _page_of_the_post() -> str:
     return url_for("inbox.index")
 
 
+def _forbidden(exc: ForbiddenError) -> tuple[str, int]:
+    return error_page(403, "Not allowed", exc.message)  # the engine has audited it
+
+
 def _engine_error(exc: EngineError) -> ResponseReturnValue:
     return _refused_action(exc, 422, "That did not work")
 
@@ -213,6 +225,7 @@ def register_error_pages(bp: Blueprint) -> None:
     """Make errors inside ``bp`` HTML pages for people, instead of the API's JSON."""
     bp.register_error_handler(NotFoundError, _not_found)
     bp.register_error_handler(ConflictError, _conflict)
+    bp.register_error_handler(ForbiddenError, _forbidden)
     bp.register_error_handler(EngineError, _engine_error)
     for code in (400, 404, 405, 413):
         bp.register_error_handler(code, _http_error)
