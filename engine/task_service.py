@@ -43,8 +43,10 @@ class TaskService:
 
     def list_tasks(self, *, candidate_group: str | None = None, assignee: str | None = None,
                    status: str | None = None, process_key: str | None = None,
-                   instance_id: str | None = None, page: int = 1, per_page: int = 50) -> Page:
-        """Tasks matching every filter given (open ones unless ``status`` says otherwise)."""
+                   instance_id: str | None = None, visible_to: User | None = None,
+                   page: int = 1, per_page: int = 50) -> Page:
+        """Tasks matching every filter given (open ones unless ``status`` says otherwise);
+        with ``visible_to``, only those that person sees in the inbox (paged after that)."""
         with self.db.read() as s:
             query = select(HumanTask)
             if status:
@@ -61,6 +63,8 @@ class TaskService:
                                                  HumanTask.created_at)))
         if candidate_group:
             rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
+        if visible_to is not None:
+            rows = [r for r in rows if can_see_task(visible_to, r)]
         start = (page - 1) * per_page
         return Page(rows[start:start + per_page], len(rows), page, per_page)
 

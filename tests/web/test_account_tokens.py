@@ -80,3 +80,26 @@ def test_a_token_needs_a_name_and_a_signed_in_person(app: Flask, engine: Engine)
     assert engine.identity.list_api_keys() == []
     anonymous = app.test_client().get("/account/tokens")
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+
+
+def test_a_token_pages_only_its_persons_tasks_and_a_look_at_another_is_audited(
+        app: Flask, engine: Engine) -> None:
+    from .test_pages import group_task
+
+    engine.repository.deploy({"sales_call.bpmn": group_task("sales_call", "sales", "Call"),
+                              "books.bpmn": group_task("books", "finance", "Book it")})
+    for _ in range(3):
+        engine.runtime.start("sales_call", None, {}, wait=5)
+        engine.runtime.start("books", None, {}, wait=5)
+    fiona = signed_in(app, engine, "fiona", ["finance"])
+    secret = secret_in(create(fiona, "script")[1])
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    page = api.get("/api/v1/tasks?per_page=2", headers=headers).get_json()
+    assert page["total"] == 3 and len(page["items"]) == 2  # finance's three, paged
+    assert {t["process_key"] for t in page["items"]} == {"books"}
+    [sales] = engine.tasks.list_tasks(process_key="sales_call", per_page=1).items
+    refused = api.get(f"/api/v1/tasks/{sales.id}", headers=headers)
+    assert refused.status_code == 403
+    [event] = engine.identity.security_events(type_="access_denied")
+    assert event.actor == "fiona" and event.data["task_id"] == sales.id
