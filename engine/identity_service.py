@@ -178,6 +178,13 @@ class IdentityService:
         if not isinstance(user, str) or not user.strip():
             raise InvalidInputError("user is required: name the person this key acts for",
                                     {"fields": {"user": ["Missing data for required field."]}})
+        person = self.user_by_name(user)
+        if person is not None and person.role == "admin" and not principal.allows(Scope.ADMIN):
+            # an admin may act on any task: a key that may not administer may not borrow that
+            reason = (f"the API key '{principal.account}' may act for people, not for the "
+                      f"admin {user}: that needs the scope admin")
+            self._refuse(principal, reason, where)
+            raise ForbiddenError(reason, {"user": user, "needed_scopes": [str(Scope.ADMIN)]})
         return user
 
     def _refuse(self, principal: Principal, reason: str, where: str) -> None:

@@ -217,3 +217,17 @@ def test_a_deactivated_persons_token_stops_working(app: Flask, client: AuthClien
     resp = app.test_client().post(f"/api/v1/tasks/{task['id']}/claim", headers=headers)
     refused(resp, 401, "the token's owner is deactivated")
     assert_untouched(client, engine, task)
+
+
+def test_a_key_acts_for_an_admin_only_with_the_admin_scope(app: Flask, client: AuthClient,
+                                                           engine: Engine,
+                                                           task: dict[str, Any]) -> None:
+    headers = key_with(engine, "tasks:act")  # may act for people, may not administer
+    resp = app.test_client().post(f"/api/v1/tasks/{task['id']}/complete", headers=headers,
+                                  json={"user": "ada", "variables": {"ok": True}})
+    refused(resp, 403, "may act for people, not for the admin ada")
+    assert_untouched(client, engine, task)
+    admin_key = key_with(engine, "tasks:act", "admin", name="ops")
+    done = app.test_client().post(f"/api/v1/tasks/{task['id']}/complete", headers=admin_key,
+                                  json={"user": "ada", "variables": {"ok": True}})
+    assert done.status_code == 200
