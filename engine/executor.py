@@ -38,7 +38,7 @@ from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
-from .errors import StaleStateError
+from .errors import StaleStateError, StateFormatError
 from .instances import create_instance
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .registry import (
@@ -103,6 +103,11 @@ class Executor:
         except StaleStateError:
             self._unlock(instance_id, worker_id)
             jobs.put_back(self.db, job_id, worker_id, 0.05)
+        except StateFormatError as exc:  # retrying cannot help: an admin must act
+            log.error("job %s (%s): %s", job_id, kind, exc.message,
+                      extra={"instance_id": instance_id})
+            self._job_failed(job_id, worker_id, kind, instance_id,
+                             self.settings.retry_policy().attempts, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker
             log.exception("job %s (%s) failed", job_id, kind, extra={"instance_id": instance_id})
             self._job_failed(job_id, worker_id, kind, instance_id, attempts, exc)
@@ -504,12 +509,16 @@ class Executor:
             row = session.get(Instance, instance_id)
             if row is None:
                 return
+            error_type, text = "engine_error", f"the engine could not run a '{kind}' job: {message}"
+            details: dict[str, Any] = {"job_kind": kind, "attempts": attempts}
+            if isinstance(exc, StateFormatError):
+                error_type, message = exc.code, exc.message
+                text = f"the engine could not load this instance: {message}"
+                details.update(exc.details)
             session.add(Incident(instance_id=instance_id, process_key=row.process_key,
-                                 error_type="engine_error",
-                                 message=f"the engine could not run a '{kind}' job: {message}",
-                                 details={"job_kind": kind, "attempts": attempts}))
+                                 error_type=error_type, message=text, details=details))
             session.add(Event(instance_id=instance_id, type="incident_opened",
-                              data={"error_type": "engine_error", "message": message}))
+                              data={"error_type": error_type, "message": message}))
             row.status = InstanceStatus.INCIDENT
             row.revision += 1
 
