@@ -93,6 +93,12 @@ class StaleStateError(ConflictError):
     code = "stale_state"
 
 
+class StateFormatError(EngineError):
+    """Stored state or a stored spec was written in a format this engine does not read."""
+
+    code = "state_format"
+
+
 class UnauthenticatedError(EngineError):
     """The credential is unknown, expired or revoked: the caller is nobody (HTTP 401)."""
 

@@ -38,7 +38,7 @@ from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
-from .errors import StaleStateError
+from .errors import StaleStateError, StateFormatError
 from .instances import create_instance
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .registry import (
@@ -57,6 +57,10 @@ from .waits import route_thrown, sync_waits
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 10_000  # service calls and engine steps of one advance, against endless loops
+
+
+# how long a job an engine cannot load waits before it is tried again (an incident is open)
+UNREADABLE_RETRY_SECONDS = 3600.0
 
 
 class JobRunLostError(Exception):
@@ -103,6 +107,8 @@ class Executor:
         except StaleStateError:
             self._unlock(instance_id, worker_id)
             jobs.put_back(self.db, job_id, worker_id, 0.05)
+        except StateFormatError as exc:
+            self._unreadable(job_id, worker_id, kind, instance_id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker
             log.exception("job %s (%s) failed", job_id, kind, extra={"instance_id": instance_id})
             self._job_failed(job_id, worker_id, kind, instance_id, attempts, exc)
@@ -510,6 +516,34 @@ class Executor:
                                  details={"job_kind": kind, "attempts": attempts}))
             session.add(Event(instance_id=instance_id, type="incident_opened",
                               data={"error_type": "engine_error", "message": message}))
+            row.status = InstanceStatus.INCIDENT
+            row.revision += 1
+
+    def _unreadable(self, job_id: int, worker_id: str, kind: JobKind, instance_id: str | None,
+                    exc: StateFormatError) -> None:
+        """Keep the job (a person's completion, a message) for a worker that reads the state.
+
+        Retrying here cannot help, so the job waits, not counted as an attempt, until an
+        admin retries the incident after upgrading the workers.
+        """
+        log.error("job %s (%s): %s", job_id, kind, exc.message, extra={"instance_id": instance_id})
+        self._unlock(instance_id, worker_id)
+        jobs.put_back(self.db, job_id, worker_id, UNREADABLE_RETRY_SECONDS)
+        if instance_id is None:
+            return
+        with self.db.write() as session:
+            row = session.get(Instance, instance_id)
+            already = session.scalar(select(Incident.id).where(
+                Incident.instance_id == instance_id, Incident.status == IncidentStatus.OPEN,
+                Incident.error_type == exc.code))
+            if row is None or already is not None:
+                return
+            message = f"the engine could not load this instance: {exc.message}"
+            session.add(Incident(instance_id=instance_id, process_key=row.process_key,
+                                 error_type=exc.code, message=message,
+                                 details={"job_kind": kind, **exc.details}))
+            session.add(Event(instance_id=instance_id, type="incident_opened",
+                              data={"error_type": exc.code, "message": message}))
             row.status = InstanceStatus.INCIDENT
             row.revision += 1
 

@@ -19,6 +19,7 @@ from .models import (
     Event,
     Incident,
     Instance,
+    Job,
     Worker,
     utcnow,
 )
@@ -133,6 +134,10 @@ class ManagementService:
                 IncidentStatus.RESOLVED, utcnow(), actor, "retried")
             jobs.enqueue(s, JobKind.RETRY_INCIDENT, row.instance_id,
                          {"task_id": row.spiff_task_id, "incident_id": row.id})
+            # jobs held back while the instance could not be loaded are due again now
+            s.execute(update(Job).where(Job.instance_id == row.instance_id,
+                                        Job.locked_by.is_(None), Job.due_at > utcnow())
+                      .values(due_at=utcnow()))
             s.add(Event(instance_id=row.instance_id, type="incident_retried", actor=actor,
                         element_id=row.element_id, data={"incident_id": row.id}))
             others = s.scalar(select(func.count()).select_from(Incident).where(

@@ -14,9 +14,15 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from ..errors import StateFormatError
 from .specs import serializer_config
 
+# The version of what ``dump_state`` and ``dump_spec`` write, as the top-level "format" key.
+# Every release so far wrote 1. Raise it when the layout changes, teach ``_check_format``
+# (or a converter) the old one, and add stored states to tests/fixtures/stored_states.
 STATE_FORMAT = 1
+# A blob without the key is read as format 1: the layout did not change when it got one.
+_UNVERSIONED = 1
 
 
 class _StateConverter(BpmnWorkflowConverter):  # type: ignore[misc]
@@ -70,6 +76,7 @@ def dump_spec(spec: Any, subprocess_specs: dict[str, Any]) -> bytes:
 def load_spec(blob: bytes) -> tuple[Any, dict[str, Any]]:
     """Restore what ``dump_spec`` wrote."""
     dct = json.loads(blob)
+    _check_format(dct, "process spec")
     spec = _REGISTRY.restore(dct["spec"])
     subs = {k: _REGISTRY.restore(v) for k, v in dct["subprocess_specs"].items()}
     return spec, subs
@@ -83,9 +90,25 @@ def dump_state(workflow: Any) -> bytes:
 def load_state(blob: bytes, spec: Any, subprocess_specs: dict[str, Any]) -> Any:
     """Restore a workflow from ``dump_state`` output and its (cached) spec."""
     dct = json.loads(blob)
-    if dct.get("format") != STATE_FORMAT:
-        raise ValueError(f"unknown state format {dct.get('format')!r}")
+    _check_format(dct, "instance state")
     return _STATE.restore_with(dct["state"], spec, subprocess_specs)
+
+
+def _check_format(dct: Any, what: str) -> None:
+    """Refuse a blob this engine cannot read, saying which release can."""
+    found = dct.get("format", _UNVERSIONED) if isinstance(dct, dict) else None
+    if found == STATE_FORMAT:
+        return
+    if isinstance(found, int) and found > STATE_FORMAT:
+        raise StateFormatError(
+            f"the stored {what} has format {found}, written by a newer Bridgeflow; this "
+            f"engine reads format {STATE_FORMAT}. Run the release that wrote it (or a "
+            "later one) on every worker, then retry the incident; nothing was changed",
+            {"format": found, "supported": STATE_FORMAT})
+    raise StateFormatError(
+        f"the stored {what} has no format this engine knows ({found!r}); it was not "
+        "written by Bridgeflow or is damaged. Restore it from a backup; nothing was changed",
+        {"format": found, "supported": STATE_FORMAT})
 
 
 def to_json_value(value: Any) -> Any:
