@@ -98,7 +98,7 @@ class Core:
             if not own:
                 query = query.where((Job.instance_id != instance.id)
                                     | (Job.kind == JobKind.CALL_ENDED))
-            return s.scalar(query.limit(1))
+            return s.scalar(query.order_by(Job.id).limit(1))  # in the order they came
 
 
 def called_tree(db: Database, instance_id: str, depth: int = 8) -> list[str]:

@@ -169,6 +169,8 @@ class WorkflowRunner:
             self._before[task.id] = dict(task.data)
 
     def _record(self, task: Any) -> None:
+        if isinstance(task.task_spec, LoopTask):
+            _drop_task_view(task)
         self._record_scope(task)
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
@@ -207,7 +209,10 @@ class WorkflowRunner:
             raise LookupError(f"task {task_id} is not waiting for a person")
         self._see_scope(task)
         task.data.update(data)
-        with _task_in_view(task, about):
+        loop = task.parent.task_spec if task.parent is not None else None
+        listening = getattr(task.task_spec, "postscript", None) or (  # complete listeners
+            isinstance(loop, LoopTask) and getattr(loop, "postscript", None))
+        with _task_in_view(task, about if listening else None):
             task.run()
         self._record(task)
 
@@ -531,19 +536,40 @@ _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
 
 
+_TASK_VIEW = "bf_task_view"  # on a multi-instance task: it holds the ``task`` listeners read
+
+
 @contextmanager
 def _task_in_view(task: Any, about: dict[str, Any] | None) -> Iterator[None]:
     """``task`` as a variable while a task listener runs (unless the process has a variable
-    of that name), gone afterwards from the task and from the tasks it led to."""
+    of that name), gone afterwards from every task it reached, except the multi-instance
+    activity around the task while it runs on: its complete listeners run when its last
+    instance completes, and read the last ``task`` (``_drop_task_view`` clears it then)."""
     if about is None or "task" in task.data:
         yield
         return
+    workflow = task.workflow.top_workflow
+    holding = {t.id for t in workflow.get_tasks() if "task" in t.data}
     task.data["task"] = about
+    loop = task.parent if task.parent is not None and isinstance(task.parent.task_spec,
+                                                                  LoopTask) else None
     try:
         yield
     finally:
-        for holder in [task, *task.children]:
-            holder.data.pop("task", None)
+        for reached in workflow.get_tasks():
+            if reached.id in holding or "task" not in reached.data:
+                continue
+            if reached is loop and not loop.has_state(TaskState.FINISHED_MASK):
+                loop.internal_data[_TASK_VIEW] = True
+                continue
+            reached.data.pop("task")
+
+
+def _drop_task_view(task: Any) -> None:
+    """A multi-instance activity completed: the ``task`` its listeners read goes."""
+    if task.internal_data.pop(_TASK_VIEW, None):
+        for reached in [task, *task.children]:
+            reached.data.pop("task", None)
 
 
 def element_type(spec: Any) -> str:

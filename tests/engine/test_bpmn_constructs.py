@@ -933,3 +933,20 @@ def test_a_variable_written_on_another_branch_is_seen_by_every_later_step(
     assert done.status == "completed"
     assert done.variables["seen"] == "reminded"  # written on the timer's branch, seen here
     assert (done.variables["reminded"], done.variables["decision"]) == (True, "ok")
+
+
+def test_task_in_a_complete_listener_never_becomes_a_variable_of_a_multi_instance(
+        engine: Engine) -> None:
+    listened = MULTI_REVIEWS.replace(
+        b'<bpmn:multiInstanceLoopCharacteristics',
+        b'<bpmn:extensionElements><camunda:taskListener event="complete" expression='
+        b'"${execution.setVariable(\'last_reviewer\', task.assignee)}"/>'
+        b'</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics')
+    engine.repository.deploy({"three_reviews.bpmn": listened})
+    inst = engine.runtime.start("three_reviews", None, {"teams": ["legal", "sales"]}, wait=5)
+    for task, person in zip(engine.tasks.open_tasks_of(inst.id), ("ann", "ben"), strict=True):
+        engine.tasks.complete(task.id, person, {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert done.status == "completed", engine.management.incidents_of(inst.id)
+    assert done.variables["last_reviewer"] == "ben"  # once, at the end (Camunda: per task)
+    assert "task" not in done.variables
