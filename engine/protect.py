@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ import os
 import re
 import weakref
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
+from fnmatch import fnmatchcase, translate
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -202,6 +203,10 @@ class PersonalNames:
         self.patterns = tuple(p.strip().lower() for p in patterns if p.strip())
         self._names = tuple(p for p in self.patterns if "." not in p)
         self._paths = tuple(tuple(p.split(".")) for p in self.patterns if "." in p)
+        # every save walks every key: the name patterns as one regex, each key judged once
+        self._name_re = (re.compile("|".join(translate(p) for p in self._names))
+                         if self._names else None)
+        self._named = functools.lru_cache(maxsize=4096)(self._name_matches)
         fragments = [max(re.split(r"[*?\[\]]", p.rsplit(".", 1)[-1]), key=len)
                      for p in self.patterns]
         # before parsing a serialized state: could any key match? ("" would match anything)
@@ -213,11 +218,15 @@ class PersonalNames:
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.matches((key,))
 
+    def _name_matches(self, key: str) -> bool:
+        return self._name_re is not None and self._name_re.match(key.lower()) is not None
+
     def matches(self, path: tuple[str, ...]) -> bool:
         """Whether the value at ``path`` (its keys from the top) is personal."""
-        key = path[-1].lower()
-        if any(fnmatchcase(key, p) for p in self._names):
+        if self._named(path[-1]):
             return True
+        if not self._paths:
+            return False
         lowered = [k.lower() for k in path]
         return any(len(p) <= len(lowered)
                    and all(fnmatchcase(k, s) for k, s in zip(lowered[-len(p):], p, strict=True))
