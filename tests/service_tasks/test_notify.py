@@ -27,6 +27,8 @@ from service_tasks.base import (
 )
 from service_tasks.notify import EmailNotifier, operations
 
+from ..conftest import require
+
 SENDER = "Bridgeflow <bridgeflow@example.com>"
 
 
@@ -106,8 +108,8 @@ def server(serve: Any) -> Server:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed: TLS tests need it for a certificate")
+    require(shutil.which("openssl") is not None,
+            "the openssl command is not installed: TLS tests need it for a certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
