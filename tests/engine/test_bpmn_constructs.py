@@ -11,23 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from engine import DefinitionError, Engine
-
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
-"""
-
-
-def _process(key: str, body: str) -> bytes:
-    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
-            "</bpmn:definitions>").encode()
-
-
-def _steps(engine: Engine, instance_id: str) -> list[str]:
-    return [e.element_id for e in engine.history.events_of(instance_id)
-            if e.type == "step" and e.element_id]
-
+from tests.engine.bpmn_files import HEAD
+from tests.engine.bpmn_files import process_file as _process
+from tests.engine.bpmn_files import steps as _steps
 
 # -- FEEL conditions (Camunda 8 / Zeebe style) --------------------------------------------
 

@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engine import DefinitionError, Engine
+from tests.engine import bpmn_files
+from tests.engine.bpmn_files import steps as _steps
 
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
-  <bpmn:error id="err_fraud" name="Fraud" errorCode="FRAUD"/>
+HEAD = bpmn_files.HEAD + """  <bpmn:error id="err_fraud" name="Fraud" errorCode="FRAUD"/>
   <bpmn:error id="err_short" name="Stock short" errorCode="stock_short"/>
   <bpmn:escalation id="esc_late" name="Late" escalationCode="LATE"/>
   <bpmn:escalation id="esc_other" name="Other" escalationCode="OTHER"/>
@@ -26,13 +24,7 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _file(key: str, body: str) -> bytes:
-    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
-            "</bpmn:definitions>").encode()
-
-
-def _steps(engine: Engine, instance_id: str) -> list[str]:
-    return [e.element_id for e in engine.history.events_of(instance_id)
-            if e.type == "step" and e.element_id]
+    return bpmn_files.process_file(key, body, HEAD)
 
 
 def _open(engine: Engine, instance_id: str) -> list[str]:

@@ -12,6 +12,8 @@ import re
 import pytest
 
 from engine import DefinitionError, Engine
+from tests.engine.bpmn_files import process_file
+from tests.engine.bpmn_files import steps as _steps
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -26,13 +28,7 @@ def _process(key: str, body: str) -> bytes:
     # the schema wants associations (artifacts) after every flow element
     artifacts = "".join(_ASSOCIATION.findall(body))
     body = _ASSOCIATION.sub("", body) + artifacts
-    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
-            "</bpmn:definitions>").encode()
-
-
-def _steps(engine: Engine, instance_id: str) -> list[str]:
-    return [e.element_id for e in engine.history.events_of(instance_id)
-            if e.type == "step" and e.element_id]
+    return process_file(key, body, HEAD)
 
 
 def _script(task_id: str, code: str, *, handler: bool = False) -> str:

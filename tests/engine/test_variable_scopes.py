@@ -11,18 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from engine import DefinitionError, Engine
+from tests.engine.bpmn_files import process_file as _process
 from tests.engine.conftest import FakeSystem
-
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
-"""
-
-
-def _process(key: str, body: str) -> bytes:
-    return (HEAD + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
-            "</bpmn:definitions>").encode()
 
 
 def _io(inputs: str = "", outputs: str = "") -> str:
