@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs, xml_text
 from .bpmn import catching, dialects, serializer
-from .bpmn.file_checker import event_listeners
+from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_results import map_result

@@ -17,30 +17,15 @@ from ..dmn.expressions import FeelSyntaxError, compile_feel, is_feel
 from ..errors import Problem
 from ..scripting import Mode, Sandbox, SandboxError
 from ..timeutil import parse_datetime, parse_duration
-from . import compensation, deploy_checks, dialects
+from . import compensation, deploy_checks, dialects, listeners
 from .call_activity import mapping_problems
 from .dialects import NSMAP, element_line, local_name
 from .multi_instance import rewrite_loop
 
 RESERVED_IDS = {"Start", "End", "Root"}
-# Where a listener's script goes: SpiffWorkflow's pre-script (when the task is reached) or
-# post-script (when it completes); these elements have them.
-_EXECUTION_EVENTS = {"start": "preScript", "end": "postScript"}
-_TASK_EVENTS = {"create": "preScript", "complete": "postScript"}
 # Elements that may hold local variables (camunda:inputOutput)
 _LOCAL_SCOPES = {"task", "manualTask", "userTask", "serviceTask", "scriptTask",
                  "businessRuleTask", "subProcess"}
-_SCRIPTABLE = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
-               "receiveTask", "manualTask", "subProcess", "callActivity"}
-# Events and gateways run execution listeners through the runner (``event_listeners``).
-_LISTENING = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-              "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-              "eventBasedGateway"}
-# ``${execution.setVariable('name', value)}``: the one JUEL statement listeners are made of
-_SET_VARIABLE = re.compile(r"^\s*[$#]\{\s*execution\s*\.\s*setVariable\(\s*(['\"])"
-                           r"(?P<name>[A-Za-z_]\w*)\1\s*,(?P<value>.*)\)\s*\}\s*$", re.DOTALL)
-
-
 class FileChecker:
     """Collect every problem in one BPMN document and rewrite Camunda expressions."""
 
@@ -85,7 +70,7 @@ class FileChecker:
         for node in root.xpath(".//*[bpmn:extensionElements/camunda:executionListener or "
                                "bpmn:extensionElements/camunda:taskListener]",
                                namespaces=NSMAP):
-            self._listeners(node)
+            listeners.place(self, node)
         for node in root.xpath(".//bpmn:callActivity", namespaces=NSMAP):
             for message in mapping_problems(node):
                 self.problem(node, message)
@@ -170,108 +155,6 @@ class FileChecker:
             found = node.find(f"{{{dialects.BPMN_NS}}}{tag}")
             if found is not None and (found.text or "").strip():
                 self.check_code(node.getparent(), found.text, "eval", what)
-
-    def _listeners(self, node: Any) -> None:
-        """Camunda's script and expression listeners.
-
-        On a task, subprocess or call activity they run as SpiffWorkflow's pre/post scripts:
-        an execution listener on ``start`` and a task listener on ``create`` when the task is
-        reached, before it runs or waits; ``end`` and ``complete`` ones when it completes.
-        On an event or a gateway, execution listeners run when it completes (a catch event:
-        when it is caught), ``start`` ones first (``event_listeners``). Listeners in Java are
-        refused by the deploy checks.
-        """
-        kind = local_name(node)
-        if kind == "sequenceFlow":
-            self._take_listeners(node)
-            return
-        slots: dict[str, list[str]] = {"preScript": [], "postScript": []}
-        for listener in _listeners_of(node):
-            if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
-                continue  # refused, with its own message, by the deploy checks
-            tag, event = local_name(listener), (listener.get("event") or "").strip()
-            if kind == "userTask" and tag == "taskListener" and event == "assignment":
-                code, problem = listener_code(listener, tag)  # run by the engine on claim
-                if problem is not None:
-                    self.problem(node, problem)
-                elif code is not None:
-                    self.check_code(node, code, "exec", f"{tag} script")
-                continue
-            slot = (_EXECUTION_EVENTS if tag == "executionListener" else _TASK_EVENTS).get(event)
-            if slot is None:
-                allowed = ("start and end (and take on sequence flows)"
-                           if tag == "executionListener" else
-                           "create, assignment and complete")
-                self.problem(node, f"a camunda:{tag} on '{event or '(no event)'}' is not "
-                                   f"supported: Bridgeflow runs {tag}s on {allowed}; move the "
-                                   "work into a script task")
-                continue
-            if kind in _LISTENING and tag == "executionListener":
-                code, problem = listener_code(listener, tag)
-                if problem is not None:
-                    self.problem(node, problem)
-                elif code is not None:
-                    self.check_code(node, code, "exec", f"{tag} script")
-                continue
-            if kind not in _SCRIPTABLE:
-                where = ("user tasks" if tag == "taskListener" else
-                         "tasks, subprocesses, call activities, events and gateways")
-                self.problem(node, f"a camunda:{tag} on {deploy_checks.words_with_article(kind)}"
-                                   f" is not supported: Bridgeflow runs them on {where}; put a "
-                                   "script task here")
-                continue
-            code, problem = listener_code(listener, tag)
-            if problem is not None:
-                self.problem(node, problem)
-            elif code is not None:
-                slots[slot].append(code)
-        extensions = node.find(f"{{{dialects.BPMN_NS}}}extensionElements")
-        for slot, scripts in slots.items():
-            if not scripts or extensions is None:
-                continue
-            element = extensions.find(f"{{{dialects.SPIFF_NS}}}{slot}")
-            if element is None:
-                element = etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}{slot}")
-            element.text = "\n".join([*([element.text] if element.text else []), *scripts])
-            self.check_code(node, element.text, "exec", f"{tag} script")
-
-    def _take_listeners(self, flow: Any) -> None:
-        """Execution listeners on a sequence flow run when a token takes it (Camunda's
-        ``take``): the flow is split by a pass-through task that runs them as its script,
-        named after the flow (the audit trail shows the flow, see ``dialects.TAKEN``)."""
-        codes = []
-        for listener in _listeners_of(flow):
-            event = (listener.get("event") or "take").strip()
-            if local_name(listener) != "executionListener" or event != "take":
-                self.problem(flow, f"a camunda:{local_name(listener)} on '{event}' cannot be on "
-                                   "a sequence flow: a flow has only take listeners")
-                continue
-            if any(listener.get(a) for a in deploy_checks.JAVA_ATTRIBUTES):
-                continue  # refused, with its own message, by the deploy checks
-            code, problem = listener_code(listener, "executionListener")
-            if problem is not None:
-                self.problem(flow, problem)
-            elif code is not None:
-                codes.append(code)
-        source = flow.getroottree().xpath("//*[@id=$id]", id=flow.get("sourceRef") or "")
-        if source and local_name(source[0]) == "eventBasedGateway":
-            self.problem(flow, "a take listener on a flow out of an event-based gateway cannot "
-                               "run (the flow must lead straight to its event): put it on the "
-                               "event's end listener instead")
-            return
-        if not codes:
-            return
-        self.check_code(flow, "\n".join(codes), "exec", "take listener script")
-        flow_id, target = flow.get("id"), flow.get("targetRef")
-        step_id = f"{flow_id}{dialects.TAKEN}"
-        step = etree.Element(f"{{{dialects.BPMN_NS}}}task", id=step_id)
-        extensions = etree.SubElement(step, f"{{{dialects.BPMN_NS}}}extensionElements")
-        etree.SubElement(extensions, f"{{{dialects.SPIFF_NS}}}preScript").text = "\n".join(codes)
-        rest = etree.Element(f"{{{dialects.BPMN_NS}}}sequenceFlow", id=f"{flow_id}__rest",
-                             sourceRef=step_id, targetRef=target or "")
-        flow.set("targetRef", step_id)
-        flow.addnext(step)
-        step.addnext(rest)
 
     def _script(self, node: Any) -> None:
         fmt = (node.get("scriptFormat") or "python").lower()
@@ -453,62 +336,3 @@ def _first_occurrence(node: Any, text: str) -> tuple[Any, str]:
 def _drop_definition(event: Any, tag: str) -> None:
     for definition in event.findall(f"{{{dialects.BPMN_NS}}}{tag}"):
         event.remove(definition)
-
-
-def _listeners_of(node: Any) -> list[Any]:
-    found: list[Any] = node.xpath("./bpmn:extensionElements/camunda:executionListener | "
-                                  "./bpmn:extensionElements/camunda:taskListener",
-                                  namespaces=NSMAP)
-    return found
-
-
-def listener_code(listener: Any, tag: str) -> tuple[str | None, str | None]:
-    """The Python a listener runs (its inline script, or its expression as a statement), or
-    the problem that keeps it from running."""
-    script = listener.find(f"{{{dialects.CAMUNDA_NS}}}script")
-    expression = (listener.get("expression") or "").strip()
-    if script is not None:
-        fmt = (script.get("scriptFormat") or "python").lower()
-        if script.get("resource"):
-            return None, (f"a camunda:{tag} script from a resource is not supported: put the "
-                          "script inline")
-        if fmt not in ("python", "py", "text/x-python"):
-            return None, (f"a camunda:{tag} script in '{fmt}' cannot run: scripts run here as "
-                          "Python; rewrite it in Python")
-        if not (script.text or "").strip():
-            return None, f"a camunda:{tag} has an empty script"
-        return str(script.text).strip(), None
-    if expression:
-        assignment = _SET_VARIABLE.match(expression)
-        if assignment is not None:
-            value = dialects.juel_to_python("${" + assignment.group("value") + "}")
-            return f"{assignment.group('name')} = {value}", None
-        return dialects.juel_to_python(expression), None
-    return None, f"a camunda:{tag} has neither a script nor an expression"
-
-
-def event_listeners(source: str | bytes) -> dict[str, str]:
-    """The execution listeners of a file's events and gateways (element id → the Python they
-    run, ``start`` listeners first) and the assignment listeners of its user tasks (element
-    id + ``ASSIGNMENT``); the deploy checks refused any that cannot run."""
-    root: Any = etree.fromstring(source.encode() if isinstance(source, str) else source,
-                                 etree.XMLParser(resolve_entities=False, no_network=True))
-    out: dict[str, str] = {}
-    for kind in sorted(_LISTENING):
-        node: Any
-        for node in root.xpath(f"//bpmn:{kind}[bpmn:extensionElements/camunda:"
-                               "executionListener]", namespaces=NSMAP):
-            listeners = [item for item in _listeners_of(node)
-                         if local_name(item) == "executionListener"]
-            listeners.sort(key=lambda item: (item.get("event") or "").strip() != "start")
-            codes = [listener_code(item, "executionListener")[0] for item in listeners]
-            if any(codes):
-                out[str(node.get("id"))] = "\n".join(code for code in codes if code)
-    for node in root.xpath("//bpmn:userTask[bpmn:extensionElements/camunda:taskListener"
-                           "[@event='assignment']]", namespaces=NSMAP):
-        codes = [listener_code(item, "taskListener")[0] for item in _listeners_of(node)
-                 if (item.get("event") or "").strip() == "assignment"]
-        if any(codes):
-            key = f"{node.get('id')}{dialects.ASSIGNMENT}"
-            out[key] = "\n".join(code for code in codes if code)
-    return out

@@ -7,8 +7,7 @@ messages, and the steps taken.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import EngineError
-from . import catching, dialects, local_scope, serializer, throwing
+from . import catching, dialects, listeners, local_scope, serializer, throwing
 from .call_activity import CallActivityTask
 from .reports import (
     CalledProcess,
@@ -170,7 +169,7 @@ class WorkflowRunner:
 
     def _record(self, task: Any) -> None:
         if isinstance(task.task_spec, LoopTask):
-            _drop_task_view(task)
+            listeners.drop_task_view(task)
         self._record_scope(task)
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
@@ -212,7 +211,7 @@ class WorkflowRunner:
         loop = task.parent.task_spec if task.parent is not None else None
         listening = getattr(task.task_spec, "postscript", None) or (  # complete listeners
             isinstance(loop, LoopTask) and getattr(loop, "postscript", None))
-        with _task_in_view(task, about if listening else None):
+        with listeners.task_in_view(task, about if listening else None):
             task.run()
         self._record(task)
 
@@ -228,7 +227,7 @@ class WorkflowRunner:
             return False, None
         self._before.setdefault(task.id, dict(task.data))
         try:
-            with _task_in_view(task, about):
+            with listeners.task_in_view(task, about):
                 self.wf.script_engine.execute(task, code)
         except SpiffWorkflowException as exc:
             exc.add_note("Error occurred in an assignment listener")
@@ -534,42 +533,6 @@ _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask
 
 
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
-
-
-_TASK_VIEW = "bf_task_view"  # on a multi-instance task: it holds the ``task`` listeners read
-
-
-@contextmanager
-def _task_in_view(task: Any, about: dict[str, Any] | None) -> Iterator[None]:
-    """``task`` as a variable while a task listener runs (unless the process has a variable
-    of that name), gone afterwards from every task it reached, except the multi-instance
-    activity around the task while it runs on: its complete listeners run when its last
-    instance completes, and read the last ``task`` (``_drop_task_view`` clears it then)."""
-    if about is None or "task" in task.data:
-        yield
-        return
-    workflow = task.workflow.top_workflow
-    holding = {t.id for t in workflow.get_tasks() if "task" in t.data}
-    task.data["task"] = about
-    loop = task.parent if task.parent is not None and isinstance(task.parent.task_spec,
-                                                                  LoopTask) else None
-    try:
-        yield
-    finally:
-        for reached in workflow.get_tasks():
-            if reached.id in holding or "task" not in reached.data:
-                continue
-            if reached is loop and not loop.has_state(TaskState.FINISHED_MASK):
-                loop.internal_data[_TASK_VIEW] = True
-                continue
-            reached.data.pop("task")
-
-
-def _drop_task_view(task: Any) -> None:
-    """A multi-instance activity completed: the ``task`` its listeners read goes."""
-    if task.internal_data.pop(_TASK_VIEW, None):
-        for reached in [task, *task.children]:
-            reached.data.pop("task", None)
 
 
 def element_type(spec: Any) -> str:
