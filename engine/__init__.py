@@ -23,13 +23,24 @@ from .errors import (
     StaleStateError,
     UnauthenticatedError,
 )
+from .external_tasks import ExternalTaskQuery, ExternalTaskService, LockedTask, TopicRequest
 from .facade import Engine
 from .history_service import HistoryService
 from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
-from .models import ApiKey, Definition, Event, HumanTask, Incident, Instance, User, utcnow
+from .models import (
+    ApiKey,
+    Definition,
+    Event,
+    ExternalTask,
+    HumanTask,
+    Incident,
+    Instance,
+    User,
+    utcnow,
+)
 from .paging import Page
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
@@ -68,6 +79,9 @@ __all__ = [
     "EngineError",
     "ErasureReport",
     "Event",
+    "ExternalTask",
+    "ExternalTaskQuery",
+    "ExternalTaskService",
     "ForbiddenError",
     "HistoryService",
     "HumanTask",
@@ -79,6 +93,7 @@ __all__ = [
     "InstanceStatus",
     "InvalidInputError",
     "JobKind",
+    "LockedTask",
     "ManagementService",
     "MessageResult",
     "NotFoundError",
@@ -97,6 +112,7 @@ __all__ = [
     "StaleStateError",
     "TaskService",
     "TaskStatus",
+    "TopicRequest",
     "UnauthenticatedError",
     "User",
     "VisitedElement",

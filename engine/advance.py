@@ -62,6 +62,9 @@ class Advance:
     reassign: set[str] = field(default_factory=set)  # user tasks whose assignment to evaluate
     # again (an admin retried the incident of a failing candidateGroups or assignee)
     called: list[tuple[CalledProcess, DefinitionRef]] = field(default_factory=list)  # to start
+    # external tasks: those waiting when the instance was loaded, and those (re)parked now
+    external_before: set[str] = field(default_factory=set)
+    external_parked: set[str] = field(default_factory=set)
 
     def event(self, type_: str, element_id: str | None = None, actor: str | None = None,
               **data: Any) -> None:

@@ -18,6 +18,7 @@ from .bpmn.script_engine import SandboxScriptEngine
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
+from .doorbell import Doorbell
 from .errors import NotFoundError
 from .executor import Executor
 from .models import Instance, Job, utcnow
@@ -42,10 +43,12 @@ class Core:
             "business_hours_from_now": ("engine.calendar", "business_hours_from_settings",
                                         calendar)})
         self.definitions = Definitions(
-            db, self.sandbox, known_operation=registry.__contains__,
-            min_start_cycle=timedelta(seconds=settings.min_start_cycle_seconds))
+            db, self.sandbox, known_operation=registry.accepts,
+            min_start_cycle=timedelta(seconds=settings.min_start_cycle_seconds),
+            is_external=registry.is_external)
         self.script_engine = SandboxScriptEngine(self.sandbox, self.definitions.decide)
-        self.executor = Executor(db, self.definitions, registry, self.script_engine, settings)
+        self.executor = Executor(db, self.definitions, registry, self.script_engine, settings,
+                                 Doorbell(db))
         self.inline_worker_id = f"inline-{socket.gethostname()}-{os.getpid()}"
 
     def instance(self, instance_id: str) -> Instance:

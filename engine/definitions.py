@@ -49,6 +49,8 @@ class Deployed:
     kind: str
     name: str | None
     new_version: bool
+    external_topics: tuple[str, ...] = ()  # topics its external tasks wait on
+    warnings: tuple[str, ...] = ()  # what deploys but may not work as meant
 
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
@@ -70,8 +72,10 @@ class Definitions:
 
     def __init__(self, db: Database, sandbox: Sandbox,
                  known_operation: Callable[[str], bool] | None = None,
-                 min_start_cycle: timedelta = timedelta(minutes=1)) -> None:
+                 min_start_cycle: timedelta = timedelta(minutes=1),
+                 is_external: Callable[[str], bool] = lambda _op: False) -> None:
         self.db = db
+        self.is_external = is_external
         self.min_start_cycle = min_start_cycle
         self.sandbox = sandbox
         self.known_operation = known_operation
@@ -239,8 +243,10 @@ class Definitions:
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
         same, version = self._next_version(session, process.key, "process", digest)
+        topics = tuple(sorted({op for op in process.operations if op and self.is_external(op)}))
         if same is not None:
-            return Deployed(same.id, same.key, same.version, "process", same.name, False)
+            return Deployed(same.id, same.key, same.version, "process", same.name, False,
+                            topics)
         row = Definition(key=process.key, version=version, kind="process", name=process.name,
                          content_hash=digest, filename=process.filename,
                          source=process.source.decode(), extra_files=used,
@@ -252,7 +258,7 @@ class Definitions:
         self._subscribe_starts(session, process)
         session.add(Event(type="definition_deployed", actor=deployed_by,
                           data={"key": row.key, "version": version, "kind": "process"}))
-        return Deployed(row.id, row.key, version, "process", row.name, True)
+        return Deployed(row.id, row.key, version, "process", row.name, True, topics)
 
     def _subscribe_starts(self, session: Session, process: ParsedProcess) -> None:
         session.execute(delete(MessageSubscription).where(

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import calling, jobs, retention
+from . import calling, external_tasks, jobs, retention
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -38,6 +38,7 @@ from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
+from .doorbell import Doorbell
 from .errors import StaleStateError, StateFormatError
 from .instances import create_instance
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
@@ -71,8 +72,10 @@ class Executor:
     """Runs instance jobs; any number of these, in any number of processes, may run at once."""
 
     def __init__(self, db: Database, definitions: Definitions, registry: OperationRegistry,
-                 script_engine: SandboxScriptEngine, settings: Settings) -> None:
+                 script_engine: SandboxScriptEngine, settings: Settings,
+                 doorbell: Doorbell | None = None) -> None:
         self.db = db
+        self.doorbell = doorbell or Doorbell(db)
         self.definitions = definitions
         self.registry = registry
         self.script_engine = script_engine
@@ -136,6 +139,7 @@ class Executor:
         else:
             adv = Advance(inst, WorkflowRunner.restore(inst.state, spec, subs,
                                                        self.script_engine))
+            adv.external_before = adv.runner.external_task_ids()
         failure = _APPLY[kind](self, adv, payload)
         adv.record_steps()
         if failure is None:
@@ -289,7 +293,13 @@ class Executor:
             adv.record_steps()
             if failure is not None:
                 return failure
-            pending = adv.runner.pending_service_calls()
+            pending = []
+            for call in adv.runner.pending_service_calls():
+                if self.registry.is_external(call.operation):  # a worker's: no side effect
+                    adv.runner.park_external(call.task_id, call.operation)
+                    adv.external_parked.add(call.task_id)
+                else:
+                    pending.append(call)
             called = adv.runner.pending_calls(adv.inst.business_key)
             if not pending and not called:
                 return None
@@ -418,6 +428,7 @@ class Executor:
             session.execute(update(Instance).where(Instance.id == adv.inst.id)
                             .values(status=InstanceStatus.INCIDENT))
         calling.write_called(session, self.definitions, adv)
+        external_tasks.sync_rows(session, adv, self.doorbell)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
         for signal in adv.runner.signals:
@@ -579,6 +590,7 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.CALL_ENDED: calling.on_call_ended,
     JobKind.CALL_ESCALATED: calling.on_call_escalated,
     JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
+    JobKind.EXTERNAL_TASK: external_tasks.on_reported,
 }
 
 

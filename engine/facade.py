@@ -1,4 +1,4 @@
-"""The Engine: one object that owns the internals and hands out the six services."""
+"""The Engine: one object that owns the internals and hands out its services."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sqlalchemy import Engine as SqlEngine
 from .config import Settings
 from .core import Core
 from .db import Database
+from .external_tasks import ExternalTaskService
 from .history_service import HistoryService
 from .identity_service import IdentityService
 from .management_service import ManagementService
@@ -26,7 +27,8 @@ class Engine:
     - ``tasks``: list, claim, unclaim and complete human tasks, the inbox queue;
     - ``history``: audit events, the path an instance took, figures per process;
     - ``management``: suspend, resume, terminate, incidents, moving tokens, workers, health;
-    - ``identity``: users, sign-in, API keys, what a person may see.
+    - ``identity``: users, sign-in, API keys, what a person may see;
+    - ``external_tasks``: what workers outside Bridgeflow fetch, lock and complete.
     """
 
     def __init__(self, database: Database | SqlEngine | str, settings: Settings | None = None,
@@ -40,6 +42,7 @@ class Engine:
         self.history = HistoryService(self._core)
         self.management = ManagementService(self._core)
         self.identity = IdentityService(self._core)
+        self.external_tasks = ExternalTaskService(self._core)
 
     @classmethod
     def from_settings(cls, settings: Settings,

@@ -11,7 +11,16 @@ from . import jobs
 from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef, Definitions
 from .errors import InvalidInputError
-from .models import Event, HumanTask, Incident, Instance, Job, MessageSubscription, utcnow
+from .models import (
+    Event,
+    ExternalTask,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    utcnow,
+)
 from .vocabulary import (
     LIVE_STATUSES,
     OPEN_TASK_STATUSES,
@@ -87,6 +96,7 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
 def clear_open_work(session: Session, instance_id: str) -> None:
     """An instance ends for good: drop its jobs and waits, cancel its tasks, close incidents."""
     session.execute(delete(Job).where(Job.instance_id == instance_id))
+    session.execute(delete(ExternalTask).where(ExternalTask.instance_id == instance_id))
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
                                                       == instance_id))
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,

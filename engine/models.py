@@ -174,6 +174,47 @@ class MessageSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExternalTask(Base):
+    """A service task that a worker outside Bridgeflow performs (Camunda 7's external task).
+
+    Open while its token waits at the task; a worker locks it by ``fetch_and_lock`` and
+    reports back (complete, failure, BPMN error). ``locals`` are the task's own variables
+    (``camunda:inputOutput`` inputs); the process's are read from the instance when fetched.
+    """
+
+    __tablename__ = "external_tasks"
+    __table_args__ = (Index("ix_external_tasks_topic", "topic", "lock_expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(36))
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(BigId, default=0)
+    locals: Mapped[JsonDict] = mapped_column(SealedJSON, default=dict)
+    properties: Mapped[JsonDict] = mapped_column(default=dict)  # camunda:properties
+    lock_owner: Mapped[str | None] = mapped_column(String(200))
+    # locked until then; after a failure, free again only then (its retry timeout)
+    lock_expires_at: Mapped[datetime | None] = mapped_column()
+    retries: Mapped[int | None] = mapped_column(Integer)  # None until a worker sets them
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExternalTopic(Base):
+    """A topic some worker has asked for, and when: a deploy warns of topics nobody serves."""
+
+    __tablename__ = "external_topics"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_worker_id: Mapped[str] = mapped_column(String(200))
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Incident(Base):
     """A failure that needs a person, and how it was resolved."""
 

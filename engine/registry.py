@@ -114,10 +114,28 @@ class RegisteredOperation:
 
 
 class OperationRegistry:
-    """Operation names the BPMN may use, and what runs for each."""
+    """Operation names the BPMN may use, and what runs for each.
 
-    def __init__(self) -> None:
+    A name no connector provides is an external task's topic, which a worker outside
+    Bridgeflow performs, unless its family (``erp`` of ``erp.create_sale``) is reserved for
+    a built-in connector: then the connector is missing, and the BPMN cannot deploy.
+    """
+
+    def __init__(self, reserved: tuple[str, ...] = ()) -> None:
         self._ops: dict[str, RegisteredOperation] = {}
+        self._reserved = frozenset(reserved)
+
+    def reserve(self, *families: str) -> None:
+        """Keep the operations of these families for built-in connectors."""
+        self._reserved |= frozenset(families)
+
+    def is_external(self, name: str) -> bool:
+        """Tell whether a service task naming ``name`` becomes an external task."""
+        return name not in self._ops and name.partition(".")[0] not in self._reserved
+
+    def accepts(self, name: str) -> bool:
+        """Tell whether a process may name ``name``: a connector's, or an external topic."""
+        return name in self._ops or self.is_external(name)
 
     def register(self, name: str, fn: Operation, *, retry: RetryPolicy | None = None,
                  description: str = "") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
 from .definitions import Deployed
 from .errors import NotFoundError
-from .models import Definition
+from .models import Definition, ExternalTopic
 
 
 class RepositoryService:
@@ -27,8 +28,21 @@ class RepositoryService:
         """Check and store BPMN, DMN and form files; ``dry_run`` checks and stores nothing.
 
         ``DefinitionError`` lists every problem found; an unchanged file makes no new version.
+        A process whose external tasks wait on a topic no worker has asked for yet deploys
+        with a warning saying so.
         """
-        return self._core.definitions.deploy(files, deployed_by, dry_run=dry_run)
+        deployed = self._core.definitions.deploy(files, deployed_by, dry_run=dry_run)
+        return [self._warned(d) for d in deployed]
+
+    def _warned(self, deployed: Deployed) -> Deployed:
+        if not deployed.external_topics:
+            return deployed
+        with self.db.read() as s:
+            seen = set(s.scalars(select(ExternalTopic.topic).where(
+                ExternalTopic.topic.in_(deployed.external_topics))))
+        return replace(deployed, warnings=tuple(
+            f"no worker has asked for topic '{topic}' yet: its external tasks wait until "
+            "a worker fetches them" for topic in deployed.external_topics if topic not in seen))
 
     def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
         """Deploy every file under ``path`` (the configured processes folder by default)."""

@@ -22,6 +22,7 @@ from .db import Database
 from .models import (
     Definition,
     Event,
+    ExternalTask,
     HumanTask,
     InboundEvent,
     Incident,
@@ -35,7 +36,8 @@ from .vocabulary import FINAL_STATUSES, JobKind
 log = logging.getLogger(__name__)
 
 # the tables whose rows belong to one instance, removed before the instance itself
-KEYED_BY_INSTANCE: tuple[Any, ...] = (Event, HumanTask, Job, MessageSubscription, Incident)
+KEYED_BY_INSTANCE: tuple[Any, ...] = (Event, HumanTask, Job, MessageSubscription, Incident,
+                                      ExternalTask)
 MAX_BATCHES_PER_JOB = 20  # then the cleanup job gives the worker back, due again at once
 
 

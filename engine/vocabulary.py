@@ -54,6 +54,7 @@ class JobKind(StrEnum):
     CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
     TASK_ASSIGNED = "task_assigned"  # a user task was claimed: run its assignment listeners
     HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
+    EXTERNAL_TASK = "external_task"  # a worker completed an external task, or reported on it
 
 
 class SubscriptionKind(StrEnum):
@@ -73,6 +74,7 @@ class Scope(StrEnum):
     TASKS_ACT = "tasks:act"  # claim, unclaim, complete tasks for a named person
     ADMIN = "admin"  # instances, incidents, repairs, audit events
     DEPLOY = "deploy"  # deploy BPMN and DMN
+    EXTERNAL_TASKS = "external-tasks"  # fetch, lock and complete external tasks (workers)
 
 
 # What keys made before scopes existed were given (migration 0006): everything they did

@@ -62,7 +62,9 @@ def register_per_thread(registry: OperationRegistry, factory: Factory,
 
 def build_registry(settings: Settings) -> OperationRegistry:
     """The operations this deployment's settings connect; unset systems are left out."""
-    registry = OperationRegistry()
+    # Operations of these families are the built-in connectors': one missing means a setting
+    # is missing, never an external task for some worker to pick up.
+    registry = OperationRegistry(reserved=tuple(SETTINGS_FOR))
     timeout = settings.connector_timeout
     if settings.erp_url:
         from service_tasks.tryton.client import TrytonClient

@@ -259,7 +259,7 @@ def read_service_task(node: Any) -> dict[str, Any]:
     """Read the operation, its parameters, result variable and retry policy of a task."""
     props = _spiff_properties(node)
     ext: dict[str, Any] = {"operation": None, "parameters": {}, "result_variable": None,
-                           "retry": {}, "java": None}
+                           "retry": {}, "java": None, "external": {}}
     spiff_op = node.xpath("./bpmn:extensionElements/spiff:serviceTaskOperator",
                           namespaces=NSMAP)
     if spiff_op:
@@ -275,6 +275,13 @@ def read_service_task(node: Any) -> dict[str, Any]:
     topic = _attr(node, CAMUNDA_NS, "topic")
     if topic:
         ext["operation"] = topic
+    priority = _attr(node, CAMUNDA_NS, "taskPriority") or next(
+        (_attr(p, CAMUNDA_NS, "taskPriority") for p in
+         node.xpath("ancestor::bpmn:process[1]", namespaces=NSMAP)), None)
+    properties = {p.get("name"): p.get("value") or "" for p in node.xpath(
+        "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NSMAP)}
+    ext["external"] = {k: v for k, v in (("priority", priority), ("properties", properties))
+                       if v}
     zeebe = node.xpath("./bpmn:extensionElements/zeebe:taskDefinition", namespaces=NSMAP)
     if zeebe and not ext["operation"]:
         ext["operation"] = zeebe[0].get("type")

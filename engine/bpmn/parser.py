@@ -123,6 +123,7 @@ class _ServiceCallParser(LocalScopes, CamundaLoops, ServiceTaskParser):  # type:
             parameters=ext["parameters"],
             result_variable=ext["result_variable"],
             retry=ext["retry"],
+            external=ext["external"],
             prescript=spiff.get("preScript"),
             postscript=spiff.get("postScript"),
             **self.bpmn_attributes,

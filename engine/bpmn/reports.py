@@ -34,6 +34,18 @@ class ServiceCall:
 
 
 @dataclass
+class ExternalWait:
+    """A service task waiting for a worker outside Bridgeflow (an external task)."""
+
+    task_id: str
+    element_id: str
+    topic: str
+    priority: int
+    locals: dict[str, Any]  # the task's own variables (camunda:inputOutput inputs)
+    properties: dict[str, str]  # camunda:properties, for the worker
+
+
+@dataclass
 class CalledProcess:
     """A call activity that has not yet started the instance it calls."""
 

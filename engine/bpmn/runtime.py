@@ -35,6 +35,7 @@ from . import catching, dialects, listeners, local_scope, serializer, throwing
 from .call_activity import CallActivityTask
 from .reports import (
     CalledProcess,
+    ExternalWait,
     HumanTaskInfo,
     ServiceCall,
     Step,
@@ -47,6 +48,7 @@ from .reports import (
 from .specs import ServiceCallTask
 
 PARKED = "bf_parked"
+EXTERNAL = "bf_external"  # a parked service task waiting for an external worker: its topic
 # Camunda's one variable scope per instance: every value a task of the process wrote, kept
 # on the workflow, so that a step sees what an earlier step on another branch wrote.
 SCOPE = "bf_scope"
@@ -254,6 +256,76 @@ class WorkflowRunner:
         if task is not None:
             task.internal_data[PARKED] = True
 
+    def park_external(self, task_id: str, topic: str) -> None:
+        """Leave a service task to a worker outside Bridgeflow (an external task)."""
+        task = self._task(task_id)
+        if task is not None:
+            task.internal_data[PARKED] = True
+            task.internal_data[EXTERNAL] = topic
+
+    def external_task_ids(self) -> set[str]:
+        """The ids of the service tasks waiting for an external worker."""
+        return {str(task.id) for task in self.wf.get_tasks(state=TaskState.STARTED)
+                if task.internal_data.get(EXTERNAL)}
+
+    def external_waits(self) -> list[ExternalWait]:
+        """The service tasks waiting for an external worker."""
+        out = []
+        for task in self.wf.get_tasks(state=TaskState.STARTED):
+            topic = task.internal_data.get(EXTERNAL)
+            if not topic:
+                continue
+            spec = task.task_spec
+            ext = getattr(spec, "external", None) or {}
+            names = [name for name, _ in local_scope.io_of(spec).get("input", [])]
+            out.append(ExternalWait(
+                str(task.id), spec.bpmn_id, topic, self._priority(task, ext.get("priority")),
+                serializer.to_json_value({n: task.data.get(n) for n in names}),
+                dict(ext.get("properties") or {})))
+        return out
+
+    def _priority(self, task: Any, expression: str | None) -> int:
+        """``camunda:taskPriority``: a number or an expression over the task's variables."""
+        if not expression:
+            return 0
+        text = expression.strip()
+        if text.startswith(("${", "#{")) and text.endswith("}"):
+            value = self.wf.script_engine.evaluate(task, dialects.juel_to_python(text[2:-1]))
+        else:
+            value = text
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise EngineError(f"camunda:taskPriority '{expression}' is not a whole number "
+                              f"(it gave {value!r})") from None
+
+    def complete_external(self, task_id: str, variables: dict[str, Any],
+                          local_variables: dict[str, Any]) -> None:
+        """An external worker completed the task: its variables reach the process, its local
+        ones live only until the task's output parameters are taken."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.STARTED:
+            raise LookupError(f"service task {task_id} is not running")
+        task.internal_data.pop(EXTERNAL, None)
+        frame = task.internal_data.get(local_scope.FRAME)
+        if frame is not None and not frame.get("closed"):
+            for name in local_variables:
+                if name in task.data and name not in frame["outer"] and \
+                        name not in frame["absent"]:
+                    frame["outer"][name] = deepcopy(task.data[name])
+                elif name not in task.data:
+                    frame["absent"].append(name)
+            variables = {**variables, **local_variables}
+        self.complete_service_call(task_id, variables, None)
+
+    def leave_external(self, task_id: str, variables: dict[str, Any]) -> None:
+        """A worker gave up on the task with a BPMN error: keep its variables, and the task
+        waits for no worker any more (retrying its incident hands it out again)."""
+        task = self._task(task_id)
+        if task is not None:
+            task.internal_data.pop(EXTERNAL, None)
+            task.data.update(variables)
+
     def unpark_service_call(self, task_id: str) -> bool:
         task = self._task(task_id)
         if task is None or task.state != TaskState.STARTED:
@@ -261,14 +333,17 @@ class WorkflowRunner:
         task.internal_data.pop(PARKED, None)
         return True
 
-    def throw_error(self, task_id: str, code: str, message: str) -> bool:
-        """Throw a BPMN error from a task; return False when nothing in the diagram catches it."""
+    def throw_error(self, task_id: str, code: str, message: str,
+                    variables: dict[str, Any] | None = None) -> bool:
+        """Throw a BPMN error from a task, with ``variables`` for whatever catches it; return
+        False when nothing in the diagram catches it."""
         task = self._task(task_id)
         if task is None:
             return False
         event = BpmnEvent(throwing.ScopedErrorEventDefinition(code, code=code),
                           payload={"code": code, "message": message})
-        return throwing.propagate(task, event, {"error_code": code, "error_message": message})
+        return throwing.propagate(task, event, {**(variables or {}), "error_code": code,
+                                                "error_message": message})
 
     def deliver_message(self, task_id: str | None, name: str, variables: dict[str, Any]) -> bool:
         """Hand a message to the task waiting for it; return False if none waits."""

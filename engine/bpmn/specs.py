@@ -38,6 +38,7 @@ class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
         parameters: dict[str, str] | None = None,
         result_variable: str | None = None,
         retry: dict[str, Any] | None = None,
+        external: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
@@ -45,6 +46,8 @@ class ServiceCallTask(SpiffBpmnTask):  # type: ignore[misc]
         self.parameters = parameters or {}
         self.result_variable = result_variable
         self.retry = retry or {}
+        # as an external task: camunda:taskPriority ("priority") and camunda:properties
+        self.external = external or {}
 
     def _run_hook(self, my_task: Any) -> bool | None:
         # Leave the task STARTED; the runner sees it and performs the call.
@@ -86,6 +89,7 @@ class ServiceCallTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
         dct["parameters"] = spec.parameters
         dct["result_variable"] = spec.result_variable
         dct["retry"] = spec.retry
+        dct["external"] = spec.external
         return dct
 
 

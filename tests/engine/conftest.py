@@ -50,7 +50,8 @@ def system() -> FakeSystem:
 
 @pytest.fixture
 def registry(system: FakeSystem) -> OperationRegistry:
-    registry = OperationRegistry()
+    # the built-in connectors' families, as the app reserves them: never external tasks
+    registry = OperationRegistry(reserved=("erp", "crm", "notify", "reconcile", "mapping"))
     registry.register("test.record", system.record)
     registry.register("test.stock", system.stock_check)
     registry.register("test.slow", lambda p, c: {"slept": 0})

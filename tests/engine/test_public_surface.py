@@ -10,14 +10,17 @@ from engine import Engine
 EXPORTED = {
     "ApiKey", "CallContext", "CleanupReport", "ConflictError", "DecisionEvaluationError",
     "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
-    "ErasureReport", "Event", "FINAL_STATUSES", "ForbiddenError", "HistoryService",
+    "ErasureReport", "Event", "ExternalTask", "ExternalTaskQuery", "ExternalTaskService",
+    "FINAL_STATUSES", "ForbiddenError", "HistoryService",
     "HumanTask", "IdentityService",
     "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
-    "InvalidInputError", "JobKind", "LIVE_STATUSES", "ManagementService", "MessageResult",
+    "InvalidInputError", "JobKind", "LIVE_STATUSES", "LockedTask", "ManagementService",
+    "MessageResult",
     "NotFoundError", "OPEN_TASK_STATUSES", "OperationRegistry", "Page", "Principal",
     "Problem", "ProcessFigures", "ProtectionError", "Queue", "RepositoryService",
     "RetryPolicy", "RuntimeService", "Scope", "Settings", "StaleStateError", "TaskService",
-    "TaskStatus", "UnauthenticatedError", "User", "VisitedElement", "Worker", "is_overdue",
+    "TaskStatus", "TopicRequest", "UnauthenticatedError", "User", "VisitedElement", "Worker",
+    "is_overdue",
     "utcnow",
 }
 
@@ -40,6 +43,8 @@ SERVICES = {
                  "end_sessions", "create_api_key", "list_api_keys", "revoke_api_key",
                  "rotate_api_key", "create_personal_token", "personal_tokens",
                  "revoke_personal_token", "authenticate_key", "require_scope", "acting_as"},
+    "external_tasks": {"fetch_and_lock", "complete", "handle_failure", "handle_bpmn_error",
+                       "extend_lock", "unlock", "set_retries", "get", "list_tasks", "count"},
 }
 
 
@@ -57,7 +62,8 @@ def test_each_service_offers_exactly_its_pinned_operations() -> None:
         cls = {"repository": engine.RepositoryService, "runtime": engine.RuntimeService,
                "tasks": engine.TaskService, "history": engine.HistoryService,
                "management": engine.ManagementService,
-               "identity": engine.IdentityService}[attribute]
+               "identity": engine.IdentityService,
+               "external_tasks": engine.ExternalTaskService}[attribute]
         assert _public(cls) == operations, attribute
 
 

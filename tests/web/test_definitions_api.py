@@ -117,7 +117,7 @@ def test_dry_run_answers_what_would_be_deployed_and_stores_nothing(client: AuthC
     assert resp.status_code == 200
     assert resp.get_json() == {"dry_run": True, "definitions": [
         {"key": "approval", "kind": "process", "name": "Approval", "version": 1,
-         "new_version": True}]}
+         "new_version": True, "external_topics": [], "warnings": []}]}
     assert stored(engine) == before
     assert client.get("/api/v1/process-definitions/approval").status_code == 404
     real: Any = upload(client, ("approval.bpmn", approval()))

@@ -147,6 +147,8 @@ class DeployedSchema(Schema):
     kind = fields.String()
     name = fields.String(allow_none=True)
     new_version = fields.Boolean()
+    external_topics = fields.List(fields.String())
+    warnings = fields.List(fields.String())
 
 
 class DeploymentSchema(Schema):
@@ -161,6 +163,8 @@ class WouldDeploySchema(Schema):
     kind = fields.String()
     name = fields.String(allow_none=True)
     new_version = fields.Boolean()
+    external_topics = fields.List(fields.String())
+    warnings = fields.List(fields.String())
 
 
 class DryRunSchema(Schema):

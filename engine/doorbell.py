@@ -1,0 +1,103 @@
+"""Wake the requests that wait for external tasks as soon as one appears, without polling.
+
+A worker's ``fetchAndLock`` that finds nothing waits (long polling). Whatever makes an
+external task available rings the doorbell after its transaction commits: in this process
+directly; on PostgreSQL also by ``NOTIFY``, which one listening connection per process turns
+into a ring, so a task created by a worker process wakes requests waiting in a web process.
+SQLite has no such channel between processes: there a waiting request looks again once a
+second (as it does on PostgreSQL too, for locks that expire and retry timeouts that pass).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from .db import Database
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "bridgeflow_external_tasks"
+
+
+class Doorbell:
+    """A counter that waiting threads watch; ``ring`` bumps it and wakes them all."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cond = threading.Condition()
+        self._rings = 0
+        self._listener: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def rings(self) -> int:
+        """How often it rang so far: read before looking, pass to ``wait_past``."""
+        return self._rings
+
+    def ring(self) -> None:
+        with self._cond:
+            self._rings += 1
+            self._cond.notify_all()
+
+    def ring_after_commit(self, session: Session) -> None:
+        """Ring once ``session``'s transaction commits (and tell other processes so)."""
+        if self._db.is_postgres:
+            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        event.listen(session, "after_commit", lambda _s: self.ring(), once=True)
+
+    def wait_past(self, seen: int, timeout: float) -> bool:
+        """Wait until it rings after ``seen`` rings, at most ``timeout`` seconds."""
+        if self._db.is_postgres:
+            self._listen()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._rings == seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    # -- PostgreSQL: one LISTEN connection per process -----------------------------------
+
+    def _listen(self) -> None:
+        with self._cond:
+            if self._listener is not None and self._listener.is_alive():
+                return
+            self._listener = threading.Thread(target=self._listen_forever, daemon=True,
+                                              name="bridgeflow-doorbell")
+            self._listener.start()
+
+    def _listen_forever(self) -> None:
+        delay = 0.5
+        while not self._stopped.is_set():
+            try:
+                self._listen_once()
+                delay = 0.5
+            except Exception:  # noqa: BLE001 - the database went away: listen again later
+                log.warning("lost the external task channel; listening again in %.1f s",
+                            delay, exc_info=True)
+                self.ring()  # a notification may have been missed: let waiters look
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _listen_once(self) -> None:
+        raw: Any = self._db.sql_engine.raw_connection()
+        try:
+            connection = raw.driver_connection
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANNEL}")
+            while not self._stopped.is_set():
+                for _ in connection.notifies(timeout=5.0, stop_after=1):
+                    self.ring()
+        finally:
+            raw.invalidate()  # a LISTENing connection must not go back to the pool
