@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine import Engine
+from engine import Engine, TopicRequest
 from engine.models import Event, HumanTask, Instance, utcnow
 from engine.registry import CallContext, OperationRegistry, RetryPolicy
 from engine.worker import Worker
@@ -717,3 +717,29 @@ def test_an_admin_erases_a_customers_data_from_the_instance_page(engine: Engine,
     assert "The data of business key CT-ERASE is erased: 1 instance(s)" in text_of(done)
     assert admin.get(url).status_code == 404
     assert engine.history.search_instances(business_key="CT-ERASE").total == 0
+
+
+def test_the_instance_page_shows_external_tasks_and_an_admin_unlocks_one(
+        engine: Engine, people: People) -> None:
+    engine.repository.deploy({"ext.bpmn": (HEAD + """
+  <bpmn:process id="ext_page" isExecutable="true">
+    <bpmn:startEvent id="start"/><bpmn:sequenceFlow id="a" sourceRef="start" targetRef="archive"/>
+    <bpmn:serviceTask id="archive" camunda:type="external" camunda:topic="dms.archive"/>
+    <bpmn:sequenceFlow id="b" sourceRef="archive" targetRef="end"/><bpmn:endEvent id="end"/>
+  </bpmn:process></bpmn:definitions>""").encode()})
+    inst = engine.runtime.start("ext_page", wait=5)
+    [locked] = engine.external_tasks.fetch_and_lock(
+        "dms-worker-1", [TopicRequest("dms.archive", 600_000)])
+    url = f"/admin/instances/{inst.id}"
+    page = text_of(people["admin"].get(url))
+    assert "Waiting for external workers archive · topic dms.archive · locked by dms-worker-1" \
+        in page
+    unlock = f"{url}/external-tasks/{locked.task.id}/unlock"
+    assert people["admin"].post(unlock, csrf=False).status_code == 400  # no CSRF token
+    assert people["fiona"].post(unlock).status_code == 403  # not an admin
+    assert engine.external_tasks.get(locked.task.id).lock_owner == "dms-worker-1"
+    assert people["admin"].post(unlock).status_code == 302
+    assert "archive · topic dms.archive · waiting for a worker" in text_of(
+        people["admin"].get(url))
+    assert len(engine.external_tasks.fetch_and_lock(
+        "dms-worker-2", [TopicRequest("dms.archive", 600_000)])) == 1

@@ -7,7 +7,15 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import FINAL_STATUSES, ConflictError, Incident, Instance, NotFoundError
+from engine import (
+    FINAL_STATUSES,
+    ConflictError,
+    ExternalTaskQuery,
+    Incident,
+    Instance,
+    NotFoundError,
+    utcnow,
+)
 from web.auth import roles_required
 
 from ..common import (
@@ -101,6 +109,9 @@ def _instance_context(instance: Instance) -> dict[str, Any]:
         "open_incidents": open_incidents,
         "resolved_incidents": [i for i in incidents if i.status != "open"],
         "open_tasks": eng.tasks.open_tasks_of(instance.id),
+        "external_tasks": eng.external_tasks.list_tasks(
+            ExternalTaskQuery(process_instance_id=instance.id)),
+        "now": utcnow(),
         "called_instances": eng.runtime.called_instances(instance.id, live_only=False),
         "visited": [v.element_id for v in visited],
         "active": list(instance.active_elements or []),
@@ -134,6 +145,20 @@ def instance_diagram(instance_id: str) -> ResponseReturnValue:
 
 
 # -- repairs --------------------------------------------------------------------------------
+
+@bp.post("/instances/<instance_id>/external-tasks/<task_id>/unlock")
+@roles_required("admin")
+def unlock_external_task(instance_id: str, task_id: str) -> ResponseReturnValue:
+    """Free an external task a worker holds (it died, or hangs) for any worker at once."""
+    eng = engine()
+    task = eng.external_tasks.get(task_id)
+    if task.instance_id != instance_id:
+        raise NotFoundError(f"instance {instance_id} has no external task {task_id}")
+    eng.external_tasks.unlock(task_id, me().name)
+    flash(f"The task of topic {task.topic} is unlocked: the next worker to ask gets it.",
+          "success")
+    return redirect(url_for("admin.show_instance", instance_id=instance_id))
+
 
 def _confirm_page(instance: Instance, action: str, element_id: str | None = None,
                   status: int = 200, message: str | None = None) -> tuple[str, int]:
