@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -86,13 +86,16 @@ class RuntimeService:
 
     def list_instances(self, *, status: str | None = None, process_key: str | None = None,
                        business_key: str | None = None, parent_instance_id: str | None = None,
-                       page: int = 1, per_page: int = 50) -> Page:
+                       page: int = 1, per_page: int = 50,
+                       statuses: Sequence[str] | None = None, ids: Sequence[str] | None = None,
+                       offset: int | None = None) -> Page:
         """Instances matching every filter given, newest first (``parent_instance_id``: the
-        instances that one called)."""
+        instances that one called; ``statuses``, ``ids``: any of these; ``offset``: from
+        that row on instead of from ``page``)."""
         return search_instances(self._core.db, status=status, process_key=process_key,
                                 business_key=business_key,
                                 parent_instance_id=parent_instance_id, page=page,
-                                per_page=per_page)
+                                per_page=per_page, statuses=statuses, ids=ids, offset=offset)
 
     def send_message(self, name: str, business_key: str | None = None,
                      correlation_keys: Mapping[str, Any] | None = None,

@@ -370,6 +370,19 @@ class WorkflowRunner:
                         else self.wf.last_task.data)
         return dict(serializer.to_json_value({**data, **scope}))
 
+    def set_variables(self, values: dict[str, Any], remove: list[str]) -> None:
+        """Write (and remove) instance variables where the instance's next steps read them."""
+        mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+        holders = [task.data for task in self.wf.get_tasks(state=mask)]
+        if not holders and self.wf.last_task is not None:
+            holders = [self.wf.last_task.data]
+        if SCOPE in self.wf.data:
+            holders.append(self.wf.data[SCOPE])
+        for data in holders:
+            data.update(deepcopy(values))
+            for name in remove:
+                data.pop(name, None)
+
     def active_elements(self) -> list[str]:
         mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
         ids = []
