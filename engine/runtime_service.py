@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from . import messages, signals
+from .bpmn.serializer import to_json_value
 from .core import Core
 from .errors import ConflictError, InvalidInputError, StaleStateError
 from .inbound import InboundOutcome, accept_event
@@ -100,22 +101,30 @@ class RuntimeService:
     def send_message(self, name: str, business_key: str | None = None,
                      correlation_keys: Mapping[str, Any] | None = None,
                      variables: Any = None, all_: bool = False,
-                     sender: str | None = None) -> MessageResult:
-        """Deliver a message to the instance waiting for it, or start the process it starts."""
+                     sender: str | None = None, wait: float = 0.0) -> MessageResult:
+        """Deliver a message to the instance waiting for it, or start the process it starts;
+        with ``wait``, run them on now until they wait again (at most ``wait`` seconds).
+
+        Correlation keys match the instances' variables as stored (dates as ISO text)."""
         if not isinstance(name, str) or not name:
             raise InvalidInputError("name is required", {"fields": {"name": "is required"}})
         if correlation_keys is not None and not isinstance(correlation_keys, dict):
             raise InvalidInputError("correlation_keys must be an object",
                                     {"fields": {"correlation_keys": "must be an object"}})
         data = check_variables(variables)
+        keys = to_json_value(correlation_keys) if correlation_keys is not None else None
         core = self._core
         with core.db.write() as s:
-            return messages.deliver(s, core.definitions, name, business_key, correlation_keys,
-                                    data, all_=all_, sender=sender)
+            result = messages.deliver(s, core.definitions, name, business_key, keys,
+                                      data, all_=all_, sender=sender)
+        if wait > 0:
+            core.run_due([*result.delivered_to, *result.started], wait)
+        return result
 
     def send_signal(self, name: str, variables: Any = None,
-                    sender: str | None = None) -> MessageResult:
-        """Broadcast a signal: every catch waiting for it, every process it starts.
+                    sender: str | None = None, wait: float = 0.0) -> MessageResult:
+        """Broadcast a signal: every catch waiting for it, every process it starts; with
+        ``wait``, run them on now until they wait again (at most ``wait`` seconds).
 
         A signal nobody waits for is no error (as in Camunda): the result is then empty.
         """
@@ -124,7 +133,10 @@ class RuntimeService:
         data = check_variables(variables)
         core = self._core
         with core.db.write() as s:
-            return signals.broadcast(s, core.definitions, name, data, sender=sender)
+            result = signals.broadcast(s, core.definitions, name, data, sender=sender)
+        if wait > 0:
+            core.run_due([*result.delivered_to, *result.started], wait)
+        return result
 
     def accept_event(self, *, source: str, event_id: str, event_type: str, record_id: str,
                      variables: dict[str, Any]) -> InboundOutcome:

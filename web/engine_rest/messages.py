@@ -21,6 +21,9 @@ from .common import (
 )
 from .variables import decode_variables, encode_variables
 
+# How long a correlation runs the instances it reached on before it answers (Camunda
+# answers once they reached their next wait state; a longer run goes on in a worker)
+CORRELATE_WAIT_SECONDS = 5.0
 # Camunda's message options Bridgeflow does not act on: refused rather than ignored
 _UNSUPPORTED = ("processInstanceId", "tenantId", "withoutTenantId", "localCorrelationKeys",
                 "processVariablesLocal", "processVariablesToTriggeredScope")
@@ -38,7 +41,8 @@ def correlate_message() -> ResponseReturnValue:
     variables = decode_variables(body.get("processVariables"))
     try:
         result = engine().runtime.send_message(name, business_key, keys or None, variables,
-                                               all_=bool_field(body, "all"), sender=actor())
+                                               all_=bool_field(body, "all"), sender=actor(),
+                                               wait=CORRELATE_WAIT_SECONDS)
     except (NotFoundError, ConflictError) as exc:
         reason = ("No process definition or execution matches the parameters"
                   if isinstance(exc, NotFoundError) else exc.message)
@@ -79,7 +83,7 @@ def throw_signal() -> Response:
     name = text_field(body, "name", required=True)
     assert name is not None
     engine().runtime.send_signal(name, decode_variables(body.get("variables")),
-                                 sender=actor())
+                                 sender=actor(), wait=CORRELATE_WAIT_SECONDS)
     return Response(status=204)
 
 
