@@ -35,8 +35,7 @@ def create_deployment() -> dict[str, Any]:
     try:
         deployed = engine().repository.deploy(files, deployed_by=actor())
     except DefinitionError as exc:
-        raise CamundaError(400, f"ENGINE-09005 Could not parse BPMN process. {exc.message}",
-                           "ParseException", _parse_details(exc)) from exc
+        raise CamundaError(400, exc.message, "ParseException", _parse_details(exc)) from exc
     deployment_id = str(uuid.uuid4())
     new = [d for d in deployed if d.new_version]
     return {
