@@ -371,11 +371,12 @@ class WorkflowRunner:
         return dict(serializer.to_json_value({**data, **scope}))
 
     def set_variables(self, values: dict[str, Any], remove: list[str]) -> None:
-        """Write (and remove) instance variables where the instance's next steps read them."""
-        mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
-        holders = [task.data for task in self.wf.get_tasks(state=mask)]
-        if not holders and self.wf.last_task is not None:
-            holders = [self.wf.last_task.data]
+        """Write (and remove) instance variables in every task's data and the scope.
+
+        Every task, not only the waiting ones: a task that resumes merges its parents' data
+        into its own, which would bring an old value back.
+        """
+        holders = [task.data for task in self.wf.get_tasks()]
         if SCOPE in self.wf.data:
             holders.append(self.wf.data[SCOPE])
         for data in holders:
