@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
-from engine import Engine, Instance, InstanceStatus, Principal
+from engine import FINAL_STATUSES, Engine, Instance, InstanceStatus, Principal
 
 from .variables import format_date
 
@@ -134,7 +134,7 @@ def instance_dto(instance: Instance) -> dict[str, Any]:
         "definitionKey": instance.process_key,
         "businessKey": instance.business_key,
         "caseInstanceId": None,
-        "ended": instance.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED),
+        "ended": instance.status in FINAL_STATUSES,
         "suspended": instance.status == InstanceStatus.SUSPENDED,
         "tenantId": None,
         "links": [{"method": "GET", "href": f"{request.url_root.rstrip('/')}/engine-rest/"

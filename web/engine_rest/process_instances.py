@@ -10,7 +10,15 @@ from typing import Any
 
 from flask import Response, request
 
-from engine import ConflictError, Instance, InstanceStatus, NotFoundError
+from engine import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    ConflictError,
+    Instance,
+    InstanceStatus,
+    NotFoundError,
+    Page,
+)
 
 from . import bp
 from .common import (
@@ -24,7 +32,7 @@ from .common import (
 )
 from .variables import decode_value, encode_value, encode_variables
 
-ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT)
+ACTIVE = LIVE_STATUSES  # running, waiting, incident: Camunda's "active"
 EVERY_INSTANCE = 10_000  # the most one answer lists without maxResults
 # How long a variable write may take to land before the answer (a worker holding the
 # instance applies it right after)
@@ -102,13 +110,12 @@ def _live_instance(instance_id: str) -> Instance:
         instance = engine().runtime.instance(instance_id)
     except NotFoundError:
         instance = None
-    if instance is None or instance.status in (InstanceStatus.COMPLETED,
-                                               InstanceStatus.TERMINATED):
+    if instance is None or instance.status in FINAL_STATUSES:
         raise CamundaError(404, f"Process instance with id {instance_id} does not exist")
     return instance
 
 
-def _query(offset: int, limit: int) -> Any:
+def _query(offset: int, limit: int) -> Page:
     unknown = sorted(set(request.args) - _KNOWN_ARGS)
     if unknown:
         raise CamundaError(400, f"unsupported query parameter(s): {', '.join(unknown)}; "

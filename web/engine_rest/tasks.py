@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 
-from engine import ConflictError, ForbiddenError, HumanTask, NotFoundError
+from engine import OPEN_TASK_STATUSES, ConflictError, ForbiddenError, HumanTask, NotFoundError
 
 from . import bp
 from .common import (
@@ -137,7 +137,7 @@ def _open_task(task_id: str) -> HumanTask:
         task = engine().tasks.task(task_id)
     except NotFoundError:
         task = None
-    if task is None or task.status not in ("ready", "claimed"):
+    if task is None or task.status not in OPEN_TASK_STATUSES:
         raise CamundaError(404, f"No matching task with id {task_id}")
     return task
 
