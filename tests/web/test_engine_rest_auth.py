@@ -27,6 +27,11 @@ def test_the_engine_and_version_answer_any_valid_key(app: Flask, engine: Engine)
     client = CamundaClient(app.test_client(), key)
     assert client.get("/engine").get_json() == [{"name": "default"}]
     assert client.get("/version").get_json() == {"version": "7.21.0"}
+    missing = client.get("/history/process-instance")
+    assert missing.status_code == 404 and missing.get_json()["type"] == "RestException"
+    assert "does not offer GET /engine-rest/history/process-instance" in \
+        missing.get_json()["message"]
+    assert app.test_client().get("/engine-rest/history/x").status_code == 401
     bearer = app.test_client().get("/engine-rest/engine",
                                    headers={"Authorization": f"Bearer {key}"})
     assert bearer.status_code == 200

@@ -36,6 +36,7 @@ ANY_KEY: tuple[Scope, ...] = tuple(Scope)  # any valid key may read these
 ENDPOINT_SCOPES: dict[str, tuple[Scope, ...]] = {
     "engine_rest.list_engines": ANY_KEY,
     "engine_rest.show_version": ANY_KEY,
+    "engine_rest.unsupported": ANY_KEY,  # a 404 naming what is not offered
     "engine_rest.start_by_key": (Scope.PROCESSES_START,),
     "engine_rest.correlate_message": (Scope.MESSAGES_SEND,),
     "engine_rest.throw_signal": (Scope.MESSAGES_SEND,),

@@ -10,8 +10,9 @@ from engine import FINAL_STATUSES, Engine, Instance, InstanceStatus, Principal
 
 from .variables import format_date
 
-__all__ = ["CamundaError", "actor", "camunda_error", "engine", "flag", "format_date",
-           "instance_dto", "json_body", "paging", "principal"]
+__all__ = ["CamundaError", "actor", "bool_field", "camunda_error", "engine", "flag",
+           "format_date", "instance_dto", "json_body", "paging", "principal", "text_field",
+           "where", "window"]
 
 
 class CamundaError(Exception):

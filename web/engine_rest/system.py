@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from . import bp
+from .common import CamundaError
 
 # The Camunda 7 REST API level this subset speaks (not a Camunda release we ship).
 API_LEVEL = "7.21.0"
@@ -23,3 +24,11 @@ def list_engines() -> ResponseReturnValue:
 def show_version() -> dict[str, Any]:
     """Report the Camunda REST API level this subset speaks."""
     return {"version": API_LEVEL}
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
+def unsupported(rest: str) -> dict[str, Any]:
+    """Say in Camunda's error shape that this part of Camunda's API is not offered here."""
+    raise CamundaError(404, f"Bridgeflow does not offer {request.method} /engine-rest/{rest}; "
+                            "the README lists the Camunda 7 endpoints it supports",
+                       "RestException")
