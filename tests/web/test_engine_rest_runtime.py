@@ -128,6 +128,8 @@ def test_several_waiting_need_all(camunda: CamundaClient, engine: Engine) -> Non
     {"messageName": "paid", "processVariables": {"v": {"value": "{", "type": "Json"}}},
     {"messageName": "paid", "processInstanceId": "abc"},
     {"messageName": "paid", "all": "yes"},
+    {"messageName": "paid", "resultEnabled": "yes"},
+    {"messageName": "paid", "variablesInResultEnabled": 1},
 ])
 def test_a_bad_message_is_a_400(camunda: CamundaClient, engine: Engine,
                                 body: dict[str, Any]) -> None:

@@ -33,24 +33,26 @@ _UNSUPPORTED = ("processInstanceId", "tenantId", "withoutTenantId", "localCorrel
 def correlate_message() -> ResponseReturnValue:
     """Deliver ``messageName`` by business key and typed correlation keys."""
     body = json_body(optional=False)
-    _refuse_unsupported(body, _UNSUPPORTED)
+    _refuse_unsupported(body, _UNSUPPORTED, "correlate by businessKey and correlationKeys")
     name = text_field(body, "messageName", required=True)
     assert name is not None
     business_key = text_field(body, "businessKey")
     keys = decode_variables(body.get("correlationKeys"), "correlation key")
     variables = decode_variables(body.get("processVariables"))
-    try:
+    all_, with_result = bool_field(body, "all"), bool_field(body, "resultEnabled")
+    with_variables = bool_field(body, "variablesInResultEnabled")
+    try:  # every field is checked before anything is delivered
         result = engine().runtime.send_message(name, business_key, keys or None, variables,
-                                               all_=bool_field(body, "all"), sender=actor(),
+                                               all_=all_, sender=actor(),
                                                wait=CORRELATE_WAIT_SECONDS)
     except (NotFoundError, ConflictError) as exc:
         reason = ("No process definition or execution matches the parameters"
                   if isinstance(exc, NotFoundError) else exc.message)
         raise CamundaError(400, f"Cannot correlate message '{name}': {reason}",
                            "RestException") from exc
-    if not bool_field(body, "resultEnabled"):
+    if not with_result:
         return Response(status=204)
-    return _results(result, bool_field(body, "variablesInResultEnabled"))
+    return _results(result, with_variables)
 
 
 def _results(result: MessageResult, with_variables: bool) -> ResponseReturnValue:
@@ -79,7 +81,8 @@ def _variables(values: dict[str, Any] | None, wanted: bool) -> dict[str, Any]:
 def throw_signal() -> Response:
     """Broadcast signal ``name`` with typed ``variables`` to every catch and start."""
     body = json_body(optional=False)
-    _refuse_unsupported(body, ("executionId", "tenantId", "withoutTenantId"))
+    _refuse_unsupported(body, ("executionId", "tenantId", "withoutTenantId"),
+                        "a signal reaches every waiting instance")
     name = text_field(body, "name", required=True)
     assert name is not None
     engine().runtime.send_signal(name, decode_variables(body.get("variables")),
@@ -87,8 +90,8 @@ def throw_signal() -> Response:
     return Response(status=204)
 
 
-def _refuse_unsupported(body: dict[str, Any], names: tuple[str, ...]) -> None:
+def _refuse_unsupported(body: dict[str, Any], names: tuple[str, ...], instead: str) -> None:
     given = [n for n in names if body.get(n) not in (None, False, {})]
     if given:
         raise CamundaError(400, f"Bridgeflow does not support {', '.join(given)} here; "
-                                "correlate by businessKey and correlationKeys")
+                                f"{instead}")
