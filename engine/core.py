@@ -65,6 +65,19 @@ class Core:
                             self.settings.job_lease_seconds):
             self.executor.run_job(job_id, self.inline_worker_id)
 
+    def run_due(self, instance_ids: list[str], timeout: float) -> None:
+        """Run the due jobs of these instances here (a delivered message's, a started
+        instance's), then wait for each to stop running; ``timeout`` bounds it all."""
+        deadline = time.monotonic() + timeout
+        for instance_id in instance_ids:
+            with self.db.read() as s:
+                due = list(s.scalars(select(Job.id).where(
+                    Job.instance_id == instance_id, Job.due_at <= utcnow(),
+                    Job.locked_by.is_(None)).order_by(Job.id)))
+            for job_id in due:
+                self.run_now(job_id)
+            self.wait_for(instance_id, max(0.0, deadline - time.monotonic()))
+
     def wait_for(self, instance_id: str, timeout: float) -> Instance:
         """Poll until the instance stops running (waits, ends, or fails), at most ``timeout``.
 

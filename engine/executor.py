@@ -283,6 +283,12 @@ class Executor:
         adv.event("token_moved", payload.get("element_id"), actor=payload.get("actor"))
         return None
 
+    def _on_set_variables(self, adv: Advance, payload: dict[str, Any]) -> TaskFailure | None:
+        adv.runner.set_variables(payload.get("values", {}), payload.get("remove", []))
+        adv.event("variables_changed", actor=payload.get("actor"),
+                  names=sorted([*payload.get("values", {}), *payload.get("remove", [])]))
+        return None
+
     # -- 4. run until the workflow waits ------------------------------------------------
 
     def _drive(self, adv: Advance, calls: bool = True) -> TaskFailure | None:
@@ -591,6 +597,7 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.CALL_ESCALATED: calling.on_call_escalated,
     JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
     JobKind.EXTERNAL_TASK: external_tasks.on_reported,
+    JobKind.SET_VARIABLES: Executor._on_set_variables,
 }
 
 

@@ -14,7 +14,7 @@ from . import erasure, jobs, reporting
 from .core import Core
 from .erasure import ErasureReport
 from .errors import ConflictError, InvalidInputError, NotFoundError
-from .instances import clear_open_work, terminate_called
+from .instances import check_variables, clear_open_work, terminate_called
 from .models import (
     Event,
     Incident,
@@ -164,6 +164,37 @@ class ManagementService:
         with self.db.write() as s:
             jobs.enqueue(s, JobKind.MOVE_TOKEN, instance_id, {"element_id": element_id,
                                                         "actor": actor, "by_element": True})
+
+    def set_variables(self, instance_id: str, values: dict[str, Any] | None = None,
+                      remove: list[str] | None = None, actor: str | None = None,
+                      wait: float = 0.0) -> None:
+        """Set (and remove) variables of a live instance, audited (an admin repair).
+
+        The change is a job, so it lands under the instance's lock, never in the middle of
+        an advance; with ``wait``, it is applied now unless a worker holds the instance.
+        """
+        data = check_variables(values)
+        names = list(remove or [])
+        if not all(isinstance(name, str) for name in names):
+            raise InvalidInputError("variable names to remove must be strings",
+                                    {"fields": {"remove": "must be a list of names"}})
+        with self.db.write() as s:
+            row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
+            if row is None:
+                raise NotFoundError(f"no process instance with id '{instance_id}'",
+                                    {"id": instance_id})
+            if row.status in FINAL_STATUSES:
+                raise ConflictError(f"the instance is {row.status}: its variables cannot "
+                                    "change any more", {"status": row.status})
+            job = jobs.enqueue(s, JobKind.SET_VARIABLES, instance_id,
+                               {"values": data, "remove": names, "actor": actor})
+            s.add(Event(instance_id=instance_id, type="variables_change_requested",
+                        actor=actor, data={"admin_action": "set_variables",
+                                           "names": sorted([*data, *names])}))
+            s.flush()
+            job_id = job.id
+        if wait > 0:
+            self._core.run_now(job_id)
 
     def erase(self, business_key: str, actor: str | None = None,
               terminate: bool = False) -> ErasureReport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -106,9 +107,15 @@ def search_instances(db: Database, *, process_key: str | None = None,
                      started_from: datetime | None = None,
                      started_before: datetime | None = None,
                      parent_instance_id: str | None = None, page: int = 1,
-                     per_page: int = 25) -> Page:
-    """Instances matching every filter given, newest first, one page of them."""
+                     per_page: int = 25, statuses: Sequence[str] | None = None,
+                     ids: Sequence[str] | None = None, offset: int | None = None) -> Page:
+    """Instances matching every filter given, newest first, one page of them (``offset``:
+    from that row on instead of from ``page``)."""
     query = select(Instance)
+    if statuses is not None:
+        query = query.where(Instance.status.in_(statuses))
+    if ids is not None:
+        query = query.where(Instance.id.in_(ids))
     if parent_instance_id:
         query = query.where(Instance.parent_instance_id == parent_instance_id)
     if process_key:
@@ -124,7 +131,8 @@ def search_instances(db: Database, *, process_key: str | None = None,
     with db.read() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
-                               .offset((page - 1) * per_page).limit(per_page)))
+                               .offset((page - 1) * per_page if offset is None else offset)
+                               .limit(per_page)))
     return Page(items, int(total), page, per_page)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 
 from . import messages, signals
+from .bpmn.serializer import to_json_value
 from .core import Core
 from .errors import ConflictError, InvalidInputError, StaleStateError
 from .inbound import InboundOutcome, accept_event
@@ -86,33 +87,44 @@ class RuntimeService:
 
     def list_instances(self, *, status: str | None = None, process_key: str | None = None,
                        business_key: str | None = None, parent_instance_id: str | None = None,
-                       page: int = 1, per_page: int = 50) -> Page:
+                       page: int = 1, per_page: int = 50,
+                       statuses: Sequence[str] | None = None, ids: Sequence[str] | None = None,
+                       offset: int | None = None) -> Page:
         """Instances matching every filter given, newest first (``parent_instance_id``: the
-        instances that one called)."""
+        instances that one called; ``statuses``, ``ids``: any of these; ``offset``: from
+        that row on instead of from ``page``)."""
         return search_instances(self._core.db, status=status, process_key=process_key,
                                 business_key=business_key,
                                 parent_instance_id=parent_instance_id, page=page,
-                                per_page=per_page)
+                                per_page=per_page, statuses=statuses, ids=ids, offset=offset)
 
     def send_message(self, name: str, business_key: str | None = None,
                      correlation_keys: Mapping[str, Any] | None = None,
                      variables: Any = None, all_: bool = False,
-                     sender: str | None = None) -> MessageResult:
-        """Deliver a message to the instance waiting for it, or start the process it starts."""
+                     sender: str | None = None, wait: float = 0.0) -> MessageResult:
+        """Deliver a message to the instance waiting for it, or start the process it starts;
+        with ``wait``, run them on now until they wait again (at most ``wait`` seconds).
+
+        Correlation keys match the instances' variables as stored (dates as ISO text)."""
         if not isinstance(name, str) or not name:
             raise InvalidInputError("name is required", {"fields": {"name": "is required"}})
         if correlation_keys is not None and not isinstance(correlation_keys, dict):
             raise InvalidInputError("correlation_keys must be an object",
                                     {"fields": {"correlation_keys": "must be an object"}})
         data = check_variables(variables)
+        keys = to_json_value(correlation_keys) if correlation_keys is not None else None
         core = self._core
         with core.db.write() as s:
-            return messages.deliver(s, core.definitions, name, business_key, correlation_keys,
-                                    data, all_=all_, sender=sender)
+            result = messages.deliver(s, core.definitions, name, business_key, keys,
+                                      data, all_=all_, sender=sender)
+        if wait > 0:
+            core.run_due([*result.delivered_to, *result.started], wait)
+        return result
 
     def send_signal(self, name: str, variables: Any = None,
-                    sender: str | None = None) -> MessageResult:
-        """Broadcast a signal: every catch waiting for it, every process it starts.
+                    sender: str | None = None, wait: float = 0.0) -> MessageResult:
+        """Broadcast a signal: every catch waiting for it, every process it starts; with
+        ``wait``, run them on now until they wait again (at most ``wait`` seconds).
 
         A signal nobody waits for is no error (as in Camunda): the result is then empty.
         """
@@ -121,7 +133,10 @@ class RuntimeService:
         data = check_variables(variables)
         core = self._core
         with core.db.write() as s:
-            return signals.broadcast(s, core.definitions, name, data, sender=sender)
+            result = signals.broadcast(s, core.definitions, name, data, sender=sender)
+        if wait > 0:
+            core.run_due([*result.delivered_to, *result.started], wait)
+        return result
 
     def accept_event(self, *, source: str, event_id: str, event_type: str, record_id: str,
                      variables: dict[str, Any]) -> InboundOutcome:

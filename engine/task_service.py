@@ -44,10 +44,18 @@ class TaskService:
     def list_tasks(self, *, candidate_group: str | None = None, assignee: str | None = None,
                    status: str | None = None, process_key: str | None = None,
                    instance_id: str | None = None, visible_to: User | None = None,
+                   element_id: str | None = None, business_key: str | None = None,
+                   candidate_user: str | None = None, unassigned: bool = False,
                    page: int = 1, per_page: int = 50) -> Page:
         """Tasks matching every filter given (open ones unless ``status`` says otherwise);
-        with ``visible_to``, only those that person sees in the inbox (paged after that)."""
+        with ``visible_to``, only those that person sees in the inbox (paged after that).
+
+        ``candidate_user``: tasks that person is a candidate for, by name or by group;
+        ``unassigned``: only tasks nobody has claimed.
+        """
         with self.db.read() as s:
+            candidate = (s.scalar(select(User).where(User.name == candidate_user))
+                         if candidate_user else None)
             query = select(HumanTask)
             if status:
                 query = query.where(HumanTask.status == status)
@@ -59,10 +67,20 @@ class TaskService:
                 query = query.where(HumanTask.process_key == process_key)
             if instance_id:
                 query = query.where(HumanTask.instance_id == instance_id)
+            if element_id:
+                query = query.where(HumanTask.element_id == element_id)
+            if business_key:
+                query = query.where(HumanTask.business_key == business_key)
+            if unassigned:
+                query = query.where(HumanTask.assignee.is_(None))
             rows = list(s.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
                                                  HumanTask.created_at)))
         if candidate_group:
             rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
+        if candidate_user:
+            groups = set(candidate.groups or []) if candidate is not None else set()
+            rows = [r for r in rows if candidate_user in (r.candidate_users or [])
+                    or groups & set(r.candidate_groups or [])]
         if visible_to is not None:
             rows = [r for r in rows if can_see_task(visible_to, r)]
         start = (page - 1) * per_page

@@ -55,6 +55,7 @@ class JobKind(StrEnum):
     TASK_ASSIGNED = "task_assigned"  # a user task was claimed: run its assignment listeners
     HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
     EXTERNAL_TASK = "external_task"  # a worker completed an external task, or reported on it
+    SET_VARIABLES = "set_variables"  # an administrator set or removed instance variables
 
 
 class SubscriptionKind(StrEnum):

@@ -55,12 +55,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import errors, ops, pages
     from .api import bp as api_bp
+    from .engine_rest import bp as engine_rest_bp
 
     errors.init_app(app)
     security.init_app(app, settings)  # CSRF, cookie flags, security headers
     auth.init_app(app)  # sign-in pages, current_user
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(engine_rest_bp)
     pages.init_app(app)
     return app
 

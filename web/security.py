@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SECRET = Settings().secret_key
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose views never trust the session cookie, so a forged form cannot use it.
-EXEMPT_BLUEPRINTS = frozenset({"api"})
+EXEMPT_BLUEPRINTS = frozenset({"api", "engine_rest"})
 EXPIRED = "the form expired, reload the page"
 
 # bpmn-js and dmn-js set inline styles on the diagram, so styles may be inline; scripts not.

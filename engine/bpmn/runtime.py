@@ -445,6 +445,20 @@ class WorkflowRunner:
                         else self.wf.last_task.data)
         return dict(serializer.to_json_value({**data, **scope}))
 
+    def set_variables(self, values: dict[str, Any], remove: list[str]) -> None:
+        """Write (and remove) instance variables in every task's data and the scope.
+
+        Every task, not only the waiting ones: a task that resumes merges its parents' data
+        into its own, which would bring an old value back.
+        """
+        holders = [task.data for task in self.wf.get_tasks()]
+        if SCOPE in self.wf.data:
+            holders.append(self.wf.data[SCOPE])
+        for data in holders:
+            data.update(deepcopy(values))
+            for name in remove:
+                data.pop(name, None)
+
     def active_elements(self) -> list[str]:
         mask = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
         ids = []
