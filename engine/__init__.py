@@ -29,7 +29,27 @@ from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
-from .models import ApiKey, Definition, Event, HumanTask, Incident, Instance, User, utcnow
+from .migration import (
+    MigrationCheck,
+    MigrationElement,
+    MigrationInstruction,
+    MigrationOutcome,
+    MigrationPlan,
+    MigrationProblem,
+    MigrationValidation,
+)
+from .models import (
+    ApiKey,
+    Definition,
+    Event,
+    HumanTask,
+    Incident,
+    Instance,
+    MigrationBatch,
+    MigrationRecord,
+    User,
+    utcnow,
+)
 from .paging import Page
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
@@ -81,6 +101,15 @@ __all__ = [
     "JobKind",
     "ManagementService",
     "MessageResult",
+    "MigrationBatch",
+    "MigrationCheck",
+    "MigrationElement",
+    "MigrationInstruction",
+    "MigrationOutcome",
+    "MigrationPlan",
+    "MigrationProblem",
+    "MigrationRecord",
+    "MigrationValidation",
     "NotFoundError",
     "OperationRegistry",
     "Page",

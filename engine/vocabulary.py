@@ -54,6 +54,7 @@ class JobKind(StrEnum):
     CALL_ESCALATED = "call_escalated"  # … or threw an escalation it did not catch itself
     TASK_ASSIGNED = "task_assigned"  # a user task was claimed: run its assignment listeners
     HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
+    MIGRATION_BATCH = "migration_batch"  # migrate a chunk of a batch's instances
 
 
 class SubscriptionKind(StrEnum):
