@@ -29,7 +29,17 @@ from .config import Settings
 from .db import Database
 from .definitions import Definitions
 from .errors import InvalidInputError, NotFoundError
-from .models import Definition, HumanTask, Incident, Instance, Job, MigrationRecord, new_id, utcnow
+from .models import (
+    Definition,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    MigrationRecord,
+    new_id,
+    utcnow,
+)
 from .scripting import Sandbox
 from .vocabulary import FINAL_STATUSES, OPEN_TASK_STATUSES
 from .waits import sync_waits
@@ -395,6 +405,12 @@ class Migrator:
             info = tasks.get(task.spiff_task_id)
             if info is not None and info.element_id != task.element_id:
                 task.element_id, task.name = info.element_id, info.name or info.element_id
+        waits = {m.task_id: m.element_id
+                 for m in [*runner.waiting_messages(), *runner.waiting_signals()]}
+        for sub in s.scalars(select(MessageSubscription).where(
+                MessageSubscription.instance_id == adv.inst.id)):
+            if sub.spiff_task_id in waits:
+                sub.element_id = waits[sub.spiff_task_id]
         renamed = {old: new for old, new in mapping.items() if old != new}
         if not renamed:
             return

@@ -154,11 +154,21 @@ def _cut(workflow: Any, task: Any) -> None:
 
 
 def _predict_again(task: Any) -> None:
-    """Drop a waiting task's predicted children and predict them from its new spec."""
-    if any(not child.has_state(_NOT_REACHED) for child in task.children):
-        return  # a running subprocess, multi-instance or boundary parent keeps its children
+    """Drop a waiting task's predicted children and predict them from its new spec.
+
+    A multi-instance keeps its instances (children of its inner spec), a boundary event's
+    parent its branches: only the children nobody reached are replaced.
+    """
+    inner = getattr(task.task_spec, "task_spec", None)  # a multi-instance's instances
     for child in list(task.children):
-        task.workflow._remove_task(child.id)
-    task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
-    for child in task.children:
-        child.task_spec._predict(child)
+        if child.has_state(_NOT_REACHED) and child.task_spec.name != inner:
+            task.workflow._remove_task(child.id)
+    if not task.children:
+        task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE
+                                | task.state)
+        return
+    present = {child.task_spec.name for child in task.children}
+    for spec in task.task_spec.outputs:
+        if spec.name not in present:
+            child = task._add_child(spec, TaskState.FUTURE)
+            spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
