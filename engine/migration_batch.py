@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -101,6 +102,7 @@ def run_chunk(db: Database, migrator: Migrator, job_id: int, worker_id: str,
                                     "instructions": row.instructions})
     problems = migrator.plan_problems(plan)
     ids: list[str] = list(payload["instance_ids"])
+    lease = timedelta(seconds=migrator.settings.job_lease_seconds)
     with db.read() as s:
         job = s.get(Job, job_id)
         position = int(job.payload.get("position", 0)) if job is not None else len(ids)
@@ -108,7 +110,8 @@ def run_chunk(db: Database, migrator: Migrator, job_id: int, worker_id: str,
         try:
             migrator.migrate_one(plan, problems, ids[index], row.dry_run, row.actor,
                                  batch_id=row.id,
-                                 also=_progress(job_id, worker_id, row.id, index + 1))
+                                 also=_progress(job_id, worker_id, row.id, index + 1,
+                                                lease))
         except BusyError:
             jobs.put_back(db, job_id, worker_id, 0.5)  # a worker advances it: come back
             return
@@ -118,8 +121,8 @@ def run_chunk(db: Database, migrator: Migrator, job_id: int, worker_id: str,
         jobs.finish(s, job_id)
 
 
-def _progress(job_id: int, worker_id: str, batch_id: str,
-              position: int) -> Callable[[Session, MigrationOutcome], None]:
+def _progress(job_id: int, worker_id: str, batch_id: str, position: int,
+              lease: timedelta) -> Callable[[Session, MigrationOutcome], None]:
     """Write, with one instance's migration, the chunk's position and the batch's counts."""
     def write(s: Session, outcome: MigrationOutcome) -> None:
         if not jobs.still_mine(s, job_id, worker_id):
@@ -127,6 +130,7 @@ def _progress(job_id: int, worker_id: str, batch_id: str,
         job = s.get(Job, job_id)
         assert job is not None
         job.payload = {**job.payload, "position": position}
+        job.locked_until = utcnow() + lease  # still working: keep the chunk
         row = s.get(MigrationBatch, batch_id, with_for_update=_is_postgres(s))
         assert row is not None
         if outcome.outcome == "refused":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from engine import Engine, MigrationInstruction, MigrationPlan
-from engine.models import Job, MessageSubscription
+from engine.models import Event, Instance, Job, MessageSubscription, MigrationRecord
 from tests.engine.migration_files import (
     MESSAGE_HEAD,
     chain,
@@ -18,6 +21,7 @@ from tests.engine.migration_files import (
     timer,
     user_task,
 )
+from tests.engine.test_workers import _spawn, _wait
 
 V1 = chain(user_task("review"))
 V2 = chain(user_task("review"), script("after", "after = 'v2'"))
@@ -286,3 +290,45 @@ def test_an_unknown_filter_is_refused(engine: Engine, filters: dict[str, str]) -
 
     with pytest.raises(InvalidInputError, match="colour"):
         engine.management.migration_candidates("x", filters)
+
+
+@pytest.mark.slow
+def test_a_batch_of_1000_survives_a_killed_worker_each_instance_migrated_once(
+        engine: Engine, database_url: str, tmp_path: Path) -> None:
+    v1 = deploy(engine, "mig_many", V1)
+    ids = [engine.runtime.start("mig_many", f"m{n}", {}, wait=5).id for n in range(1000)]
+    tasks_before = {i: _ids(engine, i) for i in ids[:50]}
+    v2 = deploy(engine, "mig_many", V2)
+    plan = engine.management.generate_migration_plan(v1, v2)
+    batch = engine.management.start_migration_batch(
+        plan, engine.management.migration_candidates(v1), actor="ann")
+    assert batch.total == 1000
+    log = tmp_path / "calls.log"
+    log.touch()
+    first = _spawn(database_url, log, TEST_LEASE="2")
+    try:
+        _wait(lambda: engine.management.migration_batch(batch.id).done >= 150, 120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    half = engine.management.migration_batch(batch.id)
+    assert half.status == "running" and 150 <= half.done < 1000
+    second = _spawn(database_url, log, TEST_LEASE="2")
+    try:
+        _wait(lambda: engine.management.migration_batch(batch.id).status == "completed", 240)
+    finally:
+        second.terminate()
+        second.wait(20)
+    done = engine.management.migration_batch(batch.id)
+    assert (done.done, done.failed) == (1000, 0)
+    with engine._core.db.read() as s:  # noqa: SLF001
+        records = Counter(s.scalars(select(MigrationRecord.instance_id)))
+        events = Counter(s.scalars(select(Event.instance_id).where(
+            Event.type == "instance_migrated")))
+        versions = Counter(s.scalars(select(Instance.version).where(Instance.id.in_(ids))))
+    assert set(records) == set(ids) and set(records.values()) == {1}
+    assert set(events) == set(ids) and set(events.values()) == {1}
+    assert versions == {2: 1000}
+    assert {i: _ids(engine, i) for i in ids[:50]} == tasks_before
