@@ -57,3 +57,38 @@ def deploy(engine: Engine, key: str, body: str, head: str | None = None) -> str:
     [deployed] = [d for d in engine.repository.deploy({f"{key}.bpmn": data})
                   if d.key == key]
     return engine.repository.definition(key, deployed.version).id
+
+
+def drawn(key: str, body: str) -> bytes:
+    """A ``chain`` process with a diagram: each element in a row, as a modeler lays it out."""
+    import re
+
+    ids = re.findall(r'<bpmn:(?:startEvent|userTask|scriptTask|endEvent|'
+                     r'intermediateCatchEvent) id="([^"]+)"', body)
+    shapes, x = [], 100
+    for element_id in ids:
+        event = element_id in ("start", "end") or "CatchEvent" in body.split(
+            f'id="{element_id}"')[0][-40:]
+        width, height = (36, 36) if event else (100, 80)
+        y = 122 if event else 100
+        shapes.append(f'<bpmndi:BPMNShape id="{element_id}_di" bpmnElement="{element_id}">'
+                      f'<dc:Bounds x="{x}" y="{y}" width="{width}" height="{height}"/>'
+                      "</bpmndi:BPMNShape>")
+        x += width + 60
+    edges = [f'<bpmndi:BPMNEdge id="f{n}_di" bpmnElement="f{n}"><di:waypoint x="0" y="140"/>'
+             '<di:waypoint x="10" y="140"/></bpmndi:BPMNEdge>' for n in range(len(ids) - 1)]
+    head = HEAD_DI.replace("{defs}", "")
+    return (head + f'<bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>'
+            f'<bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="p" bpmnElement="{key}">'
+            + "".join(shapes + edges) + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>"
+            "</bpmn:definitions>").encode()
+
+
+HEAD_DI = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+    xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+"""
