@@ -6,6 +6,7 @@ them); every module of this package is private to it. Start from ``Engine``: its
 and return the types exported here, never SpiffWorkflow's.
 """
 
+from .bpmn.migrate import MigrationElement
 from .config import Settings
 from .credentials import Principal
 from .decision_inputs import DecisionInput
@@ -29,9 +30,8 @@ from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
-from .migration import (
+from .migration_plan import (
     MigrationCheck,
-    MigrationElement,
     MigrationInstruction,
     MigrationOutcome,
     MigrationPlan,

@@ -11,17 +11,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import erasure, jobs, migration_batch, reporting
+from .bpmn.migrate import MigrationElement
 from .core import Core
 from .erasure import ErasureReport
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .instances import clear_open_work, terminate_called
-from .migration import (
-    MigrationElement,
-    MigrationOutcome,
-    MigrationPlan,
-    MigrationValidation,
-    Migrator,
-)
+from .migration import Migrator
+from .migration_plan import MigrationOutcome, MigrationPlan, MigrationValidation
 from .models import (
     Event,
     Incident,

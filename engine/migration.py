@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +21,21 @@ from sqlalchemy.orm import Session
 
 from .advance import Advance, Snapshot, insert_events
 from .bpmn import migrate as transform
-from .bpmn.migrate import MigrationElement as MigrationElement
+from .bpmn.migrate import MigrationElement
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import load_state
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
-from .errors import InvalidInputError, NotFoundError
+from .errors import NotFoundError
+from .migration_plan import (
+    MigrationCheck,
+    MigrationInstruction,
+    MigrationOutcome,
+    MigrationPlan,
+    MigrationProblem,
+    MigrationValidation,
+)
 from .models import (
     Definition,
     HumanTask,
@@ -45,93 +52,6 @@ from .vocabulary import FINAL_STATUSES, OPEN_TASK_STATUSES
 from .waits import sync_waits
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MigrationInstruction:
-    """A token on ``source`` (an element id of the old version) moves to ``target``."""
-
-    source: str
-    target: str
-
-
-@dataclass(frozen=True)
-class MigrationPlan:
-    """From one definition (version) to another, element by element."""
-
-    source_definition_id: str
-    target_definition_id: str
-    instructions: tuple[MigrationInstruction, ...] = ()
-
-    @property
-    def mapping(self) -> dict[str, str]:
-        return {i.source: i.target for i in self.instructions}
-
-    def as_dict(self) -> dict[str, Any]:
-        """The plan as plain JSON (what the API returns and the record keeps)."""
-        return {"source_definition_id": self.source_definition_id,
-                "target_definition_id": self.target_definition_id,
-                "instructions": [{"source": i.source, "target": i.target}
-                                 for i in self.instructions]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MigrationPlan:
-        return cls(str(data["source_definition_id"]), str(data["target_definition_id"]),
-                   tuple(MigrationInstruction(str(i["source"]), str(i["target"]))
-                         for i in data.get("instructions") or []))
-
-    def reversed(self) -> MigrationPlan:
-        """The plan back: target to source, every instruction turned round."""
-        return MigrationPlan(self.target_definition_id, self.source_definition_id,
-                             tuple(MigrationInstruction(i.target, i.source)
-                                   for i in self.instructions))
-
-
-@dataclass(frozen=True)
-class MigrationProblem:
-    """Why a plan or an instance cannot migrate: a code, a sentence, the element concerned."""
-
-    code: str
-    message: str
-    element_id: str | None = None
-
-
-@dataclass
-class MigrationCheck:
-    """What stands in the way of one instance (nothing: it can migrate)."""
-
-    instance_id: str
-    problems: list[MigrationProblem] = field(default_factory=list)
-    active_elements: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass
-class MigrationValidation:
-    """The plan's own problems, and each instance's."""
-
-    plan: MigrationPlan
-    plan_problems: list[MigrationProblem]
-    instances: list[MigrationCheck]
-
-    @property
-    def ok(self) -> bool:
-        return not self.plan_problems and all(i.ok for i in self.instances)
-
-
-@dataclass
-class MigrationOutcome:
-    """What happened to one instance: ``migrated``, ``would_migrate`` (dry run),
-    ``skipped`` (already on the target) or ``refused`` (with the problems)."""
-
-    instance_id: str
-    outcome: str
-    problems: list[MigrationProblem] = field(default_factory=list)
-    from_version: int | None = None
-    to_version: int | None = None
 
 
 class BusyError(Exception):
@@ -350,8 +270,11 @@ class Migrator:
     def _move(self, plan: MigrationPlan, row: Instance, target: Definition, owner: str,
               actor: str | None, batch_id: str | None,
               also: Callable[[Session, MigrationOutcome], None] | None) -> MigrationOutcome:
-        if row.definition_id != plan.source_definition_id or row.status in FINAL_STATUSES:
-            raise transform.MigrationTransformError("the instance changed while it was checked")
+        # checked again now that no worker can move it (it may have moved since the check)
+        problems = [p for p in self._check(plan, row, set(), row.id).problems
+                    if p.code != "locked"]
+        if problems:
+            raise transform.MigrationTransformError("; ".join(p.message for p in problems))
         spec, subs = self.definitions.spec_for(target.id)
         runner = None
         values: dict[str, Any] = dict(definition_id=target.id, version=target.version,
@@ -443,12 +366,3 @@ class Migrator:
                                         "target_definition_id": record.target_definition_id,
                                         "instructions": record.instructions}).reversed()
 
-
-def plan_from_input(data: Any) -> MigrationPlan:
-    """A plan from a caller's JSON; ``InvalidInputError`` saying what is missing."""
-    try:
-        return MigrationPlan.from_dict(data)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInputError(f"a migration plan needs source_definition_id, "
-                                f"target_definition_id and instructions: {exc}",
-                                {"fields": {"plan": "incomplete"}}) from exc

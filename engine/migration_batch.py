@@ -21,7 +21,8 @@ from . import jobs
 from .advance import LeaseLostError
 from .db import Database
 from .errors import InvalidInputError, NotFoundError
-from .migration import BusyError, MigrationOutcome, MigrationPlan, Migrator
+from .migration import BusyError, Migrator
+from .migration_plan import MigrationOutcome, MigrationPlan
 from .models import Instance, Job, MigrationBatch, utcnow
 from .vocabulary import LIVE_STATUSES, InstanceStatus, JobKind
 

@@ -332,3 +332,23 @@ def test_a_batch_of_1000_survives_a_killed_worker_each_instance_migrated_once(
     assert set(events) == set(ids) and set(events.values()) == {1}
     assert versions == {2: 1000}
     assert {i: _ids(engine, i) for i in ids[:50]} == tasks_before
+
+
+def test_an_instance_a_worker_holds_is_refused_and_left_alone(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from engine import utcnow
+
+    v1 = deploy(engine, "mig_locked", V1)
+    inst = engine.runtime.start("mig_locked", None, {}, wait=5)
+    v2 = deploy(engine, "mig_locked", V2)
+    with engine._core.db.write() as s:  # noqa: SLF001 - as a worker's lease does
+        s.execute(update(Instance).where(Instance.id == inst.id).values(
+            locked_by="worker-1", locked_until=utcnow() + timedelta(seconds=30)))
+    plan = engine.management.generate_migration_plan(v1, v2)
+    [outcome] = engine.management.migrate(plan, [inst.id])
+    assert [p.code for p in outcome.problems] == ["locked"]
+    row = engine.runtime.instance(inst.id)
+    assert (row.version, row.revision, row.locked_by) == (1, inst.revision, "worker-1")
