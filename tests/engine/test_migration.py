@@ -352,3 +352,33 @@ def test_an_instance_a_worker_holds_is_refused_and_left_alone(engine: Engine) ->
     assert [p.code for p in outcome.problems] == ["locked"]
     row = engine.runtime.instance(inst.id)
     assert (row.version, row.revision, row.locked_by) == (1, inst.revision, "worker-1")
+
+
+BOUNDARY = ('<bpmn:boundaryEvent id="late" attachedToRef="review"><bpmn:outgoing>fl'
+            '</bpmn:outgoing><bpmn:timerEventDefinition><bpmn:timeDuration xsi:type='
+            '"bpmn:tFormalExpression">PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            '</bpmn:boundaryEvent><bpmn:endEvent id="too_late"><bpmn:incoming>fl'
+            '</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="fl" sourceRef="late" targetRef="too_late"/>')
+
+
+def test_a_task_with_a_boundary_timer_moves_with_its_timer(engine: Engine) -> None:
+    v1 = deploy(engine, "mig_bound", chain(user_task("review")) + BOUNDARY)
+    inst = engine.runtime.start("mig_bound", None, {}, wait=5)
+    with engine._core.db.read() as s:  # noqa: SLF001
+        [due] = [j.due_at for j in s.scalars(select(Job).where(Job.instance_id == inst.id))]
+    v2 = deploy(engine, "mig_bound", chain(user_task("review"), script("after", "b = 1"))
+                + BOUNDARY)
+    plan = engine.management.generate_migration_plan(v1, v2)
+    assert {i.source for i in plan.instructions} == {"review", "late"}
+    [outcome] = engine.management.migrate(plan, [inst.id])
+    assert outcome.outcome == "migrated", outcome
+    with engine._core.db.read() as s:  # noqa: SLF001
+        assert [j.due_at for j in s.scalars(select(Job).where(Job.instance_id == inst.id))] \
+            == [due]
+    [task] = engine.tasks.open_tasks_of(inst.id)
+    engine.tasks.complete(task.id, "fiona", {}, wait=5)
+    done = engine.runtime.instance(inst.id)
+    assert (done.status, done.variables.get("b")) == ("completed", 1)
+    with engine._core.db.read() as s:  # noqa: SLF001 - the boundary timer went with the task
+        assert list(s.scalars(select(Job).where(Job.instance_id == inst.id))) == []
