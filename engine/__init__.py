@@ -6,6 +6,7 @@ them); every module of this package is private to it. Start from ``Engine``: its
 and return the types exported here, never SpiffWorkflow's.
 """
 
+from .bpmn.migrate import MigrationElement
 from .config import Settings
 from .credentials import Principal
 from .decision_inputs import DecisionInput
@@ -30,6 +31,14 @@ from .identity_service import IdentityService
 from .inbound import InboundOutcome
 from .management_service import ManagementService
 from .messages import MessageResult
+from .migration_plan import (
+    MigrationCheck,
+    MigrationInstruction,
+    MigrationOutcome,
+    MigrationPlan,
+    MigrationProblem,
+    MigrationValidation,
+)
 from .models import (
     ApiKey,
     Definition,
@@ -38,6 +47,8 @@ from .models import (
     HumanTask,
     Incident,
     Instance,
+    MigrationBatch,
+    MigrationRecord,
     User,
     utcnow,
 )
@@ -96,6 +107,15 @@ __all__ = [
     "LockedTask",
     "ManagementService",
     "MessageResult",
+    "MigrationBatch",
+    "MigrationCheck",
+    "MigrationElement",
+    "MigrationInstruction",
+    "MigrationOutcome",
+    "MigrationPlan",
+    "MigrationProblem",
+    "MigrationRecord",
+    "MigrationValidation",
     "NotFoundError",
     "OperationRegistry",
     "Page",

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import calling, external_tasks, jobs, retention
+from . import calling, external_tasks, jobs, migration_batch, retention
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -41,6 +41,7 @@ from .definitions import DefinitionRef, Definitions
 from .doorbell import Doorbell
 from .errors import StaleStateError, StateFormatError
 from .instances import create_instance
+from .migration import Migrator
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
 from .registry import (
     CallContext,
@@ -103,6 +104,10 @@ class Executor:
                 self._start_on_timer(job_id, worker_id, payload)
             elif kind is JobKind.HISTORY_CLEANUP:
                 retention.run_cleanup_job(self.db, self.settings, job_id, worker_id)
+            elif kind is JobKind.MIGRATION_BATCH:
+                migration_batch.run_chunk(self.db, Migrator(
+                    self.db, self.definitions, self.script_engine.sandbox, self.settings),
+                    job_id, worker_id, payload)
             elif instance_id is not None:
                 self._advance(job_id, worker_id, kind, instance_id, payload)
         except LeaseLostError:

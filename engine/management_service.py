@@ -10,16 +10,21 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import erasure, jobs, reporting
+from . import erasure, jobs, migration_batch, reporting
+from .bpmn.migrate import MigrationElement
 from .core import Core
 from .erasure import ErasureReport
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .instances import check_variables, clear_open_work, terminate_called
+from .migration import Migrator
+from .migration_plan import MigrationOutcome, MigrationPlan, MigrationValidation
 from .models import (
     Event,
     Incident,
     Instance,
     Job,
+    MigrationBatch,
+    MigrationRecord,
     Worker,
     utcnow,
 )
@@ -43,6 +48,7 @@ class ManagementService:
     def __init__(self, core: Core) -> None:
         self._core = core
         self.db = core.db
+        self._migrator = Migrator(core.db, core.definitions, core.sandbox, core.settings)
 
     def _admin_change(self, instance_id: str, actor: str | None, action: str,
                       allowed: tuple[InstanceStatus, ...], new_status: InstanceStatus,
@@ -203,6 +209,56 @@ class ManagementService:
         Instances that have not ended are refused (a conflict) unless ``terminate``.
         """
         return erasure.erase(self.db, business_key, actor, terminate)
+
+    # -- instance migration (Camunda 7's model) -------------------------------------------
+
+    def migration_elements(self, definition_id: str) -> list[MigrationElement]:
+        """The elements of a version a migration plan maps (id, name, kind, scope)."""
+        return self._migrator.elements(definition_id)
+
+    def generate_migration_plan(self, source_definition_id: str,
+                                target_definition_id: str) -> MigrationPlan:
+        """A plan mapping every element both versions have with the same id and kind."""
+        return self._migrator.generate_plan(source_definition_id, target_definition_id)
+
+    def validate_migration(self, plan: MigrationPlan,
+                           instance_ids: list[str]) -> MigrationValidation:
+        """The plan's problems and each instance's, changing nothing."""
+        return self._migrator.validate(plan, instance_ids)
+
+    def migrate(self, plan: MigrationPlan, instance_ids: list[str], dry_run: bool = False,
+                actor: str | None = None) -> list[MigrationOutcome]:
+        """Migrate these instances now, each in its own transaction; refused ones stay."""
+        return self._migrator.migrate(plan, instance_ids, dry_run, actor)
+
+    def migration_candidates(self, source_definition_id: str,
+                             filters: dict[str, Any] | None = None) -> list[str]:
+        """The live instances of a version that a filter selects (all, without one)."""
+        return migration_batch.select_instances(self.db, source_definition_id, filters)
+
+    def start_migration_batch(self, plan: MigrationPlan, instance_ids: list[str],
+                              dry_run: bool = False,
+                              actor: str | None = None) -> MigrationBatch:
+        """Migrate many instances in the background: workers run it in chunks."""
+        return migration_batch.start_batch(self.db, self._migrator, plan, instance_ids,
+                                           dry_run, actor)
+
+    def migration_batch(self, batch_id: str) -> MigrationBatch:
+        """One batch with its counts and status."""
+        return migration_batch.batch(self.db, batch_id)
+
+    def migration_batches(self, limit: int = 50) -> list[MigrationBatch]:
+        """The latest batches, newest first."""
+        return migration_batch.list_batches(self.db, limit)
+
+    def migrations(self, instance_id: str | None = None, limit: int = 100,
+                   offset: int = 0) -> list[MigrationRecord]:
+        """Migrations done (of one instance), newest first: from, to, plan, who, when."""
+        return self._migrator.records(instance_id, limit, offset)
+
+    def reverse_migration_plan(self, record_id: str) -> MigrationPlan:
+        """The plan that takes an instance back to where a recorded migration found it."""
+        return self._migrator.reverse_plan(record_id)
 
     # -- the engine's own health ------------------------------------------------------------
 

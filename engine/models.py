@@ -329,3 +329,41 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class MigrationRecord(Base):
+    """One instance moved from one version of a process to another: from, to, plan, who."""
+
+    __tablename__ = "instance_migrations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    source_definition_id: Mapped[str] = mapped_column(String(36))
+    target_definition_id: Mapped[str] = mapped_column(String(36))
+    from_version: Mapped[int] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    instructions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class MigrationBatch(Base):
+    """Many instances migrated by one plan, a chunk per job; survives restarts."""
+
+    __tablename__ = "migration_batches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source_definition_id: Mapped[str] = mapped_column(String(36))
+    target_definition_id: Mapped[str] = mapped_column(String(36))
+    instructions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16))  # running, completed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the first 100
+    actor: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()

@@ -56,6 +56,7 @@ class JobKind(StrEnum):
     HISTORY_CLEANUP = "history_cleanup"  # remove ended instances past their time-to-live
     EXTERNAL_TASK = "external_task"  # a worker completed an external task, or reported on it
     SET_VARIABLES = "set_variables"  # an administrator set or removed instance variables
+    MIGRATION_BATCH = "migration_batch"  # migrate a chunk of a batch's instances
 
 
 class SubscriptionKind(StrEnum):

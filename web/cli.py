@@ -484,3 +484,8 @@ def test_mapping(file: Path, sample: Path) -> None:
             click.echo(f"  {failure['field']}{shown}: {failure['message']}", err=True)
         sys.exit(1)
     _echo_json(json_ready(mapped))
+
+
+from .cli_migrate import migrate as _migrate  # noqa: E402  (it uses open_engine above)
+
+main.add_command(_migrate)

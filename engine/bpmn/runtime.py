@@ -265,7 +265,12 @@ class WorkflowRunner:
 
     def external_task_ids(self) -> set[str]:
         """The ids of the service tasks waiting for an external worker."""
-        return {str(task.id) for task in self.wf.get_tasks(state=TaskState.STARTED)
+        return set(self.external_elements())
+
+    def external_elements(self) -> dict[str, str]:
+        """The service tasks waiting for an external worker: task id → element id."""
+        return {str(task.id): task.task_spec.bpmn_id
+                for task in self.wf.get_tasks(state=TaskState.STARTED)
                 if task.internal_data.get(EXTERNAL)}
 
     def external_waits(self) -> list[ExternalWait]:

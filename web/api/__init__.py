@@ -39,6 +39,11 @@ ENDPOINT_SCOPES: dict[str, tuple[Scope, ...]] = {
     "api.unclaim_task": (Scope.TASKS_ACT,),
     "api.complete_task": (Scope.TASKS_ACT,),
     "api.erase": (Scope.ADMIN,),
+    "api.generate_migration_plan": (Scope.ADMIN,),
+    "api.validate_migration": (Scope.ADMIN,),
+    "api.migrate": (Scope.ADMIN,),
+    "api.show_migration_batch": (Scope.ADMIN,),
+    "api.list_migrations": (Scope.ADMIN,),
 }
 
 
@@ -67,10 +72,11 @@ from . import (  # noqa: E402  (the views register themselves on bp)
     incidents,
     instances,
     messages,
+    migrations,
     openapi,
     tasks,
     webhooks,
 )
 
 __all__ = ["bp", "decisions", "definitions", "deployments", "erasures", "incidents",
-           "instances", "messages", "openapi", "tasks", "webhooks"]
+           "instances", "messages", "migrations", "openapi", "tasks", "webhooks"]

@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import bp
+from . import migration_schemas as m
 from . import schemas as s
 
 # (path, method, summary, query schema, body schema, status, response schema)
@@ -53,6 +54,16 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
     ("/incidents/{id}/retry", "post", "Retry an incident", None, None, 200, s.IncidentSchema),
     ("/decisions/{key}/evaluate", "post", "Evaluate a decision", None,
      s.EvaluateDecisionSchema, 200, s.DecisionResultSchema),
+    ("/migrations/plan", "post", "Generate a migration plan between two versions", None,
+     m.GeneratePlanSchema, 200, m.GeneratedPlanSchema),
+    ("/migrations/validate", "post", "Validate a migration plan for instances", None,
+     m.SelectionSchema, 200, m.ValidationReportSchema),
+    ("/migrations", "post", "Migrate instances (listed: now; filter or all: a batch)", None,
+     m.MigrateSchema, 200, m.MigrationResultSchema),
+    ("/migrations", "get", "Migrations done", m.HistoryArgsSchema, None, 200,
+     m.RecordListSchema),
+    ("/migrations/batches/{id}", "get", "Progress of a migration batch", None, None, 200,
+     m.BatchSchema),
 ]
 
 
@@ -93,6 +104,9 @@ def build_spec() -> dict[str, Any]:
     by_path["/deployments"]["post"]["responses"]["200"] = {
         "description": "dry_run=true: what would be deployed; nothing is stored",
         "content": {"application/json": {"schema": s.DryRunSchema}}}
+    by_path["/migrations"]["post"]["responses"]["202"] = {
+        "description": "filter or all: the batch that workers run",
+        "content": {"application/json": {"schema": m.BatchSchema}}}
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document: dict[str, Any] = spec.to_dict()
