@@ -526,6 +526,8 @@ class Executor:
             jobs.put_back(self.db, job_id, worker_id, policy.delay(attempts), message)
             return
         with self.db.write() as session:
+            if kind is JobKind.MIGRATION_BATCH:  # its batch must not wait for it forever
+                migration_batch.chunk_gave_up(session, job_id, message)
             jobs.finish(session, job_id)
             if instance_id is None:
                 return

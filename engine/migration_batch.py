@@ -122,6 +122,25 @@ def run_chunk(db: Database, migrator: Migrator, job_id: int, worker_id: str,
         jobs.finish(s, job_id)
 
 
+def chunk_gave_up(s: Session, job_id: int, message: str) -> None:
+    """A chunk job failed for good: count its instances not yet migrated as failed, with the
+    reason, so that the batch ends and says which instances to try again."""
+    job = s.get(Job, job_id)
+    if job is None:
+        return
+    left = list(job.payload["instance_ids"])[int(job.payload.get("position", 0)):]
+    row = s.get(MigrationBatch, job.payload["batch_id"], with_for_update=_is_postgres(s))
+    if row is None or not left:
+        return
+    row.failed += len(left)
+    room = max(0, MAX_FAILURES_KEPT - len(row.failures or []))
+    row.failures = [*(row.failures or []), *({"instance_id": instance_id, "problems": [
+        f"the batch job migrating it failed and was given up: {message}"]}
+        for instance_id in left[:room])]
+    if row.done + row.failed >= row.total:
+        row.status, row.ended_at = "completed", utcnow()
+
+
 def _progress(job_id: int, worker_id: str, batch_id: str, position: int,
               lease: timedelta) -> Callable[[Session, MigrationOutcome], None]:
     """Write, with one instance's migration, the chunk's position and the batch's counts."""

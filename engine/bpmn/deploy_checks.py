@@ -66,8 +66,9 @@ _OUTSIDE_EVENT_SUBPROCESS = {
         ("conditional", "a conditional",
          "; Bridgeflow starts processes by a call, a message, a signal or a timer"))}
 JAVA_ATTRIBUTES = ("class", "delegateExpression")
-RUN_BY_OPERATION = ("Bridgeflow runs service tasks by operation: use camunda:type=\"external\" "
-                    "with camunda:topic set to the operation name, or a connector operation")
+RUN_BY_OPERATION = ("Bridgeflow runs a service task by a connector operation or as an external "
+                    "task: set camunda:type=\"external\" and a camunda:topic, which a "
+                    "worker in any language fetches")
 RUN_BY_DECISION = ("Bridgeflow evaluates business rule tasks with DMN: set camunda:decisionRef "
                    "to the id of a deployed decision")
 _REFS = {"message": "messageRef", "signal": "signalRef", "error": "errorRef",

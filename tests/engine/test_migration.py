@@ -284,6 +284,32 @@ def test_a_batch_migrates_the_instances_a_filter_selects(
     assert [engine.runtime.instance(i).version for i in ids] == [2, 2, 2, 2, 1]
 
 
+def test_a_chunk_that_keeps_failing_ends_its_batch_naming_the_instances_left(
+        engine: Engine, drain: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.migration import Migrator
+
+    v1 = deploy(engine, "mig_bad", V1)
+    ids = [engine.runtime.start("mig_bad", f"k{n}", {}, wait=5).id for n in range(4)]
+    v2 = deploy(engine, "mig_bad", V2)
+    real = Migrator.migrate_one
+
+    def broken(self: Migrator, plan: MigrationPlan, problems: object, instance_id: str,
+               *args: object, **kwargs: object) -> object:
+        if instance_id == ids[1]:
+            raise RuntimeError("disk full")
+        return real(self, plan, problems, instance_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Migrator, "migrate_one", broken)
+    batch = engine.management.start_migration_batch(
+        engine.management.generate_migration_plan(v1, v2), ids, actor="ann")
+    drain(lambda: engine.management.migration_batch(batch.id).status == "completed")
+    done = engine.management.migration_batch(batch.id)
+    assert (done.done, done.failed) == (1, 3)  # the first was migrated before it failed
+    assert [f["instance_id"] for f in done.failures] == ids[1:]
+    assert "disk full" in done.failures[0]["problems"][0]
+    assert [engine.runtime.instance(i).version for i in ids] == [2, 1, 1, 1]
+
+
 @pytest.mark.parametrize("filters", [{"colour": "red"}])
 def test_an_unknown_filter_is_refused(engine: Engine, filters: dict[str, str]) -> None:
     from engine import InvalidInputError

@@ -7,6 +7,7 @@ reports on a task that is gone, are refused as Camunda refuses them (400 and 404
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import request
@@ -27,8 +28,12 @@ _TOPIC_FIELDS = {"topicName", "lockDuration", "variables", "localVariables", "bu
 @bp.post("/external-task/fetchAndLock")
 def fetch_and_lock() -> tuple[Any, int]:
     body = json_body(optional=False)
-    topics = [_topic(t) for t in _list(body, "topics")]
+    asked = [_topic(t) for t in _list(body, "topics")]
+    topics = [t for t in asked if t is not None]
     wait_ms = _number(body, "asyncResponseTimeout", 0)
+    if asked and not topics:  # only tenants or version tags, which no task here has
+        time.sleep(min(max(wait_ms, 0), 60_000) / 1000)
+        return [], 200
     locked = engine().external_tasks.fetch_and_lock(
         _required_text(body, "workerId"), topics, _number(body, "maxTasks", 1),
         _bool(body, "usePriority"), wait_ms / 1000)
@@ -105,7 +110,9 @@ def set_external_task_retries(task_id: str) -> tuple[str, int]:
 
 # -- the request ------------------------------------------------------------------------------
 
-def _topic(raw: Any) -> TopicRequest:
+def _topic(raw: Any) -> TopicRequest | None:
+    """The topic asked for; None when it asks for tasks Bridgeflow never has (a tenant's,
+    a version tag's)."""
     if not isinstance(raw, dict):
         raise CamundaError(400, "each of 'topics' must be a JSON object")
     unknown = sorted(set(raw) - _TOPIC_FIELDS)
@@ -135,6 +142,8 @@ def _topic(raw: Any) -> TopicRequest:
     business_key = raw.get("businessKey")
     if business_key is not None and not isinstance(business_key, str):
         raise CamundaError(400, f"topic '{name}': 'businessKey' must be a string")
+    if raw.get("tenantIdIn") or raw.get("processDefinitionVersionTag"):
+        return None
     return TopicRequest(name=name, lock_duration_ms=lock,
                         variables=tuple(variables) if variables is not None else None,
                         local_variables=bool(raw.get("localVariables")),
