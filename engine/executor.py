@@ -39,7 +39,7 @@ from .config import Settings
 from .db import Database
 from .definitions import DefinitionRef, Definitions
 from .doorbell import Doorbell
-from .errors import StaleStateError, StateFormatError
+from .errors import ConflictError, StaleStateError, StateFormatError
 from .instances import create_instance
 from .migration import Migrator
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
@@ -167,11 +167,7 @@ class Executor:
                 return None
             row = session.get(Instance, instance_id)
             assert row is not None
-            caller = ((row.parent_instance_id, row.parent_task_id, row.parent_element_id)
-                      if row.parent_instance_id and row.parent_task_id else None)
-            return Snapshot(row.id, row.definition_id, row.process_key, row.business_key,
-                            row.status, row.state, dict(row.variables or {}), row.revision,
-                            row.started_by, caller)
+            return _snapshot(row)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
         if instance_id is None:
@@ -392,8 +388,16 @@ class Executor:
 
     # -- 5. save --------------------------------------------------------------------------
 
-    def _save(self, job_id: int, worker_id: str, adv: Advance) -> None:
+    def _save(self, job_id: int | None, worker_id: str, adv: Advance,
+              before_waits: Callable[[Session], None] | None = None) -> str:
+        """Write the advance; return the instance's new status.
+
+        ``job_id`` None: an inline advance (``complete_inline``) that holds no job and no
+        lease; it is written only if the instance is still as read (revision and status)
+        and no worker holds it. ``before_waits`` writes what came with it (a completion).
+        """
         now = utcnow()
+        inline = job_id is None
         runner, inst = adv.runner, adv.inst
         adv.record_steps()
         # what a called instance throws and does not catch goes to its caller (read before
@@ -402,14 +406,17 @@ class Executor:
         adv.thrown.extend(runner.thrown_messages())
         blob = runner.dump()
         with self.db.write() as session:
-            if not jobs.still_mine(session, job_id, worker_id):
+            if job_id is not None and not jobs.still_mine(session, job_id, worker_id):
                 raise LeaseLostError()
             completed = runner.completed
-            open_incidents = bool(adv.incidents) or bool(session.scalar(
+            # an inline advance starts from a waiting instance of an unchanged revision, and
+            # every incident opened moves the revision: it has none but its own
+            open_incidents = bool(adv.incidents) or (not inline and bool(session.scalar(
                 select(Incident.id).where(Incident.instance_id == inst.id,
-                                          Incident.status == IncidentStatus.OPEN).limit(1)))
+                                          Incident.status == IncidentStatus.OPEN).limit(1))))
             status = (InstanceStatus.COMPLETED if completed else InstanceStatus.INCIDENT
-                      if open_incidents else InstanceStatus.WAITING)
+                      if open_incidents else InstanceStatus.RUNNING if adv.calls_pending
+                      else InstanceStatus.WAITING)
             values: dict[str, Any] = dict(
                 state=blob, status=status, variables=runner.variables(),
                 active_elements=[] if completed else runner.active_elements(),
@@ -418,13 +425,19 @@ class Executor:
                 values["ended_at"] = now
             if inst.caller is not None:
                 calling.hand_back(session, adv, *uncaught)
-            result = session.execute(update(Instance).where(Instance.id == inst.id,
-                                                            Instance.revision == inst.revision)
-                                     .values(**values))
+            where = [Instance.id == inst.id, Instance.revision == inst.revision]
+            if inline:
+                where += [Instance.status == inst.status,
+                          or_(Instance.locked_until.is_(None), Instance.locked_until < now)]
+            result = session.execute(update(Instance).where(*where).values(**values))
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
-            self._write(session, adv, job_id)
-            jobs.finish(session, job_id)
+            if before_waits is not None:
+                before_waits(session)
+            self._write(session, adv, -1 if job_id is None else job_id)
+            if job_id is not None:
+                jobs.finish(session, job_id)
+        return status
 
     def _write(self, session: Session, adv: Advance, job_id: int, new: bool = False) -> None:
         """Write what an advance produced, after the instance row, in the caller's transaction.
@@ -455,6 +468,62 @@ class Executor:
             adv.event("instance_completed")
         session.add_all(adv.incidents)
         insert_events(session, adv.events)
+
+    # -- a completion that runs at once -------------------------------------------------
+
+    def waiting_snapshot(self, session: Session, instance_id: str) -> Snapshot | None:
+        """The instance as read in ``session`` if it waits and nothing else may move it now:
+        no worker holds it and no job of its is due (those go first, by the job path)."""
+        now = utcnow()
+        due = select(Job.id).where(Job.instance_id == instance_id, Job.due_at <= now).exists()
+        found = session.execute(select(Instance, due).where(Instance.id == instance_id)).first()
+        if found is None:
+            return None
+        row, busy = found
+        if (busy or row.status != InstanceStatus.WAITING or row.state is None
+                or (row.locked_until is not None and row.locked_until >= now)):
+            return None
+        return _snapshot(row)
+
+    def complete_inline(self, inst: Snapshot, task: HumanTask, data: dict[str, Any],
+                        event: dict[str, Any],
+                        write_completion: Callable[[Session], None]) -> Advance | None:
+        """Complete a user task and advance its instance in memory, then write the
+        completion, the instance and what it waits on next in one transaction.
+
+        As with ``start_inline``, the run stops before a service call (the instance is then
+        written ``running`` with an ``advance`` job). Nothing is written until all is known,
+        so a crash loses nothing that was acknowledged. ``None``: the instance moved since
+        ``inst`` was read, or the advance failed in our own code; nothing was written, and
+        the caller takes the job path, which handles (and reports) both.
+        """
+        try:
+            spec, subs = self.definitions.spec_for(inst.definition_id)
+            adv = Advance(inst, WorkflowRunner.restore(inst.state or b"", spec, subs,
+                                                       self.script_engine))
+            adv.external_before = adv.runner.external_task_ids()
+            adv.event("task_completed", task.element_id, actor=task.completed_by, **event)
+            adv.runner.complete_human_task(task.spiff_task_id, data, _about(task))
+            adv.record_steps()
+            failure = self._drive(adv, calls=False)
+            if failure is not None:
+                adv.failed(failure)
+            if adv.calls_pending and not adv.incidents:
+                adv.job(JobKind.ADVANCE, {}, utcnow())
+            self._save(None, "inline", adv, write_completion)
+        except StaleStateError:
+            return None
+        except (StateFormatError, LookupError) as exc:
+            log.info("task %s is completed by a job instead: %s", task.id, exc,
+                     extra={"instance_id": inst.id})
+            return None
+        except ConflictError:  # the task was completed by someone else meanwhile
+            raise
+        except Exception:  # noqa: BLE001 - the job path retries it and opens an incident
+            log.exception("completing task %s inline failed; a job completes it", task.id,
+                          extra={"instance_id": inst.id})
+            return None
+        return adv
 
     # -- a start that runs at once ------------------------------------------------------
 
@@ -606,6 +675,13 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.EXTERNAL_TASK: external_tasks.on_reported,
     JobKind.SET_VARIABLES: Executor._on_set_variables,
 }
+
+
+def _snapshot(row: Instance) -> Snapshot:
+    caller = ((row.parent_instance_id, row.parent_task_id, row.parent_element_id)
+              if row.parent_instance_id and row.parent_task_id else None)
+    return Snapshot(row.id, row.definition_id, row.process_key, row.business_key, row.status,
+                    row.state, dict(row.variables or {}), row.revision, row.started_by, caller)
 
 
 def _about(task: HumanTask) -> dict[str, Any]:

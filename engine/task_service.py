@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
+from .advance import Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -139,9 +141,10 @@ class TaskService:
         with self._refusals_audited(action, task_id, user, via), self.db.write() as s:
             return body(s)
 
-    def _open_task_for(self, s: Session, task_id: str, user: str) -> HumanTask:
+    def _open_task_for(self, s: Session, task_id: str, user: str,
+                       lock: bool = True) -> HumanTask:
         """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
-        row = s.get(HumanTask, task_id, with_for_update=self.db.is_postgres)
+        row = s.get(HumanTask, task_id, with_for_update=lock and self.db.is_postgres)
         if row is None:
             raise NotFoundError(f"no task with id '{task_id}'")
         users.acting_person(s, user, row)
@@ -203,11 +206,21 @@ class TaskService:
 
     def complete(self, task_id: str, user: str, variables: Any = None,
                  wait: float = 0.0, *, via: str | None = None) -> HumanTask:
-        """Complete a task with the form's data; the instance moves on in a worker.
+        """Complete a task with the form's data; the instance moves on in a worker, or here
+        with ``wait`` (at once when nothing else holds it, else by its job).
 
         ``user`` must be an active person who is a candidate or the assignee (or an admin).
         """
         _require_user(user)
+        if wait > 0:
+            deadline = time.monotonic() + wait
+            done = self._complete_inline(task_id, user, variables, via)
+            if done is not None:
+                row, adv = done
+                if adv.calls_pending or adv.called:  # a service call or a called instance
+                    self._core.wait_for(row.instance_id,
+                                        max(0.0, deadline - time.monotonic()))
+                return row
         job_id, instance_id = self._act("complete", task_id, user, via,
                                         lambda s: self._complete(s, task_id, user,
                                                                  variables, via))
@@ -215,6 +228,37 @@ class TaskService:
             self._core.run_now(job_id)
             self._core.wait_for(instance_id, wait)
         return self.task(task_id)
+
+    def _complete_inline(self, task_id: str, user: str, variables: Any,
+                         via: str | None) -> tuple[HumanTask, Advance] | None:
+        """Complete the task and advance its instance here, in one write transaction.
+
+        ``None`` when the instance is busy (a worker holds it, a job of its is due, it is
+        not waiting) or moved meanwhile: then nothing was written and the job path runs.
+        """
+        with self._refusals_audited("complete", task_id, user, via), self.db.read() as s:
+            row = self._open_task_for(s, task_id, user, lock=False)
+            data = validate_submission(row.form, {} if variables is None else variables)
+            check_variables(data)
+            inst = self._core.executor.waiting_snapshot(s, row.instance_id)
+        if inst is None:
+            return None
+        now = utcnow()
+        row.status, row.assignee, row.completed_by = TaskStatus.COMPLETED, user, user
+        row.completed_at, row.completion_data = now, data
+
+        def write_completion(s: Session) -> None:
+            result = s.execute(update(HumanTask).where(
+                HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK_STATUSES))
+                .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
+                        completed_at=now, completion_data=data))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise ConflictError("the task was completed by someone else just now")
+
+        adv = self._core.executor.complete_inline(
+            inst, row, data, _with_via({"task_id": task_id, "fields": sorted(data)}, via),
+            write_completion)
+        return None if adv is None else (row, adv)
 
     def _complete(self, s: Session, task_id: str, user: str, variables: Any,
                   via: str | None) -> tuple[int, str]:

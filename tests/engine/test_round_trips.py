@@ -28,7 +28,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "claim": (6, 2),
         "complete, no wait": (6, 2),
         "  then the worker's advance": (16, 5),
-        "complete (wait), to the next user task": (24, 10),
+        "complete (wait), to the next user task": (11, 2),
         "message correlation (wait)": (20, 7),
         "timer firing (worker poll)": (14, 4),
         "external task fetch_and_lock": (2, 1),
