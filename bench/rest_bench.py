@@ -53,7 +53,11 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-SPIFF_ARENA = "spiff-arena measured ~14 req/s at 65 ms p50 on this machine kind; target 140 req/s"
+# A fixed figure from an earlier measurement elsewhere: spiff-arena is not installed here, so
+# this run never measures it, and it is printed as published, not as measured.
+SPIFF_ARENA = ("spiff-arena: NOT measured in this run (not installed); its published figure "
+               "is ~14 req/s at 65 ms p50 on this machine kind. The target below (140 req/s, "
+               "10x that figure) is checked against this run's Bridgeflow figure only")
 TARGET_RPS = 140.0
 
 
@@ -179,7 +183,7 @@ def main() -> None:
                 print(f"clients={c}: {res['n']:5d} requests  {res['rps']:7.1f} req/s  "
                       f"p50 {res['p50']:7.1f} ms  p95 {res['p95']:7.1f} ms  "
                       f"non-201/not-completed {res['bad']}")
-            print(f"comparison: {SPIFF_ARENA}")
+            print(SPIFF_ARENA)
             print(f"target: best {best:.1f} req/s >= {TARGET_RPS:g} -> "
                   f"{'PASS' if best >= TARGET_RPS else 'FAIL'}")
         finally:
