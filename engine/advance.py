@@ -17,12 +17,13 @@ from .bpmn.reports import CalledProcess, TaskFailure, ThrownMessage
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef
-from .models import Event, Incident, Instance, utcnow
+from .models import Event, HumanTask, Incident, Instance, utcnow
 from .vocabulary import JobKind
 
 # Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
 INSTANCES = cast(Table, Instance.__table__)
 EVENTS = cast(Table, Event.__table__)
+HUMAN_TASKS = cast(Table, HumanTask.__table__)
 
 
 class LeaseLostError(Exception):
@@ -65,6 +66,9 @@ class Advance:
     # external tasks: those waiting when the instance was loaded, and those (re)parked now
     external_before: set[str] = field(default_factory=set)
     external_parked: set[str] = field(default_factory=set)
+    # the workflow as loaded waited on no message, signal or timer, so the instance has no
+    # subscription or timer rows to read back (saves two queries)
+    no_event_waits_before: bool = False
 
     def event(self, type_: str, element_id: str | None = None, actor: str | None = None,
               **data: Any) -> None:

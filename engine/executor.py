@@ -425,12 +425,15 @@ class Executor:
                 values["ended_at"] = now
             if inst.caller is not None:
                 calling.hand_back(session, adv, *uncaught)
-            where = [Instance.id == inst.id, Instance.revision == inst.revision]
+            # a Core statement: the ORM's bulk update would synchronise the session (costly)
+            cols = INSTANCES.c
+            where = [cols.id == inst.id, cols.revision == inst.revision]
             if inline:
-                where += [Instance.status == inst.status,
-                          or_(Instance.locked_until.is_(None), Instance.locked_until < now)]
-            result = session.execute(update(Instance).where(*where).values(**values))
-            if not result.rowcount:  # type: ignore[attr-defined]
+                where += [cols.status == inst.status,
+                          or_(cols.locked_until.is_(None), cols.locked_until < now)]
+            result = session.connection().execute(INSTANCES.update().where(*where)
+                                                  .values(**values))
+            if not result.rowcount:
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
             if before_waits is not None:
                 before_waits(session)
@@ -502,6 +505,9 @@ class Executor:
             adv = Advance(inst, WorkflowRunner.restore(inst.state or b"", spec, subs,
                                                        self.script_engine))
             adv.external_before = adv.runner.external_task_ids()
+            runner = adv.runner
+            adv.no_event_waits_before = not (runner.waiting_messages() or
+                                             runner.waiting_signals() or runner.waiting_timers())
             adv.event("task_completed", task.element_id, actor=task.completed_by, **event)
             adv.runner.complete_human_task(task.spiff_task_id, data, _about(task))
             adv.record_steps()

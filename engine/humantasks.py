@@ -59,8 +59,9 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
             continue
         ext = info.extensions
         if forms is None:
-            definition = session.get(Definition, inst.definition_id)
-            forms = dict(definition.extra_files or {}) if definition is not None else {}
+            # only the forms: the whole row would bring the source and the spec along
+            forms = dict(session.scalar(select(Definition.extra_files).where(
+                Definition.id == inst.definition_id)) or {})
         groups, assignee = _assignment(info, adv, sandbox)
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,

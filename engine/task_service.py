@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
-from .advance import Advance
+from .advance import HUMAN_TASKS, Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -163,7 +163,7 @@ class TaskService:
         """
         _require_user(user)
 
-        def claim_it(s: Session) -> None:
+        def claim_it(s: Session) -> HumanTask:
             row = self._open_task_for(s, task_id, user)
             if row.assignee != user:
                 row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, utcnow()
@@ -171,8 +171,9 @@ class TaskService:
                             element_id=row.element_id, actor=user,
                             data=_with_via({"task_id": row.id}, via)))
                 self._assigned(s, row)
-        self._act("claim", task_id, user, via, claim_it)
-        return self.task(task_id)
+            return row
+        # the row as written (the session keeps it readable after the commit): no re-read
+        return self._act("claim", task_id, user, via, claim_it)
 
     def _assigned(self, s: Session, row: HumanTask) -> None:
         """A job runs the task's assignment listeners, if its element has any."""
@@ -248,11 +249,12 @@ class TaskService:
         row.completed_at, row.completion_data = now, data
 
         def write_completion(s: Session) -> None:
-            result = s.execute(update(HumanTask).where(
-                HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK_STATUSES))
+            tasks = HUMAN_TASKS.c
+            result = s.connection().execute(HUMAN_TASKS.update().where(
+                tasks.id == task_id, tasks.status.in_(OPEN_TASK_STATUSES))
                 .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
                         completed_at=now, completion_data=data))
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not result.rowcount:
                 raise ConflictError("the task was completed by someone else just now")
 
         adv = self._core.executor.complete_inline(

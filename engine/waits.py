@@ -32,7 +32,8 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
     if completed and new:
         return
     sync_human_tasks(session, adv, definitions, sandbox, new=new)
-    subs = {} if new else {(s.kind, s.spiff_task_id, s.message_name): s
+    no_rows = new or adv.no_event_waits_before
+    subs = {} if no_rows else {(s.kind, s.spiff_task_id, s.message_name): s
                            for s in session.scalars(select(MessageSubscription).where(
                                MessageSubscription.instance_id == inst.id))}
     waiting = {} if completed else {
@@ -48,7 +49,7 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
                                             business_key=inst.business_key,
                                             spiff_task_id=msg.task_id,
                                             element_id=msg.element_id))
-    timers = {} if new else {j.payload.get("task_id"): j for j in session.scalars(
+    timers = {} if no_rows else {j.payload.get("task_id"): j for j in session.scalars(
         select(Job).where(Job.instance_id == inst.id, Job.kind == JobKind.TIMER,
                           Job.id != job_id))}
     due = {} if completed else {t.task_id: t for t in runner.waiting_timers()}

@@ -25,10 +25,10 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "start, all automatic (wait)": (3, 1),
         "start to a user task (wait)": (5, 1),
-        "claim": (6, 2),
+        "claim": (5, 1),
         "complete, no wait": (6, 2),
         "  then the worker's advance": (16, 5),
-        "complete (wait), to the next user task": (11, 2),
+        "complete (wait), to the next user task": (9, 2),
         "message correlation (wait)": (20, 7),
         "timer firing (worker poll)": (14, 4),
         "external task fetch_and_lock": (2, 1),
