@@ -157,17 +157,16 @@ class Executor:
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.job_lease_seconds)
         with self.db.write() as session:
-            result = session.execute(
-                update(Instance).where(Instance.id == instance_id,
-                                       or_(Instance.locked_until.is_(None),
-                                           Instance.locked_until < now,
-                                           Instance.locked_by == worker_id))
-                .values(locked_by=worker_id, locked_until=lease))
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return None
-            row = session.get(Instance, instance_id)
-            assert row is not None
-            return _snapshot(row)
+            # one statement: take the lease and read the row back (UPDATE … RETURNING)
+            cols = INSTANCES.c
+            row = session.connection().execute(
+                INSTANCES.update().where(cols.id == instance_id,
+                                         or_(cols.locked_until.is_(None),
+                                             cols.locked_until < now,
+                                             cols.locked_by == worker_id))
+                .values(locked_by=worker_id, locked_until=lease)
+                .returning(*_SNAPSHOT_COLUMNS)).first()
+            return None if row is None else _snapshot(row)
 
     def _unlock(self, instance_id: str | None, worker_id: str) -> None:
         if instance_id is None:
@@ -683,7 +682,13 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
 }
 
 
-def _snapshot(row: Instance) -> Snapshot:
+_SNAPSHOT_COLUMNS = [INSTANCES.c[name] for name in (
+    "id", "definition_id", "process_key", "business_key", "status", "state", "variables",
+    "revision", "started_by", "parent_instance_id", "parent_task_id", "parent_element_id")]
+
+
+def _snapshot(row: Any) -> Snapshot:
+    """What the executor knows of an instance, from its row (ORM or Core)."""
     caller = ((row.parent_instance_id, row.parent_task_id, row.parent_element_id)
               if row.parent_instance_id and row.parent_task_id else None)
     return Snapshot(row.id, row.definition_id, row.process_key, row.business_key, row.status,

@@ -27,12 +27,12 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "start to a user task (wait)": (5, 1),
         "claim": (5, 1),
         "complete, no wait": (6, 2),
-        "  then the worker's advance": (16, 5),
+        "  then the worker's advance": (15, 5),
         "complete (wait), to the next user task": (9, 2),
-        "message correlation (wait)": (20, 7),
-        "timer firing (worker poll)": (14, 4),
+        "message correlation (wait)": (19, 7),
+        "timer firing (worker poll)": (13, 4),
         "external task fetch_and_lock": (2, 1),
-        "external task complete": (18, 5),
+        "external task complete": (17, 5),
     },
 }
 EXPECTED["postgresql"] = dict(EXPECTED["sqlite"])
