@@ -222,13 +222,13 @@ class TaskService:
                     self._core.wait_for(row.instance_id,
                                         max(0.0, deadline - time.monotonic()))
                 return row
-        job_id, instance_id = self._act("complete", task_id, user, via,
-                                        lambda s: self._complete(s, task_id, user,
-                                                                 variables, via))
+        row, job_id = self._act("complete", task_id, user, via,
+                                lambda s: self._complete(s, task_id, user, variables, via))
         if wait > 0:
             self._core.run_now(job_id)
-            self._core.wait_for(instance_id, wait)
-        return self.task(task_id)
+            self._core.wait_for(row.instance_id, wait)
+        # the row as written (the job path never changes a completed task's row): no re-read
+        return row
 
     def _complete_inline(self, task_id: str, user: str, variables: Any,
                          via: str | None) -> tuple[HumanTask, Advance] | None:
@@ -263,8 +263,8 @@ class TaskService:
         return None if adv is None else (row, adv)
 
     def _complete(self, s: Session, task_id: str, user: str, variables: Any,
-                  via: str | None) -> tuple[int, str]:
-        """Complete the task in ``s``; return the job that moves its instance on."""
+                  via: str | None) -> tuple[HumanTask, int]:
+        """Complete the task in ``s``; return it and the job that moves its instance on."""
         row = self._open_task_for(s, task_id, user)
         data = validate_submission(row.form, {} if variables is None else variables)
         check_variables(data)
@@ -280,7 +280,7 @@ class TaskService:
                     element_id=row.element_id, actor=user,
                     data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
         s.flush()
-        return job.id, row.instance_id
+        return row, job.id
 
 
 def _with_via(data: dict[str, Any], via: str | None) -> dict[str, Any]:

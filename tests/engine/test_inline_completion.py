@@ -130,3 +130,16 @@ def test_a_completion_whose_instance_moved_meanwhile_is_refused_once(engine: Eng
     assert engine.tasks.task(task_id).completed_by == "sam"
     assert _open_elements(engine, instance_id) == ["approve"]
     assert len(_completions(engine, instance_id)) == 1
+
+
+def test_a_completion_without_wait_answers_with_the_row_it_wrote(engine: Engine) -> None:
+    instance_id, task_id = _started(engine)
+    with count(engine._core.db.sql_engine) as seen:
+        done = engine.tasks.complete(task_id, "fiona", {"note": "ok"})
+    assert seen.transactions == 1, seen.sql  # no read-back
+    stored = engine.tasks.task(task_id)
+    for row in (done, stored):
+        assert (row.status, row.completed_by, row.assignee) == ("completed", "fiona", "fiona")
+        assert row.completed_at is not None
+    assert done.completion_data == stored.completion_data
+    assert _open_elements(engine, instance_id) == []  # a worker moves it on later

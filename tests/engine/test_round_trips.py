@@ -26,7 +26,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "start, all automatic (wait)": (3, 1),
         "start to a user task (wait)": (5, 1),
         "claim": (5, 1),
-        "complete, no wait": (6, 2),
+        "complete, no wait": (5, 1),
         "  then the worker's advance": (15, 5),
         "complete (wait), to the next user task": (9, 2),
         "message correlation (wait)": (19, 7),
