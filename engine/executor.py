@@ -15,7 +15,8 @@ Read top to bottom, this module is the whole path of an advance:
    or the lease was lost; a called instance tells its caller what it must know.
 
 A start with ``wait`` runs the same steps in memory for an instance nobody can see yet
-(``start_inline``).
+(``start_inline``); a task completion with ``wait`` does so for a waiting instance nothing
+else holds, and writes it only if it is still as read (``complete_inline``).
 """
 
 from __future__ import annotations
