@@ -61,9 +61,10 @@ class Core:
 
     def run_now(self, job_id: int) -> None:
         """Run a job in the calling thread if no worker has taken it yet."""
-        if jobs.acquire_one(self.db, job_id, self.inline_worker_id,
-                            self.settings.job_lease_seconds):
-            self.executor.run_job(job_id, self.inline_worker_id)
+        taken = jobs.acquire_one(self.db, job_id, self.inline_worker_id,
+                                 self.settings.job_lease_seconds)
+        if taken is not None:
+            self.executor.run_job(job_id, self.inline_worker_id, taken)
 
     def run_due(self, instance_ids: list[str], timeout: float) -> None:
         """Run the due jobs of these instances here (a delivered message's, a started

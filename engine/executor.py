@@ -85,14 +85,19 @@ class Executor:
 
     # -- 1. the job ---------------------------------------------------------------------
 
-    def run_job(self, job_id: int, worker_id: str) -> None:
-        """Do one job this worker holds; failures of our own code are retried, then surfaced."""
-        with self.db.read() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.locked_by != worker_id:
-                return
-            kind, instance_id, payload, attempts = (JobKind(job.kind), job.instance_id,
-                                                    dict(job.payload), job.attempts)
+    def run_job(self, job_id: int, worker_id: str, taken: jobs.Taken | None = None) -> None:
+        """Do one job this worker holds; failures of our own code are retried, then surfaced.
+
+        ``taken``: the job as this worker just took it (then it is not read again).
+        """
+        if taken is None:
+            with self.db.read() as session:
+                job = session.get(Job, job_id)
+                if job is None or job.locked_by != worker_id:
+                    return
+                taken = jobs.Taken(job.kind, job.instance_id, dict(job.payload), job.attempts)
+        kind, instance_id, payload, attempts = (JobKind(taken.kind), taken.instance_id,
+                                                taken.payload, taken.attempts)
         if attempts > self.settings.retry_policy().attempts:
             # Every earlier run was taken and never came back: the process running it died
             # (killed at a memory or time limit, or crashed). Count those runs as failures.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -11,6 +11,15 @@ from sqlalchemy.orm import Session
 from .db import Database
 from .models import Instance, Job, utcnow
 from .vocabulary import InstanceStatus
+
+
+class Taken(NamedTuple):
+    """A job as it was taken: what the executor needs to run it."""
+
+    kind: str
+    instance_id: str | None
+    payload: dict[str, Any]
+    attempts: int
 
 
 def enqueue(session: Session, kind: str, instance_id: str | None = None,
@@ -46,16 +55,18 @@ def acquire(db: Database, worker_id: str, limit: int, lease_seconds: float) -> l
     return ids
 
 
-def acquire_one(db: Database, job_id: int, worker_id: str, lease_seconds: float) -> bool:
-    """Take one particular job if nobody holds it (used to run a start inline)."""
+def acquire_one(db: Database, job_id: int, worker_id: str,
+                lease_seconds: float) -> Taken | None:
+    """Take one particular job if nobody holds it (used to run a start inline); return what
+    the job is, read back by the same statement (``None``: someone else holds it)."""
     now = utcnow()
     with db.write() as session:
-        result = session.execute(
+        row = session.connection().execute(
             update(Job).where(Job.id == job_id, _available(now))
             .values(locked_by=worker_id, locked_until=now + timedelta(seconds=lease_seconds),
                     attempts=Job.attempts + 1)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            .returning(Job.kind, Job.instance_id, Job.payload, Job.attempts)).first()
+    return None if row is None else Taken(row[0], row[1], dict(row[2] or {}), row[3])
 
 
 def put_back(db: Database, job_id: int, worker_id: str, delay: float,

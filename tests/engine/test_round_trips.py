@@ -29,10 +29,10 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "complete, no wait": (5, 1),
         "  then the worker's advance": (15, 5),
         "complete (wait), to the next user task": (9, 2),
-        "message correlation (wait)": (19, 7),
+        "message correlation (wait)": (18, 6),
         "timer firing (worker poll)": (13, 4),
         "external task fetch_and_lock": (2, 1),
-        "external task complete": (17, 5),
+        "external task complete": (16, 4),
     },
 }
 EXPECTED["postgresql"] = dict(EXPECTED["sqlite"])
