@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import jobs
@@ -148,13 +149,16 @@ class ExternalTaskService:
                if now - self._topics_written.get(t.name, -TOPIC_SEEN_EVERY) >= TOPIC_SEEN_EVERY]
         if not due:
             return
-        with self.db.write() as s:
-            for name in due:
-                row = s.get(ExternalTopic, name)
-                if row is None:
-                    s.add(ExternalTopic(topic=name, last_worker_id=worker_id))
-                else:
-                    row.last_worker_id, row.last_seen_at = worker_id, utcnow()
+        try:
+            with self.db.write() as s:
+                for name in due:
+                    row = s.get(ExternalTopic, name)
+                    if row is None:
+                        s.add(ExternalTopic(topic=name, last_worker_id=worker_id))
+                    else:
+                        row.last_worker_id, row.last_seen_at = worker_id, utcnow()
+        except IntegrityError:
+            return  # another request noted the topic at the same moment: that will do
         for name in due:
             self._topics_written[name] = now
 

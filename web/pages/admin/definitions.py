@@ -62,6 +62,8 @@ def upload() -> ResponseReturnValue:
             flash(f"Deployed {d.key} version {d.version}.", "success")
         else:
             flash(f"{d.key} is unchanged: version {d.version} stays the newest.", "info")
+        for warning in d.warnings:
+            flash(f"{d.key}: {warning}", "warning")
     return redirect(url_for("admin.definitions"))
 
 
