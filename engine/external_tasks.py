@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .core import Core
     from .executor import Executor
 
-POLL_SECONDS = 1.0  # a waiting fetch looks again at least this often (expired locks …)
 MAX_WAIT_SECONDS = 1800.0  # Camunda's limit for asyncResponseTimeout
 MAX_TASKS = 1000
 MAX_LOCK_MS = 7 * 24 * 3600 * 1000
@@ -88,6 +87,7 @@ class ExternalTaskService:
         self._core = core
         self.db = core.db
         self._bell: Doorbell = core.executor.doorbell
+        self._bell.set_probe(self._anything_free)
         self._topics_written: dict[str, float] = {}
 
     # -- workers ------------------------------------------------------------------------
@@ -100,13 +100,25 @@ class ExternalTaskService:
         _check_fetch(worker_id, topics, max_tasks, wait_seconds)
         self._seen(worker_id, topics)
         deadline = time.monotonic() + wait_seconds
-        while True:
-            rings = self._bell.rings
-            found = self._lock(worker_id, topics, max_tasks, use_priority)
-            left = deadline - time.monotonic()
-            if found or left <= 0:
-                return found
-            self._bell.wait_past(rings, min(left, POLL_SECONDS))
+        with self._bell.awaiting(t.name for t in topics):
+            while True:
+                rings = self._bell.rings
+                found = self._lock(worker_id, topics, max_tasks, use_priority)
+                left = deadline - time.monotonic()
+                if found or left <= 0:
+                    return found
+                if not self._bell.wait_past(rings, left):
+                    return []  # the time ran out and nothing rang: nothing to look for
+
+    def _anything_free(self, topics: frozenset[str]) -> bool:
+        """Whether a task of one of ``topics`` may be locked now (the doorbell's probe)."""
+        with self.db.read() as s:
+            return s.scalar(select(ExternalTask.id)
+                            .join(Instance, Instance.id == ExternalTask.instance_id)
+                            .where(ExternalTask.topic.in_(topics), _free(utcnow()),
+                                   or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
+                                   Instance.status != InstanceStatus.SUSPENDED)
+                            .limit(1)) is not None
 
     def _lock(self, worker_id: str, topics: list[TopicRequest], max_tasks: int,
               use_priority: bool) -> list[LockedTask]:

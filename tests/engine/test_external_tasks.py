@@ -262,3 +262,16 @@ def test_a_waiting_fetch_gives_up_after_its_timeout(shop: Engine) -> None:
     began = time.monotonic()
     assert shop.external_tasks.fetch_and_lock("w1", [topic()], wait_seconds=0.3) == []
     assert 0.3 <= time.monotonic() - began < 2
+
+
+def test_a_waiting_fetch_gets_a_task_whose_retry_timeout_or_lock_runs_out(
+        shop: Engine) -> None:
+    start(shop)
+    [locked] = shop.external_tasks.fetch_and_lock("w1", [topic(lock=400)])
+    began = time.monotonic()  # nothing rings when a lock runs out: the probe finds it
+    [again] = shop.external_tasks.fetch_and_lock("w2", [topic()], wait_seconds=5)
+    assert again.task.id == locked.task.id and 0.35 < time.monotonic() - began < 2.5
+    shop.external_tasks.handle_failure(again.task.id, "w2", "busy", None, 2, 400)
+    began = time.monotonic()
+    [third] = shop.external_tasks.fetch_and_lock("w3", [topic()], wait_seconds=5)
+    assert third.task.retries == 2 and 0.35 < time.monotonic() - began < 2.5
