@@ -46,8 +46,9 @@ class RepositoryService:
 
     def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
         """Deploy every file under ``path`` (the configured processes folder by default)."""
-        return self._core.definitions.deploy_directory(
+        deployed = self._core.definitions.deploy_directory(
             Path(path or self._core.settings.processes_dir))
+        return [self._warned(d) for d in deployed]
 
     def list_definitions(self, kind: str | None = None) -> list[Definition]:
         """The latest version of every definition (``kind``: "process" or "decision")."""
