@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import calling, external_tasks, jobs, migration_batch, retention
+from . import calling, external_work, jobs, migration_batch, retention
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -439,7 +439,7 @@ class Executor:
             session.execute(update(Instance).where(Instance.id == adv.inst.id)
                             .values(status=InstanceStatus.INCIDENT))
         calling.write_called(session, self.definitions, adv)
-        external_tasks.sync_rows(session, adv, self.doorbell)
+        external_work.sync_rows(session, adv, self.doorbell)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
         for signal in adv.runner.signals:
@@ -603,7 +603,7 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.CALL_ENDED: calling.on_call_ended,
     JobKind.CALL_ESCALATED: calling.on_call_escalated,
     JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
-    JobKind.EXTERNAL_TASK: external_tasks.on_reported,
+    JobKind.EXTERNAL_TASK: external_work.on_reported,
     JobKind.SET_VARIABLES: Executor._on_set_variables,
 }
 
