@@ -63,6 +63,8 @@ MAX_ROUNDS = 10_000  # service calls and engine steps of one advance, against en
 
 # how long a job an engine cannot load waits before it is tried again (an incident is open)
 UNREADABLE_RETRY_SECONDS = 3600.0
+# jobs that come back by themselves: a failing one waits and is tried again, never dropped
+PERIODIC = frozenset({JobKind.START_TIMER, JobKind.HISTORY_CLEANUP})
 
 
 class JobRunLostError(Exception):
@@ -524,6 +526,11 @@ class Executor:
         policy = self.settings.retry_policy()
         if attempts < policy.attempts:
             jobs.put_back(self.db, job_id, worker_id, policy.delay(attempts), message)
+            return
+        if kind in PERIODIC:  # the next cycle or cleanup must still come: never drop it
+            log.error("periodic job %s (%s) failed %d times, tried again in %.0f s: %s",
+                      job_id, kind, attempts, policy.max_backoff_seconds, message)
+            jobs.reschedule(self.db, job_id, worker_id, policy.max_backoff_seconds, message)
             return
         with self.db.write() as session:
             if kind is JobKind.MIGRATION_BATCH:  # its batch must not wait for it forever
