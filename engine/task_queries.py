@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select
 
 from .db import Database
 from .errors import InvalidInputError, NotFoundError
-from .models import Event, HumanTask, utcnow
+from .models import Event, HumanTask, User, utcnow
 from .paging import Page
+from .users import may_see_task
 from .vocabulary import OPEN_TASK_STATUSES
 
 OPEN = OPEN_TASK_STATUSES
@@ -33,36 +33,45 @@ class Queue:
     processes: list[str] = field(default_factory=list)
 
 
-def task_queue(db: Database, user: str, visible: Callable[[HumanTask], bool], *,
-               process_key: str | None = None, show: Show = "all", overdue: bool = False,
-               sort: Sort = "due", page: int = 1, per_page: int = 50,
-               now: datetime | None = None) -> Queue:
-    """Return the open tasks ``visible`` lets ``user`` see, filtered, sorted and paged.
+def task_queue(db: Database, user: User, *, process_key: str | None = None,
+               show: Show = "all", overdue: bool = False, sort: Sort = "due", page: int = 1,
+               per_page: int = 50, now: datetime | None = None) -> Queue:
+    """Return the open tasks ``user`` may see, filtered, sorted and paged, with the counts.
 
-    Who may see a task is the caller's rule (groups, roles); it is applied before counting,
-    so the counts never reveal tasks the person may not see.
+    Who may see a task (``users.may_see_task``) is part of every query, so the counts
+    never reveal tasks the person may not see. Two queries: the counts per process, and
+    the page; the database filters, orders and cuts both.
     """
     now = now or utcnow()
+    visible = select(HumanTask).where(HumanTask.status.in_(OPEN), may_see_task(user))
+    mine = HumanTask.assignee == user.name
+    unclaimed = HumanTask.assignee.is_(None)
+    late = HumanTask.due_at < now
     with db.read() as s:
-        rows = [r for r in s.scalars(select(HumanTask).where(HumanTask.status.in_(OPEN)))
-                if visible(r)]
-    processes = sorted({r.process_key for r in rows})
-    if process_key:
-        rows = [r for r in rows if r.process_key == process_key]
-    counts = {"all": len(rows),
-              "mine": sum(1 for r in rows if r.assignee == user),
-              "unclaimed": sum(1 for r in rows if r.assignee is None),
-              "overdue": sum(1 for r in rows if is_overdue(r, now))}
-    if show == "mine":
-        rows = [r for r in rows if r.assignee == user]
-    elif show == "unclaimed":
-        rows = [r for r in rows if r.assignee is None]
-    if overdue:
-        rows = [r for r in rows if is_overdue(r, now)]
-    rows.sort(key=_sort_key(sort))
-    start = (page - 1) * per_page
-    return Queue(Page(rows[start:start + per_page], len(rows), page, per_page), counts,
-                 processes)
+        per_process = s.execute(visible.with_only_columns(
+            HumanTask.process_key, func.count(), _how_many(mine), _how_many(unclaimed),
+            _how_many(late)).group_by(HumanTask.process_key)).all()
+        query = visible
+        if process_key:
+            query = query.where(HumanTask.process_key == process_key)
+        if show == "mine":
+            query = query.where(mine)
+        elif show == "unclaimed":
+            query = query.where(unclaimed)
+        if overdue:
+            query = query.where(late)
+        total = s.scalar(query.with_only_columns(func.count())) or 0
+        rows = list(s.scalars(query.order_by(*ORDERS[sort])
+                              .offset((page - 1) * per_page).limit(per_page)))
+    counted = [r for r in per_process if not process_key or r[0] == process_key]
+    counts = {name: sum(int(r[i] or 0) for r in counted)
+              for i, name in enumerate(("all", "mine", "unclaimed", "overdue"), start=1)}
+    return Queue(Page(rows, int(total), page, per_page), counts,
+                 sorted(r[0] for r in per_process))
+
+
+def _how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
@@ -71,13 +80,15 @@ def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
             and task.due_at < (now or utcnow()))
 
 
-def _sort_key(sort: Sort) -> Callable[[HumanTask], tuple[object, ...]]:
-    if sort == "priority":  # the highest priority first, then the oldest
-        return lambda t: (-(t.priority or 0), t.created_at)
-    if sort == "age":  # the oldest first
-        return lambda t: (t.created_at, t.id)
-    # the soonest due first; tasks without a due date last, oldest first among them
-    return lambda t: (t.due_at is None, t.due_at or t.created_at, t.created_at)
+# the soonest due first; tasks without a due date last, oldest first among them; the id
+# makes the order total, so a page never repeats or skips a task
+DUE_ORDER = (HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+ORDERS: dict[str, tuple[Any, ...]] = {
+    "due": DUE_ORDER,
+    # the highest priority first, then the oldest
+    "priority": (HumanTask.priority.desc(), HumanTask.created_at, HumanTask.id),
+    "age": (HumanTask.created_at, HumanTask.id),  # the oldest first
+}
 
 
 def add_comment(db: Database, task_id: str, author: str, text: str,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, exists, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,7 +19,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .config import Settings
 from .db import Database
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from .models import Event, HumanTask, LoginThrottle, User, utcnow
+from .models import Event, HumanTask, LoginThrottle, TaskCandidate, User, utcnow
+from .vocabulary import CandidateKind
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,27 @@ def can_see_task(user: User, task: HumanTask) -> bool:
     if set(task.candidate_groups or ()) & set(user.groups or ()):
         return True
     return task.assignee == user.name or user.name in (task.candidate_users or ())
+
+
+def may_see_task(user: User) -> ColumnElement[bool]:
+    """``can_see_task`` as SQL over ``human_tasks``, for the database to filter the inbox.
+
+    It reads the ``task_candidates`` rows (indexed by kind and name), never the JSON columns.
+    """
+    if not user.active:
+        return false()
+    if user.role == "admin":
+        return true()
+    offered = [offered_to(CandidateKind.USER, [user.name])]
+    if user.groups:
+        offered.append(offered_to(CandidateKind.GROUP, list(user.groups)))
+    return or_(HumanTask.assignee == user.name, *offered)
+
+
+def offered_to(kind: CandidateKind, names: list[str]) -> ColumnElement[bool]:
+    """SQL: the task is offered to one of these groups (or users)."""
+    return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == kind,
+                          TaskCandidate.name.in_(names))
 
 
 def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = False) -> User:

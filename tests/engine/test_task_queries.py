@@ -1,0 +1,217 @@
+"""Who sees which task when the database filters the inbox: groups, users, assignees, admins.
+
+The inbox and the task lists ask SQL (``task_candidates`` rows) instead of filtering in
+Python; these tests pin that the answer is the one ``can_see_task`` gives, that the counts
+reveal nothing more, that pages never repeat or skip a task, and that tasks stored before
+migration 0010 are found after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+from engine import Engine
+from engine.db import Database, _migrations_dir
+from engine.models import Definition, HumanTask, Instance, TaskCandidate, User
+from engine.retention import delete_instances
+from engine.task_queries import task_queue
+from engine.users import can_see_task
+
+T0 = datetime(2026, 1, 5, 9, 0)
+
+
+def person(name: str, groups: list[str], role: str = "user", active: bool = True) -> User:
+    return User(name=name, role=role, groups=groups, password_hash="!", active=active)
+
+
+@pytest.fixture
+def instance_id(engine: Engine) -> str:
+    with engine._core.db.write() as s:
+        definition = s.scalars(select(Definition).where(Definition.kind == "process")).first()
+        assert definition is not None
+        inst = Instance(definition_id=definition.id, process_key="review", version=1,
+                        status="waiting")
+        s.add(inst)
+        s.flush()
+        return inst.id
+
+
+def add_task(engine: Engine, instance_id: str, name: str, *, groups: list[str] = (),  # type: ignore[assignment]
+             users: list[str] = (), assignee: str | None = None,  # type: ignore[assignment]
+             created: datetime = T0, due: datetime | None = None, priority: int = 50,
+             process_key: str = "review") -> str:
+    with engine._core.db.write() as s:
+        row = HumanTask(instance_id=instance_id, spiff_task_id=name, element_id=name,
+                        name=name, process_key=process_key, assignee=assignee,
+                        status="claimed" if assignee else "ready", created_at=created,
+                        due_at=due, priority=priority)
+        row.set_candidates(list(groups), list(users))
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def names(page_items: list[HumanTask]) -> list[str]:
+    return [t.name or "" for t in page_items]
+
+
+def inbox(engine: Engine, user: User) -> list[str]:
+    return sorted(names(engine.tasks.list_tasks(visible_to=user, per_page=100).items))
+
+
+@pytest.fixture
+def offered(engine: Engine, instance_id: str) -> None:
+    add_task(engine, instance_id, "a-task", groups=["group-a"])
+    add_task(engine, instance_id, "b-task", groups=["group-b"])
+    add_task(engine, instance_id, "ab-task", groups=["group-a", "group-b"])
+    add_task(engine, instance_id, "for-sam", users=["sam"])
+    add_task(engine, instance_id, "b-claimed-by-sam", groups=["group-b"], assignee="sam")
+
+
+def test_a_group_member_never_sees_another_groups_task(engine: Engine, offered: None) -> None:
+    alice = person("alice", ["group-a"])
+    assert inbox(engine, alice) == ["a-task", "ab-task"]
+    queue = engine.tasks.queue(alice)
+    assert sorted(names(queue.page.items)) == ["a-task", "ab-task"]
+    assert queue.counts == {"all": 2, "mine": 0, "unclaimed": 2, "overdue": 0}
+    # a filter naming the other group finds nothing more than the person may see
+    assert engine.tasks.list_tasks(visible_to=alice, candidate_group="group-b").total == 1
+
+
+def test_candidate_user_and_assignee_see_their_tasks(engine: Engine, offered: None) -> None:
+    sam = person("sam", ["group-c"])
+    assert inbox(engine, sam) == ["b-claimed-by-sam", "for-sam"]
+    counts = engine.tasks.queue(sam).counts
+    assert counts == {"all": 2, "mine": 1, "unclaimed": 1, "overdue": 0}
+    assert names(engine.tasks.queue(sam, show="mine").page.items) == ["b-claimed-by-sam"]
+
+
+def test_admins_see_every_task_and_deactivated_people_none(engine: Engine,
+                                                           offered: None) -> None:
+    assert len(inbox(engine, person("ada", [], role="admin"))) == 5
+    assert inbox(engine, person("gone", ["group-a", "group-b"], active=False)) == []
+    assert engine.tasks.queue(person("gone", ["group-a"], active=False)).counts["all"] == 0
+
+
+def test_sql_filter_agrees_with_can_see_task(engine: Engine, offered: None) -> None:
+    every = engine.tasks.list_tasks(per_page=100).items
+    for user in (person("alice", ["group-a"]), person("bea", ["group-b"]),
+                 person("sam", []), person("ada", [], role="admin"),
+                 person("both", ["group-a", "group-b"]), person("none", [])):
+        assert inbox(engine, user) == sorted(t.name for t in every if can_see_task(user, t))
+
+
+def test_a_task_whose_groups_changed_moves_to_the_new_group(engine: Engine,
+                                                           instance_id: str) -> None:
+    task_id = add_task(engine, instance_id, "moving", groups=["group-a"])
+    with engine._core.db.write() as s:
+        row = s.get(HumanTask, task_id)
+        assert row is not None
+        row.set_candidates(["group-b"], [])
+    assert inbox(engine, person("alice", ["group-a"])) == []
+    assert inbox(engine, person("bea", ["group-b"])) == ["moving"]
+    with engine._core.db.read() as s:
+        assert s.scalars(select(TaskCandidate.name)
+                         .where(TaskCandidate.task_id == task_id)).all() == ["group-b"]
+
+
+def test_candidate_filters_of_the_rest_lists(engine: Engine, offered: None) -> None:
+    with engine._core.db.write() as s:
+        s.add(person("bea", ["group-b"]))
+    by_group = engine.tasks.list_tasks(candidate_group="group-a", per_page=100).items
+    assert sorted(names(by_group)) == ["a-task", "ab-task"]
+    by_user = engine.tasks.list_tasks(candidate_user="bea", per_page=100).items
+    assert sorted(names(by_user)) == ["ab-task", "b-claimed-by-sam", "b-task"]
+    by_name = engine.tasks.list_tasks(candidate_user="sam", per_page=100).items
+    assert names(by_name) == ["for-sam"]
+
+
+def test_pages_never_repeat_or_skip_a_task(engine: Engine, instance_id: str) -> None:
+    for i in range(7):  # the same creation time and due date: only the id tells them apart
+        add_task(engine, instance_id, f"t{i}", groups=["group-a"], due=T0 + timedelta(days=1))
+    add_task(engine, instance_id, "due-first", groups=["group-a"], due=T0)
+    add_task(engine, instance_id, "no-due", groups=["group-a"], created=T0 - timedelta(days=1))
+    alice = person("alice", ["group-a"])
+    for sort in ("due", "priority", "age"):
+        seen = [t.id for p in (1, 2, 3, 4)
+                for t in engine.tasks.queue(alice, sort=sort, page=p, per_page=3).page.items]  # type: ignore[arg-type]
+        assert len(seen) == len(set(seen)) == 9
+        again = [t.id for p in (1, 2, 3)
+                 for t in engine.tasks.queue(alice, sort=sort, page=p, per_page=3).page.items]  # type: ignore[arg-type]
+        assert again == seen
+    due = names(engine.tasks.queue(alice, sort="due", per_page=9).page.items)
+    assert due[0] == "due-first" and due[-1] == "no-due"
+    assert names(engine.tasks.queue(alice, sort="age", per_page=1).page.items) == ["no-due"]
+    listed = engine.tasks.list_tasks(visible_to=alice, per_page=4)
+    rest = engine.tasks.list_tasks(visible_to=alice, offset=4, per_page=100)
+    assert listed.total == rest.total == 9
+    assert len({t.id for t in listed.items + rest.items}) == 9
+
+
+def test_counts_follow_the_process_filter(engine: Engine, instance_id: str) -> None:
+    add_task(engine, instance_id, "late", groups=["group-a"], due=T0)
+    add_task(engine, instance_id, "other", groups=["group-a"], process_key="other")
+    queue = engine.tasks.queue(person("alice", ["group-a"]), process_key="review")
+    assert queue.counts == {"all": 1, "mine": 0, "unclaimed": 1, "overdue": 1}
+    assert queue.processes == ["other", "review"]
+    assert names(queue.page.items) == ["late"]
+
+
+def test_removing_an_instance_removes_its_candidate_rows(engine: Engine,
+                                                        instance_id: str) -> None:
+    add_task(engine, instance_id, "gone", groups=["group-a"], users=["sam"])
+    with engine._core.db.write() as s:
+        delete_instances(s, [[instance_id]])
+    with engine._core.db.read() as s:
+        assert s.scalar(select(sa.func.count()).select_from(TaskCandidate)) == 0
+
+
+@pytest.fixture
+def at_0009(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(_migrations_dir()))
+    with db.sql_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+    yield db
+    db.dispose()
+
+
+def test_tasks_stored_before_0010_are_found_in_the_inbox_after_it(at_0009: Database) -> None:
+    with at_0009.sql_engine.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO definitions (id, key, version, kind, filename, source, content_hash,"
+            " extra_files, deployed_at) VALUES ('d1', 'review', 1, 'process', 'r.bpmn', '',"
+            " 'h', '{}', '2026-01-01 00:00:00')"))
+        c.execute(sa.text(
+            "INSERT INTO instances (id, definition_id, process_key, version, status,"
+            " variables, active_elements, revision, created_at, updated_at) VALUES"
+            " ('i1', 'd1', 'review', 1, 'waiting', '{}', '[]', 0,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+        for task_id, groups, users in (("t1", '["finance", "sales"]', "[]"),
+                                       ("t2", '["support"]', '["fiona"]'),
+                                       ("t3", "[]", "[]")):
+            c.execute(sa.text(
+                "INSERT INTO human_tasks (id, instance_id, spiff_task_id, element_id, name,"
+                " process_key, candidate_groups, candidate_users, status, priority,"
+                " created_at) VALUES (:id, 'i1', :id, 'review', :id, 'review', :groups,"
+                " :users, 'ready', 50, '2026-01-01 00:00:00')"),
+                {"id": task_id, "groups": groups, "users": users})
+    at_0009.upgrade()
+    with at_0009.read() as s:
+        rows = {tuple(r) for r in s.execute(select(TaskCandidate.task_id, TaskCandidate.kind,
+                                                   TaskCandidate.name))}
+    assert rows == {("t1", "group", "finance"), ("t1", "group", "sales"),
+                    ("t2", "group", "support"), ("t2", "user", "fiona")}
+    fiona = person("fiona", ["finance"])
+    assert sorted(t.id for t in task_queue(at_0009, fiona).page.items) == ["t1", "t2"]
+    assert [t.id for t in task_queue(at_0009, person("sue", ["support"])).page.items] == ["t2"]
