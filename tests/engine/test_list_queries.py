@@ -3,7 +3,7 @@
 The inbox and the task lists ask SQL (``task_candidates`` rows) instead of filtering in
 Python; these tests pin that the answer is the one ``can_see_task`` gives, that the counts
 reveal nothing more, that pages never repeat or skip a task, and that tasks stored before
-migration 0010 are found after it.
+migration 0010 are found after it. A definition is read by key and version alone.
 """
 
 from __future__ import annotations
@@ -215,3 +215,21 @@ def test_tasks_stored_before_0010_are_found_in_the_inbox_after_it(at_0009: Datab
     fiona = person("fiona", ["finance"])
     assert sorted(t.id for t in task_queue(at_0009, fiona).page.items) == ["t1", "t2"]
     assert [t.id for t in task_queue(at_0009, person("sue", ["support"])).page.items] == ["t2"]
+
+
+def test_a_definition_is_looked_up_alone_and_lists_leave_the_files_out(
+        engine: Engine) -> None:
+    source = (Path(__file__).resolve().parent.parent / "fixtures" / "processes"
+              / "auto_steps.bpmn").read_bytes()
+    first = engine.repository.definition("auto_steps")
+    engine.repository.deploy({"auto_steps.bpmn": source.replace(b"</bpmn:definitions>",
+                                                                b"<!-- v2 --></bpmn:definitions>")})
+    assert engine.repository.definition("auto_steps").version == first.version + 1
+    old = engine.repository.definition("auto_steps", first.version)
+    assert old.id == first.id and "<!-- v2 -->" not in old.source
+    versions = engine.repository.definition_versions("auto_steps")
+    assert [v.version for v in versions] == [first.version + 1, first.version]
+    with pytest.raises(Exception, match="source"):  # deferred: never loaded for a list
+        _ = versions[0].source
+    with pytest.raises(Exception, match="has no version 99"):
+        engine.repository.definition("auto_steps", 99)
