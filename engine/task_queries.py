@@ -60,7 +60,7 @@ def task_queue(db: Database, user: User, *, process_key: str | None = None,
             query = query.where(unclaimed)
         if overdue:
             query = query.where(late)
-        total = s.scalar(query.with_only_columns(func.count())) or 0
+        total = s.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) or 0
         rows = list(s.scalars(query.order_by(*ORDERS[sort])
                               .offset((page - 1) * per_page).limit(per_page)))
     counted = [r for r in per_process if not process_key or r[0] == process_key]

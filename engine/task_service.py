@@ -80,7 +80,8 @@ class TaskService:
                                         users.offered_to(CandidateKind.GROUP, groups)))
             if visible_to is not None:
                 query = query.where(users.may_see_task(visible_to))
-            total = s.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+            total = s.scalar(query.with_only_columns(func.count(),
+                                                     maintain_column_froms=True)) or 0
             start = (page - 1) * per_page if offset is None else offset
             rows = list(s.scalars(query.order_by(*task_queries.DUE_ORDER)
                                   .offset(start).limit(per_page))) if per_page else []

@@ -233,3 +233,21 @@ def test_a_definition_is_looked_up_alone_and_lists_leave_the_files_out(
         _ = versions[0].source
     with pytest.raises(Exception, match="has no version 99"):
         engine.repository.definition("auto_steps", 99)
+
+
+def test_instance_pages_never_repeat_or_skip_one(engine: Engine, instance_id: str) -> None:
+    with engine._core.db.write() as s:
+        definition_id = s.get(Instance, instance_id).definition_id  # type: ignore[union-attr]
+        for i in range(7):  # the same start time: only the id orders them
+            s.add(Instance(definition_id=definition_id, process_key="review", version=1,
+                           status="completed", business_key=f"bk-{i % 2}", created_at=T0,
+                           parent_instance_id=instance_id))
+    seen = [i.id for p in (1, 2, 3)
+            for i in engine.history.search_instances(status="completed", page=p,
+                                                     per_page=3).items]
+    assert len(seen) == len(set(seen)) == 7
+    by_key = engine.history.search_instances(business_key="bk-1", started_from=T0,
+                                             started_before=T0 + timedelta(seconds=1))
+    assert by_key.total == 3 and {i.business_key for i in by_key.items} == {"bk-1"}
+    called = engine.runtime.list_instances(parent_instance_id=instance_id, per_page=2)
+    assert called.total == 7 and len(called.items) == 2
