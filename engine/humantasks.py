@@ -19,6 +19,7 @@ from .forms import form_from_fields, typed
 from .models import Definition, HumanTask, utcnow
 from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
+from .users import close_candidates
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
             row.status = TaskStatus.CANCELLED
             row.completed_at = now
             adv.event("task_cancelled", row.element_id, task_id=row.id)
+    close_candidates(session, [r.id for r in rows if r.status not in OPEN_TASK_STATUSES])
     by_id = {t.task_id: t for t in waiting}
     for row in rows:  # an administrator retried the incident of a failing assignment
         info = by_id.get(row.spiff_task_id)

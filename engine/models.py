@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -168,12 +170,19 @@ class TaskCandidate(Base):
     """One group or user a human task is offered to: the row the inbox query joins on."""
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_name", "kind", "name", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_candidates_name", "kind", "name", "task_id"),
+        # the inbox reads only the open tasks' rows: this index does not grow with history
+        Index("ix_task_candidates_open", "kind", "name", "task_id",
+              postgresql_where=text("is_open"), sqlite_where=text("is_open")),
+    )
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"),
                                          primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # CandidateKind
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # False once the task is completed or cancelled (set when its instance's waits are synced)
+    is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Job(Base):

@@ -39,11 +39,12 @@ def task_queue(db: Database, user: User, *, process_key: str | None = None,
     """Return the open tasks ``user`` may see, filtered, sorted and paged, with the counts.
 
     Who may see a task (``users.may_see_task``) is part of every query, so the counts
-    never reveal tasks the person may not see. Two queries: the counts per process, and
-    the page; the database filters, orders and cuts both.
+    never reveal tasks the person may not see. Two queries: the counts per process (which
+    also give the total), and the page; the database filters, orders and cuts both.
     """
     now = now or utcnow()
-    visible = select(HumanTask).where(HumanTask.status.in_(OPEN), may_see_task(user))
+    visible = select(HumanTask).where(HumanTask.status.in_(OPEN),
+                                      may_see_task(user, open_only=True))
     mine = HumanTask.assignee == user.name
     unclaimed = HumanTask.assignee.is_(None)
     late = HumanTask.due_at < now
@@ -60,12 +61,16 @@ def task_queue(db: Database, user: User, *, process_key: str | None = None,
             query = query.where(unclaimed)
         if overdue:
             query = query.where(late)
-        total = s.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+        counted = [r for r in per_process if not process_key or r[0] == process_key]
+        counts = {name: sum(int(r[i] or 0) for r in counted)
+                  for i, name in enumerate(("all", "mine", "unclaimed", "overdue"), start=1)}
+        if overdue and show != "all":  # the one total the counts do not hold
+            total = s.scalar(query.with_only_columns(func.count(),
+                                                     maintain_column_froms=True)) or 0
+        else:
+            total = counts["overdue" if overdue else show]
         rows = list(s.scalars(query.order_by(*ORDERS[sort])
                               .offset((page - 1) * per_page).limit(per_page)))
-    counted = [r for r in per_process if not process_key or r[0] == process_key]
-    counts = {name: sum(int(r[i] or 0) for r in counted)
-              for i, name in enumerate(("all", "mine", "unclaimed", "overdue"), start=1)}
     return Queue(Page(rows, int(total), page, per_page), counts,
                  sorted(r[0] for r in per_process))
 

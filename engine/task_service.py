@@ -71,15 +71,18 @@ class TaskService:
                 query = query.where(HumanTask.business_key == business_key)
             if unassigned:
                 query = query.where(HumanTask.assignee.is_(None))
+            open_only = not status or status in OPEN_TASK_STATUSES
             if candidate_group:
-                query = query.where(users.offered_to(CandidateKind.GROUP, [candidate_group]))
+                query = query.where(users.offered_to(CandidateKind.GROUP, [candidate_group],
+                                                     open_only))
             if candidate_user:
                 candidate = s.scalar(select(User).where(User.name == candidate_user))
                 groups = list(candidate.groups or []) if candidate is not None else []
-                query = query.where(or_(users.offered_to(CandidateKind.USER, [candidate_user]),
-                                        users.offered_to(CandidateKind.GROUP, groups)))
+                query = query.where(or_(
+                    users.offered_to(CandidateKind.USER, [candidate_user], open_only),
+                    users.offered_to(CandidateKind.GROUP, groups, open_only)))
             if visible_to is not None:
-                query = query.where(users.may_see_task(visible_to))
+                query = query.where(users.may_see_task(visible_to, open_only=open_only))
             total = s.scalar(query.with_only_columns(func.count(),
                                                      maintain_column_froms=True)) or 0
             start = (page - 1) * per_page if offset is None else offset

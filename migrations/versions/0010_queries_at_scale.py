@@ -7,7 +7,8 @@ Create Date: 2026-12-03 09:00:00
 ``task_candidates`` holds one row per group or user a human task is offered to, so the
 inbox asks the database which tasks a person may see; it is filled from the JSON columns
 ``candidate_groups`` / ``candidate_users`` of the tasks already stored (which stay, for
-display). The indexes serve the inbox's order, the REST filters, the instance lists and the
+display). ``is_open`` rows (a partial index) are those of open tasks: the inbox reads only
+them, so its cost follows the open tasks, not the history. The indexes serve the inbox's order, the REST filters, the instance lists and the
 statistics over the audit trail.
 """
 
@@ -45,9 +46,14 @@ def upgrade() -> None:
                   sa.ForeignKey('human_tasks.id', ondelete='CASCADE'), primary_key=True),
         sa.Column('kind', sa.String(8), primary_key=True),
         sa.Column('name', sa.String(200), primary_key=True),
+        sa.Column('is_open', sa.Boolean(), nullable=False, server_default=sa.true()),
     )
-    op.create_index('ix_task_candidates_name', 'task_candidates', ['kind', 'name', 'task_id'])
     _backfill()
+    op.execute("UPDATE task_candidates SET is_open = false WHERE task_id IN (SELECT id FROM"
+               " human_tasks WHERE status NOT IN ('ready', 'claimed'))")
+    op.create_index('ix_task_candidates_name', 'task_candidates', ['kind', 'name', 'task_id'])
+    op.create_index('ix_task_candidates_open', 'task_candidates', ['kind', 'name', 'task_id'],
+                    postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
 
@@ -82,5 +88,6 @@ def _backfill() -> None:
 def downgrade() -> None:
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_index('ix_task_candidates_open', table_name='task_candidates')
     op.drop_index('ix_task_candidates_name', table_name='task_candidates')
     op.drop_table('task_candidates')

@@ -197,21 +197,23 @@ def test_tasks_stored_before_0010_are_found_in_the_inbox_after_it(at_0009: Datab
             " variables, active_elements, revision, created_at, updated_at) VALUES"
             " ('i1', 'd1', 'review', 1, 'waiting', '{}', '[]', 0,"
             " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-        for task_id, groups, users in (("t1", '["finance", "sales"]', "[]"),
-                                       ("t2", '["support"]', '["fiona"]'),
-                                       ("t3", "[]", "[]")):
+        for task_id, groups, users, status in (("t1", '["finance", "sales"]', "[]", "ready"),
+                                               ("t2", '["support"]', '["fiona"]', "ready"),
+                                               ("t3", "[]", "[]", "ready"),
+                                               ("t4", '["finance"]', "[]", "completed")):
             c.execute(sa.text(
                 "INSERT INTO human_tasks (id, instance_id, spiff_task_id, element_id, name,"
                 " process_key, candidate_groups, candidate_users, status, priority,"
                 " created_at) VALUES (:id, 'i1', :id, 'review', :id, 'review', :groups,"
-                " :users, 'ready', 50, '2026-01-01 00:00:00')"),
-                {"id": task_id, "groups": groups, "users": users})
+                " :users, :status, 50, '2026-01-01 00:00:00')"),
+                {"id": task_id, "groups": groups, "users": users, "status": status})
     at_0009.upgrade()
     with at_0009.read() as s:
         rows = {tuple(r) for r in s.execute(select(TaskCandidate.task_id, TaskCandidate.kind,
-                                                   TaskCandidate.name))}
-    assert rows == {("t1", "group", "finance"), ("t1", "group", "sales"),
-                    ("t2", "group", "support"), ("t2", "user", "fiona")}
+                                                   TaskCandidate.name, TaskCandidate.is_open))}
+    assert rows == {("t1", "group", "finance", True), ("t1", "group", "sales", True),
+                    ("t2", "group", "support", True), ("t2", "user", "fiona", True),
+                    ("t4", "group", "finance", False)}
     fiona = person("fiona", ["finance"])
     assert sorted(t.id for t in task_queue(at_0009, fiona).page.items) == ["t1", "t2"]
     assert [t.id for t in task_queue(at_0009, person("sue", ["support"])).page.items] == ["t2"]
@@ -251,3 +253,39 @@ def test_instance_pages_never_repeat_or_skip_one(engine: Engine, instance_id: st
     assert by_key.total == 3 and {i.business_key for i in by_key.items} == {"bk-1"}
     called = engine.runtime.list_instances(parent_instance_id=instance_id, per_page=2)
     assert called.total == 7 and len(called.items) == 2
+
+
+def open_rows(engine: Engine, task_id: str) -> list[bool]:
+    with engine._core.db.read() as s:
+        return list(s.scalars(select(TaskCandidate.is_open)
+                              .where(TaskCandidate.task_id == task_id)))
+
+
+def test_a_finished_task_leaves_the_inbox_index_but_stays_in_its_groups_history(
+        engine: Engine) -> None:
+    inst = engine.runtime.start("two_steps", "offer-9", {}, wait=5)
+    [prepare] = engine.tasks.open_tasks_of(inst.id)
+    assert open_rows(engine, prepare.id) == [True]
+    engine.tasks.complete(prepare.id, "sam", {}, wait=5)
+    assert open_rows(engine, prepare.id) == [False]
+    [approve] = engine.tasks.open_tasks_of(inst.id)
+    sales, finance = person("sal", ["sales"]), person("fin", ["finance"])
+    assert inbox(engine, sales) == [] and inbox(engine, finance) == [approve.name]
+    done = engine.tasks.list_tasks(visible_to=sales, status="completed")
+    assert [t.id for t in done.items] == [prepare.id]
+    assert engine.tasks.list_tasks(visible_to=finance, status="completed").total == 0
+    engine.management.terminate(inst.id, "ann")
+    assert open_rows(engine, approve.id) == [False]
+    assert inbox(engine, finance) == []
+
+
+def test_the_total_matches_the_filters_shown(engine: Engine, instance_id: str) -> None:
+    add_task(engine, instance_id, "late-mine", groups=["group-a"], assignee="alice", due=T0)
+    add_task(engine, instance_id, "late-free", groups=["group-a"], due=T0)
+    add_task(engine, instance_id, "free", groups=["group-a"])
+    alice = person("alice", ["group-a"])
+    for show, overdue, expected in (("all", False, 3), ("mine", False, 1),
+                                    ("unclaimed", False, 2), ("all", True, 2),
+                                    ("mine", True, 1), ("unclaimed", True, 1)):
+        queue = engine.tasks.queue(alice, show=show, overdue=overdue)  # type: ignore[arg-type]
+        assert queue.page.total == len(queue.page.items) == expected, (show, overdue)
