@@ -119,6 +119,9 @@ class Instance(Base):
     parent_element_id: Mapped[str | None] = mapped_column(String(200))
 
 
+OPEN_TASKS_SQL = "status IN ('ready', 'claimed')"  # OPEN_TASK_STATUSES, for partial indexes
+
+
 class HumanTask(Base):
     """A user task that a person must complete, with who may do it and the form to fill.
 
@@ -130,8 +133,13 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_tasks_status", "status"),
         # the inbox's order over the open tasks, and the REST list's filters
-        Index("ix_human_tasks_open_order", "status", "priority", "created_at", "id"),
-        Index("ix_human_tasks_due_order", "status", "due_at", "created_at", "id"),
+        # only the open tasks: what the inbox probes (covering its counts and orders) and the
+        # soonest-due order an admin's inbox walks; neither grows with finished tasks
+        Index("ix_human_tasks_open", "id", "process_key", "assignee", "due_at", "priority",
+              "created_at", postgresql_where=text(OPEN_TASKS_SQL),
+              sqlite_where=text(OPEN_TASKS_SQL)),
+        Index("ix_human_tasks_open_due", "due_at", "created_at", "id",
+              postgresql_where=text(OPEN_TASKS_SQL), sqlite_where=text(OPEN_TASKS_SQL)),
         Index("ix_human_tasks_process_key", "process_key", "status"),
         Index("ix_human_tasks_business_key", "business_key"),
     )

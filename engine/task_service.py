@@ -58,7 +58,7 @@ class TaskService:
             if status:
                 query = query.where(HumanTask.status == status)
             else:
-                query = query.where(HumanTask.status.in_(OPEN_TASK_STATUSES))
+                query = query.where(task_queries.is_open_task())
             if assignee:
                 query = query.where(HumanTask.assignee == assignee)
             if process_key:
@@ -86,8 +86,8 @@ class TaskService:
             total = s.scalar(query.with_only_columns(func.count(),
                                                      maintain_column_froms=True)) or 0
             start = (page - 1) * per_page if offset is None else offset
-            rows = list(s.scalars(query.order_by(*task_queries.DUE_ORDER)
-                                  .offset(start).limit(per_page))) if per_page else []
+            rows = task_queries.page_of(s, query, task_queries.DUE_ORDER, start,
+                                        per_page) if per_page else []
         return Page(rows, int(total), page, per_page)
 
     def open_tasks_of(self, instance_id: str) -> list[HumanTask]:

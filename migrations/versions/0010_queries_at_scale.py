@@ -24,8 +24,6 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ('ix_human_tasks_open_order', 'human_tasks', ['status', 'priority', 'created_at', 'id']),
-    ('ix_human_tasks_due_order', 'human_tasks', ['status', 'due_at', 'created_at', 'id']),
     ('ix_human_tasks_process_key', 'human_tasks', ['process_key', 'status']),
     ('ix_human_tasks_business_key', 'human_tasks', ['business_key']),
     ('ix_instances_created', 'instances', ['created_at', 'id']),
@@ -35,6 +33,12 @@ INDEXES = (
     ('ix_events_type_created', 'events', ['type', 'created_at']),
     ('ix_events_instance_id_id', 'events', ['instance_id', 'id']),
     ('ix_definitions_key_kind_version', 'definitions', ['key', 'kind', 'version']),
+)
+OPEN_TASKS = "status IN ('ready', 'claimed')"
+OPEN_TASK_INDEXES = (  # partial: only the open tasks, so they do not grow with history
+    ('ix_human_tasks_open', ['id', 'process_key', 'assignee', 'due_at', 'priority',
+                             'created_at']),
+    ('ix_human_tasks_open_due', ['due_at', 'created_at', 'id']),
 )
 BACKFILL_CHUNK = 5000
 
@@ -56,6 +60,9 @@ def upgrade() -> None:
                     postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    for name, columns in OPEN_TASK_INDEXES:
+        op.create_index(name, 'human_tasks', columns, postgresql_where=sa.text(OPEN_TASKS),
+                        sqlite_where=sa.text(OPEN_TASKS))
 
 
 def _backfill() -> None:
@@ -86,6 +93,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    for name, _ in OPEN_TASK_INDEXES:
+        op.drop_index(name, table_name='human_tasks')
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_index('ix_task_candidates_open', table_name='task_candidates')
