@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -306,6 +307,27 @@ class Event(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StatCounter(Base):
+    """A running total of rows that never change (ended instances, service calls)."""
+
+    __tablename__ = "stat_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # what is counted
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # process or operation
+    sub: Mapped[str] = mapped_column(String(64), primary_key=True)  # status or outcome
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[float] = mapped_column(Float, default=0.0)  # seconds or milliseconds
+
+
+class StatMark(Base):
+    """How far each running total has been added up (rows before ``mark_at`` are in it)."""
+
+    __tablename__ = "stat_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mark_at: Mapped[datetime | None] = mapped_column()
 
 
 class Worker(Base):

@@ -9,7 +9,8 @@ inbox asks the database which tasks a person may see; it is filled from the JSON
 ``candidate_groups`` / ``candidate_users`` of the tasks already stored (which stay, for
 display). ``is_open`` rows (a partial index) are those of open tasks: the inbox reads only
 them, so its cost follows the open tasks, not the history. The indexes serve the inbox's order, the REST filters, the instance lists and the
-statistics over the audit trail.
+statistics over the audit trail. ``stat_counters`` / ``stat_marks`` keep running totals of
+ended instances and service calls (engine/statistics.py), filled on first use.
 """
 
 import json
@@ -58,6 +59,19 @@ def upgrade() -> None:
     op.create_index('ix_task_candidates_name', 'task_candidates', ['kind', 'name', 'task_id'])
     op.create_index('ix_task_candidates_open', 'task_candidates', ['kind', 'name', 'task_id'],
                     postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
+    op.create_table(
+        'stat_counters',
+        sa.Column('name', sa.String(32), primary_key=True),
+        sa.Column('key', sa.String(200), primary_key=True),
+        sa.Column('sub', sa.String(64), primary_key=True),
+        sa.Column('count', sa.BigInteger(), nullable=False),
+        sa.Column('total', sa.Float(), nullable=False),
+    )
+    op.create_table(
+        'stat_marks',
+        sa.Column('name', sa.String(32), primary_key=True),
+        sa.Column('mark_at', sa.DateTime(), nullable=True),
+    )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
     for name, columns in OPEN_TASK_INDEXES:
@@ -97,6 +111,8 @@ def downgrade() -> None:
         op.drop_index(name, table_name='human_tasks')
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_table('stat_marks')
+    op.drop_table('stat_counters')
     op.drop_index('ix_task_candidates_open', table_name='task_candidates')
     op.drop_index('ix_task_candidates_name', table_name='task_candidates')
     op.drop_table('task_candidates')

@@ -18,9 +18,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
-from engine import Engine
+from engine import Engine, statistics
 from engine.db import Database, _migrations_dir
-from engine.models import Definition, HumanTask, Instance, TaskCandidate, User
+from engine.models import Definition, Event, HumanTask, Instance, TaskCandidate, User
 from engine.retention import delete_instances
 from engine.task_queries import task_queue
 from engine.users import can_see_task
@@ -289,3 +289,35 @@ def test_the_total_matches_the_filters_shown(engine: Engine, instance_id: str) -
                                     ("mine", True, 1), ("unclaimed", True, 1)):
         queue = engine.tasks.queue(alice, show=show, overdue=overdue)  # type: ignore[arg-type]
         assert queue.page.total == len(queue.page.items) == expected, (show, overdue)
+
+
+def test_running_totals_count_each_ended_instance_and_call_once(engine: Engine,
+                                                               instance_id: str) -> None:
+    db = engine._core.db
+    with db.write() as s:
+        definition_id = s.get(Instance, instance_id).definition_id  # type: ignore[union-attr]
+        for i, ended in enumerate((T0, T0 + timedelta(hours=1), T0 + timedelta(days=30))):
+            s.add(Instance(id=f"done-{i}", definition_id=definition_id, process_key="review",
+                           version=1, status="completed", created_at=ended - timedelta(
+                               seconds=10), ended_at=ended))
+            s.add(Event(instance_id=f"done-{i}", type="service_call", created_at=ended,
+                        data={"operation": "erp.check_stock", "outcome": "ok",
+                              "duration_ms": 5.0}))
+
+    def figures(now: datetime) -> tuple[object, ...]:
+        out = statistics.totals(db, now)
+        return ([(k, n, round(t, 3)) for k, n, t in out["completed_durations"]],
+                out["service_calls"],
+                [r for r in out["instances"] if r[1] == "completed"])
+
+    expected = ([("review", 3, 30.0)], [("erp.check_stock", "ok", 3, 15.0)],
+                [("review", "completed", 3)])
+    # the first: the day after the second instance ended (the third is the live tail)
+    assert figures(T0 + timedelta(days=1)) == expected
+    assert figures(T0 + timedelta(days=1)) == expected  # rolled up once, not twice
+    assert figures(T0 + timedelta(days=60)) == expected  # everything rolled up now
+    with db.write() as s:  # the history cleanup removes them: the counters keep them
+        delete_instances(s, [["done-0", "done-1", "done-2"]])
+    assert figures(T0 + timedelta(days=61)) == expected
+    waiting = [r for r in statistics.totals(db, T0)["instances"] if r[1] == "waiting"]
+    assert waiting == [("review", "waiting", 1)]  # live ones are counted as they are
