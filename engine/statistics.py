@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 SETTLE = timedelta(minutes=5)
 ENDED, CALLS = "ended", "service_calls"
-Row = tuple[str, str, int, float]  # key, sub-key, count, total
+# named, not "not in the final ones", so that the status index finds only the live rows
+NOT_ENDED = tuple(str(s) for s in InstanceStatus if s not in FINAL_STATUSES)
 
 
 def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
                      _calls(s, marks.get(CALLS), None))
         live = [(k, st, int(n)) for k, st, n in s.execute(
             select(Instance.process_key, Instance.status, func.count())
-            .where(Instance.status.not_in(FINAL_STATUSES))
+            .where(Instance.status.in_(NOT_ENDED))
             .group_by(Instance.process_key, Instance.status))]
     by_status = live + [(k, st, n) for (k, st), (n, _t) in sorted(ended.items())]
     durations = [(k, n, t) for (k, st), (n, t) in sorted(ended.items())

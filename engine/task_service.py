@@ -83,11 +83,13 @@ class TaskService:
                     users.offered_to(CandidateKind.GROUP, groups, open_only)))
             if visible_to is not None:
                 query = query.where(users.may_see_task(visible_to, open_only=open_only))
-            total = s.scalar(query.with_only_columns(func.count(),
-                                                     maintain_column_froms=True)) or 0
             start = (page - 1) * per_page if offset is None else offset
-            rows = task_queries.page_of(s, query, task_queries.DUE_ORDER, start,
-                                        per_page) if per_page else []
+            if per_page:
+                rows, total = task_queries.counted_page(s, query, task_queries.DUE_ORDER,
+                                                        start, per_page)
+            else:  # only the count
+                rows, total = [], s.scalar(query.with_only_columns(
+                    func.count(), maintain_column_froms=True)) or 0
         return Page(rows, int(total), page, per_page)
 
     def open_tasks_of(self, instance_id: str) -> list[HumanTask]:
