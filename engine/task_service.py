@@ -84,12 +84,15 @@ class TaskService:
             if visible_to is not None:
                 query = query.where(users.may_see_task(visible_to, open_only=open_only))
             start = (page - 1) * per_page if offset is None else offset
-            if per_page:
+            by_candidates = bool(candidate_group or candidate_user or visible_to is not None)
+            if per_page and by_candidates:  # count beside the page: the probes once
                 rows, total = task_queries.counted_page(s, query, task_queries.DUE_ORDER,
                                                         start, per_page)
-            else:  # only the count
-                rows, total = [], s.scalar(query.with_only_columns(
-                    func.count(), maintain_column_froms=True)) or 0
+            else:  # an index counts the rest alone, and the page stops at its end
+                total = s.scalar(query.with_only_columns(func.count(),
+                                                         maintain_column_froms=True)) or 0
+                rows = task_queries.page_of(s, query, task_queries.DUE_ORDER, start,
+                                            per_page) if per_page else []
         return Page(rows, int(total), page, per_page)
 
     def open_tasks_of(self, instance_id: str) -> list[HumanTask]:
