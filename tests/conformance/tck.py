@@ -1,13 +1,16 @@
-"""Run the DMN TCK compliance-level-2 cases against engine.dmn and report each one.
+"""Run the DMN TCK compliance-level-2 or -3 cases against engine.dmn and report each one.
 
-Run as ``python -m tests.conformance.tck``. The suite lives in ``shared/conformance`` beside
-the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where).
+Run as ``python -m tests.conformance.tck [--level 3] [--quiet]``. The suites live in
+``shared/conformance`` beside the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where);
+a ``non-compliant/`` folder inside a suite, when present, is run too and reported apart.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +23,8 @@ from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration
 from engine.dmn.feel_types import feel_repr
 from engine.errors import EngineError
 
-SUITE = "dmn-tck-level2"
+SUITES = {2: "dmn-tck-level2", 3: "dmn-tck-level3"}
+NON_COMPLIANT = "non-compliant"
 TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +59,16 @@ class Report:
 
     def totals(self) -> str:
         return f"{self.passed} passed, {self.failed} failed"
+
+    def per_directory(self) -> list[str]:
+        """One line per model directory: passed/total, in suite order."""
+        passed: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        for outcome in self.outcomes:
+            directory = outcome.case.rsplit("/", 1)[0]
+            total[directory] += 1
+            passed[directory] += outcome.passed
+        return [f"{passed[d]:4d}/{total[d]:<4d} {d}" for d in total]
 
 
 # -- TCK values ---------------------------------------------------------------------------
@@ -142,8 +156,8 @@ def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome
     return Outcome(name, not problems, "; ".join(problems))
 
 
-def run_model(directory: Path) -> list[Outcome]:
-    model = directory.name
+def run_model(directory: Path, prefix: str = "") -> list[Outcome]:
+    model = prefix + directory.name
     dmn_files = sorted(directory.glob("*.dmn"))
     test_files = sorted(directory.glob("*-test-*.xml"))
     cases = [case for tf in test_files
@@ -157,24 +171,38 @@ def run_model(directory: Path) -> list[Outcome]:
     return [run_case(document, model, case) for case in cases]
 
 
-def run(root: Path | None = None) -> Report:
-    suite = (root or conformance_dir()) / SUITE
+def run(root: Path | None = None, level: int = 2) -> Report:
+    suite = (root or conformance_dir()) / SUITES[level]
     if not suite.is_dir():
         raise FileNotFoundError(
             f"DMN TCK cases not found at {suite}; put the shared folder beside the repository "
-            "or set BRIDGEFLOW_CONFORMANCE_DIR to the folder holding dmn-tck-level2"
+            f"or set BRIDGEFLOW_CONFORMANCE_DIR to the folder holding {SUITES[level]}"
         )
     report = Report()
-    for directory in sorted(p for p in suite.iterdir() if p.is_dir()):
+    for directory in _model_dirs(suite):
         report.outcomes.extend(run_model(directory))
+    extra = suite / NON_COMPLIANT
+    if extra.is_dir():
+        for directory in _model_dirs(extra):
+            report.outcomes.extend(run_model(directory, f"{NON_COMPLIANT}/"))
     return report
 
 
-def main() -> int:
-    report = run()
-    for outcome in report.outcomes:
-        print(outcome.line())
-    print(report.totals())
+def _model_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name != NON_COMPLIANT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.conformance.tck")
+    parser.add_argument("--level", type=int, choices=sorted(SUITES), default=2)
+    parser.add_argument("--quiet", action="store_true", help="only the per-directory lines")
+    args = parser.parse_args(argv)
+    report = run(level=args.level)
+    if not args.quiet:
+        for outcome in report.outcomes:
+            print(outcome.line())
+    print("\n".join(report.per_directory()))
+    print(f"level {args.level}: {report.totals()}")
     return 0 if report.failed == 0 else 1
 
 
