@@ -9,12 +9,15 @@ run is bounded by ``feel_limits``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, Overflow
 from typing import Any, cast
 
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
+from engine.dmn.feel_functions import function_value, instance_of
+from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_limits import check_length, number_overflow, spend
 from engine.dmn.feel_temporal import (
@@ -168,18 +171,6 @@ def member(value: Any, name: str) -> Any:
     return temporal_property(value, name)
 
 
-def three_valued_any(values: list[Any]) -> bool | None:
-    if any(v is True for v in values):
-        return True
-    return False if all(v is False for v in values) else None
-
-
-def three_valued_all(values: list[Any]) -> bool | None:
-    if any(v is False for v in values):
-        return False
-    return True if all(v is True for v in values) else None
-
-
 class ExprCompiler:
     """Turns expression nodes into closures; ``names`` are the names the model declares."""
 
@@ -268,7 +259,8 @@ class ExprCompiler:
         return lambda env: [i(env) for i in items]
 
     def c_ContextLit(self, node: ast.ContextLit) -> Evaluator:
-        entries = [(key, self.compile(value)) for key, value in node.entries]
+        with self.scope(key for key, _ in node.entries):
+            entries = [(key, self.compile(value)) for key, value in node.entries]
 
         def context(env: Env) -> dict[str, Any]:
             local, result = dict(env), {}
@@ -354,24 +346,30 @@ class ExprCompiler:
         return lambda env: invoke([a(env) for a in args])
 
     def c_Loop(self, node: ast.Loop) -> Evaluator:
-        source, body = self.compile(node.source), self.compile(node.body)
-        var, kind = node.var, node.kind
+        iters = []
+        with self.scope(var for var, _ in node.iters):
+            for var, source in node.iters:
+                iters.append((var, self.compile(source)))
+            body = self.compile(node.body)
+        return loop(node.kind, iters, body)
 
-        def loop(env: Env) -> Any:
-            items = source(env)
-            if type(items) is not list:
-                return None
-            local = dict(env)
-            results = []
-            for item in items:
-                spend()
-                local[var] = item
-                result = body(local)
-                if (kind == "some" and result is True) or (kind == "every" and result is False):
-                    return result
-                results.append(result)
-            if kind == "for":
-                return results
-            return three_valued_any(results) if kind == "some" else three_valued_all(results)
+    def c_IntRange(self, node: ast.IntRange) -> Evaluator:
+        return int_range(self.compile(node.start), self.compile(node.end))
 
-        return loop
+    def c_InstanceOf(self, node: ast.InstanceOf) -> Evaluator:
+        return instance_of(self.compile(node.value), node.spec)
+
+    def c_FunctionDef(self, node: ast.FunctionDef) -> Evaluator:
+        with self.scope(node.params):
+            body = self.compile(node.body)
+        return function_value(node.params, node.types, body)
+
+    @contextmanager
+    def scope(self, names: Iterable[str]) -> Iterator[None]:
+        """Names bound inside a loop, function or context shadow built-in functions."""
+        outer = self.names
+        self.names = outer | frozenset(names)
+        try:
+            yield
+        finally:
+            self.names = outer

@@ -22,7 +22,8 @@ _OPERATORS = (
     "**", "..", "<=", ">=", "!=", "==", "&&", "||",
     "<", ">", "=", "+", "-", "*", "/", "(", ")", "[", "]", "{", "}", ",", ".", ":", "?", "!", "%",
 )  # fmt: skip
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _IDENT = re.compile(r"[^\W\d][\w]*")
 _SPACE = re.compile(r"\s+")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'"}
@@ -87,13 +88,33 @@ def _string(text: str, start: int) -> tuple[str, int]:
     raise FeelSyntaxError("the string is not closed", start, 'end it with a double quote "')
 
 
-def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
+def _skip_blank(text: str, i: int) -> int:
+    """Skip white space and ``//`` or ``/* */`` comments from ``i``."""
     while True:
         m = _SPACE.match(text, i)
         if m:
             i = m.end()
+        if text.startswith("/*", i) and "*/" not in text[i + 2 :]:
+            raise FeelSyntaxError("the comment is not closed", i, "end it with */")
+        m = _COMMENT.match(text, i)
+        if not m:
+            return i
+        i = m.end()
+
+
+def _number(text: str, pos: int) -> Decimal:
+    value = Decimal(text)
+    if value and abs(value.adjusted()) > MAX_EXPONENT:
+        raise FeelSyntaxError(f"the number {text} is out of range; FEEL numbers lie between "
+                              f"-1E+{MAX_EXPONENT + 1} and 1E+{MAX_EXPONENT + 1}", pos)
+    return value
+
+
+def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while True:
+        i = _skip_blank(text, i)
         if i >= n:
             tokens.append(Token("eof", "", n))
             return tokens
@@ -101,6 +122,11 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
         if c == '"':
             value, end = _string(text, i)
             tokens.append(Token("str", text[i:end], i, value))
+            i = end
+            continue
+        if c == "@" and text[i + 1 : i + 2] == '"':
+            value, end = _string(text, i + 1)
+            tokens.append(Token("at", text[i:end], i, value))
             i = end
             continue
         if c == "'":
@@ -117,7 +143,7 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
             if len(m.group()) > MAX_EXPONENT:
                 raise FeelSyntaxError(f"a number of {len(m.group()):,} digits; FEEL numbers are "
                                       f"limited to {MAX_EXPONENT} digits", i)
-            tokens.append(Token("num", m.group(), i, Decimal(m.group())))
+            tokens.append(Token("num", m.group(), i, _number(m.group(), i)))
             i = m.end()
             continue
         if known is not None and (c.isalpha() or c == "_"):

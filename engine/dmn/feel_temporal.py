@@ -100,6 +100,17 @@ def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
     )
 
 
+def at_literal(text: str) -> Any:
+    """The value of ``@"…"``: a date, time, date and time or duration; None if none."""
+    if text.startswith(("P", "-P")):
+        return parse_duration(text)
+    if "T" in text:
+        return parse_date_time(text)
+    if _DATE.fullmatch(text):
+        return parse_date(text)
+    return parse_time(text)
+
+
 def _add_months(day: Any, months: int) -> Any:
     """Shift a date or date-time by whole months, clamping to the month's last day."""
     total = day.year * 12 + day.month - 1 + months

@@ -72,16 +72,22 @@ class Range:
 
 
 class FeelFunction:
-    """A callable FEEL value: a business knowledge model or a built-in passed around by name."""
+    """A callable FEEL value: a business knowledge model, an inline ``function(a) …`` or a
+    built-in passed around by name. ``types`` are the declared parameter types (None where a
+    parameter has none) and ``result`` the declared result type, as ``feel_typespec`` types.
+    """
 
-    __slots__ = ("name", "params", "body")
+    __slots__ = ("name", "params", "body", "types", "result")
 
     def __init__(
-        self, name: str, params: Sequence[str], body: Callable[[list[Any]], Any]
+        self, name: str, params: Sequence[str], body: Callable[[list[Any]], Any],
+        types: Sequence[Any] | None = None, result: Any = None,
     ) -> None:
         self.name = name
         self.params = tuple(params)
         self.body = body
+        self.types = tuple(types) if types is not None else None
+        self.result = result
 
     def call(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         if named is not None:

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn import feel_ast as ast
-from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler, three_valued_any
+from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler
+from engine.dmn.feel_iteration import three_valued_any
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_types import Range, feel_eq, feel_not
 

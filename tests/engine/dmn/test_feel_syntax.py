@@ -1,0 +1,91 @@
+"""FEEL syntax beyond the basics: @-literals, instance of, inline functions, loops, comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from engine.dmn.feel_types import YearMonthDuration
+from tests.engine.dmn.test_literal_expressions import literal
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('@"2019-03-31"', dt.date(2019, 3, 31)),
+        ('@"10:30:11+11:00"', dt.time(10, 30, 11, tzinfo=dt.timezone(dt.timedelta(hours=11)))),
+        ('@"2018-12-08T10:30:11"', dt.datetime(2018, 12, 8, 10, 30, 11)),
+        ('@"P10D"', dt.timedelta(days=10)),
+        ('@"-P1Y2M"', YearMonthDuration(-14)),
+        ('@"2019-03-31" + @"P1D"', dt.date(2019, 4, 1)),
+    ],
+)
+def test_at_literals_are_dates_times_and_durations(text: str, expected: Any) -> None:
+    assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 instance of number", True),
+        ('"1" instance of number', False),
+        ("null instance of Any", False),
+        ('@"2018-12-08T10:30:11" instance of date and time', True),
+        ('@"P1Y" instance of years and months duration', True),
+        ('@"P1Y" instance of days and time duration', False),
+        ("[1, 2] instance of list<number>", True),
+        ('[1, "2"] instance of list<number>', False),
+        ('{a: "x", b: 1} instance of context<a: string>', True),
+        ('{a: "x"} instance of context<a: string, b: number>', False),
+        ('(function(a: string) "x") instance of function<string>->Any', True),
+        ('(function(a: string, b: number) "x") instance of function<string>->string', False),
+    ],
+)
+def test_instance_of_checks_feel_types(text: str, expected: bool) -> None:
+    assert literal(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(function(a, b) a - b)(5, 2)", Decimal(3)),
+        ("(function(a, b) a - b)(b: 5, a: 2)", Decimal(-3)),
+        ("{add: function(a, b) a + b, r: add(1, 2)}.r", Decimal(3)),
+        ('(function(s: string) s)(1)', None),  # wrong argument type: null
+        ("{k: 10, f: function(x) x + k, r: f(1)}.r", Decimal(11)),
+    ],
+)
+def test_inline_functions_close_over_their_scope(text: str, expected: Any) -> None:
+    assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("for x in [1, 2], y in [10, 20] return x + y", [11, 21, 12, 22]),
+        ("for i in 1..3 return i * i", [1, 4, 9]),
+        ("for i in 0..3 return if i = 0 then 1 else i * partial[-1]", [1, 1, 2, 6]),
+        ("some x in [1, 2], y in [3, 4] satisfies x + y = 6", True),
+        ("every x in [1, 2], y in [3, 4] satisfies x < y", True),
+    ],
+)
+def test_loops_take_several_iterators_and_ranges(text: str, expected: Any) -> None:
+    result = literal(text)
+    assert result == ([Decimal(v) for v in expected] if isinstance(expected, list) else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e3", Decimal(1000)),
+        ("1.2E-2", Decimal("0.012")),
+        ("1 + // one more\n 2", Decimal(3)),
+        ("/* a comment */ 4 /* and\n another */", Decimal(4)),
+        ('"// not a comment"', "// not a comment"),
+    ],
+)
+def test_exponents_and_comments(text: str, expected: Any) -> None:
+    assert literal(text) == expected
