@@ -18,6 +18,13 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_contexts import (
+    context,
+    context_merge,
+    context_put,
+    get_entries,
+    get_value,
+)
 from engine.dmn.feel_limits import (
     check_length,
     check_number,
@@ -34,18 +41,29 @@ from engine.dmn.feel_lists import (
     flatten,
     insert_before,
     list_contains,
+    list_replace,
     mean,
     median,
+    mode,
     product,
     remove,
+    sort,
+    stddev,
     sublist,
     total,
 )
+from engine.dmn.feel_ranges import range_from_text
 from engine.dmn.feel_temporal import (
+    day_of_week,
+    day_of_year,
+    month_of_year,
+    now,
     parse_date,
     parse_date_time,
     parse_duration,
     parse_time,
+    today,
+    week_of_year,
 )
 from engine.dmn.feel_types import (
     NUMBER_CONTEXT as CTX,
@@ -53,6 +71,7 @@ from engine.dmn.feel_types import (
 from engine.dmn.feel_types import (
     YearMonthDuration,
     feel_eq,
+    feel_is,
     feel_not,
     feel_repr,
     format_duration,
@@ -346,12 +365,23 @@ BUILTINS: dict[str, Builtin] = {
     "union": _b(lambda *lists: distinct(concatenate(*lists)), "list", open_arity=True),
     "distinct values": _b(distinct, "list"),
     "flatten": _b(flatten, "list"),
-    "get value": _b(lambda m, key: m.get(key) if type(m) is dict else None, "m,key"),
-    "get entries": _b(lambda m: [{"key": k, "value": v} for k, v in m.items()]
-                      if type(m) is dict else None, "m"),
-    "day of week": _b(lambda d: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                 "Saturday", "Sunday"][d.weekday()]
-                      if type(d) in (dt.date, dt.datetime) else None, "date"),
+    "mode": _b(mode, "list", varargs=True),
+    "stddev": _b(stddev, "list", varargs=True),
+    "sort": _b(sort, "list", "list,precedes"),
+    "list replace": _b(list_replace, "list,position,newItem", "list,match,newItem"),
+    "get value": _b(get_value, "m,key"),
+    "get entries": _b(get_entries, "m"),
+    "context": _b(context, "entries"),
+    "context put": _b(context_put, "context,key,value", "context,keys,value"),
+    "context merge": _b(context_merge, "contexts"),
+    "day of year": _b(day_of_year, "date"),
+    "day of week": _b(day_of_week, "date"),
+    "week of year": _b(week_of_year, "date"),
+    "month of year": _b(month_of_year, "date"),
+    "today": _b(today, ""),
+    "now": _b(now, ""),
+    "range": _b(range_from_text, "from"),
+    "is": _b(feel_is, "value1,value2"),
 }
 PYTHON_FUNCTIONS = {
     "len": "string length(x) or count(list)",

@@ -190,6 +190,15 @@ def feel_eq(a: Any, b: Any) -> bool | None:
     return bool(a == b)
 
 
+def feel_is(a: Any, b: Any) -> bool:
+    """FEEL ``is(a, b)``: the same type and value, and for times the same zone or offset."""
+    if type(a) is not type(b):
+        return False
+    if type(a) in (dt.time, dt.datetime) and a.tzinfo != b.tzinfo:
+        return False
+    return feel_eq(a, b) is True
+
+
 def feel_not(value: Any) -> bool | None:
     """Ternary ``not``: anything but a boolean gives null."""
     if value is True:

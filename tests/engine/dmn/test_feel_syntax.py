@@ -89,3 +89,29 @@ def test_loops_take_several_iterators_and_ranges(text: str, expected: Any) -> No
 )
 def test_exponents_and_comments(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sort([3, 1, 2])", [Decimal(1), Decimal(2), Decimal(3)]),
+        ("sort([3, 1, 2], function(x, y) x > y)", [Decimal(3), Decimal(2), Decimal(1)]),
+        ("mode(6, 3, 9, 6, 6)", [Decimal(6)]),
+        ("stddev(2, 4, 7, 5)", Decimal("2.081665999466132735282297706979931")),
+        ("stddev([1])", None),
+        ("list replace([1, 2, 3], -1, 4)", [Decimal(1), Decimal(2), Decimal(4)]),
+        ('context put({a: 1}, "b", 2)', {"a": Decimal(1), "b": Decimal(2)}),
+        ("context merge([{a: 1}, {a: 2, b: 3}])", {"a": Decimal(2), "b": Decimal(3)}),
+        ('context([{key: "a", value: 1}, {key: "a", value: 2}])', None),
+        ('day of year(@"2019-12-31")', Decimal(365)),
+        ('week of year(@"2021-01-03")', Decimal(53)),
+        ('month of year(@"2019-09-17")', "September"),
+        ('2 in range("[1..3)")', True),
+        ('range("[1..x")', None),
+        ('is(@"10:00:00+01:00", @"10:00:00+01:00")', True),
+        ('is(1, "1")', False),
+        ("today() = date(now())", True),
+    ],
+)
+def test_builtins_for_lists_contexts_dates_and_ranges(text: str, expected: Any) -> None:
+    assert literal(text) == expected
