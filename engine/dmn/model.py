@@ -192,9 +192,11 @@ class _Reader:
         return model
 
     def decision(self, element: etree._Element) -> DecisionModel | None:
-        decision_id, name = element.get("id"), element.get("name")
+        # DMN 1.5 makes the id optional: a decision without one is known by its name
+        decision_id = element.get("id") or element.get("name")
+        name = element.get("name")
         if not decision_id:
-            self.problem(f"decision '{name}' has no id", element)
+            self.problem("a decision needs an id or a name", element)
             return None
         variable = self.child(element, "variable")
         var_name = (variable.get("name") if variable is not None else None) or name or decision_id
