@@ -48,7 +48,8 @@ def parse_dmn_lenient(source: bytes, filename: str) -> tuple[DmnDocument, list[P
 
 
 def _owners(model: DefinitionsModel) -> set[str | None]:
-    return {d.id for d in model.decisions} | {b.id for b in model.bkms}
+    owners: set[str | None] = {d.id for d in model.decisions}
+    return owners | {b.id for b in model.bkms}
 
 
 def _refusing(decision: Decision, problems: Iterable[Problem]) -> Runner:
