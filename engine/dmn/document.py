@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_eval import Env, UnknownNameError
 from engine.dmn.feel_limits import FeelLimitError, evaluation_budget
 from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
@@ -87,12 +88,12 @@ class DmnDocument:
         decision = self.find(decision_id)
         env: Env = dict(self._functions)
         env.update(variables)
-        with evaluation_budget():
+        with evaluation_budget(), collecting() as errors:
             self._prepare_inputs(env, decision)
             for required in decision.evaluation_order:
                 env[required.variable_name] = self._run(required, env)[0]
             outputs, matched = self._run(decision, env)
-        return DecisionResult(outputs, matched)
+        return DecisionResult(outputs, matched, list(errors))
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
         for name, convert in self._inputs.items():

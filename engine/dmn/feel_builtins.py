@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -25,6 +25,7 @@ from engine.dmn.feel_contexts import (
     get_entries,
     get_value,
 )
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_limits import (
     check_length,
     check_number,
@@ -89,8 +90,16 @@ class Builtin:
     signatures: tuple[tuple[str, ...], ...]
     varargs: bool = False  # f(list) or f(a, b, c...): both forms allowed
     open_arity: bool = False  # extra arguments after the signature are passed through
+    name: str = ""
 
     def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
+        result = self._invoke(args, named)
+        if result is None and self.name not in _NULL_IS_AN_ANSWER:
+            report(f"{self.name}() gave null: its arguments are missing, too many or not of "
+                   "the types it takes")
+        return result
+
+    def _invoke(self, args: list[Any], named: dict[str, Any] | None) -> Any:
         if named is not None:
             ordered = self._order(named)
             if ordered is None:
@@ -304,7 +313,7 @@ def _b(fn: Callable[..., Any], *signatures: str, varargs: bool = False,
     return Builtin(fn, sigs, varargs, open_arity)
 
 
-BUILTINS: dict[str, Builtin] = {
+_TABLE: dict[str, Builtin] = {
     "not": _b(feel_not, "negand"),
     "string": _b(_string, "from"),
     "number": _b(_number, "from", "from,grouping separator",
@@ -383,6 +392,9 @@ BUILTINS: dict[str, Builtin] = {
     "range": _b(range_from_text, "from"),
     "is": _b(feel_is, "value1,value2"),
 }
+BUILTINS: dict[str, Builtin] = {name: replace(b, name=name) for name, b in _TABLE.items()}
+# built-ins whose null is an ordinary answer (a key that is not there), not an error
+_NULL_IS_AN_ANSWER = frozenset({"get value"})
 PYTHON_FUNCTIONS = {
     "len": "string length(x) or count(list)",
     "str": "string(x)",

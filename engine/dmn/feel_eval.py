@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_functions import function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_lexer import FeelSyntaxError
@@ -36,6 +37,7 @@ from engine.dmn.feel_types import (
     compare,
     feel_eq,
     feel_not,
+    feel_type_name,
     to_feel,
 )
 
@@ -132,9 +134,22 @@ def negate(a: Any) -> Any:
     return None
 
 
+def _reporting(op: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``fn``, reporting a FEEL error when it gives null (operands it is not defined for)."""
+
+    def apply(a: Any, b: Any) -> Any:
+        result = fn(a, b)
+        if result is None:
+            report(f"{feel_type_name(a)} {op} {feel_type_name(b)} is not defined: null")
+        return result
+
+    return apply
+
+
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": add, "-": subtract, "*": multiply, "/": divide, "**": power,
-}  # fmt: skip
+    op: _reporting(op, fn)
+    for op, fn in {"+": add, "-": subtract, "*": multiply, "/": divide, "**": power}.items()
+}
 
 
 def _less(a: Any, b: Any) -> bool | None:
@@ -158,9 +173,11 @@ def _greater_eq(a: Any, b: Any) -> bool | None:
 
 
 COMPARE: dict[str, Callable[[Any, Any], bool | None]] = {
-    "=": feel_eq, "!=": lambda a, b: feel_not(feel_eq(a, b)),
-    "<": _less, "<=": _less_eq, ">": _greater, ">=": _greater_eq,
-}  # fmt: skip
+    op: _reporting(op, fn) for op, fn in {
+        "=": feel_eq, "!=": lambda a, b: feel_not(feel_eq(a, b)),
+        "<": _less, "<=": _less_eq, ">": _greater, ">=": _greater_eq,
+    }.items()
+}
 
 
 def member(value: Any, name: str) -> Any:
@@ -196,8 +213,17 @@ class ExprCompiler:
     def c_Neg(self, node: ast.Neg) -> Evaluator:
         operand = self.compile(node.operand)
         if isinstance(node.operand, ast.Literal) and isinstance(operand, Const):
-            return Const(negate(operand.value))  # a negative literal such as -5
-        return lambda env: negate(operand(env))
+            folded = negate(operand.value)
+            if folded is not None:
+                return Const(folded)  # a negative literal such as -5
+        def negative(env: Env) -> Any:
+            value = operand(env)
+            result = negate(value)
+            if result is None:
+                report(f"-{feel_type_name(value)} is not defined: null")
+            return result
+
+        return negative
 
     def c_Arith(self, node: ast.Arith) -> Evaluator:
         return self._binary(_ARITH[node.op], node.left, node.right)
@@ -323,6 +349,7 @@ class ExprCompiler:
         def call(env: Env) -> Any:
             fn = target(env)
             if not isinstance(fn, FeelFunction):
+                report(f"a {feel_type_name(fn)} cannot be invoked: null")
                 return None
             spend()
             if named:
@@ -339,7 +366,9 @@ class ExprCompiler:
         if name in _LITERAL_CONSTRUCTORS and all(
             isinstance(a, Const) and type(a.value) is str and len(a.value) <= 64 for a in args
         ):  # date("2024-01-31") and the like are literals: parsed once, in bounded time
-            return Const(invoke([cast(Const, a).value for a in args]))
+            value = invoke([cast(Const, a).value for a in args])
+            if value is not None:  # an invalid one is reported when evaluated
+                return Const(value)
         if len(args) == 1:
             only = args[0]
             return lambda env: invoke([only(env)])

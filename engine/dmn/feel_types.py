@@ -244,6 +244,19 @@ def format_number(value: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null", bool: "boolean", str: "string", Decimal: "number", dt.date: "date",
+    dt.datetime: "date and time", dt.time: "time", dt.timedelta: "days and time duration",
+    YearMonthDuration: "years and months duration", Range: "range", list: "list",
+    dict: "context", FeelFunction: "function",
+}
+
+
+def feel_type_name(value: Any) -> str:
+    """The FEEL type of a value, for messages: ``number``, ``date and time``, ``list``…"""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
 def feel_repr(value: Any) -> str:
     """Show a FEEL value the way an analyst writes it in a cell (for messages and string())."""
     if value is None:

@@ -1,0 +1,43 @@
+"""FEEL errors give null and are reported in the decision result, as DMN asks."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+import pytest
+
+from tests.engine.dmn.builders import DMN13, load
+
+
+def result_of(text: str):  # type: ignore[no-untyped-def]
+    xml = (
+        f'<definitions xmlns="{DMN13}" id="d" name="d" namespace="http://t">'
+        f'<decision id="calc" name="Calc"><literalExpression><text>{escape(text)}</text>'
+        "</literalExpression></decision></definitions>"
+    ).encode()
+    return load(xml).evaluate("calc", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ('@"P1Y" - "10"', "years and months duration - string is not defined"),
+        ('1 + "a"', "number + string is not defined"),
+        ('100 = "100"', "number = string is not defined"),
+        ('-"a"', "-string is not defined"),
+        ('abs("-1")', "abs() gave null"),
+        ("date(null)", "date() gave null"),
+        ('date("2019-02-30")', "date() gave null"),
+        ("1 / 0", "number / number is not defined"),
+    ],
+)
+def test_an_undefined_operation_gives_null_and_is_reported(text: str, reported: str) -> None:
+    result = result_of(text)
+    assert result.outputs is None
+    assert any(reported in e for e in result.errors), result.errors
+
+
+def test_a_valid_expression_reports_nothing() -> None:
+    result = result_of('date("2019-02-28") + @"P1D" = @"2019-03-01"')
+    assert result.outputs is True and result.errors == []
+    assert result_of('get value({a: 1}, "b")').errors == []
