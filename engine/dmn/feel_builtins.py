@@ -57,6 +57,7 @@ from engine.dmn.feel_ranges import range_from_text
 from engine.dmn.feel_temporal import (
     day_of_week,
     day_of_year,
+    iso_text,
     month_of_year,
     now,
     parse_date,
@@ -141,7 +142,7 @@ def _string(value: Any) -> Any:
     if type(value) is str:
         return value
     if type(value) in (dt.date, dt.datetime, dt.time):
-        return value.isoformat()
+        return iso_text(value)
     if type(value) in (dt.timedelta, YearMonthDuration):
         return format_duration(value)
     return feel_repr(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,6 +100,14 @@ def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
     )
 
 
+def iso_text(value: dt.date | dt.time) -> str:
+    """ISO 8601 text of a date, time or date-time; a zone id is written ``@Europe/Paris``."""
+    zone = getattr(value, "tzinfo", None)
+    if isinstance(zone, ZoneInfo):
+        return f"{value.replace(tzinfo=None).isoformat()}@{zone.key}"
+    return value.isoformat()
+
+
 def at_literal(text: str) -> Any:
     """The value of ``@"…"``: a date, time, date and time or duration; None if none."""
     if text.startswith(("P", "-P")):
@@ -151,9 +159,17 @@ def temporal_add(a: Any, b: Any) -> Any:
     return None
 
 
+def _midnight(day: dt.date, other: dt.datetime) -> dt.datetime:
+    zone = dt.UTC if other.tzinfo is not None else None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
 def temporal_sub(a: Any, b: Any) -> Any:
     """FEEL ``-`` for temporal values; None when the operands do not combine."""
     ta, tb = type(a), type(b)
+    if {ta, tb} == {dt.date, dt.datetime}:  # the date counts as its midnight, UTC if zoned
+        a, b = (_midnight(a, b), b) if ta is dt.date else (a, _midnight(b, a))
+        ta = tb = dt.datetime
     try:
         if ta is tb and ta in (dt.date, dt.datetime):
             return a - b
@@ -175,7 +191,7 @@ def _seconds(value: dt.timedelta) -> Decimal:
 
 def duration_times(value: Any, factor: Decimal) -> Any:
     if type(value) is YearMonthDuration:
-        return YearMonthDuration(int((value.months * factor).to_integral_value()))
+        return YearMonthDuration(int((value.months * factor).to_integral_value(ROUND_DOWN)))
     try:
         return dt.timedelta(seconds=float(_seconds(value) * factor))
     except OverflowError:

@@ -115,3 +115,19 @@ def test_exponents_and_comments(text: str, expected: Any) -> None:
 )
 def test_builtins_for_lists_contexts_dates_and_ranges(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('string(@"10:30:11@Australia/Melbourne")', "10:30:11@Australia/Melbourne"),
+        ('string(@"2021-01-02T10:10:10@Europe/Paris" + @"P1M")',
+         "2021-02-02T10:10:10@Europe/Paris"),
+        ('@"2021-01-02T10:10:10@Europe/Paris" - @"2021-01-01"',
+         dt.timedelta(hours=33, seconds=610)),
+        ('@"2021-01-02" - @"2021-01-01T12:00:00"', dt.timedelta(hours=12)),
+        ('@"P1Y7M" * -3.03', YearMonthDuration(-57)),  # months are truncated
+    ],
+)
+def test_zones_and_mixed_date_arithmetic(text: str, expected: Any) -> None:
+    assert literal(text) == expected
