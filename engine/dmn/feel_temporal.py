@@ -102,9 +102,8 @@ def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
 
 def iso_text(value: dt.date | dt.time) -> str:
     """ISO 8601 text of a date, time or date-time; a zone id is written ``@Europe/Paris``."""
-    zone = getattr(value, "tzinfo", None)
-    if isinstance(zone, ZoneInfo):
-        return f"{value.replace(tzinfo=None).isoformat()}@{zone.key}"
+    if isinstance(value, (dt.datetime, dt.time)) and isinstance(value.tzinfo, ZoneInfo):
+        return f"{value.replace(tzinfo=None).isoformat()}@{value.tzinfo.key}"
     return value.isoformat()
 
 
