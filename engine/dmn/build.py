@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.dmn.boxed import compile_boxed
+from engine.dmn.boxed_model import BoxedFunction
 from engine.dmn.document import Decision, DmnDocument, Runner
 from engine.dmn.feel_eval import Const, Env, Evaluator
 from engine.dmn.feel_lexer import FeelSyntaxError, declared_names
@@ -70,12 +72,28 @@ class Builder:
     def logic(self, logic: Logic, owner: str, owner_id: str,
               extra_names: frozenset[str] = frozenset()) -> tuple[Runner, list[str]] | None:
         compiler = TestCompiler(self.names | extra_names)
+        if isinstance(logic, TableModel):
+            table = self.table(logic, owner, owner_id, compiler)
+            return table.evaluate, list(table.output_names)
+        fn = self.part(logic, owner, owner_id, self.names | extra_names)
+        return (lambda env: (fn(env), [])), []
+
+    def part(self, logic: Logic, owner: str, owner_id: str, names: frozenset[str]) -> Evaluator:
+        """Compile an expression of any kind, nested in a boxed expression or not."""
+        compiler = TestCompiler(names)
         if isinstance(logic, LiteralModel):
-            fn = self.expression(logic.text, compiler, owner_id,
-                                 f"decision '{owner}', literal expression")
-            return (lambda env: (fn(env), [])), []
-        table = self.table(logic, owner, owner_id, compiler)
-        return table.evaluate, list(table.output_names)
+            return self.expression(logic.text, compiler, owner_id,
+                                   f"decision '{owner}', literal expression")
+        if isinstance(logic, TableModel):
+            table = self.table(logic, owner, owner_id, compiler)
+            return lambda env: table.evaluate(env)[0]
+        if isinstance(logic, BoxedFunction) and logic.kind.upper() != "FEEL":
+            self.problems.append(Problem(
+                self.filename, f"'{owner}' defines a {logic.kind} function; Bridgeflow "
+                "evaluates FEEL functions only", None, owner_id))  # fmt: skip
+            return Const(None)
+        return compile_boxed(logic, lambda inner, scope: self.part(inner, owner, owner_id,
+                                                                   scope), names)
 
     def table(self, table: TableModel, owner: str, owner_id: str,
               compiler: TestCompiler) -> CompiledTable:

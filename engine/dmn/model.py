@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from engine.dmn.boxed_model import BOXED_TAGS, Boxed, local_name, read_boxed
 from engine.errors import Problem
 
 DMN_NAMESPACES = {
@@ -19,10 +20,9 @@ HIT_POLICIES = frozenset(
     {"UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"}
 )
 AGGREGATIONS = frozenset({"SUM", "MIN", "MAX", "COUNT"})
-_UNSUPPORTED_LOGIC = (
-    "context", "invocation", "relation", "list", "functionDefinition", "conditional",
-    "filter", "for", "every", "some",
-)  # fmt: skip
+
+
+_EXPRESSION_TAGS = frozenset({"decisionTable", "literalExpression", *BOXED_TAGS})
 
 
 @dataclass
@@ -76,7 +76,7 @@ class LiteralModel:
     text: Text
 
 
-Logic = TableModel | LiteralModel
+Logic = TableModel | LiteralModel | Boxed
 
 
 @dataclass
@@ -234,21 +234,26 @@ class _Reader:
         return BkmModel(bkm_id, name, line_of(element), params, self.logic(logic, bkm_id))
 
     def logic(self, element: etree._Element, owner: str) -> Logic | None:
-        table = self.child(element, "decisionTable")
-        if table is not None:
-            return self.table(table, owner)
-        literal = self.child(element, "literalExpression")
-        if literal is not None:
-            text = self.text(literal)
+        """The one expression ``element`` holds (a decision, a context entry, a binding…)."""
+        for child in element:
+            if isinstance(child.tag, str) and local_name(child) in _EXPRESSION_TAGS:
+                return self.expression(child, owner)
+        self.problem(f"'{owner}' has no decision table or literal expression", element, owner)
+        return None
+
+    def expression(self, element: etree._Element, owner: str) -> Logic | None:
+        kind = local_name(element)
+        if kind == "decisionTable":
+            return self.table(element, owner)
+        if kind == "literalExpression":
+            text = self.text(element)
             assert text is not None
             return LiteralModel(text)
-        for local in _UNSUPPORTED_LOGIC:
-            other = self.child(element, local)
-            if other is not None:
-                self.problem(f"'{owner}' is a boxed {local}; Bridgeflow evaluates decision "
-                             "tables and literal expressions only", other, owner)
-                return None
-        self.problem(f"'{owner}' has no decision table or literal expression", element, owner)
+        if kind in BOXED_TAGS:
+            return read_boxed(element, lambda e: self.logic(e, owner),
+                              lambda e: self.expression(e, owner))
+        self.problem(f"'{owner}': <{kind}> is not an expression Bridgeflow evaluates",
+                     element, owner)
         return None
 
     def table(self, element: etree._Element, owner: str) -> TableModel:

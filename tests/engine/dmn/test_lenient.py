@@ -16,7 +16,8 @@ FILE = f"""<definitions xmlns="{DMN13}" id="d" name="d" namespace="http://t">
   </decision>
   <decision id="bad" name="Bad"><literalExpression><text>1 +* 2</text></literalExpression>
   </decision>
-  <decision id="boxed" name="Boxed"><context/></decision>
+  <decision id="boxed" name="Boxed"><functionDefinition kind="Java"><context/>
+  </functionDefinition></decision>
   <decision id="after" name="After">
     <informationRequirement><requiredDecision href="#bad"/></informationRequirement>
     <literalExpression><text>Bad + 1</text></literalExpression>
@@ -32,7 +33,7 @@ def test_the_supported_decisions_evaluate_and_the_others_say_why_not() -> None:
     assert document.evaluate("No id", {}).outputs == "named"
     with pytest.raises(DecisionEvaluationError, match="cannot be evaluated: .*cannot read"):
         document.evaluate("bad", {})
-    with pytest.raises(DecisionEvaluationError, match="boxed context"):
+    with pytest.raises(DecisionEvaluationError, match="Java function"):
         document.evaluate("boxed", {})
     with pytest.raises(DecisionEvaluationError, match="decision 'Bad' cannot be evaluated"):
         document.evaluate("after", {})
