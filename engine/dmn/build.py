@@ -8,6 +8,7 @@ from typing import Any
 from engine.dmn.boxed import compile_boxed
 from engine.dmn.boxed_model import BoxedFunction
 from engine.dmn.document import Decision, DmnDocument, Runner
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_eval import Const, Env, Evaluator
 from engine.dmn.feel_lexer import FeelSyntaxError, declared_names
 from engine.dmn.feel_parser import parse_expression, parse_unary_tests
@@ -16,7 +17,7 @@ from engine.dmn.feel_unary import NOT_CONST, TestCompiler
 from engine.dmn.model import DefinitionsModel, LiteralModel, Logic, TableModel, Text
 from engine.dmn.results import MatchedRule
 from engine.dmn.tables import CompiledInput, CompiledRule, CompiledTable
-from engine.dmn.typeref import TypeMismatchError, converter
+from engine.dmn.typeref import TypeMismatchError, converter, result_check
 from engine.errors import Problem
 
 
@@ -186,6 +187,9 @@ class Builder:
                                              d.line, d.id))
                 continue
             compiled = self.logic(d.logic, d.name, d.id) if d.logic is not None else None
+            check = result_check(d.type_ref, self.model.item_types)
+            if compiled is not None and check is not None:
+                compiled = (checked_result(compiled[0], check, d.name), compiled[1])
             table = d.logic if isinstance(d.logic, TableModel) else None
             decisions[d.id] = Decision(
                 d.id, d.name, d.variable_name,
@@ -230,6 +234,20 @@ class Builder:
                 return False
         order.append(decision)
         return True
+
+
+def checked_result(run: Runner, check: Callable[[Any], Any], name: str) -> Runner:
+    """``run``, its result coerced to the decision's type: null (reported) if it is not."""
+
+    def checked(env: Env) -> tuple[Any, list[MatchedRule]]:
+        value, matched = run(env)
+        try:
+            return check(value), matched
+        except TypeMismatchError as exc:
+            report(f"decision '{name}': the result {exc}")
+            return None, matched
+
+    return checked
 
 
 def build_document(filename: str, model: DefinitionsModel) -> tuple[DmnDocument, list[Problem]]:

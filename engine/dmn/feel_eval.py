@@ -24,6 +24,7 @@ from engine.dmn.feel_limits import check_length, number_overflow, spend
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
+    has_property,
     temporal_add,
     temporal_property,
     temporal_sub,
@@ -180,11 +181,21 @@ COMPARE: dict[str, Callable[[Any, Any], bool | None]] = {
 }
 
 
+_RANGE_PROPERTIES = {
+    "start": lambda r: r.start, "end": lambda r: r.end,
+    "start included": lambda r: r.start_included, "end included": lambda r: r.end_included,
+}  # fmt: skip
+
+
 def member(value: Any, name: str) -> Any:
     if type(value) is dict:
         return value.get(name)
     if type(value) is list:
         return [member(v, name) for v in value]
+    if type(value) is Range and name in _RANGE_PROPERTIES:
+        return _RANGE_PROPERTIES[name](value)
+    if value is not None and not has_property(value, name):
+        report(f"a {feel_type_name(value)} has no property '{name}': null")
     return temporal_property(value, name)
 
 

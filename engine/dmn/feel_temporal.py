@@ -242,6 +242,10 @@ _PROPERTIES: dict[type, dict[str, Any]] = {
 _PROPERTIES[dt.datetime] = {**_PROPERTIES[dt.date], **_PROPERTIES[dt.time]}
 
 
+def has_property(value: Any, name: str) -> bool:
+    return name in _PROPERTIES.get(type(value), {})
+
+
 def temporal_property(value: Any, name: str) -> Any:
     """``value.name`` for temporal values (``d.year``, ``t.hour``, ``dur.days``...)."""
     getter = _PROPERTIES.get(type(value), {}).get(name)

@@ -69,17 +69,49 @@ _ALIASES = {
 }  # fmt: skip
 
 
-def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
-    """The converter for a typeRef, or None for structures, lists and unknown types."""
-    if not type_ref:
-        return None
+def _base_name(type_ref: str, item_types: dict[str, str]) -> str:
     name = type_ref.strip()
     seen: set[str] = set()
     while name in item_types and name not in seen:
         seen.add(name)
         name = item_types[name].strip()
     name = name.split(":", 1)[-1].strip().lower()
-    name = _ALIASES.get(name, name)
+    return _ALIASES.get(name, name)
+
+
+def result_check(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
+    """Check a decision's result against its variable's typeRef, as FEEL coerces it: a
+    one-item list stands for its item; a value of another type is a TypeMismatchError."""
+    if not type_ref:
+        return None
+    name = _base_name(type_ref, item_types)
+    kinds = _RESULT_TYPES.get(name)
+    if kinds is None:
+        return None
+
+    def check(value: Any) -> Any:
+        if type(value) is list and len(value) == 1:
+            value = value[0]
+        if value is None or type(value) in kinds:
+            return value
+        raise TypeMismatchError(name, value)
+
+    return check
+
+
+_RESULT_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date,),
+    "time": (dt.time,), "date and time": (dt.datetime,),
+    "days and time duration": (dt.timedelta,),
+    "years and months duration": (YearMonthDuration,),
+}  # fmt: skip
+
+
+def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
+    """The converter for a typeRef, or None for structures, lists and unknown types."""
+    if not type_ref:
+        return None
+    name = _base_name(type_ref, item_types)
     base = _CONVERTERS.get(name)
     if base is None:
         return None

@@ -41,3 +41,25 @@ def test_a_valid_expression_reports_nothing() -> None:
     result = result_of('date("2019-02-28") + @"P1D" = @"2019-03-01"')
     assert result.outputs is True and result.errors == []
     assert result_of('get value({a: 1}, "b")').errors == []
+
+
+def test_range_properties_and_an_unknown_property() -> None:
+    assert result_of("[1..10).end included").outputs is False
+    assert result_of("]1..10].start").outputs == 1
+    result = result_of('@"P1Y".days')
+    assert result.outputs is None and "has no property 'days'" in result.errors[0]
+
+
+def test_a_decision_result_is_coerced_to_its_type() -> None:
+    xml = (
+        f'<definitions xmlns="{DMN13}" id="d" name="d" namespace="http://t">'
+        '<decision id="one" name="One"><variable name="One" typeRef="number"/>'
+        "<literalExpression><text>[10]</text></literalExpression></decision>"
+        '<decision id="bad" name="Bad"><variable name="Bad" typeRef="number"/>'
+        '<literalExpression><text>"ten"</text></literalExpression></decision>'
+        "</definitions>"
+    ).encode()
+    document = load(xml)
+    assert document.evaluate("one", {}).outputs == 10
+    bad = document.evaluate("bad", {})
+    assert bad.outputs is None and "must be a number" in bad.errors[0]
