@@ -224,7 +224,7 @@ def _years_and_months(start: Any, end: Any) -> Any:
 # -- numbers ------------------------------------------------------------------------------
 def _rounder(mode: str) -> Callable[..., Any]:
     def round_to(n: Any, scale: Any = Decimal(0)) -> Any:
-        places = _int(scale)
+        places = int(scale) if type(scale) is Decimal else None  # 2.5 places: 2
         if not _num(n) or places is None:
             return None
         return n.quantize(Decimal(1).scaleb(-places), rounding=mode, context=CTX)
@@ -271,7 +271,7 @@ def _substring(s: Any, start: Any, length: Any = None) -> Any:
     begin = first - 1 if first > 0 else len(s) + first
     if length is None:
         return s[max(begin, 0):]
-    count = _int(length)
+    count = int(length) if type(length) is Decimal else None  # a length of 3.8: 3
     return None if count is None or count < 0 else s[max(begin, 0):max(begin, 0) + count]
 
 
@@ -292,7 +292,7 @@ def _replace(s: Any, pattern: Any, repl: Any, flags: Any = None) -> Any:
     if repl:  # bound the result before it is built: each match adds the replacement
         per_match = len(repl) + (len(s) if "$" in repl else 0)
         check_length(len(s) + len(regex.findall(s)) * per_match)
-    return regex.sub(_DOLLAR_GROUP.sub(r"\\\1", repl), s)
+    return regex.sub(lambda m: _DOLLAR_GROUP.sub(lambda g: m.group(int(g[1])) or "", repl), s)
 
 
 def _split(s: str, delimiter: str) -> list[str]:
@@ -342,9 +342,10 @@ _TABLE: dict[str, Builtin] = {
     "string length": _b(lambda s: Decimal(len(s)) if _str(s) else None, "string"),
     "upper case": _b(lambda s: s.upper() if _str(s) else None, "string"),
     "lower case": _b(lambda s: s.lower() if _str(s) else None, "string"),
-    "substring before": _b(_two_strings(lambda s, m: s.partition(m)[0] if m in s else ""),
+    "substring before": _b(_two_strings(lambda s, m: s.partition(m)[0] if m and m in s else ""),
                            "string,match"),
-    "substring after": _b(_two_strings(lambda s, m: s.partition(m)[2] if m in s else ""),
+    "substring after": _b(_two_strings(lambda s, m: s if not m else s.partition(m)[2]
+                                        if m in s else ""),
                           "string,match"),
     "contains": _b(_two_strings(lambda s, m: m in s), "string,match"),
     "starts with": _b(_two_strings(lambda s, m: s.startswith(m)), "string,match"),
@@ -395,7 +396,7 @@ _TABLE: dict[str, Builtin] = {
 }
 BUILTINS: dict[str, Builtin] = {name: replace(b, name=name) for name, b in _TABLE.items()}
 # built-ins whose null is an ordinary answer (a key that is not there), not an error
-_NULL_IS_AN_ANSWER = frozenset({"get value"})
+_NULL_IS_AN_ANSWER = frozenset({"get value"})  # get value reports wrong arguments itself
 PYTHON_FUNCTIONS = {
     "len": "string length(x) or count(list)",
     "str": "string(x)",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.dmn.feel_errors import report
+
 
 def get_value(m: Any, key: Any) -> Any:
-    if type(m) is not dict:
+    if type(m) is not dict or type(key) not in (str, list):
+        report("get value() takes a context and a key (or a list of keys): null")
         return None
     if type(key) is list:  # a path of keys into nested contexts
         return _get_path(m, key)

@@ -280,7 +280,10 @@ class ExprCompiler:
 
         def between(env: Env) -> bool | None:
             v = value(env)
-            return three_valued_all([_greater_eq(v, low(env)), _less_eq(v, high(env))])
+            result = three_valued_all([_greater_eq(v, low(env)), _less_eq(v, high(env))])
+            if result is None:
+                report("between needs a value and bounds of one ordered type: null")
+            return result
 
         return between
 

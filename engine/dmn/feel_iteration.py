@@ -6,12 +6,14 @@ huge range or nested loops stop at the limit instead of running on.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_limits import check_length, spend
-from engine.dmn.feel_types import integer_value
+from engine.dmn.feel_types import feel_type_name, integer_value
 
 Env = dict[str, Any]
 Evaluator = Callable[[Env], Any]
@@ -21,9 +23,16 @@ _NO_VALUE = object()
 def int_range(start: Evaluator, end: Evaluator) -> Evaluator:
     """``a..b`` in a ``for``: the whole numbers from a to b, counting down when b < a."""
 
-    def numbers(env: Env) -> list[Decimal] | None:
-        first, last = integer_value(start(env)), integer_value(end(env))
+    def numbers(env: Env) -> list[Any] | None:
+        low, high = start(env), end(env)
+        if type(low) is dt.date and type(high) is dt.date:  # day by day
+            days = (high - low).days
+            check_length(abs(days) + 1, "list")
+            step = 1 if days >= 0 else -1
+            return [low + dt.timedelta(days=i) for i in range(0, days + step, step)]
+        first, last = integer_value(low), integer_value(high)
         if first is None or last is None:
+            report("a for loop's range a..b needs whole numbers or dates: null")
             return None
         check_length(abs(last - first) + 1, "list")
         step = 1 if last >= first else -1
@@ -68,7 +77,8 @@ def _walk(kind: str, iters: list[tuple[str, Evaluator]], depth: int, body: Evalu
     var, source = iters[depth]
     items = source(local)
     if type(items) is not list:
-        return None  # iterating over something that is not a list: FEEL null
+        report(f"a loop cannot iterate over a {feel_type_name(items)}: null")
+        return None
     last = depth == len(iters) - 1
     for item in items:
         spend()

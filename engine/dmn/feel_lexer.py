@@ -72,13 +72,19 @@ def _string(text: str, start: int) -> tuple[str, int]:
     while i < len(text):
         c = text[i]
         if c == '"':
-            return "".join(out), i + 1
+            return _join_surrogates("".join(out)), i + 1
         if c == "\\" and i + 1 < len(text):
             nxt = text[i + 1]
             if nxt in _ESCAPES:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
+            if nxt == "U" and re.fullmatch(r"[0-9a-fA-F]{6}", text[i + 2 : i + 8]):
+                code = int(text[i + 2 : i + 8], 16)
+                if code <= 0x10FFFF:
+                    out.append(chr(code))
+                    i += 8
+                    continue
             if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2 : i + 6]):
                 out.append(chr(int(text[i + 2 : i + 6], 16)))
                 i += 6
@@ -86,6 +92,13 @@ def _string(text: str, start: int) -> tuple[str, int]:
         out.append(c)
         i += 1
     raise FeelSyntaxError("the string is not closed", start, 'end it with a double quote "')
+
+
+def _join_surrogates(text: str) -> str:
+    """Turn escaped UTF-16 surrogate pairs (\\uD83D\\uDC0E) into the one character they encode."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _skip_blank(text: str, i: int) -> int:

@@ -135,13 +135,11 @@ def product(items: list[Any]) -> Any:
 
 def mode(items: list[Any]) -> Any:
     """The most frequent numbers, in ascending order (all of them on a tie)."""
-    if not _num(*items):
+    if not items or not _num(*items):
         return None
     counts: dict[Decimal, int] = {}
     for x in items:
         counts[x] = counts.get(x, 0) + 1
-    if not counts:
-        return []
     top = max(counts.values())
     return sorted(x for x, n in counts.items() if n == top)
 

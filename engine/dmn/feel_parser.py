@@ -284,6 +284,8 @@ class Parser:
             else:
                 self.fail("expected a context key", key_tok)
             self.expect(":", "':' after the context key")
+            if any(key == k for k, _ in entries):
+                raise FeelSyntaxError(f"the context has the key '{key}' twice", key_tok.pos)
             entries.append((key, self.expr(0)))
             if not self.at("}"):
                 self.expect(",", "',' or '}' in the context")

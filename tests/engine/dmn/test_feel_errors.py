@@ -63,3 +63,17 @@ def test_a_decision_result_is_coerced_to_its_type() -> None:
     assert document.evaluate("one", {}).outputs == 10
     bad = document.evaluate("bad", {})
     assert bad.outputs is None and "must be a number" in bad.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ('for i in "a".."z" return i', "needs whole numbers or dates"),
+        ("for i in [2..1] return i", "cannot iterate over a range"),
+        ('1 between "a" and 3', "between needs"),
+        ("get value(null, null)", "get value() takes a context"),
+    ],
+)
+def test_loops_between_and_get_value_report_their_errors(text: str, reported: str) -> None:
+    result = result_of(text)
+    assert result.outputs is None and any(reported in e for e in result.errors), result.errors

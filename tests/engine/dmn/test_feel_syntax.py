@@ -131,3 +131,21 @@ def test_builtins_for_lists_contexts_dates_and_ranges(text: str, expected: Any) 
 )
 def test_zones_and_mixed_date_arithmetic(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('replace("banana", "a", "[$0]")', "b[a]n[a]n[a]"),
+        ('string length("\\U01F40E")', Decimal(1)),
+        ('string length("\\ud83d\\udc0e\\uD83D\\uDE00")', Decimal(2)),
+        ('substring before("abc", "")', ""),
+        ('substring after("abc", "")', "abc"),
+        ('substring("foobar", 3, 3.8)', "oba"),
+        ("decimal(1/3, 2.5)", Decimal("0.33")),
+        ('for d in @"1980-01-02"..@"1980-01-01" return d',
+         [dt.date(1980, 1, 2), dt.date(1980, 1, 1)]),
+    ],
+)
+def test_string_and_range_corner_cases(text: str, expected: Any) -> None:
+    assert literal(text) == expected
