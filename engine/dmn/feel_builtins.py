@@ -26,6 +26,7 @@ from engine.dmn.feel_contexts import (
     get_value,
 )
 from engine.dmn.feel_errors import report
+from engine.dmn.feel_intervals import RELATIONS, SIGNATURES
 from engine.dmn.feel_limits import (
     check_length,
     check_number,
@@ -123,12 +124,24 @@ class Builtin:
                 return [named[p] for p in sig[: len(named)]]
         return None
 
+    def _wrap_lists(self, args: list[Any]) -> list[Any]:
+        """A single value passed where a list is taken stands for a one-item list."""
+        for sig in self.signatures:
+            if len(sig) == len(args):
+                return [[a] if p in _LIST_PARAMETERS and a is not None and type(a) is not list
+                        else a for p, a in zip(sig, args, strict=True)]
+        return args
+
     def _run(self, args: list[Any]) -> Any:
+        args = self._wrap_lists(args)
         spend(1 + sum(len(a) for a in args if type(a) is list))
         try:
             return check_size(self.fn(*args))
         except _FAILURES:
             return None
+
+
+_LIST_PARAMETERS = frozenset({"list", "contexts"})
 
 
 def _str(*values: Any) -> bool:
@@ -394,6 +407,7 @@ _TABLE: dict[str, Builtin] = {
     "range": _b(range_from_text, "from"),
     "is": _b(feel_is, "value1,value2"),
 }
+_TABLE.update({name: _b(fn, *SIGNATURES) for name, fn in RELATIONS.items()})
 BUILTINS: dict[str, Builtin] = {name: replace(b, name=name) for name, b in _TABLE.items()}
 # built-ins whose null is an ordinary answer (a key that is not there), not an error
 _NULL_IS_AN_ANSWER = frozenset({"get value"})  # get value reports wrong arguments itself

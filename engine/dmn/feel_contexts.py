@@ -38,7 +38,7 @@ def context(entries: Any) -> Any:
         return None
     out: dict[str, Any] = {}
     for entry in entries:
-        if type(entry) is not dict or set(entry) != {"key", "value"}:
+        if type(entry) is not dict or not {"key", "value"} <= set(entry):
             return None
         key = entry["key"]
         if type(key) is not str or key in out:

@@ -359,6 +359,15 @@ class ExprCompiler:
                                       f"FEEL writes {hint}" if hint else None)
             return self._builtin_call(func.name, builtin, args, named)
         target = self.compile(func)
+        name = func.name if isinstance(func, ast.Name) else ""
+        shadowed = BUILTINS.get(name)
+        if shadowed is not None:  # a name the model uses, yet not a function in scope here
+            builtin_call = self._builtin_call(name, shadowed, args, named)
+
+            def call_either(env: Env) -> Any:
+                if isinstance(env.get(name), FeelFunction):
+                    return call(env)
+                return builtin_call(env)
 
         def call(env: Env) -> Any:
             fn = target(env)
@@ -370,7 +379,7 @@ class ExprCompiler:
                 return fn.call([], {k: v(env) for k, v in named})
             return fn.call([a(env) for a in args])
 
-        return call
+        return call_either if shadowed is not None else call
 
     def _builtin_call(self, name: str, builtin: Builtin, args: list[Evaluator],
                       named: list[tuple[str, Evaluator]]) -> Evaluator:

@@ -83,7 +83,7 @@ def sublist(items: Any, start: Any, length: Any = None) -> Any:
 
 
 def _index(items: Any, position: Any) -> int | None:
-    p = _int(position)
+    p = int(position) if type(position) is Decimal else None  # position 2.5 is 2
     if type(items) is not list or p is None or p == 0 or abs(p) > len(items):
         return None
     return p - 1 if p > 0 else len(items) + p

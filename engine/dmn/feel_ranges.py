@@ -23,10 +23,11 @@ def range_from_text(text: Any) -> Any:
     if ends is None:
         return None
     start, end = (_endpoint(e) for e in ends)
-    if start is _BAD or end is _BAD or (start is None and end is None):
+    if start is _BAD or end is _BAD or start is None or end is None:
         return None
-    if start is not None and end is not None and compare(start, end) is None:
-        return None
+    order = compare(start, end)
+    if order is None or order > 0:
+        return None  # ends of different types, or a descending range
     return Range(start, end, m[1] == "[", m[3] == "]")
 
 

@@ -149,3 +149,27 @@ def test_zones_and_mixed_date_arithmetic(text: str, expected: Any) -> None:
 )
 def test_string_and_range_corner_cases(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("before(1, [1..10])", False),
+        ("before([1..10), 10)", True),
+        ("after([11..20], 10)", True),
+        ("meets([1..5], [5..10])", True),
+        ("overlaps([1..5], [3..8])", True),
+        ("overlaps before([1..5], [3..8])", True),
+        ("includes([1..10], [3..8])", True),
+        ("during(5, [1..10])", True),
+        ("starts([1..5], [1..10])", True),
+        ("finished by([1..10], 10)", True),
+        ("coincides([1..5], [1..5))", False),
+        ('before(1, "a")', None),
+        ('string join("a", "X")', "a"),  # a single value stands for a one-item list
+        ('range("[3..1]")', None),
+        ('context(entries: [{key: "a", value: 1, ignored: "x"}])', {"a": Decimal(1)}),
+    ],
+)
+def test_range_relations_and_singleton_lists(text: str, expected: Any) -> None:
+    assert literal(text) == expected
