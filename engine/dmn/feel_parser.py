@@ -29,6 +29,11 @@ _INFIX = {
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _NEGATION_BP = 70
 _BUILTIN_NAMES = frozenset(BUILTINS) | TYPE_NAMES
+# x.lower() is Python; a function in a context, library.sum(a, b), is FEEL
+_PYTHON_METHODS = frozenset({
+    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "format",
+    "append", "keys", "values", "items", "join", "find", "isdigit", "title", "capitalize",
+})
 
 
 class Parser:
@@ -237,6 +242,9 @@ class Parser:
         return ast.Name(tok.pos, name)
 
     def paren(self, tok: Token) -> ast.Node:
+        op = self.peek()
+        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "="):
+            return self.unary_range(tok)
         inner = self.expr(0)
         if self.at(".."):
             return self.range_rest(tok, inner, start_included=False)
@@ -245,6 +253,18 @@ class Parser:
                       'write a list in square brackets ["a", "b"]; in an input cell just "a", "b"')
         self.expect(")", "')'")
         return inner
+
+    def unary_range(self, tok: Token) -> ast.Node:
+        """``(< 10)``, ``(>= x)``, ``(= 5)``: the range a comparison stands for (DMN 1.4)."""
+        op = self.advance().text
+        endpoint = self.expr(_INFIX["="])
+        self.expect(")", "')' to close the range")
+        null = ast.Literal(tok.pos, None)
+        if op == "=":
+            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True)
+        if op in ("<", "<="):
+            return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=")
+        return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False)
 
     def bracket(self, tok: Token) -> ast.Node:
         if self.at("]"):
@@ -393,7 +413,7 @@ class Parser:
         return (self.positive_test(),)
 
     def call(self, tok: Token, func: ast.Node) -> ast.Node:
-        if isinstance(func, ast.Path):
+        if isinstance(func, ast.Path) and func.member in _PYTHON_METHODS:
             raise FeelSyntaxError(f"FEEL has no methods such as .{func.member}()", func.pos,
                                   "call a function instead, e.g. lower case(x)")
         args: list[ast.Node] = []

@@ -173,3 +173,17 @@ def test_string_and_range_corner_cases(text: str, expected: Any) -> None:
 )
 def test_range_relations_and_singleton_lists(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{lib: {add: function(a, b) a + b}, r: lib.add(1, 2)}.r", Decimal(3)),
+        ("{lib: {sub: function(a, b) a - b}, r: lib.sub(b: 1, a: 5)}.r", Decimal(4)),
+        ("(< 10).end", Decimal(10)),
+        ("(>= 5).start included", True),
+        ("5 in (<= 5)", True),
+    ],
+)
+def test_functions_in_contexts_and_unary_ranges(text: str, expected: Any) -> None:
+    assert literal(text) == expected
