@@ -72,7 +72,7 @@ class Builder:
     # -- logic ------------------------------------------------------------------------------
     def logic(self, logic: Logic, owner: str, owner_id: str,
               extra_names: frozenset[str] = frozenset()) -> tuple[Runner, list[str]] | None:
-        compiler = TestCompiler(self.names | extra_names)
+        compiler = TestCompiler(self.names | extra_names, self.model.item_specs)
         if isinstance(logic, TableModel):
             table = self.table(logic, owner, owner_id, compiler)
             return table.evaluate, list(table.output_names)
@@ -81,7 +81,7 @@ class Builder:
 
     def part(self, logic: Logic, owner: str, owner_id: str, names: frozenset[str]) -> Evaluator:
         """Compile an expression of any kind, nested in a boxed expression or not."""
-        compiler = TestCompiler(names)
+        compiler = TestCompiler(names, self.model.item_specs)
         if isinstance(logic, LiteralModel):
             return self.expression(logic.text, compiler, owner_id,
                                    f"decision '{owner}', literal expression")
@@ -187,7 +187,7 @@ class Builder:
                                              d.line, d.id))
                 continue
             compiled = self.logic(d.logic, d.name, d.id) if d.logic is not None else None
-            check = result_check(d.type_ref, self.model.item_types)
+            check = result_check(d.type_ref, self.model.item_types, self.model.item_specs)
             if compiled is not None and check is not None:
                 compiled = (checked_result(compiled[0], check, d.name), compiled[1])
             table = d.logic if isinstance(d.logic, TableModel) else None

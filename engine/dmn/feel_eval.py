@@ -202,8 +202,10 @@ def member(value: Any, name: str) -> Any:
 class ExprCompiler:
     """Turns expression nodes into closures; ``names`` are the names the model declares."""
 
-    def __init__(self, names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, names: frozenset[str] = frozenset(),
+                 types: dict[str, Any] | None = None) -> None:
         self.names = names
+        self.types = types or {}  # the model's item definitions, as feel_typespec types
 
     def compile(self, node: ast.Node) -> Evaluator:
         method = getattr(self, "c_" + type(node).__name__, None)
@@ -409,7 +411,7 @@ class ExprCompiler:
         return int_range(self.compile(node.start), self.compile(node.end))
 
     def c_InstanceOf(self, node: ast.InstanceOf) -> Evaluator:
-        return instance_of(self.compile(node.value), node.spec)
+        return instance_of(self.compile(node.value), node.spec, self.types)
 
     def c_FunctionDef(self, node: ast.FunctionDef) -> Evaluator:
         with self.scope(node.params):

@@ -41,5 +41,7 @@ def function_value(params: Sequence[str], types: Sequence[TypeSpec | None],
     return define
 
 
-def instance_of(value: Evaluator, spec: TypeSpec) -> Evaluator:
-    return lambda env: conforms(value(env), spec)
+def instance_of(value: Evaluator, spec: TypeSpec,
+                types: dict[str, TypeSpec] | None = None) -> Evaluator:
+    resolve = (types or {}).get
+    return lambda env: conforms(value(env), spec, resolve)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -91,8 +92,18 @@ def parse_type(p: _TokenSource) -> TypeSpec:
     return TypeSpec(name, tuple(items), result=parse_type(p))
 
 
-def conforms(value: Any, spec: TypeSpec) -> bool | None:
-    """``value instance of spec``; None when the type is one this engine does not know."""
+Resolve = Callable[[str], "TypeSpec | None"]
+
+
+def _unknown(name: str) -> TypeSpec | None:
+    return None
+
+
+def conforms(value: Any, spec: TypeSpec, resolve: Resolve = _unknown) -> bool | None:
+    """``value instance of spec``; None when the type is one this engine does not know.
+
+    ``resolve`` gives the type an item definition of the model names.
+    """
     name = spec.name
     if name == "Any":
         return value is not None
@@ -107,12 +118,12 @@ def conforms(value: Any, spec: TypeSpec) -> bool | None:
         if type(value) is not list:
             return False
         item = spec.items[0] if spec.items else ANY
-        return all(v is None or conforms(v, item) for v in value)
+        return _all(conforms(v, item, resolve) for v in value if v is not None)
     if name == "context":
         if type(value) is not dict:
             return False
-        return all(k in value and (value[k] is None or conforms(value[k], t))
-                   for k, t in spec.fields)
+        return _all(k in value and (value[k] is None or conforms(value[k], t, resolve))
+                    for k, t in spec.fields)
     if name == "range":
         if type(value) is not Range:
             return False
@@ -121,7 +132,18 @@ def conforms(value: Any, spec: TypeSpec) -> bool | None:
         )
     if name == "function":
         return _function_conforms(value, spec)
-    return None
+    named = resolve(name)
+    return None if named is None else conforms(value, named, resolve)
+
+
+def _all(results: Iterable[bool | None]) -> bool | None:
+    """True if every result is; False if one is False; None if one is unknown."""
+    unknown = False
+    for r in results:
+        if r is False:
+            return False
+        unknown = unknown or r is None
+    return None if unknown else True
 
 
 def _function_conforms(value: Any, spec: TypeSpec) -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from engine.dmn.boxed_model import BOXED_TAGS, Boxed, local_name, read_boxed
+from engine.dmn.feel_typespec import TypeSpec
+from engine.dmn.item_definitions import read_item_definitions
 from engine.errors import Problem
 
 DMN_NAMESPACES = {
@@ -115,6 +117,7 @@ class DefinitionsModel:
     inputs: list[InputDataModel] = field(default_factory=list)
     bkms: list[BkmModel] = field(default_factory=list)
     item_types: dict[str, str] = field(default_factory=dict)  # simple item definition → base
+    item_specs: dict[str, TypeSpec] = field(default_factory=dict)  # every one, as a FEEL type
 
 
 def line_of(element: etree._Element | None) -> int | None:
@@ -171,6 +174,7 @@ class _Reader:
             base = item.findtext(self.tag("typeRef"))
             if base and item.get("isCollection") != "true" and item.get("name"):
                 model.item_types[item.get("name", "")] = base.strip()
+        model.item_specs = read_item_definitions(root)
         for element in root.iterchildren(self.tag("inputData")):
             variable = self.child(element, "variable")
             name = element.get("name") or (variable.get("name") if variable is not None else None)

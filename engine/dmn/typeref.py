@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
+from engine.dmn.feel_typespec import TypeSpec, conforms
 
 Converter = Callable[[Any], Any]
 
@@ -79,11 +80,16 @@ def _base_name(type_ref: str, item_types: dict[str, str]) -> str:
     return _ALIASES.get(name, name)
 
 
-def result_check(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
+def result_check(type_ref: str | None, item_types: dict[str, str],
+                 item_specs: dict[str, TypeSpec] | None = None) -> Converter | None:
     """Check a decision's result against its variable's typeRef, as FEEL coerces it: a
-    one-item list stands for its item; a value of another type is a TypeMismatchError."""
+    one-item list stands for its item (and an item for a one-item list of a list type); a
+    value of another type is a TypeMismatchError."""
     if not type_ref:
         return None
+    spec = (item_specs or {}).get(type_ref.strip())
+    if spec is not None and spec.name in ("list", "context"):
+        return _structured_check(spec, item_specs or {})
     name = _base_name(type_ref, item_types)
     kinds = _RESULT_TYPES.get(name)
     if kinds is None:
@@ -105,6 +111,17 @@ _RESULT_TYPES: dict[str, tuple[type, ...]] = {
     "days and time duration": (dt.timedelta,),
     "years and months duration": (YearMonthDuration,),
 }  # fmt: skip
+
+
+def _structured_check(spec: TypeSpec, item_specs: dict[str, TypeSpec]) -> Converter:
+    def check(value: Any) -> Any:
+        if spec.name == "list" and value is not None and type(value) is not list:
+            value = [value]
+        if value is None or conforms(value, spec, item_specs.get) is not False:
+            return value
+        raise TypeMismatchError(str(spec), value)
+
+    return check
 
 
 def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:

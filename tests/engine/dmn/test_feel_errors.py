@@ -77,3 +77,28 @@ def test_a_decision_result_is_coerced_to_its_type() -> None:
 def test_loops_between_and_get_value_report_their_errors(text: str, reported: str) -> None:
     result = result_of(text)
     assert result.outputs is None and any(reported in e for e in result.errors), result.errors
+
+
+ITEMS = f"""<definitions xmlns="{DMN13}" id="d" name="d" namespace="http://t">
+  <itemDefinition name="tNumbers" isCollection="true"><typeRef>number</typeRef></itemDefinition>
+  <itemDefinition name="tPerson">
+    <itemComponent name="name"><typeRef>string</typeRef></itemComponent>
+    <itemComponent name="age"><typeRef>number</typeRef></itemComponent>
+  </itemDefinition>
+  <decision id="is" name="Is"><literalExpression>
+    <text>[[1, 2] instance of tNumbers, [1, "2"] instance of tNumbers,
+           {{name: "a", age: 1}} instance of tPerson, {{name: "a"}} instance of tPerson]</text>
+  </literalExpression></decision>
+  <decision id="wrapped" name="Wrapped"><variable name="Wrapped" typeRef="tNumbers"/>
+    <literalExpression><text>7</text></literalExpression></decision>
+  <decision id="wrong" name="Wrong"><variable name="Wrong" typeRef="tNumbers"/>
+    <literalExpression><text>[1, "foo"]</text></literalExpression></decision>
+</definitions>""".encode()
+
+
+def test_item_definitions_are_types_for_instance_of_and_results() -> None:
+    document = load(ITEMS)
+    assert document.evaluate("is", {}).outputs == [True, False, True, False]
+    assert document.evaluate("wrapped", {}).outputs == [7]
+    wrong = document.evaluate("wrong", {})
+    assert wrong.outputs is None and "must be a list<number>" in wrong.errors[0]
