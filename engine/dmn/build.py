@@ -30,6 +30,7 @@ class Builder:
             [i.name for i in model.inputs]
             + [d.variable_name for d in model.decisions]
             + [b.name for b in model.bkms]
+            + [s.name for s in model.services]
         )
         self.functions: dict[str, FeelFunction] = {}
 
@@ -204,7 +205,7 @@ class Builder:
 
     def check_requirements(self, decisions: dict[str, Decision]) -> None:
         input_ids = {i.id for i in self.model.inputs}
-        bkm_ids = {b.id for b in self.model.bkms}
+        bkm_ids = {b.id for b in self.model.bkms} | {s.id for s in self.model.services}
         for d in self.model.decisions:
             for ref, known, kind in [(r, decisions, "decision") for r in d.required_decisions] + [
                 (r, input_ids, "input data") for r in d.required_inputs
@@ -256,4 +257,6 @@ def build_document(filename: str, model: DefinitionsModel) -> tuple[DmnDocument,
     decisions = builder.decisions()
     inputs = {i.name: converter(i.type_ref, model.item_types) for i in model.inputs}
     document = DmnDocument(filename, model.namespace, decisions, builder.functions, inputs)
+    document.input_names = {i.id: i.name for i in model.inputs}
+    document.add_services(model.services)
     return document, builder.problems

@@ -20,6 +20,7 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_limits import MAX_EXPONENT, check_number
 
 # FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding;
@@ -92,9 +93,12 @@ class FeelFunction:
     def call(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         if named is not None:
             if set(named) - set(self.params):
+                report(f"{self.name}() has no parameter "
+                       f"{', '.join(sorted(set(named) - set(self.params)))}: null")
                 return None
             args = [named.get(p) for p in self.params]
         if len(args) != len(self.params):
+            report(f"{self.name}() takes {len(self.params)} arguments, not {len(args)}: null")
             return None
         return self.body(args)
 

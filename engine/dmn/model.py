@@ -9,6 +9,7 @@ from lxml import etree
 from engine.dmn.boxed_model import BOXED_TAGS, Boxed, local_name, read_boxed
 from engine.dmn.feel_typespec import TypeSpec
 from engine.dmn.item_definitions import read_item_definitions
+from engine.dmn.services import ServiceModel, read_service
 from engine.errors import Problem
 
 DMN_NAMESPACES = {
@@ -118,6 +119,7 @@ class DefinitionsModel:
     bkms: list[BkmModel] = field(default_factory=list)
     item_types: dict[str, str] = field(default_factory=dict)  # simple item definition → base
     item_specs: dict[str, TypeSpec] = field(default_factory=dict)  # every one, as a FEEL type
+    services: list[ServiceModel] = field(default_factory=list)
 
 
 def line_of(element: etree._Element | None) -> int | None:
@@ -191,6 +193,12 @@ class _Reader:
             decision = self.decision(element)
             if decision is not None:
                 model.decisions.append(decision)
+        for element in root.iterchildren(self.tag("decisionService")):
+            service = read_service(element)
+            if service is None:
+                self.problem("decisionService needs a name", element, element.get("id"))
+            else:
+                model.services.append(service)
         if not model.decisions:
             self.problem("the file defines no decision", root)
         return model

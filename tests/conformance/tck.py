@@ -18,7 +18,8 @@ from typing import Any
 
 from lxml import etree
 
-from engine.dmn import DmnDocument
+from engine.dmn import DecisionResult, DmnDocument
+from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import feel_repr
 from engine.dmn.lenient import parse_dmn_lenient
@@ -138,12 +139,18 @@ def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome
     name = f"{model}/{case.get('id')}"
     inputs = {n.get("name", ""): read_value(n) for n in case.findall(f"{TC}inputNode")}
     problems = []
+    service = case.get("invocableName") if case.get("type") == "decisionService" else None
     for result in case.findall(f"{TC}resultNode"):
         decision = result.get("name") or ""
         expected_el = result.find(f"{TC}expected")
         wants_error = result.get("errorResult") == "true"
         try:
-            result = document.evaluate(decision, inputs)
+            if service:
+                with collecting() as errors:
+                    outputs = document.evaluate_service(service, inputs)
+                result = DecisionResult(outputs.get(decision), [], list(errors))
+            else:
+                result = document.evaluate(decision, inputs)
         except EngineError as exc:
             if not wants_error:
                 problems.append(f"{decision}: expected a value, got error: {exc.message}")
