@@ -187,3 +187,15 @@ def test_range_relations_and_singleton_lists(text: str, expected: Any) -> None:
 )
 def test_functions_in_contexts_and_unary_ranges(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true in [false, 2, 3]", False),
+        ("[1, 2, 3] in [[1, 2, 3, 4], [1, 2, 3]]", True),
+        ("true in (= true)", True),
+    ],
+)
+def test_in_with_lists_of_mixed_types_and_lists_of_lists(text: str, expected: Any) -> None:
+    assert literal(text) is expected
