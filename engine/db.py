@@ -36,6 +36,7 @@ class Database:
         self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._write_engine = self.sql_engine.execution_options(bf_write=True)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._heads: set[str] | None = None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -80,7 +81,9 @@ class Database:
         from alembic.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        heads = set(ScriptDirectory(str(_migrations_dir())).get_heads())
+        if self._heads is None:  # the files do not change while the process runs
+            self._heads = set(ScriptDirectory(str(_migrations_dir())).get_heads())
+        heads = self._heads
         with self.sql_engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
         return current == heads

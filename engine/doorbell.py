@@ -4,8 +4,10 @@ A worker's ``fetchAndLock`` that finds nothing waits (long polling). Whatever ma
 external task available rings the doorbell after its transaction commits: in this process
 directly; on PostgreSQL also by ``NOTIFY``, which one listening connection per process turns
 into a ring, so a task created by a worker process wakes requests waiting in a web process.
-SQLite has no such channel between processes: there a waiting request looks again once a
-second (as it does on PostgreSQL too, for locks that expire and retry timeouts that pass).
+SQLite has no such channel between processes, and a lock that runs out or a retry timeout
+that passes rings nothing: for those, while anyone waits, one thread per process asks the
+database once a second whether a task of an awaited topic is free, and rings if so. Waiting
+requests themselves look only when it rings: one probe per process, however many wait.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, text
@@ -23,6 +28,7 @@ from .db import Database
 log = logging.getLogger(__name__)
 
 CHANNEL = "bridgeflow_external_tasks"
+PROBE_SECONDS = 1.0
 
 
 class Doorbell:
@@ -34,6 +40,9 @@ class Doorbell:
         self._rings = 0
         self._listener: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._awaited: Counter[str] = Counter()  # topic -> requests waiting for it
+        self._probe: Callable[[frozenset[str]], bool] | None = None
+        self._prober: threading.Thread | None = None
 
     @property
     def rings(self) -> int:
@@ -66,6 +75,43 @@ class Doorbell:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    # -- while requests wait: one probe per process and second ---------------------------
+
+    def set_probe(self, probe: Callable[[frozenset[str]], bool]) -> None:
+        """``probe(topics)`` tells whether a task of one of ``topics`` is free now."""
+        self._probe = probe
+
+    @contextmanager
+    def awaiting(self, topics: Iterable[str]) -> Iterator[None]:
+        """Mark ``topics`` as awaited while the block runs (the probe looks for them)."""
+        names = list(topics)
+        with self._cond:
+            self._awaited.update(names)
+            if self._probe is not None and (self._prober is None
+                                            or not self._prober.is_alive()):
+                self._prober = threading.Thread(target=self._probe_forever, daemon=True,
+                                                name="bridgeflow-doorbell-probe")
+                self._prober.start()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._awaited.subtract(names)
+                self._awaited += Counter()  # drop the topics nobody awaits any more
+
+    def _probe_forever(self) -> None:
+        while not self._stopped.wait(PROBE_SECONDS):
+            with self._cond:
+                topics = frozenset(self._awaited)
+                if not topics:
+                    self._prober = None  # the next waiter starts another
+                    return
+            try:
+                if self._probe is not None and self._probe(topics):
+                    self.ring()
+            except Exception:  # noqa: BLE001 - the database is away: waiters time out
+                log.warning("could not look for free external tasks", exc_info=True)
 
     # -- PostgreSQL: one LISTEN connection per process -----------------------------------
 

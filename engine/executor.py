@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import calling, external_tasks, jobs, migration_batch, retention
+from . import calling, external_work, jobs, migration_batch, retention
 from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -64,6 +64,8 @@ MAX_ROUNDS = 10_000  # service calls and engine steps of one advance, against en
 
 # how long a job an engine cannot load waits before it is tried again (an incident is open)
 UNREADABLE_RETRY_SECONDS = 3600.0
+# jobs that come back by themselves: a failing one waits and is tried again, never dropped
+PERIODIC = frozenset({JobKind.START_TIMER, JobKind.HISTORY_CLEANUP})
 
 
 class JobRunLostError(Exception):
@@ -460,7 +462,7 @@ class Executor:
             session.execute(update(Instance).where(Instance.id == adv.inst.id)
                             .values(status=InstanceStatus.INCIDENT))
         calling.write_called(session, self.definitions, adv)
-        external_tasks.sync_rows(session, adv, self.doorbell)
+        external_work.sync_rows(session, adv, self.doorbell)
         for message in adv.thrown:
             route_thrown(session, self.definitions, adv, message)
         for signal in adv.runner.signals:
@@ -605,6 +607,11 @@ class Executor:
         if attempts < policy.attempts:
             jobs.put_back(self.db, job_id, worker_id, policy.delay(attempts), message)
             return
+        if kind in PERIODIC:  # the next cycle or cleanup must still come: never drop it
+            log.error("periodic job %s (%s) failed %d times, tried again in %.0f s: %s",
+                      job_id, kind, attempts, policy.max_backoff_seconds, message)
+            jobs.reschedule(self.db, job_id, worker_id, policy.max_backoff_seconds, message)
+            return
         with self.db.write() as session:
             if kind is JobKind.MIGRATION_BATCH:  # its batch must not wait for it forever
                 migration_batch.chunk_gave_up(session, job_id, message)
@@ -683,7 +690,7 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.CALL_ENDED: calling.on_call_ended,
     JobKind.CALL_ESCALATED: calling.on_call_escalated,
     JobKind.TASK_ASSIGNED: Executor._on_task_assigned,
-    JobKind.EXTERNAL_TASK: external_tasks.on_reported,
+    JobKind.EXTERNAL_TASK: external_work.on_reported,
     JobKind.SET_VARIABLES: Executor._on_set_variables,
 }
 

@@ -21,22 +21,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .advance import Advance
-from .bpmn.reports import TaskFailure
 from .doorbell import Doorbell
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .instances import check_variables
-from .models import Event, ExternalTask, ExternalTopic, Instance, new_id, utcnow
+from .models import Event, ExternalTask, ExternalTopic, Instance, utcnow
 from .vocabulary import InstanceStatus, JobKind
 
 if TYPE_CHECKING:
     from .core import Core
-    from .executor import Executor
 
-POLL_SECONDS = 1.0  # a waiting fetch looks again at least this often (expired locks …)
 MAX_WAIT_SECONDS = 1800.0  # Camunda's limit for asyncResponseTimeout
 MAX_TASKS = 1000
 MAX_LOCK_MS = 7 * 24 * 3600 * 1000
@@ -87,6 +84,7 @@ class ExternalTaskService:
         self._core = core
         self.db = core.db
         self._bell: Doorbell = core.executor.doorbell
+        self._bell.set_probe(self._anything_free)
         self._topics_written: dict[str, float] = {}
 
     # -- workers ------------------------------------------------------------------------
@@ -99,13 +97,25 @@ class ExternalTaskService:
         _check_fetch(worker_id, topics, max_tasks, wait_seconds)
         self._seen(worker_id, topics)
         deadline = time.monotonic() + wait_seconds
-        while True:
-            rings = self._bell.rings
-            found = self._lock(worker_id, topics, max_tasks, use_priority)
-            left = deadline - time.monotonic()
-            if found or left <= 0:
-                return found
-            self._bell.wait_past(rings, min(left, POLL_SECONDS))
+        with self._bell.awaiting(t.name for t in topics):
+            while True:
+                rings = self._bell.rings
+                found = self._lock(worker_id, topics, max_tasks, use_priority)
+                left = deadline - time.monotonic()
+                if found or left <= 0:
+                    return found
+                if not self._bell.wait_past(rings, left):
+                    return []  # the time ran out and nothing rang: nothing to look for
+
+    def _anything_free(self, topics: frozenset[str]) -> bool:
+        """Whether a task of one of ``topics`` may be locked now (the doorbell's probe)."""
+        with self.db.read() as s:
+            return s.scalar(select(ExternalTask.id)
+                            .join(Instance, Instance.id == ExternalTask.instance_id)
+                            .where(ExternalTask.topic.in_(topics), _free(utcnow()),
+                                   or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
+                                   Instance.status != InstanceStatus.SUSPENDED)
+                            .limit(1)) is not None
 
     def _lock(self, worker_id: str, topics: list[TopicRequest], max_tasks: int,
               use_priority: bool) -> list[LockedTask]:
@@ -148,13 +158,16 @@ class ExternalTaskService:
                if now - self._topics_written.get(t.name, -TOPIC_SEEN_EVERY) >= TOPIC_SEEN_EVERY]
         if not due:
             return
-        with self.db.write() as s:
-            for name in due:
-                row = s.get(ExternalTopic, name)
-                if row is None:
-                    s.add(ExternalTopic(topic=name, last_worker_id=worker_id))
-                else:
-                    row.last_worker_id, row.last_seen_at = worker_id, utcnow()
+        try:
+            with self.db.write() as s:
+                for name in due:
+                    row = s.get(ExternalTopic, name)
+                    if row is None:
+                        s.add(ExternalTopic(topic=name, last_worker_id=worker_id))
+                    else:
+                        row.last_worker_id, row.last_seen_at = worker_id, utcnow()
+        except IntegrityError:
+            return  # another request noted the topic at the same moment: that will do
         for name in due:
             self._topics_written[name] = now
 
@@ -301,71 +314,6 @@ class ExternalTaskService:
         with self.db.read() as s:
             return int(s.scalar(select(func.count()).select_from(ExternalTask)
                                 .where(*_query_conditions(query))) or 0)
-
-
-# -- in the executor: rows follow the workflow, reports move it --------------------------
-
-def sync_rows(session: Session, adv: Advance, bell: Doorbell) -> None:
-    """Write the external tasks an advance opened; drop those whose token left."""
-    if not adv.external_before and not adv.external_parked:
-        return
-    waits = {w.task_id: w for w in adv.runner.external_waits()}
-    gone = adv.external_before - set(waits)
-    if gone:
-        session.execute(delete(ExternalTask).where(ExternalTask.instance_id == adv.inst.id,
-                                                   ExternalTask.spiff_task_id.in_(gone)))
-    again = adv.external_parked & adv.external_before & set(waits)
-    if again:  # an incident was retried: one more try, as Camunda's "increment retries"
-        session.execute(update(ExternalTask).where(ExternalTask.instance_id == adv.inst.id,
-                                                   ExternalTask.spiff_task_id.in_(again))
-                        .values(retries=1, lock_owner=None, lock_expires_at=None))
-    new = [w for task_id, w in waits.items() if task_id not in adv.external_before]
-    inst = adv.inst
-    now = utcnow()
-    session.add_all(ExternalTask(id=new_id(), instance_id=inst.id,
-                                 definition_id=inst.definition_id, process_key=inst.process_key,
-                                 business_key=inst.business_key, spiff_task_id=w.task_id,
-                                 element_id=w.element_id, topic=w.topic, priority=w.priority,
-                                 locals=w.locals, properties=w.properties, created_at=now)
-                    for w in new)
-    for w in new:
-        adv.event("external_task_created", w.element_id, topic=w.topic)
-    if new or again:
-        bell.ring_after_commit(session)
-
-
-def on_reported(_executor: Executor, adv: Advance,
-                payload: dict[str, Any]) -> TaskFailure | None:
-    """Hand the workflow what a worker reported on one of its external tasks."""
-    runner, task_id = adv.runner, payload["task_id"]
-    element, topic, worker = payload.get("element_id"), payload.get("topic"), \
-        payload.get("worker_id")
-    outcome = payload["outcome"]
-    if task_id not in runner.external_task_ids():
-        adv.event("external_task_report_ignored", element, actor=worker, outcome=outcome)
-        return None  # the token left the task meanwhile (a boundary event, a repair)
-    if outcome == "complete":
-        runner.complete_external(task_id, payload.get("variables") or {},
-                                 payload.get("local_variables") or {})
-        adv.event("external_task_completed", element, actor=worker, topic=topic,
-                  variables=sorted(payload.get("variables") or {}))
-    elif outcome == "bpmn_error":
-        code, message = payload["error_code"], payload.get("error_message") or ""
-        variables = payload.get("variables") or {}
-        runner.leave_external(task_id, variables)
-        adv.event("external_task_bpmn_error", element, actor=worker, topic=topic,
-                  error_code=code, error=message)
-        if not runner.throw_error(task_id, code, message, variables):
-            adv.incident(element, task_id, "business_error",
-                         f"the worker of topic '{topic}' reported BPMN error '{code}': "
-                         f"{message}; no error boundary event catches it",
-                         {"topic": topic, "error_code": code, "worker_id": worker})
-    elif outcome == "incident":
-        adv.incident(element, task_id, "failed_external_task",
-                     f"the worker of topic '{topic}' failed and no retries are left: "
-                     f"{payload.get('error_message') or 'no message'}",
-                     {"topic": topic, "worker_id": worker})
-    return None
 
 
 # -- helpers ------------------------------------------------------------------------------

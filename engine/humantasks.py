@@ -19,6 +19,7 @@ from .forms import form_from_fields, typed
 from .models import Definition, HumanTask, utcnow
 from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
+from .users import close_candidates
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,14 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
             row.status = TaskStatus.CANCELLED
             row.completed_at = now
             adv.event("task_cancelled", row.element_id, task_id=row.id)
+    close_candidates(session, [r.id for r in rows if r.status not in OPEN_TASK_STATUSES])
     by_id = {t.task_id: t for t in waiting}
     for row in rows:  # an administrator retried the incident of a failing assignment
         info = by_id.get(row.spiff_task_id)
         if info is not None and row.spiff_task_id in adv.reassign \
                 and row.status in OPEN_TASK_STATUSES:
-            row.candidate_groups, row.assignee = _assignment(info, adv, sandbox)
+            groups, row.assignee = _assignment(info, adv, sandbox)
+            row.set_candidates(groups, list(row.candidate_users or []))
             adv.event("task_reassigned", row.element_id, task_id=row.id,
                       candidate_groups=row.candidate_groups, assignee=row.assignee)
     forms: dict[str, Any] | None = None
@@ -66,13 +69,13 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
             name=info.name or info.element_id, process_key=inst.process_key,
-            business_key=inst.business_key, candidate_groups=groups,
-            candidate_users=list(ext.get("candidate_users") or []), assignee=assignee,
+            business_key=inst.business_key, assignee=assignee,
             form=_with_defaults(_form(ext, forms), info.data, sandbox, info.element_id),
             priority=_priority(_evaluated(ext.get("priority"), info.data, sandbox,
                                           info.element_id)),
             due_at=_due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
             status=TaskStatus.READY, created_at=now)
+        row.set_candidates(groups, list(ext.get("candidate_users") or []))
         if row.assignee:
             row.status, row.claimed_at = TaskStatus.CLAIMED, now
         session.add(row)

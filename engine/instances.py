@@ -21,6 +21,7 @@ from .models import (
     MessageSubscription,
     utcnow,
 )
+from .users import close_candidates
 from .vocabulary import (
     LIVE_STATUSES,
     OPEN_TASK_STATUSES,
@@ -99,9 +100,11 @@ def clear_open_work(session: Session, instance_id: str) -> None:
     session.execute(delete(ExternalTask).where(ExternalTask.instance_id == instance_id))
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id
                                                       == instance_id))
-    session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
-                                            HumanTask.status.in_(OPEN_TASK_STATUSES))
+    closing = list(session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_TASK_STATUSES))))
+    session.execute(update(HumanTask).where(HumanTask.id.in_(closing))
                     .values(status=TaskStatus.CANCELLED, completed_at=utcnow()))
+    close_candidates(session, closing)
     session.execute(update(Incident).where(Incident.instance_id == instance_id,
                                            Incident.status == IncidentStatus.OPEN)
                     .values(status=IncidentStatus.RESOLVED, resolved_at=utcnow(),

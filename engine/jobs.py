@@ -85,6 +85,16 @@ def put_back(db: Database, job_id: int, worker_id: str, delay: float,
                         .values(**values))
 
 
+def reschedule(db: Database, job_id: int, worker_id: str, delay: float, error: str) -> None:
+    """Give a job back due after ``delay`` seconds with its attempts counted from 0 again (a
+    periodic job whose retries ran out: it must not disappear)."""
+    with db.write() as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker_id)
+                        .values(locked_by=None, locked_until=None, attempts=0,
+                                last_error=error[:4000],
+                                due_at=utcnow() + timedelta(seconds=delay)))
+
+
 def still_mine(session: Session, job_id: int, worker_id: str) -> bool:
     """Tell whether this worker still holds the job (its lease may have been taken over)."""
     job = session.get(Job, job_id, with_for_update=session.bind.dialect.name == "postgresql"

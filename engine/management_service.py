@@ -7,10 +7,10 @@ import socket
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from . import erasure, jobs, migration_batch, reporting
+from . import erasure, jobs, migration_batch, reporting, statistics
 from .bpmn.migrate import MigrationElement
 from .core import Core
 from .erasure import ErasureReport
@@ -284,40 +284,41 @@ class ManagementService:
         """Every worker that has announced itself, newest heartbeat first, and whether alive."""
         return reporting.workers(self.db, self._core.settings.worker_alive_seconds)
 
-    def stats(self) -> dict[str, Any]:
-        """Figures for /healthz and /metrics."""
+    def liveness(self) -> dict[str, int]:
+        """What /healthz answers: the database answers ``SELECT 1``; how many workers beat
+        lately (the small workers table). Nothing here grows with history."""
         with self.db.read() as s:
-            by_status = [(k, st, int(n)) for k, st, n in s.execute(
-                select(Instance.process_key, Instance.status, func.count())
-                .group_by(Instance.process_key, Instance.status))]
-            alive = s.scalar(select(func.count()).select_from(Worker).where(
-                Worker.last_seen >= utcnow() - timedelta(
-                    seconds=self._core.settings.worker_alive_seconds))) or 0
+            s.execute(text("SELECT 1"))
+            return {"workers_alive": self._workers_alive(s)}
+
+    def readiness(self) -> dict[str, Any]:
+        """What /readyz answers: the database answers, its schema is at the newest migration,
+        and a worker has beaten within ``worker_alive_seconds`` (``ready``: all three)."""
+        with self.db.read() as s:
+            alive = self._workers_alive(s)
+            last = s.scalar(select(func.max(Worker.last_seen)))
+        current = self.db.is_current()
+        return {"ready": current and alive > 0, "database": "ok",
+                "migrations": "current" if current else "behind", "workers_alive": alive,
+                "last_heartbeat_seconds_ago": None if last is None
+                else round((utcnow() - last).total_seconds(), 1)}
+
+    def _workers_alive(self, s: Session) -> int:
+        return int(s.scalar(select(func.count()).select_from(Worker).where(
+            Worker.last_seen >= utcnow() - timedelta(
+                seconds=self._core.settings.worker_alive_seconds))) or 0)
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for /metrics and the dashboard: running totals for what has ended
+        (``statistics``), live counts for the rest; nothing reads the whole history."""
+        figures = statistics.totals(self.db)
+        with self.db.read() as s:
+            alive = self._workers_alive(s)
             open_incidents = s.scalar(select(func.count()).select_from(Incident)
                                       .where(Incident.status == IncidentStatus.OPEN)) or 0
             due = jobs.due_count(s)
             incidents = [(k, int(n)) for k, n in s.execute(
                 select(Incident.process_key, func.count()).group_by(Incident.process_key))]
-            seconds = _seconds_between(s, Instance.created_at, Instance.ended_at)
-            durations = [(k, int(n), float(total or 0)) for k, n, total in s.execute(
-                select(Instance.process_key, func.count(), func.sum(seconds))
-                .where(Instance.status == InstanceStatus.COMPLETED,
-                       Instance.ended_at.is_not(None))
-                .group_by(Instance.process_key))]
-            operation = Event.data["operation"].as_string()
-            outcome = Event.data["outcome"].as_string()
-            calls = [(op, out, int(n), float(ms or 0)) for op, out, n, ms in s.execute(
-                select(operation, outcome, func.count(),
-                       func.sum(Event.data["duration_ms"].as_float()))
-                .where(Event.type == "service_call").group_by(operation, outcome))]
-        return {"instances": by_status, "workers_alive": int(alive),
-                "open_incidents": int(open_incidents), "due_jobs": due,
-                "incidents": incidents, "completed_durations": durations,
-                "service_calls": calls}
+        return {**figures, "workers_alive": int(alive), "open_incidents": int(open_incidents),
+                "due_jobs": due, "incidents": incidents}
 
-
-def _seconds_between(s: Session, start: Any, end: Any) -> Any:
-    """SQL for the seconds between two timestamp columns, on SQLite and PostgreSQL."""
-    if s.bind is not None and s.bind.dialect.name == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,12 +18,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .protect import MaskedJSON, SealedJSON, SealedState
-from .vocabulary import IncidentStatus, SubscriptionKind
+from .vocabulary import CandidateKind, IncidentStatus, SubscriptionKind
 
 
 def utcnow() -> datetime:
@@ -59,7 +62,8 @@ class Definition(Base):
     """One deployed version of a process (or a decision) with its spec, stored once."""
 
     __tablename__ = "definitions"
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_definitions_key_version"),)
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_definitions_key_version"),
+                      Index("ix_definitions_key_kind_version", "key", "kind", "version"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(200), index=True)
@@ -85,6 +89,11 @@ class Instance(Base):
         Index("ix_instances_status_key", "status", "process_key"),
         Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_ended_at", "ended_at"),
+        # the lists' order (newest first), alone and after each filter they offer
+        Index("ix_instances_created", "created_at", "id"),
+        Index("ix_instances_key_created", "process_key", "created_at"),
+        Index("ix_instances_status_created", "status", "created_at"),
+        Index("ix_instances_business_key_created", "business_key", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -111,11 +120,30 @@ class Instance(Base):
     parent_element_id: Mapped[str | None] = mapped_column(String(200))
 
 
+OPEN_TASKS_SQL = "status IN ('ready', 'claimed')"  # OPEN_TASK_STATUSES, for partial indexes
+
+
 class HumanTask(Base):
-    """A user task that a person must complete, with who may do it and the form to fill."""
+    """A user task that a person must complete, with who may do it and the form to fill.
+
+    ``candidate_groups`` / ``candidate_users`` are kept for display; the inbox filters on
+    the ``task_candidates`` rows that ``set_candidates`` writes beside them.
+    """
 
     __tablename__ = "human_tasks"
-    __table_args__ = (Index("ix_human_tasks_status", "status"),)
+    __table_args__ = (
+        Index("ix_human_tasks_status", "status"),
+        # the inbox's order over the open tasks, and the REST list's filters
+        # only the open tasks: what the inbox probes (covering its counts and orders) and the
+        # soonest-due order an admin's inbox walks; neither grows with finished tasks
+        Index("ix_human_tasks_open", "id", "process_key", "assignee", "due_at", "priority",
+              "created_at", postgresql_where=text(OPEN_TASKS_SQL),
+              sqlite_where=text(OPEN_TASKS_SQL)),
+        Index("ix_human_tasks_open_due", "due_at", "created_at", "id",
+              postgresql_where=text(OPEN_TASKS_SQL), sqlite_where=text(OPEN_TASKS_SQL)),
+        Index("ix_human_tasks_process_key", "process_key", "status"),
+        Index("ix_human_tasks_business_key", "business_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -136,6 +164,34 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column()
     completed_by: Mapped[str | None] = mapped_column(String(200))
     completion_data: Mapped[JsonDict | None] = mapped_column(SealedJSON)
+    candidates: Mapped[list[TaskCandidate]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    def set_candidates(self, groups: list[str], users: list[str]) -> None:
+        """Offer the task to these groups and users (the JSON columns and the rows agree)."""
+        self.candidate_groups, self.candidate_users = list(groups), list(users)
+        wanted = [(CandidateKind.GROUP, g) for g in dict.fromkeys(groups)] + \
+                 [(CandidateKind.USER, u) for u in dict.fromkeys(users)]
+        self.candidates = [TaskCandidate(kind=kind, name=name) for kind, name in wanted]
+
+
+class TaskCandidate(Base):
+    """One group or user a human task is offered to: the row the inbox query joins on."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (
+        Index("ix_task_candidates_name", "kind", "name", "task_id"),
+        # the inbox reads only the open tasks' rows: this index does not grow with history
+        Index("ix_task_candidates_open", "kind", "name", "task_id",
+              postgresql_where=text("is_open"), sqlite_where=text("is_open")),
+    )
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # CandidateKind
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # False once the task is completed or cancelled (set when its instance's waits are synced)
+    is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Job(Base):
@@ -239,6 +295,10 @@ class Event(Base):
     """One line of the append-only audit trail."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_type_created", "type", "created_at"),  # the statistics
+        Index("ix_events_instance_id_id", "instance_id", "id"),  # an instance's history
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -247,6 +307,27 @@ class Event(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StatCounter(Base):
+    """A running total of rows that never change (ended instances, service calls)."""
+
+    __tablename__ = "stat_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # what is counted
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # process or operation
+    sub: Mapped[str] = mapped_column(String(64), primary_key=True)  # status or outcome
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[float] = mapped_column(Float, default=0.0)  # seconds or milliseconds
+
+
+class StatMark(Base):
+    """How far each running total has been added up (rows before ``mark_at`` are in it)."""
+
+    __tablename__ = "stat_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mark_at: Mapped[datetime | None] = mapped_column()
 
 
 class Worker(Base):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from .db import Database
 from .errors import NotFoundError
@@ -110,7 +111,8 @@ def search_instances(db: Database, *, process_key: str | None = None,
                      per_page: int = 25, statuses: Sequence[str] | None = None,
                      ids: Sequence[str] | None = None, offset: int | None = None) -> Page:
     """Instances matching every filter given, newest first, one page of them (``offset``:
-    from that row on instead of from ``page``)."""
+    from that row on instead of from ``page``). The database filters, counts and pages; the
+    id breaks ties so pages never repeat or skip one; the serialized state is not loaded."""
     query = select(Instance)
     if statuses is not None:
         query = query.where(Instance.status.in_(statuses))
@@ -129,8 +131,9 @@ def search_instances(db: Database, *, process_key: str | None = None,
     if started_before:
         query = query.where(Instance.created_at < started_before)
     with db.read() as s:
-        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        items = list(s.scalars(query.order_by(Instance.created_at.desc(), Instance.id)
+        total = s.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+        items = list(s.scalars(query.options(defer(Instance.state))
+                               .order_by(Instance.created_at.desc(), Instance.id.desc())
                                .offset((page - 1) * per_page if offset is None else offset)
                                .limit(per_page)))
     return Page(items, int(total), page, per_page)

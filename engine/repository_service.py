@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
 from .definitions import Deployed
 from .errors import NotFoundError
 from .models import Definition, ExternalTopic
+
+# list queries leave out the big columns: every version's files would load otherwise
+_LIGHT = (defer(Definition.source), defer(Definition.spec), defer(Definition.extra_files))
 
 
 class RepositoryService:
@@ -46,11 +50,15 @@ class RepositoryService:
 
     def deploy_directory(self, path: str | Path | None = None) -> list[Deployed]:
         """Deploy every file under ``path`` (the configured processes folder by default)."""
-        return self._core.definitions.deploy_directory(
+        deployed = self._core.definitions.deploy_directory(
             Path(path or self._core.settings.processes_dir))
+        return [self._warned(d) for d in deployed]
 
     def list_definitions(self, kind: str | None = None) -> list[Definition]:
-        """The latest version of every definition (``kind``: "process" or "decision")."""
+        """The latest version of every definition (``kind``: "process" or "decision").
+
+        The rows hold no ``source``, ``spec`` or ``extra_files`` (``definition`` has them).
+        """
         with self.db.read() as s:
             latest = (select(Definition.key, Definition.kind,
                              func.max(Definition.version).label("v"))
@@ -60,26 +68,36 @@ class RepositoryService:
                                             & (Definition.version == latest.c.v))
             if kind:
                 query = query.where(Definition.kind == kind)
-            return list(s.scalars(query.order_by(Definition.key)))
+            return list(s.scalars(query.options(*_LIGHT).order_by(Definition.key)))
 
     def definition_versions(self, key: str) -> list[Definition]:
-        """Every version of one definition, newest first; ``NotFoundError`` when none."""
+        """Every version of one definition, newest first, without their ``source``, ``spec``
+        or ``extra_files`` (``definition`` has them); ``NotFoundError`` when none."""
         with self.db.read() as s:
-            rows = list(s.scalars(select(Definition).where(Definition.key == key)
+            rows = list(s.scalars(select(Definition).options(*_LIGHT)
+                                  .where(Definition.key == key)
                                   .order_by(Definition.version.desc())))
         if not rows:
             raise NotFoundError(f"no definition with key '{key}' is deployed", {"key": key})
         return rows
 
     def definition(self, key: str, version: int | None = None) -> Definition:
-        """One version of a definition, the latest when ``version`` is not given."""
-        rows = self.definition_versions(key)
-        if version is None:
-            return rows[0]
-        for row in rows:
-            if row.version == version:
-                return row
-        raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
+        """One version of a definition, the latest when ``version`` is not given (one row)."""
+        query = select(Definition).where(Definition.key == key)
+        query = (query.order_by(Definition.version.desc()).limit(1) if version is None
+                 else query.where(Definition.version == version))
+        with self.db.read() as s:
+            row = s.scalars(query).first()
+        if row is None and version is None:
+            raise NotFoundError(f"no definition with key '{key}' is deployed", {"key": key})
+        if row is None:
+            with self.db.read() as s:
+                known = s.scalar(select(Definition.id).where(Definition.key == key).limit(1))
+            if known is None:
+                raise NotFoundError(f"no definition with key '{key}' is deployed",
+                                    {"key": key})
+            raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
+        return row
 
     def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
         """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""

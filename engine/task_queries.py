@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
 
 from .db import Database
 from .errors import InvalidInputError, NotFoundError
-from .models import Event, HumanTask, utcnow
+from .models import Event, HumanTask, User, utcnow
 from .paging import Page
+from .users import may_see_task
 from .vocabulary import OPEN_TASK_STATUSES
 
 OPEN = OPEN_TASK_STATUSES
+
+
+def is_open_task() -> ColumnElement[bool]:
+    """SQL: the task is open, written out (no parameters) so that the database can use the
+    partial indexes over open tasks whatever plan it caches."""
+    return HumanTask.status.in_(bindparam("open_statuses", [str(s) for s in OPEN],
+                                          expanding=True, literal_execute=True))
 HISTORY_TYPES = ("task_created", "task_claimed", "task_unclaimed", "task_completed",
                  "task_cancelled", "task_completion_ignored")
 MAX_COMMENT = 4000
@@ -33,36 +53,119 @@ class Queue:
     processes: list[str] = field(default_factory=list)
 
 
-def task_queue(db: Database, user: str, visible: Callable[[HumanTask], bool], *,
-               process_key: str | None = None, show: Show = "all", overdue: bool = False,
-               sort: Sort = "due", page: int = 1, per_page: int = 50,
-               now: datetime | None = None) -> Queue:
-    """Return the open tasks ``visible`` lets ``user`` see, filtered, sorted and paged.
+def task_queue(db: Database, user: User, *, process_key: str | None = None,
+               show: Show = "all", overdue: bool = False, sort: Sort = "due", page: int = 1,
+               per_page: int = 50, now: datetime | None = None) -> Queue:
+    """Return the open tasks ``user`` may see, filtered, sorted and paged, with the counts.
 
-    Who may see a task is the caller's rule (groups, roles); it is applied before counting,
-    so the counts never reveal tasks the person may not see.
+    Who may see a task (``users.may_see_task``) is part of the query, so the counts never
+    reveal tasks the person may not see. One statement finds the visible tasks once (a
+    common table expression) and answers both the counts per process (which give the
+    total) and the ids of the page; a second reads those tasks' rows.
     """
     now = now or utcnow()
+    v = (select(HumanTask.id, HumanTask.process_key, HumanTask.assignee, HumanTask.due_at,
+                HumanTask.priority, HumanTask.created_at)
+         .where(is_open_task(), may_see_task(user, open_only=True)).cte("visible"))
+    mine, unclaimed, late = v.c.assignee == user.name, v.c.assignee.is_(None), v.c.due_at < now
+
+    def wanted_of(c: Any) -> list[ColumnElement[bool]]:
+        out = [c.process_key == process_key] if process_key else []
+        out += [c.assignee == user.name] if show == "mine" else \
+            [c.assignee.is_(None)] if show == "unclaimed" else []
+        return out + ([c.due_at < now] if overdue else [])
+
+    wanted = wanted_of(v.c)
+    order = _orders(v.c)[sort]
+    if user.active and user.role == "admin":  # every open task: the page walks an index
+        return _everyone_queue(db, select(HumanTask).where(is_open_task(),
+                                                               *wanted_of(HumanTask)),
+                               _counts_of(v, mine, unclaimed, late), process_key, show,
+                               overdue, sort, page, per_page)
+    ids = (select(v.c.id, func.row_number().over(order_by=order).label("n"))
+           .where(*wanted).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+           .subquery())
+    none = null().cast(String)
+    both = union_all(
+        _counts_of(v, mine, unclaimed, late).add_columns(none, null().cast(Integer)),
+        select(none, null(), null(), null(), null(), ids.c.id, ids.c.n))
     with db.read() as s:
-        rows = [r for r in s.scalars(select(HumanTask).where(HumanTask.status.in_(OPEN)))
-                if visible(r)]
-    processes = sorted({r.process_key for r in rows})
-    if process_key:
-        rows = [r for r in rows if r.process_key == process_key]
-    counts = {"all": len(rows),
-              "mine": sum(1 for r in rows if r.assignee == user),
-              "unclaimed": sum(1 for r in rows if r.assignee is None),
-              "overdue": sum(1 for r in rows if is_overdue(r, now))}
-    if show == "mine":
-        rows = [r for r in rows if r.assignee == user]
-    elif show == "unclaimed":
-        rows = [r for r in rows if r.assignee is None]
-    if overdue:
-        rows = [r for r in rows if is_overdue(r, now)]
-    rows.sort(key=_sort_key(sort))
-    start = (page - 1) * per_page
-    return Queue(Page(rows[start:start + per_page], len(rows), page, per_page), counts,
-                 processes)
+        answer = s.execute(both).all()
+        per_process = [r for r in answer if r[5] is None]
+        counts = _summed(per_process, process_key)
+        if overdue and show != "all":  # the one total the counts do not hold
+            total = s.scalar(select(func.count()).select_from(v).where(*wanted)) or 0
+        else:
+            total = counts["overdue" if overdue else show]
+        page_ids = [r[5] for r in sorted((r for r in answer if r[5] is not None),
+                                         key=lambda r: r[6])]
+        rows = _rows(s, page_ids)
+    return Queue(Page(rows, int(total), page, per_page), counts,
+                 sorted(r[0] for r in per_process))
+
+
+def _everyone_queue(db: Database, query: Select[Any], counts_query: Select[Any],
+                    process_key: str | None, show: Show, overdue: bool, sort: Sort,
+                    page: int, per_page: int) -> Queue:
+    """An admin's queue: counts over every open task, and a page read in index order."""
+    with db.read() as s:
+        per_process = s.execute(counts_query).all()
+        counts = _summed(per_process, process_key)
+        if overdue and show != "all":
+            total = s.scalar(query.with_only_columns(func.count(),
+                                                     maintain_column_froms=True)) or 0
+        else:
+            total = counts["overdue" if overdue else show]
+        rows = page_of(s, query, _orders(HumanTask)[sort], (page - 1) * per_page, per_page)
+    return Queue(Page(rows, int(total), page, per_page), counts,
+                 sorted(r[0] for r in per_process))
+
+
+def _counts_of(v: Any, mine: ColumnElement[bool], unclaimed: ColumnElement[bool],
+               late: ColumnElement[bool]) -> Select[Any]:
+    return select(v.c.process_key, func.count(), _how_many(mine), _how_many(unclaimed),
+                  _how_many(late)).group_by(v.c.process_key)
+
+
+def _summed(per_process: Sequence[Any], process_key: str | None) -> dict[str, int]:
+    counted = [r for r in per_process if not process_key or r[0] == process_key]
+    return {name: sum(int(r[i] or 0) for r in counted)
+            for i, name in enumerate(("all", "mine", "unclaimed", "overdue"), start=1)}
+
+
+def _rows(s: Session, ids: list[str]) -> list[HumanTask]:
+    """The tasks with these ids, whole (forms and all), in that order."""
+    if not ids:
+        return []
+    found = {t.id: t for t in s.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def counted_page(s: Session, query: Select[Any], order: tuple[Any, ...], offset: int,
+                 limit: int) -> tuple[list[HumanTask], int]:
+    """One page of ``query`` and how many rows it has in all, from one scan (a window
+    count beside the ids); then only the page's whole rows."""
+    found = s.execute(query.with_only_columns(HumanTask.id, func.count().over(),
+                                              maintain_column_froms=True)
+                      .order_by(*order).offset(offset).limit(limit)).all()
+    if found:
+        return _rows(s, [r[0] for r in found]), int(found[0][1])
+    total = s.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) \
+        if offset else 0  # past the end, or nothing at all
+    return [], int(total or 0)
+
+
+def page_of(s: Session, query: Select[Any], order: tuple[Any, ...], offset: int,
+            limit: int) -> list[HumanTask]:
+    """One page of ``query``: the ids first (narrow rows the open-task index covers), then
+    only those tasks' whole rows (forms and all), in the same order."""
+    return _rows(s, list(s.scalars(query.with_only_columns(HumanTask.id,
+                                                           maintain_column_froms=True)
+                                   .order_by(*order).offset(offset).limit(limit))))
+
+
+def _how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
@@ -71,13 +174,19 @@ def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
             and task.due_at < (now or utcnow()))
 
 
-def _sort_key(sort: Sort) -> Callable[[HumanTask], tuple[object, ...]]:
-    if sort == "priority":  # the highest priority first, then the oldest
-        return lambda t: (-(t.priority or 0), t.created_at)
-    if sort == "age":  # the oldest first
-        return lambda t: (t.created_at, t.id)
-    # the soonest due first; tasks without a due date last, oldest first among them
-    return lambda t: (t.due_at is None, t.due_at or t.created_at, t.created_at)
+# the soonest due first; tasks without a due date last, oldest first among them; the id
+# makes the order total, so a page never repeats or skips a task
+def _orders(c: Any) -> dict[str, tuple[Any, ...]]:
+    """Each sort of the inbox over columns ``c`` (the table's, or a query's)."""
+    return {
+        "due": (c.due_at.asc().nulls_last(), c.created_at, c.id),
+        # the highest priority first, then the oldest
+        "priority": (c.priority.desc(), c.created_at, c.id),
+        "age": (c.created_at, c.id),  # the oldest first
+    }
+
+
+DUE_ORDER = _orders(HumanTask)["due"]
 
 
 def add_comment(db: Database, task_id: str, author: str, text: str,

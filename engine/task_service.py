@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
@@ -21,8 +21,7 @@ from .instances import check_variables
 from .models import Event, HumanTask, Instance, User, utcnow
 from .paging import Page
 from .task_queries import Queue, Show, Sort
-from .users import can_see_task
-from .vocabulary import OPEN_TASK_STATUSES, JobKind, TaskStatus
+from .vocabulary import OPEN_TASK_STATUSES, CandidateKind, JobKind, TaskStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,21 +47,20 @@ class TaskService:
                    instance_id: str | None = None, visible_to: User | None = None,
                    element_id: str | None = None, business_key: str | None = None,
                    candidate_user: str | None = None, unassigned: bool = False,
-                   page: int = 1, per_page: int = 50) -> Page:
+                   page: int = 1, per_page: int = 50, offset: int | None = None) -> Page:
         """Tasks matching every filter given (open ones unless ``status`` says otherwise);
-        with ``visible_to``, only those that person sees in the inbox (paged after that).
+        with ``visible_to``, only those that person sees in the inbox.
 
         ``candidate_user``: tasks that person is a candidate for, by name or by group;
-        ``unassigned``: only tasks nobody has claimed.
+        ``unassigned``: only tasks nobody has claimed; ``offset``: from that row on instead
+        of from ``page``. The database filters, counts and pages (soonest due first).
         """
         with self.db.read() as s:
-            candidate = (s.scalar(select(User).where(User.name == candidate_user))
-                         if candidate_user else None)
             query = select(HumanTask)
             if status:
                 query = query.where(HumanTask.status == status)
             else:
-                query = query.where(HumanTask.status.in_(OPEN_TASK_STATUSES))
+                query = query.where(task_queries.is_open_task())
             if assignee:
                 query = query.where(HumanTask.assignee == assignee)
             if process_key:
@@ -75,18 +73,29 @@ class TaskService:
                 query = query.where(HumanTask.business_key == business_key)
             if unassigned:
                 query = query.where(HumanTask.assignee.is_(None))
-            rows = list(s.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                                 HumanTask.created_at)))
-        if candidate_group:
-            rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
-        if candidate_user:
-            groups = set(candidate.groups or []) if candidate is not None else set()
-            rows = [r for r in rows if candidate_user in (r.candidate_users or [])
-                    or groups & set(r.candidate_groups or [])]
-        if visible_to is not None:
-            rows = [r for r in rows if can_see_task(visible_to, r)]
-        start = (page - 1) * per_page
-        return Page(rows[start:start + per_page], len(rows), page, per_page)
+            open_only = not status or status in OPEN_TASK_STATUSES
+            if candidate_group:
+                query = query.where(users.offered_to(CandidateKind.GROUP, [candidate_group],
+                                                     open_only))
+            if candidate_user:
+                candidate = s.scalar(select(User).where(User.name == candidate_user))
+                groups = list(candidate.groups or []) if candidate is not None else []
+                query = query.where(or_(
+                    users.offered_to(CandidateKind.USER, [candidate_user], open_only),
+                    users.offered_to(CandidateKind.GROUP, groups, open_only)))
+            if visible_to is not None:
+                query = query.where(users.may_see_task(visible_to, open_only=open_only))
+            start = (page - 1) * per_page if offset is None else offset
+            by_candidates = bool(candidate_group or candidate_user or visible_to is not None)
+            if per_page and by_candidates:  # count beside the page: the probes once
+                rows, total = task_queries.counted_page(s, query, task_queries.DUE_ORDER,
+                                                        start, per_page)
+            else:  # an index counts the rest alone, and the page stops at its end
+                total = s.scalar(query.with_only_columns(func.count(),
+                                                         maintain_column_froms=True)) or 0
+                rows = task_queries.page_of(s, query, task_queries.DUE_ORDER, start,
+                                            per_page) if per_page else []
+        return Page(rows, int(total), page, per_page)
 
     def open_tasks_of(self, instance_id: str) -> list[HumanTask]:
         """The tasks an instance waits on now."""
@@ -99,7 +108,7 @@ class TaskService:
               overdue: bool = False, sort: Sort = "due", page: int = 1,
               per_page: int = 50) -> Queue:
         """The open tasks ``user`` may see, filtered, sorted and paged, with the counts."""
-        return task_queries.task_queue(self.db, user.name, lambda t: can_see_task(user, t),
+        return task_queries.task_queue(self.db, user,
                                        process_key=process_key, show=show, overdue=overdue,
                                        sort=sort, page=page, per_page=per_page)
 

@@ -11,15 +11,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    false,
+    func,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .config import Settings
 from .db import Database
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from .models import Event, HumanTask, LoginThrottle, User, utcnow
+from .models import Event, HumanTask, LoginThrottle, TaskCandidate, User, utcnow
+from .vocabulary import OPEN_TASK_STATUSES, CandidateKind
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +167,48 @@ def can_see_task(user: User, task: HumanTask) -> bool:
     if set(task.candidate_groups or ()) & set(user.groups or ()):
         return True
     return task.assignee == user.name or user.name in (task.candidate_users or ())
+
+
+def may_see_task(user: User, *, open_only: bool = False) -> ColumnElement[bool]:
+    """``can_see_task`` as SQL over ``human_tasks``, for the database to filter the inbox.
+
+    It reads the ``task_candidates`` rows (indexed by kind and name), never the JSON columns;
+    ``open_only``: the caller lists open tasks only, so the open tasks' rows (their own
+    partial index) suffice, however long the history. An ``IN`` over the ids the person's
+    groups, name and claims give lets the database start from those few rows.
+    """
+    if not user.active:
+        return false()
+    if user.role == "admin":
+        return true()
+    offered = [_offered(CandidateKind.USER, [user.name], open_only)]
+    if user.groups:
+        offered.append(_offered(CandidateKind.GROUP, list(user.groups), open_only))
+    claimed = aliased(HumanTask)
+    mine = select(claimed.id).where(claimed.assignee == user.name)
+    if open_only:
+        mine = mine.where(claimed.status.in_(OPEN_TASK_STATUSES))
+    return HumanTask.id.in_(union_all(*offered, mine))
+
+
+def offered_to(kind: CandidateKind, names: list[str],
+               open_only: bool = False) -> ColumnElement[bool]:
+    """SQL: the task is offered to one of these groups (or users)."""
+    return HumanTask.id.in_(_offered(kind, names, open_only))
+
+
+def _offered(kind: CandidateKind, names: list[str], open_only: bool) -> Select[str]:
+    query = select(TaskCandidate.task_id).where(TaskCandidate.kind == kind,
+                                                TaskCandidate.name.in_(names))
+    return query.where(TaskCandidate.is_open) if open_only else query
+
+
+def close_candidates(session: Session, task_ids: list[str]) -> None:
+    """The tasks are completed or cancelled: their rows leave the inbox's index."""
+    if task_ids:
+        session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids),
+                                                    TaskCandidate.is_open)
+                        .values(is_open=False))
 
 
 def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = False) -> User:

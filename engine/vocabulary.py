@@ -33,6 +33,13 @@ class TaskStatus(StrEnum):
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
 
 
+class CandidateKind(StrEnum):
+    """Whom a human task is offered to: a group, or one user by name."""
+
+    GROUP = "group"
+    USER = "user"
+
+
 class IncidentStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"

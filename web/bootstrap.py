@@ -100,6 +100,8 @@ def deploy_processes(engine: Engine, settings: Settings) -> None:
     for d in deployed:
         if d.new_version:
             log.info("deployed %s version %d", d.key, d.version)
+        for warning in d.warnings:
+            log.warning("%s: %s", d.key, warning)
 
 
 def deploy_failure(directory: str, problems: list[Problem]) -> str:

@@ -162,6 +162,8 @@ def deploy(paths: tuple[Path, ...], dry_run: bool) -> None:
             if dry_run:
                 state = f"would be a {state}" if d.new_version else state
             click.echo(f"{d.kind} {d.key} version {d.version} ({state})")
+            for warning in d.warnings:
+                click.echo(f"  warning: {warning}")
         if dry_run:
             click.echo("dry run: nothing was stored")
 

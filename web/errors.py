@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
+from markupsafe import escape
 from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -109,8 +110,34 @@ def _database_error(exc: sa_exc.SQLAlchemyError) -> tuple[Response, int]:
         return _unexpected(exc)
     log.error("database unavailable while serving a request: %s", type(exc).__name__,
               exc_info=exc)
-    return unavailable("the database is not available at the moment; try again in "
-                       f"{RETRY_AFTER_SECONDS} seconds")
+    message = (f"the database is not available at the moment; try again in "
+               f"{RETRY_AFTER_SECONDS} seconds")
+    if _is_page_request():
+        return _unavailable_page(message)
+    return unavailable(message)
+
+
+def _is_page_request() -> bool:
+    """A person's browser asking for a page (not the API, a probe or a webhook)."""
+    machine = request.path.startswith(("/api/", "/engine-rest", "/healthz", "/readyz",
+                                       "/webhooks", "/static/"))
+    return not machine and request.accept_mimetypes.accept_html
+
+
+def _unavailable_page(message: str) -> tuple[Response, int]:
+    """A 503 page that needs nothing from the database (not even who is signed in)."""
+    page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"refresh\" content=\"{RETRY_AFTER_SECONDS * 2}\">"
+            "<title>Bridgeflow is unavailable</title></head><body style=\"font-family: "
+            "system-ui, sans-serif; max-width: 40rem; margin: 3rem auto\">"
+            "<h1>Bridgeflow cannot reach its database</h1>"
+            f"<p>{escape(message[0].upper() + message[1:])}. What was saved before stays "
+            "saved; a form sent just now was not saved: send it again once this page, which "
+            "reloads by itself, is back.</p>"
+            "<p style=\"color: #666\">Error 503.</p></body></html>")
+    response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, 503
 
 
 def unavailable(message: str, **body: Any) -> tuple[Response, int]:

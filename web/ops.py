@@ -25,14 +25,31 @@ def _engine() -> Engine:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Say whether the database answers and how many workers are alive."""
+    """Liveness: the process serves and the database answers (no statistics: cheap)."""
     try:
-        stats = _engine().management.stats()
+        live = _engine().management.liveness()
     except Exception:  # noqa: BLE001 - any failure here means the database is away
         log.exception("health check: the database did not answer")
         return unavailable("the database does not answer", status="unavailable",
                            database="unreachable", workers_alive=0)
-    return jsonify(status="ok", database="ok", workers_alive=stats["workers_alive"]), 200
+    return jsonify(status="ok", database="ok", workers_alive=live["workers_alive"]), 200
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Readiness: the database answers, its schema is current, a worker beat lately."""
+    try:
+        ready = _engine().management.readiness()
+    except Exception:  # noqa: BLE001 - any failure here means the database is away
+        log.exception("readiness check: the database did not answer")
+        return unavailable("the database does not answer", status="unavailable",
+                           database="unreachable", ready=False)
+    if not ready["ready"]:
+        why = ("the database schema is behind the code: run `bridgeflow db upgrade`"
+               if ready["migrations"] != "current" else
+               "no worker has sent a heartbeat lately: start `bridgeflow worker`")
+        return unavailable(why, status="not_ready", **ready)
+    return jsonify(status="ok", **ready), 200
 
 
 @bp.get("/metrics")

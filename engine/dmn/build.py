@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.dmn.boxed import compile_boxed
+from engine.dmn.boxed_model import BoxedFunction
 from engine.dmn.document import Decision, DmnDocument, Runner
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_eval import Const, Env, Evaluator
 from engine.dmn.feel_lexer import FeelSyntaxError, declared_names
 from engine.dmn.feel_parser import parse_expression, parse_unary_tests
@@ -14,7 +17,7 @@ from engine.dmn.feel_unary import NOT_CONST, TestCompiler
 from engine.dmn.model import DefinitionsModel, LiteralModel, Logic, TableModel, Text
 from engine.dmn.results import MatchedRule
 from engine.dmn.tables import CompiledInput, CompiledRule, CompiledTable
-from engine.dmn.typeref import TypeMismatchError, converter
+from engine.dmn.typeref import TypeMismatchError, converter, result_check
 from engine.errors import Problem
 
 
@@ -27,6 +30,7 @@ class Builder:
             [i.name for i in model.inputs]
             + [d.variable_name for d in model.decisions]
             + [b.name for b in model.bkms]
+            + [s.name for s in model.services]
         )
         self.functions: dict[str, FeelFunction] = {}
 
@@ -69,13 +73,29 @@ class Builder:
     # -- logic ------------------------------------------------------------------------------
     def logic(self, logic: Logic, owner: str, owner_id: str,
               extra_names: frozenset[str] = frozenset()) -> tuple[Runner, list[str]] | None:
-        compiler = TestCompiler(self.names | extra_names)
+        compiler = TestCompiler(self.names | extra_names, self.model.item_specs)
+        if isinstance(logic, TableModel):
+            table = self.table(logic, owner, owner_id, compiler)
+            return table.evaluate, list(table.output_names)
+        fn = self.part(logic, owner, owner_id, self.names | extra_names)
+        return (lambda env: (fn(env), [])), []
+
+    def part(self, logic: Logic, owner: str, owner_id: str, names: frozenset[str]) -> Evaluator:
+        """Compile an expression of any kind, nested in a boxed expression or not."""
+        compiler = TestCompiler(names, self.model.item_specs)
         if isinstance(logic, LiteralModel):
-            fn = self.expression(logic.text, compiler, owner_id,
-                                 f"decision '{owner}', literal expression")
-            return (lambda env: (fn(env), [])), []
-        table = self.table(logic, owner, owner_id, compiler)
-        return table.evaluate, list(table.output_names)
+            return self.expression(logic.text, compiler, owner_id,
+                                   f"decision '{owner}', literal expression")
+        if isinstance(logic, TableModel):
+            table = self.table(logic, owner, owner_id, compiler)
+            return lambda env: table.evaluate(env)[0]
+        if isinstance(logic, BoxedFunction) and logic.kind.upper() != "FEEL":
+            self.problems.append(Problem(
+                self.filename, f"'{owner}' defines a {logic.kind} function; Bridgeflow "
+                "evaluates FEEL functions only", None, owner_id))  # fmt: skip
+            return Const(None)
+        return compile_boxed(logic, lambda inner, scope: self.part(inner, owner, owner_id,
+                                                                   scope), names)
 
     def table(self, table: TableModel, owner: str, owner_id: str,
               compiler: TestCompiler) -> CompiledTable:
@@ -168,6 +188,9 @@ class Builder:
                                              d.line, d.id))
                 continue
             compiled = self.logic(d.logic, d.name, d.id) if d.logic is not None else None
+            check = result_check(d.type_ref, self.model.item_types, self.model.item_specs)
+            if compiled is not None and check is not None:
+                compiled = (checked_result(compiled[0], check, d.name), compiled[1])
             table = d.logic if isinstance(d.logic, TableModel) else None
             decisions[d.id] = Decision(
                 d.id, d.name, d.variable_name,
@@ -182,7 +205,7 @@ class Builder:
 
     def check_requirements(self, decisions: dict[str, Decision]) -> None:
         input_ids = {i.id for i in self.model.inputs}
-        bkm_ids = {b.id for b in self.model.bkms}
+        bkm_ids = {b.id for b in self.model.bkms} | {s.id for s in self.model.services}
         for d in self.model.decisions:
             for ref, known, kind in [(r, decisions, "decision") for r in d.required_decisions] + [
                 (r, input_ids, "input data") for r in d.required_inputs
@@ -214,10 +237,26 @@ class Builder:
         return True
 
 
+def checked_result(run: Runner, check: Callable[[Any], Any], name: str) -> Runner:
+    """``run``, its result coerced to the decision's type: null (reported) if it is not."""
+
+    def checked(env: Env) -> tuple[Any, list[MatchedRule]]:
+        value, matched = run(env)
+        try:
+            return check(value), matched
+        except TypeMismatchError as exc:
+            report(f"decision '{name}': the result {exc}")
+            return None, matched
+
+    return checked
+
+
 def build_document(filename: str, model: DefinitionsModel) -> tuple[DmnDocument, list[Problem]]:
     builder = Builder(filename, model)
     builder.bkms()
     decisions = builder.decisions()
     inputs = {i.name: converter(i.type_ref, model.item_types) for i in model.inputs}
     document = DmnDocument(filename, model.namespace, decisions, builder.functions, inputs)
+    document.input_names = {i.id: i.name for i in model.inputs}
+    document.add_services(model.services)
     return document, builder.problems

@@ -6,10 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_eval import Env, UnknownNameError
 from engine.dmn.feel_limits import FeelLimitError, evaluation_budget
 from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
 from engine.dmn.results import DecisionEvaluationError, DecisionResult, MatchedRule
+from engine.dmn.services import ServiceModel, run_service, service_function
 from engine.dmn.typeref import Converter, TypeMismatchError
 from engine.errors import NotFoundError
 
@@ -58,6 +60,8 @@ class DmnDocument:
         self.decisions = decisions
         self._functions = functions
         self._inputs = input_converters
+        self.input_names: dict[str, str] = {}  # input data id → name
+        self.services: dict[str, ServiceModel] = {}
         self._by_name: dict[str, list[Decision]] = {}
         for decision in decisions.values():
             self._by_name.setdefault(decision.name, []).append(decision)
@@ -75,7 +79,22 @@ class DmnDocument:
         raise NotFoundError(f"{self.filename}: no decision '{decision_ref}' ({why})",
                             {"file": self.filename, "decision": decision_ref})
 
-    def evaluate(self, decision_id: str, variables: Mapping[str, Any]) -> DecisionResult:
+    def add_services(self, services: list[ServiceModel]) -> None:
+        """Make the decision services invocable by name, and callable from FEEL."""
+        for service in services:
+            self.services[service.name] = service
+            self._functions[service.name] = service_function(self, service)
+
+    def evaluate_service(self, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Run a decision service: its output decisions' values by name."""
+        service = self.services.get(name)
+        if service is None:
+            raise NotFoundError(f"{self.filename}: no decision service '{name}'",
+                                {"file": self.filename, "decision_service": name})
+        return run_service(self, service, variables)
+
+    def evaluate(self, decision_id: str, variables: Mapping[str, Any],
+                 given: frozenset[str] | set[str] = frozenset()) -> DecisionResult:
         """Evaluate a decision and those it requires, with ``variables`` as the input data.
 
         Numbers in the result are ``Decimal``. A table with one output column gives that
@@ -87,12 +106,13 @@ class DmnDocument:
         decision = self.find(decision_id)
         env: Env = dict(self._functions)
         env.update(variables)
-        with evaluation_budget():
+        with evaluation_budget(), collecting() as errors:
             self._prepare_inputs(env, decision)
             for required in decision.evaluation_order:
-                env[required.variable_name] = self._run(required, env)[0]
+                if required.variable_name not in given:  # a decision service's input
+                    env[required.variable_name] = self._run(required, env)[0]
             outputs, matched = self._run(decision, env)
-        return DecisionResult(outputs, matched)
+        return DecisionResult(outputs, matched, list(errors))
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
         for name, convert in self._inputs.items():

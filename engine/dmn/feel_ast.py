@@ -130,12 +130,37 @@ class Call(Node):
 
 @dataclass(frozen=True, slots=True)
 class Loop(Node):
-    """``for v in xs return e``, ``some v in xs satisfies c``, ``every v in xs satisfies c``."""
+    """``for v in xs, w in ys return e``, ``some v in xs satisfies c``, ``every …``."""
 
     pos: int
     kind: str
-    var: str
-    source: Node
+    iters: tuple[tuple[str, Node], ...]
+    body: Node
+
+
+@dataclass(frozen=True, slots=True)
+class IntRange(Node):
+    """``1..3`` after ``for i in``: the whole numbers from start to end, either way round."""
+
+    pos: int
+    start: Node
+    end: Node
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceOf(Node):
+    pos: int
+    value: Node
+    spec: Any  # a feel_typespec.TypeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDef(Node):
+    """``function(a, b: number) body``: a function value that closes over its scope."""
+
+    pos: int
+    params: tuple[str, ...]
+    types: tuple[Any, ...]  # a feel_typespec.TypeSpec or None per parameter
     body: Node
 
 

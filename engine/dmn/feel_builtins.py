@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -18,6 +18,15 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_contexts import (
+    context,
+    context_merge,
+    context_put,
+    get_entries,
+    get_value,
+)
+from engine.dmn.feel_errors import report
+from engine.dmn.feel_intervals import RELATIONS, SIGNATURES
 from engine.dmn.feel_limits import (
     check_length,
     check_number,
@@ -34,18 +43,30 @@ from engine.dmn.feel_lists import (
     flatten,
     insert_before,
     list_contains,
+    list_replace,
     mean,
     median,
+    mode,
     product,
     remove,
+    sort,
+    stddev,
     sublist,
     total,
 )
+from engine.dmn.feel_ranges import range_from_text
 from engine.dmn.feel_temporal import (
+    day_of_week,
+    day_of_year,
+    iso_text,
+    month_of_year,
+    now,
     parse_date,
     parse_date_time,
     parse_duration,
     parse_time,
+    today,
+    week_of_year,
 )
 from engine.dmn.feel_types import (
     NUMBER_CONTEXT as CTX,
@@ -53,6 +74,7 @@ from engine.dmn.feel_types import (
 from engine.dmn.feel_types import (
     YearMonthDuration,
     feel_eq,
+    feel_is,
     feel_not,
     feel_repr,
     format_duration,
@@ -70,8 +92,16 @@ class Builtin:
     signatures: tuple[tuple[str, ...], ...]
     varargs: bool = False  # f(list) or f(a, b, c...): both forms allowed
     open_arity: bool = False  # extra arguments after the signature are passed through
+    name: str = ""
 
     def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
+        result = self._invoke(args, named)
+        if result is None and self.name not in _NULL_IS_AN_ANSWER:
+            report(f"{self.name}() gave null: its arguments are missing, too many or not of "
+                   "the types it takes")
+        return result
+
+    def _invoke(self, args: list[Any], named: dict[str, Any] | None) -> Any:
         if named is not None:
             ordered = self._order(named)
             if ordered is None:
@@ -94,12 +124,24 @@ class Builtin:
                 return [named[p] for p in sig[: len(named)]]
         return None
 
+    def _wrap_lists(self, args: list[Any]) -> list[Any]:
+        """A single value passed where a list is taken stands for a one-item list."""
+        for sig in self.signatures:
+            if len(sig) == len(args):
+                return [[a] if p in _LIST_PARAMETERS and a is not None and type(a) is not list
+                        else a for p, a in zip(sig, args, strict=True)]
+        return args
+
     def _run(self, args: list[Any]) -> Any:
+        args = self._wrap_lists(args)
         spend(1 + sum(len(a) for a in args if type(a) is list))
         try:
             return check_size(self.fn(*args))
         except _FAILURES:
             return None
+
+
+_LIST_PARAMETERS = frozenset({"list", "contexts"})
 
 
 def _str(*values: Any) -> bool:
@@ -113,7 +155,7 @@ def _string(value: Any) -> Any:
     if type(value) is str:
         return value
     if type(value) in (dt.date, dt.datetime, dt.time):
-        return value.isoformat()
+        return iso_text(value)
     if type(value) in (dt.timedelta, YearMonthDuration):
         return format_duration(value)
     return feel_repr(value)
@@ -195,7 +237,7 @@ def _years_and_months(start: Any, end: Any) -> Any:
 # -- numbers ------------------------------------------------------------------------------
 def _rounder(mode: str) -> Callable[..., Any]:
     def round_to(n: Any, scale: Any = Decimal(0)) -> Any:
-        places = _int(scale)
+        places = int(scale) if type(scale) is Decimal else None  # 2.5 places: 2
         if not _num(n) or places is None:
             return None
         return n.quantize(Decimal(1).scaleb(-places), rounding=mode, context=CTX)
@@ -242,7 +284,7 @@ def _substring(s: Any, start: Any, length: Any = None) -> Any:
     begin = first - 1 if first > 0 else len(s) + first
     if length is None:
         return s[max(begin, 0):]
-    count = _int(length)
+    count = int(length) if type(length) is Decimal else None  # a length of 3.8: 3
     return None if count is None or count < 0 else s[max(begin, 0):max(begin, 0) + count]
 
 
@@ -263,7 +305,7 @@ def _replace(s: Any, pattern: Any, repl: Any, flags: Any = None) -> Any:
     if repl:  # bound the result before it is built: each match adds the replacement
         per_match = len(repl) + (len(s) if "$" in repl else 0)
         check_length(len(s) + len(regex.findall(s)) * per_match)
-    return regex.sub(_DOLLAR_GROUP.sub(r"\\\1", repl), s)
+    return regex.sub(lambda m: _DOLLAR_GROUP.sub(lambda g: m.group(int(g[1])) or "", repl), s)
 
 
 def _split(s: str, delimiter: str) -> list[str]:
@@ -285,7 +327,7 @@ def _b(fn: Callable[..., Any], *signatures: str, varargs: bool = False,
     return Builtin(fn, sigs, varargs, open_arity)
 
 
-BUILTINS: dict[str, Builtin] = {
+_TABLE: dict[str, Builtin] = {
     "not": _b(feel_not, "negand"),
     "string": _b(_string, "from"),
     "number": _b(_number, "from", "from,grouping separator",
@@ -313,9 +355,10 @@ BUILTINS: dict[str, Builtin] = {
     "string length": _b(lambda s: Decimal(len(s)) if _str(s) else None, "string"),
     "upper case": _b(lambda s: s.upper() if _str(s) else None, "string"),
     "lower case": _b(lambda s: s.lower() if _str(s) else None, "string"),
-    "substring before": _b(_two_strings(lambda s, m: s.partition(m)[0] if m in s else ""),
+    "substring before": _b(_two_strings(lambda s, m: s.partition(m)[0] if m and m in s else ""),
                            "string,match"),
-    "substring after": _b(_two_strings(lambda s, m: s.partition(m)[2] if m in s else ""),
+    "substring after": _b(_two_strings(lambda s, m: s if not m else s.partition(m)[2]
+                                        if m in s else ""),
                           "string,match"),
     "contains": _b(_two_strings(lambda s, m: m in s), "string,match"),
     "starts with": _b(_two_strings(lambda s, m: s.startswith(m)), "string,match"),
@@ -346,13 +389,28 @@ BUILTINS: dict[str, Builtin] = {
     "union": _b(lambda *lists: distinct(concatenate(*lists)), "list", open_arity=True),
     "distinct values": _b(distinct, "list"),
     "flatten": _b(flatten, "list"),
-    "get value": _b(lambda m, key: m.get(key) if type(m) is dict else None, "m,key"),
-    "get entries": _b(lambda m: [{"key": k, "value": v} for k, v in m.items()]
-                      if type(m) is dict else None, "m"),
-    "day of week": _b(lambda d: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                 "Saturday", "Sunday"][d.weekday()]
-                      if type(d) in (dt.date, dt.datetime) else None, "date"),
+    "mode": _b(mode, "list", varargs=True),
+    "stddev": _b(stddev, "list", varargs=True),
+    "sort": _b(sort, "list", "list,precedes"),
+    "list replace": _b(list_replace, "list,position,newItem", "list,match,newItem"),
+    "get value": _b(get_value, "m,key"),
+    "get entries": _b(get_entries, "m"),
+    "context": _b(context, "entries"),
+    "context put": _b(context_put, "context,key,value", "context,keys,value"),
+    "context merge": _b(context_merge, "contexts"),
+    "day of year": _b(day_of_year, "date"),
+    "day of week": _b(day_of_week, "date"),
+    "week of year": _b(week_of_year, "date"),
+    "month of year": _b(month_of_year, "date"),
+    "today": _b(today, ""),
+    "now": _b(now, ""),
+    "range": _b(range_from_text, "from"),
+    "is": _b(feel_is, "value1,value2"),
 }
+_TABLE.update({name: _b(fn, *SIGNATURES) for name, fn in RELATIONS.items()})
+BUILTINS: dict[str, Builtin] = {name: replace(b, name=name) for name, b in _TABLE.items()}
+# built-ins whose null is an ordinary answer (a key that is not there), not an error
+_NULL_IS_AN_ANSWER = frozenset({"get value"})  # get value reports wrong arguments itself
 PYTHON_FUNCTIONS = {
     "len": "string length(x) or count(list)",
     "str": "string(x)",

@@ -9,17 +9,22 @@ run is bounded by ``feel_limits``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, Overflow
 from typing import Any, cast
 
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
+from engine.dmn.feel_errors import report
+from engine.dmn.feel_functions import function_value, instance_of
+from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_limits import check_length, number_overflow, spend
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
+    has_property,
     temporal_add,
     temporal_property,
     temporal_sub,
@@ -33,6 +38,7 @@ from engine.dmn.feel_types import (
     compare,
     feel_eq,
     feel_not,
+    feel_type_name,
     to_feel,
 )
 
@@ -129,9 +135,22 @@ def negate(a: Any) -> Any:
     return None
 
 
+def _reporting(op: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``fn``, reporting a FEEL error when it gives null (operands it is not defined for)."""
+
+    def apply(a: Any, b: Any) -> Any:
+        result = fn(a, b)
+        if result is None:
+            report(f"{feel_type_name(a)} {op} {feel_type_name(b)} is not defined: null")
+        return result
+
+    return apply
+
+
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": add, "-": subtract, "*": multiply, "/": divide, "**": power,
-}  # fmt: skip
+    op: _reporting(op, fn)
+    for op, fn in {"+": add, "-": subtract, "*": multiply, "/": divide, "**": power}.items()
+}
 
 
 def _less(a: Any, b: Any) -> bool | None:
@@ -155,8 +174,16 @@ def _greater_eq(a: Any, b: Any) -> bool | None:
 
 
 COMPARE: dict[str, Callable[[Any, Any], bool | None]] = {
-    "=": feel_eq, "!=": lambda a, b: feel_not(feel_eq(a, b)),
-    "<": _less, "<=": _less_eq, ">": _greater, ">=": _greater_eq,
+    op: _reporting(op, fn) for op, fn in {
+        "=": feel_eq, "!=": lambda a, b: feel_not(feel_eq(a, b)),
+        "<": _less, "<=": _less_eq, ">": _greater, ">=": _greater_eq,
+    }.items()
+}
+
+
+_RANGE_PROPERTIES = {
+    "start": lambda r: r.start, "end": lambda r: r.end,
+    "start included": lambda r: r.start_included, "end included": lambda r: r.end_included,
 }  # fmt: skip
 
 
@@ -165,26 +192,20 @@ def member(value: Any, name: str) -> Any:
         return value.get(name)
     if type(value) is list:
         return [member(v, name) for v in value]
+    if type(value) is Range and name in _RANGE_PROPERTIES:
+        return _RANGE_PROPERTIES[name](value)
+    if value is not None and not has_property(value, name):
+        report(f"a {feel_type_name(value)} has no property '{name}': null")
     return temporal_property(value, name)
-
-
-def three_valued_any(values: list[Any]) -> bool | None:
-    if any(v is True for v in values):
-        return True
-    return False if all(v is False for v in values) else None
-
-
-def three_valued_all(values: list[Any]) -> bool | None:
-    if any(v is False for v in values):
-        return False
-    return True if all(v is True for v in values) else None
 
 
 class ExprCompiler:
     """Turns expression nodes into closures; ``names`` are the names the model declares."""
 
-    def __init__(self, names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, names: frozenset[str] = frozenset(),
+                 types: dict[str, Any] | None = None) -> None:
         self.names = names
+        self.types = types or {}  # the model's item definitions, as feel_typespec types
 
     def compile(self, node: ast.Node) -> Evaluator:
         method = getattr(self, "c_" + type(node).__name__, None)
@@ -205,8 +226,17 @@ class ExprCompiler:
     def c_Neg(self, node: ast.Neg) -> Evaluator:
         operand = self.compile(node.operand)
         if isinstance(node.operand, ast.Literal) and isinstance(operand, Const):
-            return Const(negate(operand.value))  # a negative literal such as -5
-        return lambda env: negate(operand(env))
+            folded = negate(operand.value)
+            if folded is not None:
+                return Const(folded)  # a negative literal such as -5
+        def negative(env: Env) -> Any:
+            value = operand(env)
+            result = negate(value)
+            if result is None:
+                report(f"-{feel_type_name(value)} is not defined: null")
+            return result
+
+        return negative
 
     def c_Arith(self, node: ast.Arith) -> Evaluator:
         return self._binary(_ARITH[node.op], node.left, node.right)
@@ -252,7 +282,10 @@ class ExprCompiler:
 
         def between(env: Env) -> bool | None:
             v = value(env)
-            return three_valued_all([_greater_eq(v, low(env)), _less_eq(v, high(env))])
+            result = three_valued_all([_greater_eq(v, low(env)), _less_eq(v, high(env))])
+            if result is None:
+                report("between needs a value and bounds of one ordered type: null")
+            return result
 
         return between
 
@@ -268,7 +301,8 @@ class ExprCompiler:
         return lambda env: [i(env) for i in items]
 
     def c_ContextLit(self, node: ast.ContextLit) -> Evaluator:
-        entries = [(key, self.compile(value)) for key, value in node.entries]
+        with self.scope(key for key, _ in node.entries):
+            entries = [(key, self.compile(value)) for key, value in node.entries]
 
         def context(env: Env) -> dict[str, Any]:
             local, result = dict(env), {}
@@ -327,17 +361,27 @@ class ExprCompiler:
                                       f"FEEL writes {hint}" if hint else None)
             return self._builtin_call(func.name, builtin, args, named)
         target = self.compile(func)
+        name = func.name if isinstance(func, ast.Name) else ""
+        shadowed = BUILTINS.get(name)
+        if shadowed is not None:  # a name the model uses, yet not a function in scope here
+            builtin_call = self._builtin_call(name, shadowed, args, named)
+
+            def call_either(env: Env) -> Any:
+                if isinstance(env.get(name), FeelFunction):
+                    return call(env)
+                return builtin_call(env)
 
         def call(env: Env) -> Any:
             fn = target(env)
             if not isinstance(fn, FeelFunction):
+                report(f"a {feel_type_name(fn)} cannot be invoked: null")
                 return None
             spend()
             if named:
                 return fn.call([], {k: v(env) for k, v in named})
             return fn.call([a(env) for a in args])
 
-        return call
+        return call_either if shadowed is not None else call
 
     def _builtin_call(self, name: str, builtin: Builtin, args: list[Evaluator],
                       named: list[tuple[str, Evaluator]]) -> Evaluator:
@@ -347,31 +391,39 @@ class ExprCompiler:
         if name in _LITERAL_CONSTRUCTORS and all(
             isinstance(a, Const) and type(a.value) is str and len(a.value) <= 64 for a in args
         ):  # date("2024-01-31") and the like are literals: parsed once, in bounded time
-            return Const(invoke([cast(Const, a).value for a in args]))
+            value = invoke([cast(Const, a).value for a in args])
+            if value is not None:  # an invalid one is reported when evaluated
+                return Const(value)
         if len(args) == 1:
             only = args[0]
             return lambda env: invoke([only(env)])
         return lambda env: invoke([a(env) for a in args])
 
     def c_Loop(self, node: ast.Loop) -> Evaluator:
-        source, body = self.compile(node.source), self.compile(node.body)
-        var, kind = node.var, node.kind
+        iters = []
+        with self.scope(var for var, _ in node.iters):
+            for var, source in node.iters:
+                iters.append((var, self.compile(source)))
+            body = self.compile(node.body)
+        return loop(node.kind, iters, body)
 
-        def loop(env: Env) -> Any:
-            items = source(env)
-            if type(items) is not list:
-                return None
-            local = dict(env)
-            results = []
-            for item in items:
-                spend()
-                local[var] = item
-                result = body(local)
-                if (kind == "some" and result is True) or (kind == "every" and result is False):
-                    return result
-                results.append(result)
-            if kind == "for":
-                return results
-            return three_valued_any(results) if kind == "some" else three_valued_all(results)
+    def c_IntRange(self, node: ast.IntRange) -> Evaluator:
+        return int_range(self.compile(node.start), self.compile(node.end))
 
-        return loop
+    def c_InstanceOf(self, node: ast.InstanceOf) -> Evaluator:
+        return instance_of(self.compile(node.value), node.spec, self.types)
+
+    def c_FunctionDef(self, node: ast.FunctionDef) -> Evaluator:
+        with self.scope(node.params):
+            body = self.compile(node.body)
+        return function_value(node.params, node.types, body)
+
+    @contextmanager
+    def scope(self, names: Iterable[str]) -> Iterator[None]:
+        """Names bound inside a loop, function or context shadow built-in functions."""
+        outer = self.names
+        self.names = outer | frozenset(names)
+        try:
+            yield
+        finally:
+            self.names = outer

@@ -22,7 +22,8 @@ _OPERATORS = (
     "**", "..", "<=", ">=", "!=", "==", "&&", "||",
     "<", ">", "=", "+", "-", "*", "/", "(", ")", "[", "]", "{", "}", ",", ".", ":", "?", "!", "%",
 )  # fmt: skip
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _IDENT = re.compile(r"[^\W\d][\w]*")
 _SPACE = re.compile(r"\s+")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'"}
@@ -71,13 +72,19 @@ def _string(text: str, start: int) -> tuple[str, int]:
     while i < len(text):
         c = text[i]
         if c == '"':
-            return "".join(out), i + 1
+            return _join_surrogates("".join(out)), i + 1
         if c == "\\" and i + 1 < len(text):
             nxt = text[i + 1]
             if nxt in _ESCAPES:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
+            if nxt == "U" and re.fullmatch(r"[0-9a-fA-F]{6}", text[i + 2 : i + 8]):
+                code = int(text[i + 2 : i + 8], 16)
+                if code <= 0x10FFFF:
+                    out.append(chr(code))
+                    i += 8
+                    continue
             if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2 : i + 6]):
                 out.append(chr(int(text[i + 2 : i + 6], 16)))
                 i += 6
@@ -87,13 +94,40 @@ def _string(text: str, start: int) -> tuple[str, int]:
     raise FeelSyntaxError("the string is not closed", start, 'end it with a double quote "')
 
 
-def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
+def _join_surrogates(text: str) -> str:
+    """Turn escaped UTF-16 surrogate pairs (\\uD83D\\uDC0E) into the one character they encode."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _skip_blank(text: str, i: int) -> int:
+    """Skip white space and ``//`` or ``/* */`` comments from ``i``."""
     while True:
         m = _SPACE.match(text, i)
         if m:
             i = m.end()
+        if text.startswith("/*", i) and "*/" not in text[i + 2 :]:
+            raise FeelSyntaxError("the comment is not closed", i, "end it with */")
+        m = _COMMENT.match(text, i)
+        if not m:
+            return i
+        i = m.end()
+
+
+def _number(text: str, pos: int) -> Decimal:
+    value = Decimal(text)
+    if value and abs(value.adjusted()) > MAX_EXPONENT:
+        raise FeelSyntaxError(f"the number {text} is out of range; FEEL numbers lie between "
+                              f"-1E+{MAX_EXPONENT + 1} and 1E+{MAX_EXPONENT + 1}", pos)
+    return value
+
+
+def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while True:
+        i = _skip_blank(text, i)
         if i >= n:
             tokens.append(Token("eof", "", n))
             return tokens
@@ -101,6 +135,11 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
         if c == '"':
             value, end = _string(text, i)
             tokens.append(Token("str", text[i:end], i, value))
+            i = end
+            continue
+        if c == "@" and text[i + 1 : i + 2] == '"':
+            value, end = _string(text, i + 1)
+            tokens.append(Token("at", text[i:end], i, value))
             i = end
             continue
         if c == "'":
@@ -117,7 +156,7 @@ def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
             if len(m.group()) > MAX_EXPONENT:
                 raise FeelSyntaxError(f"a number of {len(m.group()):,} digits; FEEL numbers are "
                                       f"limited to {MAX_EXPONENT} digits", i)
-            tokens.append(Token("num", m.group(), i, Decimal(m.group())))
+            tokens.append(Token("num", m.group(), i, _number(m.group(), i)))
             i = m.end()
             continue
         if known is not None and (c.isalpha() or c == "_"):

@@ -16,6 +16,8 @@ MAX_STEPS = 200_000
 """Loop iterations, filter items, function calls and list items a built-in walks, per evaluation."""
 MAX_SIZE = 100_000
 """Characters of a text and items of a list that an evaluation may build."""
+MAX_DEPTH = 64
+"""Calls of FEEL functions defined inline that may be under way at once (recursion depth)."""
 MAX_EXPONENT = 999
 """A FEEL number must lie strictly between -1E+1000 and 1E+1000 (and 0 or beyond ±1E-999)."""
 
@@ -57,6 +59,20 @@ def spend(steps: int = 1) -> None:
         raise FeelLimitError("steps", f"the expression took more than {MAX_STEPS:,} steps "
                              "(loop iterations, function calls, list items); FEEL evaluation "
                              "is limited to that many: simplify the expression or its loops")
+
+
+@contextmanager
+def call_depth() -> Iterator[None]:
+    """Count one more FEEL function call in progress; stop past ``MAX_DEPTH`` of them."""
+    depth = getattr(_local, "depth", 0) + 1
+    if depth > MAX_DEPTH:
+        raise FeelLimitError("depth", f"functions called each other more than {MAX_DEPTH} "
+                             "deep; FEEL recursion is limited to that depth")
+    _local.depth = depth
+    try:
+        yield
+    finally:
+        _local.depth = depth - 1
 
 
 def check_size(value: Any) -> Any:

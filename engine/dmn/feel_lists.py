@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cmp_to_key
 from typing import Any
 
+from engine.dmn.feel_limits import spend
 from engine.dmn.feel_types import NUMBER_CONTEXT as CTX
+from engine.dmn.feel_types import FeelFunction, compare, feel_eq
 from engine.dmn.feel_types import all_numbers as _num
-from engine.dmn.feel_types import compare, feel_eq
 from engine.dmn.feel_types import integer_value as _int
 
 
@@ -81,7 +83,7 @@ def sublist(items: Any, start: Any, length: Any = None) -> Any:
 
 
 def _index(items: Any, position: Any) -> int | None:
-    p = _int(position)
+    p = int(position) if type(position) is Decimal else None  # position 2.5 is 2
     if type(items) is not list or p is None or p == 0 or abs(p) > len(items):
         return None
     return p - 1 if p > 0 else len(items) + p
@@ -129,3 +131,60 @@ def product(items: list[Any]) -> Any:
     for x in items:
         result = CTX.multiply(result, x)
     return result
+
+
+def mode(items: list[Any]) -> Any:
+    """The most frequent numbers, in ascending order (all of them on a tie)."""
+    if not items or not _num(*items):
+        return None
+    counts: dict[Decimal, int] = {}
+    for x in items:
+        counts[x] = counts.get(x, 0) + 1
+    top = max(counts.values())
+    return sorted(x for x, n in counts.items() if n == top)
+
+
+def stddev(items: list[Any]) -> Any:
+    """The sample standard deviation; null for fewer than two numbers."""
+    if len(items) < 2 or not _num(*items):
+        return None
+    average = CTX.divide(total(items), Decimal(len(items)))
+    squares = Decimal(0)
+    for x in items:
+        squares = CTX.add(squares, CTX.power(CTX.subtract(x, average), 2))
+    return CTX.divide(squares, Decimal(len(items) - 1)).sqrt(CTX)
+
+
+def sort(items: Any, precedes: Any = None) -> Any:
+    """Sort ascending, or by a FEEL function ``precedes(a, b)`` that says a comes first."""
+    if type(items) is not list:
+        return None
+    if precedes is None:
+        for x in items[1:]:
+            if compare(x, items[0]) is None:
+                return None
+        return sorted(items, key=cmp_to_key(lambda a, b: compare(a, b) or 0))
+    if not isinstance(precedes, FeelFunction):
+        return None
+
+    def order(a: Any, b: Any) -> int:
+        spend()
+        if precedes.call([a, b]) is True:
+            return -1
+        return 1 if precedes.call([b, a]) is True else 0
+
+    return sorted(items, key=cmp_to_key(order))
+
+
+def list_replace(items: Any, position: Any, new_item: Any) -> Any:
+    """Replace the item at a position, or every item for which ``match(item, new)`` is true."""
+    if type(items) is not list:
+        return None
+    if isinstance(position, FeelFunction):
+        out = []
+        for x in items:
+            spend()
+            out.append(new_item if position.call([x, new_item]) is True else x)
+        return out
+    i = _index(items, position)
+    return None if i is None else items[:i] + [new_item] + items[i + 1:]

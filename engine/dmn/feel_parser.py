@@ -16,6 +16,8 @@ from engine.dmn.feel_hints import (
     source_start,
 )
 from engine.dmn.feel_lexer import FeelSyntaxError, Token, names_pattern, tokenize
+from engine.dmn.feel_temporal import at_literal
+from engine.dmn.feel_typespec import TYPE_NAMES, parse_type
 
 # Binding powers, loosest first; FEEL negation binds tighter than ** (so -2**2 is 4).
 _INFIX = {
@@ -26,7 +28,12 @@ _INFIX = {
 }  # fmt: skip
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _NEGATION_BP = 70
-_BUILTIN_NAMES = frozenset(BUILTINS)
+_BUILTIN_NAMES = frozenset(BUILTINS) | TYPE_NAMES
+# x.lower() is Python; a function in a context, library.sum(a, b), is FEEL
+_PYTHON_METHODS = frozenset({
+    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "format",
+    "append", "keys", "values", "items", "join", "find", "isdigit", "title", "capitalize",
+})
 
 
 class Parser:
@@ -176,6 +183,12 @@ class Parser:
             return ast.Literal(tok.pos, tok.value)
         if tok.kind == "name":
             return self.name(tok)
+        if tok.kind == "at":
+            value = at_literal(tok.value)
+            if value is None:
+                raise FeelSyntaxError(f"{tok.text} is not a date, time, date and time or "
+                                      "duration", tok.pos, 'write e.g. @"2024-01-31"')
+            return ast.Literal(tok.pos, value)
         text = tok.text
         if tok.kind == "kw":
             if text in ("true", "false"):
@@ -186,6 +199,8 @@ class Parser:
                 return self.if_expr(tok)
             if text in ("for", "some", "every"):
                 return self.loop(tok)
+            if text == "function":
+                return self.function_def(tok)
             if text == "not":
                 if not self.at("("):
                     self.fail("'not' needs parentheses", self.peek(), "write not(x)")
@@ -227,6 +242,9 @@ class Parser:
         return ast.Name(tok.pos, name)
 
     def paren(self, tok: Token) -> ast.Node:
+        op = self.peek()
+        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "="):
+            return self.unary_range(tok)
         inner = self.expr(0)
         if self.at(".."):
             return self.range_rest(tok, inner, start_included=False)
@@ -235,6 +253,18 @@ class Parser:
                       'write a list in square brackets ["a", "b"]; in an input cell just "a", "b"')
         self.expect(")", "')'")
         return inner
+
+    def unary_range(self, tok: Token) -> ast.Node:
+        """``(< 10)``, ``(>= x)``, ``(= 5)``: the range a comparison stands for (DMN 1.4)."""
+        op = self.advance().text
+        endpoint = self.expr(_INFIX["="])
+        self.expect(")", "')' to close the range")
+        null = ast.Literal(tok.pos, None)
+        if op == "=":
+            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True)
+        if op in ("<", "<="):
+            return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=")
+        return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False)
 
     def bracket(self, tok: Token) -> ast.Node:
         if self.at("]"):
@@ -274,6 +304,8 @@ class Parser:
             else:
                 self.fail("expected a context key", key_tok)
             self.expect(":", "':' after the context key")
+            if any(key == k for k, _ in entries):
+                raise FeelSyntaxError(f"the context has the key '{key}' twice", key_tok.pos)
             entries.append((key, self.expr(0)))
             if not self.at("}"):
                 self.expect(",", "',' or '}' in the context")
@@ -288,14 +320,44 @@ class Parser:
         return ast.If(tok.pos, cond, then, self.expr(0))
 
     def loop(self, tok: Token) -> ast.Node:
-        var_tok = self.advance()
-        if var_tok.kind != "name":
-            self.fail("expected a variable name", var_tok)
-        var = self.name(var_tok)
-        self.expect("in", "'in'")
-        source = self.expr(0)
+        iters: list[tuple[str, ast.Node]] = []
+        while True:
+            var_tok = self.advance()
+            if var_tok.kind != "name":
+                self.fail("expected a variable name", var_tok)
+            var = self.name(var_tok)
+            self.expect("in", "'in'")
+            source = self.expr(0)
+            if self.at(".."):
+                dots = self.advance()
+                source = ast.IntRange(dots.pos, source, self.expr(0))
+            iters.append((var.name, source))
+            if not self.at(","):
+                break
+            self.advance()
         self.expect("return" if tok.text == "for" else "satisfies")
-        return ast.Loop(tok.pos, tok.text, var.name, source, self.expr(0))
+        return ast.Loop(tok.pos, tok.text, tuple(iters), self.expr(0))
+
+    def function_def(self, tok: Token) -> ast.Node:
+        self.expect("(", "'(' and the parameters")
+        params: list[str] = []
+        types: list[object] = []
+        while not self.at(")"):
+            name_tok = self.advance()
+            if name_tok.kind != "name":
+                self.fail("expected a parameter name", name_tok)
+            params.append(self.name(name_tok).name)
+            if self.at(":"):
+                self.advance()
+                types.append(parse_type(self))
+            else:
+                types.append(None)
+            if not self.at(")"):
+                self.expect(",", "',' or ')' in the parameters")
+        self.advance()
+        if self.peek().kind == "name" and self.peek().text == "external":
+            self.fail("external functions (Java, PMML) are not supported", self.peek())
+        return ast.FunctionDef(tok.pos, tuple(params), tuple(types), self.expr(0))
 
     def led(self, tok: Token, left: ast.Node, lbp: int) -> ast.Node:
         text = tok.text
@@ -330,7 +392,8 @@ class Parser:
         if text == "(":
             return self.call(tok, left)
         if text == "instance":
-            self.fail("'instance of' is not supported", tok)
+            self.expect("of", "'of' after 'instance'")
+            return ast.InstanceOf(tok.pos, left, parse_type(self))
         if text == "==":
             self.fail("'==' is Python", tok)
         self.fail("unexpected operator", tok)
@@ -350,7 +413,7 @@ class Parser:
         return (self.positive_test(),)
 
     def call(self, tok: Token, func: ast.Node) -> ast.Node:
-        if isinstance(func, ast.Path):
+        if isinstance(func, ast.Path) and func.member in _PYTHON_METHODS:
             raise FeelSyntaxError(f"FEEL has no methods such as .{func.member}()", func.pos,
                                   "call a function instead, e.g. lower case(x)")
         args: list[ast.Node] = []

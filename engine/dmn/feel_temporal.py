@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,6 +100,24 @@ def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
     )
 
 
+def iso_text(value: dt.date | dt.time) -> str:
+    """ISO 8601 text of a date, time or date-time; a zone id is written ``@Europe/Paris``."""
+    if isinstance(value, (dt.datetime, dt.time)) and isinstance(value.tzinfo, ZoneInfo):
+        return f"{value.replace(tzinfo=None).isoformat()}@{value.tzinfo.key}"
+    return value.isoformat()
+
+
+def at_literal(text: str) -> Any:
+    """The value of ``@"…"``: a date, time, date and time or duration; None if none."""
+    if text.startswith(("P", "-P")):
+        return parse_duration(text)
+    if "T" in text:
+        return parse_date_time(text)
+    if _DATE.fullmatch(text):
+        return parse_date(text)
+    return parse_time(text)
+
+
 def _add_months(day: Any, months: int) -> Any:
     """Shift a date or date-time by whole months, clamping to the month's last day."""
     total = day.year * 12 + day.month - 1 + months
@@ -140,9 +158,17 @@ def temporal_add(a: Any, b: Any) -> Any:
     return None
 
 
+def _midnight(day: dt.date, other: dt.datetime) -> dt.datetime:
+    zone = dt.UTC if other.tzinfo is not None else None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
 def temporal_sub(a: Any, b: Any) -> Any:
     """FEEL ``-`` for temporal values; None when the operands do not combine."""
     ta, tb = type(a), type(b)
+    if {ta, tb} == {dt.date, dt.datetime}:  # the date counts as its midnight, UTC if zoned
+        a, b = (_midnight(a, b), b) if ta is dt.date else (a, _midnight(b, a))
+        ta = tb = dt.datetime
     try:
         if ta is tb and ta in (dt.date, dt.datetime):
             return a - b
@@ -164,7 +190,7 @@ def _seconds(value: dt.timedelta) -> Decimal:
 
 def duration_times(value: Any, factor: Decimal) -> Any:
     if type(value) is YearMonthDuration:
-        return YearMonthDuration(int((value.months * factor).to_integral_value()))
+        return YearMonthDuration(int((value.months * factor).to_integral_value(ROUND_DOWN)))
     try:
         return dt.timedelta(seconds=float(_seconds(value) * factor))
     except OverflowError:
@@ -216,7 +242,45 @@ _PROPERTIES: dict[type, dict[str, Any]] = {
 _PROPERTIES[dt.datetime] = {**_PROPERTIES[dt.date], **_PROPERTIES[dt.time]}
 
 
+def has_property(value: Any, name: str) -> bool:
+    return name in _PROPERTIES.get(type(value), {})
+
+
 def temporal_property(value: Any, name: str) -> Any:
     """``value.name`` for temporal values (``d.year``, ``t.hour``, ``dur.days``...)."""
     getter = _PROPERTIES.get(type(value), {}).get(name)
     return None if getter is None else getter(value)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _is_day(value: Any) -> bool:
+    return type(value) in (dt.date, dt.datetime)
+
+
+def day_of_year(value: Any) -> Any:
+    return Decimal(value.timetuple().tm_yday) if _is_day(value) else None
+
+
+def day_of_week(value: Any) -> Any:
+    return _DAYS[value.weekday()] if _is_day(value) else None
+
+
+def week_of_year(value: Any) -> Any:
+    """The ISO 8601 week number (weeks start on Monday; week 1 holds the first Thursday)."""
+    return Decimal(value.isocalendar()[1]) if _is_day(value) else None
+
+
+def month_of_year(value: Any) -> Any:
+    return _MONTHS[value.month - 1] if _is_day(value) else None
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

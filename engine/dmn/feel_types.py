@@ -20,6 +20,7 @@ from decimal import (
 )
 from typing import Any
 
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_limits import MAX_EXPONENT, check_number
 
 # FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding;
@@ -72,23 +73,32 @@ class Range:
 
 
 class FeelFunction:
-    """A callable FEEL value: a business knowledge model or a built-in passed around by name."""
+    """A callable FEEL value: a business knowledge model, an inline ``function(a) …`` or a
+    built-in passed around by name. ``types`` are the declared parameter types (None where a
+    parameter has none) and ``result`` the declared result type, as ``feel_typespec`` types.
+    """
 
-    __slots__ = ("name", "params", "body")
+    __slots__ = ("name", "params", "body", "types", "result")
 
     def __init__(
-        self, name: str, params: Sequence[str], body: Callable[[list[Any]], Any]
+        self, name: str, params: Sequence[str], body: Callable[[list[Any]], Any],
+        types: Sequence[Any] | None = None, result: Any = None,
     ) -> None:
         self.name = name
         self.params = tuple(params)
         self.body = body
+        self.types = tuple(types) if types is not None else None
+        self.result = result
 
     def call(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         if named is not None:
             if set(named) - set(self.params):
+                report(f"{self.name}() has no parameter "
+                       f"{', '.join(sorted(set(named) - set(self.params)))}: null")
                 return None
             args = [named.get(p) for p in self.params]
         if len(args) != len(self.params):
+            report(f"{self.name}() takes {len(self.params)} arguments, not {len(args)}: null")
             return None
         return self.body(args)
 
@@ -184,6 +194,15 @@ def feel_eq(a: Any, b: Any) -> bool | None:
     return bool(a == b)
 
 
+def feel_is(a: Any, b: Any) -> bool:
+    """FEEL ``is(a, b)``: the same type and value, and for times the same zone or offset."""
+    if type(a) is not type(b):
+        return False
+    if type(a) in (dt.time, dt.datetime) and a.tzinfo != b.tzinfo:
+        return False
+    return feel_eq(a, b) is True
+
+
 def feel_not(value: Any) -> bool | None:
     """Ternary ``not``: anything but a boolean gives null."""
     if value is True:
@@ -227,6 +246,19 @@ def format_number(value: Decimal) -> str:
     """Write a FEEL number without exponent or trailing zeros: 1.2E+3 → 1200."""
     text = format(value.normalize(NUMBER_CONTEXT), "f")
     return "0" if text in ("-0", "0") else text
+
+
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null", bool: "boolean", str: "string", Decimal: "number", dt.date: "date",
+    dt.datetime: "date and time", dt.time: "time", dt.timedelta: "days and time duration",
+    YearMonthDuration: "years and months duration", Range: "range", list: "list",
+    dict: "context", FeelFunction: "function",
+}
+
+
+def feel_type_name(value: Any) -> str:
+    """The FEEL type of a value, for messages: ``number``, ``date and time``, ``list``…"""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def feel_repr(value: Any) -> str:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn import feel_ast as ast
-from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler, three_valued_any
+from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_types import Range, feel_eq, feel_not
 
@@ -122,14 +122,17 @@ def match_value(v: Any, r: Any) -> bool | None:
     """The unary test ``r`` (a value, list or range that is not a test on ``?``) against ``v``."""
     tr = type(r)
     if tr is Range:
+        if type(v) in (bool, list, dict) and r.start_included and r.end_included:
+            # (= true), (= [1, 2]): a one-value range of a type without order
+            return feel_eq(v, r.start) if feel_eq(r.start, r.end) else None
         contained: bool | None = r.contains(v)
         return contained
     if tr is list:
-        if type(v) is list:
+        if type(v) is list and not any(type(item) is list for item in r):
             return feel_eq(v, r)
-        return three_valued_any(
-            [item.contains(v) if type(item) is Range else feel_eq(v, item) for item in r]
-        )
+        # membership: an item of another type is simply not the value
+        return any((item.contains(v) if type(item) is Range else feel_eq(v, item)) is True
+                   for item in r)
     if tr is bool and type(v) is not bool and v is not None:
         return bool(r)  # a condition on other names, e.g. "Applicant Age > 18"
     return feel_eq(v, r)

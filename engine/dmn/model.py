@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from engine.dmn.boxed_model import BOXED_TAGS, Boxed, local_name, read_boxed
+from engine.dmn.feel_typespec import TypeSpec
+from engine.dmn.item_definitions import read_item_definitions
+from engine.dmn.services import ServiceModel, read_service
 from engine.errors import Problem
 
 DMN_NAMESPACES = {
@@ -19,10 +23,9 @@ HIT_POLICIES = frozenset(
     {"UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"}
 )
 AGGREGATIONS = frozenset({"SUM", "MIN", "MAX", "COUNT"})
-_UNSUPPORTED_LOGIC = (
-    "context", "invocation", "relation", "list", "functionDefinition", "conditional",
-    "filter", "for", "every", "some",
-)  # fmt: skip
+
+
+_EXPRESSION_TAGS = frozenset({"decisionTable", "literalExpression", *BOXED_TAGS})
 
 
 @dataclass
@@ -76,7 +79,7 @@ class LiteralModel:
     text: Text
 
 
-Logic = TableModel | LiteralModel
+Logic = TableModel | LiteralModel | Boxed
 
 
 @dataclass
@@ -115,6 +118,8 @@ class DefinitionsModel:
     inputs: list[InputDataModel] = field(default_factory=list)
     bkms: list[BkmModel] = field(default_factory=list)
     item_types: dict[str, str] = field(default_factory=dict)  # simple item definition → base
+    item_specs: dict[str, TypeSpec] = field(default_factory=dict)  # every one, as a FEEL type
+    services: list[ServiceModel] = field(default_factory=list)
 
 
 def line_of(element: etree._Element | None) -> int | None:
@@ -171,6 +176,7 @@ class _Reader:
             base = item.findtext(self.tag("typeRef"))
             if base and item.get("isCollection") != "true" and item.get("name"):
                 model.item_types[item.get("name", "")] = base.strip()
+        model.item_specs = read_item_definitions(root)
         for element in root.iterchildren(self.tag("inputData")):
             variable = self.child(element, "variable")
             name = element.get("name") or (variable.get("name") if variable is not None else None)
@@ -187,14 +193,22 @@ class _Reader:
             decision = self.decision(element)
             if decision is not None:
                 model.decisions.append(decision)
+        for element in root.iterchildren(self.tag("decisionService")):
+            service = read_service(element)
+            if service is None:
+                self.problem("decisionService needs a name", element, element.get("id"))
+            else:
+                model.services.append(service)
         if not model.decisions:
             self.problem("the file defines no decision", root)
         return model
 
     def decision(self, element: etree._Element) -> DecisionModel | None:
-        decision_id, name = element.get("id"), element.get("name")
+        # DMN 1.5 makes the id optional: a decision without one is known by its name
+        decision_id = element.get("id") or element.get("name")
+        name = element.get("name")
         if not decision_id:
-            self.problem(f"decision '{name}' has no id", element)
+            self.problem("a decision needs an id or a name", element)
             return None
         variable = self.child(element, "variable")
         var_name = (variable.get("name") if variable is not None else None) or name or decision_id
@@ -232,21 +246,26 @@ class _Reader:
         return BkmModel(bkm_id, name, line_of(element), params, self.logic(logic, bkm_id))
 
     def logic(self, element: etree._Element, owner: str) -> Logic | None:
-        table = self.child(element, "decisionTable")
-        if table is not None:
-            return self.table(table, owner)
-        literal = self.child(element, "literalExpression")
-        if literal is not None:
-            text = self.text(literal)
+        """The one expression ``element`` holds (a decision, a context entry, a binding…)."""
+        for child in element:
+            if isinstance(child.tag, str) and local_name(child) in _EXPRESSION_TAGS:
+                return self.expression(child, owner)
+        self.problem(f"'{owner}' has no decision table or literal expression", element, owner)
+        return None
+
+    def expression(self, element: etree._Element, owner: str) -> Logic | None:
+        kind = local_name(element)
+        if kind == "decisionTable":
+            return self.table(element, owner)
+        if kind == "literalExpression":
+            text = self.text(element)
             assert text is not None
             return LiteralModel(text)
-        for local in _UNSUPPORTED_LOGIC:
-            other = self.child(element, local)
-            if other is not None:
-                self.problem(f"'{owner}' is a boxed {local}; Bridgeflow evaluates decision "
-                             "tables and literal expressions only", other, owner)
-                return None
-        self.problem(f"'{owner}' has no decision table or literal expression", element, owner)
+        if kind in BOXED_TAGS:
+            return read_boxed(element, lambda e: self.logic(e, owner),
+                              lambda e: self.expression(e, owner))
+        self.problem(f"'{owner}': <{kind}> is not an expression Bridgeflow evaluates",
+                     element, owner)
         return None
 
     def table(self, element: etree._Element, owner: str) -> TableModel:

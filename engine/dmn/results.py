@@ -18,10 +18,12 @@ class MatchedRule:
 
 @dataclass
 class DecisionResult:
-    """The decision's value (see ``DmnDocument.evaluate``) and the rules that produced it."""
+    """The decision's value (see ``DmnDocument.evaluate``), the rules that produced it and
+    the FEEL errors met on the way (operations that gave null, such as ``1 + "a"``)."""
 
     outputs: Any
     matched_rules: list[MatchedRule] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 class DecisionEvaluationError(EngineError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
+from engine.dmn.feel_typespec import TypeSpec, conforms
 
 Converter = Callable[[Any], Any]
 
@@ -69,17 +70,65 @@ _ALIASES = {
 }  # fmt: skip
 
 
-def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
-    """The converter for a typeRef, or None for structures, lists and unknown types."""
-    if not type_ref:
-        return None
+def _base_name(type_ref: str, item_types: dict[str, str]) -> str:
     name = type_ref.strip()
     seen: set[str] = set()
     while name in item_types and name not in seen:
         seen.add(name)
         name = item_types[name].strip()
     name = name.split(":", 1)[-1].strip().lower()
-    name = _ALIASES.get(name, name)
+    return _ALIASES.get(name, name)
+
+
+def result_check(type_ref: str | None, item_types: dict[str, str],
+                 item_specs: dict[str, TypeSpec] | None = None) -> Converter | None:
+    """Check a decision's result against its variable's typeRef, as FEEL coerces it: a
+    one-item list stands for its item (and an item for a one-item list of a list type); a
+    value of another type is a TypeMismatchError."""
+    if not type_ref:
+        return None
+    spec = (item_specs or {}).get(type_ref.strip())
+    if spec is not None and spec.name in ("list", "context"):
+        return _structured_check(spec, item_specs or {})
+    name = _base_name(type_ref, item_types)
+    kinds = _RESULT_TYPES.get(name)
+    if kinds is None:
+        return None
+
+    def check(value: Any) -> Any:
+        if type(value) is list and len(value) == 1:
+            value = value[0]
+        if value is None or type(value) in kinds:
+            return value
+        raise TypeMismatchError(name, value)
+
+    return check
+
+
+_RESULT_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date,),
+    "time": (dt.time,), "date and time": (dt.datetime,),
+    "days and time duration": (dt.timedelta,),
+    "years and months duration": (YearMonthDuration,),
+}  # fmt: skip
+
+
+def _structured_check(spec: TypeSpec, item_specs: dict[str, TypeSpec]) -> Converter:
+    def check(value: Any) -> Any:
+        if spec.name == "list" and value is not None and type(value) is not list:
+            value = [value]
+        if value is None or conforms(value, spec, item_specs.get) is not False:
+            return value
+        raise TypeMismatchError(str(spec), value)
+
+    return check
+
+
+def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
+    """The converter for a typeRef, or None for structures, lists and unknown types."""
+    if not type_ref:
+        return None
+    name = _base_name(type_ref, item_types)
     base = _CONVERTERS.get(name)
     if base is None:
         return None

@@ -1,13 +1,16 @@
-"""Run the DMN TCK compliance-level-2 cases against engine.dmn and report each one.
+"""Run the DMN TCK compliance-level-2 or -3 cases against engine.dmn and report each one.
 
-Run as ``python -m tests.conformance.tck``. The suite lives in ``shared/conformance`` beside
-the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where).
+Run as ``python -m tests.conformance.tck [--level 3] [--quiet]``. The suites live in
+``shared/conformance`` beside the repository (``BRIDGEFLOW_CONFORMANCE_DIR`` overrides where);
+a ``non-compliant/`` folder inside a suite, when present, is run too and reported apart.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,12 +18,15 @@ from typing import Any
 
 from lxml import etree
 
-from engine.dmn import DmnDocument, parse_dmn
+from engine.dmn import DecisionResult, DmnDocument
+from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import feel_repr
+from engine.dmn.lenient import parse_dmn_lenient
 from engine.errors import EngineError
 
-SUITE = "dmn-tck-level2"
+SUITES = {2: "dmn-tck-level2", 3: "dmn-tck-level3"}
+NON_COMPLIANT = "non-compliant"
 TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +61,16 @@ class Report:
 
     def totals(self) -> str:
         return f"{self.passed} passed, {self.failed} failed"
+
+    def per_directory(self) -> list[str]:
+        """One line per model directory: passed/total, in suite order."""
+        passed: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        for outcome in self.outcomes:
+            directory = outcome.case.rsplit("/", 1)[0]
+            total[directory] += 1
+            passed[directory] += outcome.passed
+        return [f"{passed[d]:4d}/{total[d]:<4d} {d}" for d in total]
 
 
 # -- TCK values ---------------------------------------------------------------------------
@@ -123,27 +139,36 @@ def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome
     name = f"{model}/{case.get('id')}"
     inputs = {n.get("name", ""): read_value(n) for n in case.findall(f"{TC}inputNode")}
     problems = []
+    service = case.get("invocableName") if case.get("type") == "decisionService" else None
     for result in case.findall(f"{TC}resultNode"):
         decision = result.get("name") or ""
         expected_el = result.find(f"{TC}expected")
         wants_error = result.get("errorResult") == "true"
         try:
-            actual = document.evaluate(decision, inputs).outputs
+            if service:
+                with collecting() as errors:
+                    outputs = document.evaluate_service(service, inputs)
+                result = DecisionResult(outputs.get(decision), [], list(errors))
+            else:
+                result = document.evaluate(decision, inputs)
         except EngineError as exc:
             if not wants_error:
                 problems.append(f"{decision}: expected a value, got error: {exc.message}")
             continue
-        if wants_error:
-            problems.append(f"{decision}: expected an error, got {show(actual)}")
-            continue
+        actual = result.outputs
         expected = read_value(expected_el) if expected_el is not None else None
+        if wants_error:
+            # FEEL reports an error and goes on with null: both must be there
+            if not (result.errors and same(expected, actual)):
+                problems.append(f"{decision}: expected an error, got {show(actual)}")
+            continue
         if not same(expected, actual):
             problems.append(f"{decision}: expected {show(expected)} got {show(actual)}")
     return Outcome(name, not problems, "; ".join(problems))
 
 
-def run_model(directory: Path) -> list[Outcome]:
-    model = directory.name
+def run_model(directory: Path, prefix: str = "") -> list[Outcome]:
+    model = prefix + directory.name
     dmn_files = sorted(directory.glob("*.dmn"))
     test_files = sorted(directory.glob("*-test-*.xml"))
     cases = [case for tf in test_files
@@ -151,30 +176,45 @@ def run_model(directory: Path) -> list[Outcome]:
     try:
         if len(dmn_files) != 1:
             raise ValueError(f"expected one .dmn file in {directory}, found {len(dmn_files)}")
-        document = parse_dmn(dmn_files[0].read_bytes(), dmn_files[0].name)
+        # one unsupported decision fails its own cases, not the whole file's
+        document, _ = parse_dmn_lenient(dmn_files[0].read_bytes(), dmn_files[0].name)
     except (EngineError, ValueError) as exc:
         return [Outcome(f"{model}/{c.get('id')}", False, f"model refused: {exc}") for c in cases]
     return [run_case(document, model, case) for case in cases]
 
 
-def run(root: Path | None = None) -> Report:
-    suite = (root or conformance_dir()) / SUITE
+def run(root: Path | None = None, level: int = 2) -> Report:
+    suite = (root or conformance_dir()) / SUITES[level]
     if not suite.is_dir():
         raise FileNotFoundError(
             f"DMN TCK cases not found at {suite}; put the shared folder beside the repository "
-            "or set BRIDGEFLOW_CONFORMANCE_DIR to the folder holding dmn-tck-level2"
+            f"or set BRIDGEFLOW_CONFORMANCE_DIR to the folder holding {SUITES[level]}"
         )
     report = Report()
-    for directory in sorted(p for p in suite.iterdir() if p.is_dir()):
+    for directory in _model_dirs(suite):
         report.outcomes.extend(run_model(directory))
+    extra = suite / NON_COMPLIANT
+    if extra.is_dir():
+        for directory in _model_dirs(extra):
+            report.outcomes.extend(run_model(directory, f"{NON_COMPLIANT}/"))
     return report
 
 
-def main() -> int:
-    report = run()
-    for outcome in report.outcomes:
-        print(outcome.line())
-    print(report.totals())
+def _model_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name != NON_COMPLIANT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.conformance.tck")
+    parser.add_argument("--level", type=int, choices=sorted(SUITES), default=2)
+    parser.add_argument("--quiet", action="store_true", help="only the per-directory lines")
+    args = parser.parse_args(argv)
+    report = run(level=args.level)
+    if not args.quiet:
+        for outcome in report.outcomes:
+            print(outcome.line())
+    print("\n".join(report.per_directory()))
+    print(f"level {args.level}: {report.totals()}")
     return 0 if report.failed == 0 else 1
 
 

@@ -255,10 +255,24 @@ def test_a_waiting_fetch_is_answered_as_soon_as_a_task_appears(shop: Engine) -> 
     start(shop)
     thread.join(10)
     assert len(got) == 2, "the waiting fetch got no task"
-    assert got[1] - started < 0.5  # type: ignore[operator]
+    # woken by the new task, not by the end of its 10 s wait (how fast: bench/external_bench.py)
+    assert got[1] - started < 5  # type: ignore[operator]
 
 
 def test_a_waiting_fetch_gives_up_after_its_timeout(shop: Engine) -> None:
     began = time.monotonic()
     assert shop.external_tasks.fetch_and_lock("w1", [topic()], wait_seconds=0.3) == []
-    assert 0.3 <= time.monotonic() - began < 2
+    assert 0.3 <= time.monotonic() - began < 5
+
+
+def test_a_waiting_fetch_gets_a_task_whose_retry_timeout_or_lock_runs_out(
+        shop: Engine) -> None:
+    start(shop)
+    [locked] = shop.external_tasks.fetch_and_lock("w1", [topic(lock=400)])
+    began = time.monotonic()  # nothing rings when a lock runs out: the probe finds it
+    [again] = shop.external_tasks.fetch_and_lock("w2", [topic()], wait_seconds=10)
+    assert again.task.id == locked.task.id and 0.35 < time.monotonic() - began < 8
+    shop.external_tasks.handle_failure(again.task.id, "w2", "busy", None, 2, 400)
+    began = time.monotonic()
+    [third] = shop.external_tasks.fetch_and_lock("w3", [topic()], wait_seconds=10)
+    assert third.task.retries == 2 and 0.35 < time.monotonic() - began < 8

@@ -54,6 +54,24 @@ def test_a_timer_cycle_starts_instances_on_time_and_stops_after_its_repetitions(
     assert first.started_by == "timer" and first.variables["ticked"] is True
 
 
+def test_a_cycle_whose_start_keeps_failing_is_tried_later_never_dropped(
+        engine: Engine, drain: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import executor
+
+    engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R/PT1S").encode()})
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database full")
+
+    monkeypatch.setattr(executor, "create_instance", broken)
+    drain(lambda: (_start_timer_jobs(engine) or [Job()])[0].last_error is not None
+          and _start_timer_jobs(engine)[0].attempts == 0, timeout=10)
+    [job] = _start_timer_jobs(engine)  # still there after its retries ran out
+    assert "database full" in (job.last_error or "")
+    assert job.locked_by is None and job.due_at is not None
+    assert engine.runtime.list_instances(process_key="tick").total == 0
+
+
 def test_redeploying_replaces_the_cycle_instead_of_adding_one(engine: Engine) -> None:
     engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="R/PT1H").encode()})
     engine.repository.deploy({"tick.bpmn": CYCLE_BPMN.format(cycle="0 2 * * *").encode()})

@@ -68,10 +68,45 @@ def test_healthz_is_503_when_the_database_is_away(app: Flask, engine: Engine,
     def away() -> None:
         raise OSError("connection refused")
 
-    monkeypatch.setattr(engine.management, "stats", away)
+    monkeypatch.setattr(engine.management, "liveness", away)
+    monkeypatch.setattr(engine.management, "readiness", away)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["database"] == "unreachable"
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["ready"] is False
+
+
+def test_healthz_reads_no_statistics(app: Flask, engine: Engine,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def expensive() -> None:
+        raise AssertionError("/healthz must not compute the statistics")
+
+    monkeypatch.setattr(engine.management, "stats", expensive)
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_readyz_waits_for_a_worker_heartbeat(app: Flask, engine: Engine) -> None:
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["status"] == "not_ready" and body["migrations"] == "current"
+    assert "bridgeflow worker" in body["message"]
+    engine.management.heartbeat("worker-1")
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert (body["status"], body["ready"], body["workers_alive"]) == ("ok", True, 1)
+
+
+def test_readyz_says_when_the_schema_is_behind(app: Flask, engine: Engine,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    engine.management.heartbeat("worker-1")
+    monkeypatch.setattr(engine._core.db, "is_current", lambda: False)
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["migrations"] == "behind"
+    assert "bridgeflow db upgrade" in resp.get_json()["message"]
 
 
 def test_metrics_in_prometheus_text(app: Flask, client: AuthClient) -> None:

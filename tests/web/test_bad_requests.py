@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from sqlalchemy import create_engine, text
 from engine import Engine
 
 from ..conftest import DATABASES, own_postgres_database, postgres_url, reset_postgres
-from .conftest import ALL_SCOPES, FIXTURES, AuthClient, instance_count, prepared_app
+from .conftest import (
+    ALL_SCOPES,
+    FIXTURES,
+    PASSWORD,
+    AuthClient,
+    instance_count,
+    prepared_app,
+)
 from .processes import approval
 
 URL = "/api/v1/process-instances"
@@ -204,6 +212,13 @@ def test_a_database_outage_is_a_503_with_retry_after(
     key = app.extensions["bridgeflow"].identity.create_api_key("order-system", ALL_SCOPES)
     client = AuthClient(app.test_client(), key)
     assert client.get(URL).status_code == 200
+    app.extensions["bridgeflow"].identity.create_user("ann", PASSWORD, groups=["finance"],
+                                                     role="user")
+    person = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', person.get("/login").text)
+    assert token is not None
+    assert person.post("/login", data={"name": "ann", "password": PASSWORD,
+                                       "csrf_token": token.group(1)}).status_code == 302
     take_down()
     for resp in (client.get(URL), client.post(URL + "?wait=1", json={"process_key": "x"}),
                  client.get("/api/v1/tasks"), app.test_client().get("/healthz")):
@@ -212,6 +227,10 @@ def test_a_database_outage_is_a_503_with_retry_after(
         body = resp.get_json()
         assert body["error"] == "service_unavailable"
         assert body["details"] == {"retry_after_seconds": 5}
+    page = person.get("/inbox", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.mimetype == "text/html"  # a page, not JSON
+    assert page.headers["Retry-After"] == "5"
+    assert "Bridgeflow cannot reach its database" in page.get_data(as_text=True)
     health = app.test_client().get("/healthz").get_json()
     assert health["status"] == "unavailable" and health["database"] == "unreachable"
     bring_back()

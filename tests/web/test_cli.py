@@ -339,3 +339,12 @@ def test_an_admin_sees_the_refusals_with_security_events(env: dict[str, str],
     [line] = shown.output.splitlines()
     assert "access_denied" in line and "ghost" in line and "action=task.complete" in line
     assert f"task_id={task_id}" in line and "there is no user named 'ghost'" in line
+
+
+def test_deploy_warns_of_a_topic_no_worker_has_asked_for(env: dict[str, str]) -> None:
+    external = FIXTURES.parent / "external" / "loan_granting.bpmn"
+    result = CliRunner().invoke(main, ["deploy", str(external)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "process loan_granting version 1 (new version)" in result.output
+    assert ("  warning: no worker has asked for topic 'creditScoreChecker' yet: its external "
+            "tasks wait until a worker fetches them") in result.output

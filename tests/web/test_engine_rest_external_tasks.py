@@ -139,7 +139,7 @@ def test_a_fetch_waits_and_is_answered_when_a_task_appears(worker: CamundaClient
     start(engine)
     thread.join(10)
     assert len(answers[0].get_json()) == 1
-    assert time.monotonic() - began < 1.0
+    assert time.monotonic() - began < 5  # woken by the task, not by the end of its 10 s wait
     began = time.monotonic()
     assert fetch(worker, asyncResponseTimeout=300).get_json() == []  # nothing: waits, empty
     assert time.monotonic() - began >= 0.3

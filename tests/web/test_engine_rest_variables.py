@@ -131,3 +131,9 @@ def test_camunda_dates_round_trip() -> None:
     assert format_date(None) is None
     with pytest.raises(ValueError, match="yyyy-MM-dd"):
         parse_date("2026-12-03")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "[" * 65 + "]" * 65])
+def test_a_json_value_nested_too_deep_is_refused_not_a_crash(text: str) -> None:
+    with pytest.raises(VariableError, match="more than 64 levels deep"):
+        decode_variables({"doc": {"type": "Json", "value": text}})

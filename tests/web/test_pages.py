@@ -743,3 +743,20 @@ def test_the_instance_page_shows_external_tasks_and_an_admin_unlocks_one(
         people["admin"].get(url))
     assert len(engine.external_tasks.fetch_and_lock(
         "dms-worker-2", [TopicRequest("dms.archive", 600_000)])) == 1
+
+
+def test_uploading_a_process_with_a_topic_no_worker_serves_deploys_with_a_warning(
+        engine: Engine, people: People) -> None:
+    process = (HEAD + """
+  <bpmn:process id="archiving" isExecutable="true">
+    <bpmn:startEvent id="start"/><bpmn:sequenceFlow id="a" sourceRef="start" targetRef="arc"/>
+    <bpmn:serviceTask id="arc" camunda:type="external" camunda:topic="dms.archive"/>
+    <bpmn:sequenceFlow id="b" sourceRef="arc" targetRef="end"/><bpmn:endEvent id="end"/>
+  </bpmn:process></bpmn:definitions>""").encode()
+    response = people["ana"].post("/admin/definitions",
+                                  {"files": [(_file(process), "archiving.bpmn")]},
+                                  content_type="multipart/form-data", follow_redirects=True)
+    text = text_of(response)
+    assert "Deployed archiving version 1." in text
+    assert ("archiving: no worker has asked for topic 'dms.archive' yet: its external tasks "
+            "wait until a worker fetches them") in text

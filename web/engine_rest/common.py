@@ -12,7 +12,7 @@ from .variables import format_date
 
 __all__ = ["CamundaError", "actor", "bool_field", "camunda_error", "engine", "flag",
            "format_date", "instance_dto", "json_body", "paging", "principal", "text_field",
-           "where", "window"]
+           "where"]
 
 
 class CamundaError(Exception):
@@ -119,12 +119,6 @@ def paging() -> tuple[int, int | None]:
             raise CamundaError(400, f"'{name}' must not be negative")
         out.append(number)
     return out[0] or 0, out[1]
-
-
-def window(items: list[Any]) -> list[Any]:
-    """The slice of ``items`` that ``firstResult`` and ``maxResults`` ask for."""
-    first, count = paging()
-    return items[first:] if count is None else items[first:first + count]
 
 
 def instance_dto(instance: Instance) -> dict[str, Any]:

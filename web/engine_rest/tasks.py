@@ -11,7 +11,14 @@ from typing import Any
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 
-from engine import OPEN_TASK_STATUSES, ConflictError, ForbiddenError, HumanTask, NotFoundError
+from engine import (
+    OPEN_TASK_STATUSES,
+    ConflictError,
+    ForbiddenError,
+    HumanTask,
+    NotFoundError,
+    Page,
+)
 
 from . import bp
 from .common import (
@@ -21,17 +28,17 @@ from .common import (
     flag,
     format_date,
     json_body,
+    paging,
     principal,
     text_field,
     where,
-    window,
 )
 from .variables import decode_variables, encode_variables
 
 # How long a completion runs the instance on before it answers (Camunda answers once the
 # instance reached its next wait state; a longer run goes on in a worker).
 COMPLETE_WAIT_SECONDS = 5.0
-EVERY_TASK = 1_000_000  # one page holds every match; firstResult/maxResults cut it here
+EVERY_TASK = 1_000_000  # no maxResults: every match from firstResult on
 _FILTERS = {"processInstanceId": "instance_id", "processDefinitionKey": "process_key",
             "assignee": "assignee", "candidateGroup": "candidate_group",
             "candidateUser": "candidate_user", "taskDefinitionKey": "element_id",
@@ -42,7 +49,8 @@ _KNOWN_ARGS = {*_FILTERS, "firstResult", "maxResults", "includeAssignedTasks", "
 @bp.get("/task")
 def list_tasks() -> ResponseReturnValue:
     """Open tasks matching every filter given, oldest due first."""
-    tasks = window(_query())
+    first, count = paging()
+    tasks: list[HumanTask] = _query(first, EVERY_TASK if count is None else count).items
     definitions = _definition_ids(tasks)
     return [_dto(task, definitions) for task in tasks]
 
@@ -50,7 +58,7 @@ def list_tasks() -> ResponseReturnValue:
 @bp.get("/task/count")
 def count_tasks() -> dict[str, Any]:
     """How many open tasks match the filters."""
-    return {"count": len(_query())}
+    return {"count": _query(0, 0).total}
 
 
 @bp.get("/task/<task_id>")
@@ -142,7 +150,8 @@ def _open_task(task_id: str) -> HumanTask:
     return task
 
 
-def _query() -> list[HumanTask]:
+def _query(first: int, count: int) -> Page:
+    """The open tasks the request's filters ask for, ``count`` of them from ``first`` on."""
     unknown = sorted(set(request.args) - _KNOWN_ARGS)
     if unknown:
         raise CamundaError(400, f"unsupported query parameter(s): {', '.join(unknown)}; "
@@ -152,10 +161,9 @@ def _query() -> list[HumanTask]:
     # Camunda leaves claimed tasks out of a candidate query unless told to include them
     by_candidate = "candidate_group" in filters or "candidate_user" in filters
     unassigned = flag("unassigned") or (by_candidate and not flag("includeAssignedTasks"))
-    page = engine().tasks.list_tasks(**filters, unassigned=unassigned,
-                                     visible_to=principal().person, per_page=EVERY_TASK)
-    items: list[HumanTask] = page.items
-    return items
+    return engine().tasks.list_tasks(**filters, unassigned=unassigned,
+                                     visible_to=principal().person, offset=first,
+                                     per_page=count)
 
 
 def _definition_ids(tasks: list[HumanTask]) -> dict[str, str]:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..strict_json import MAX_DEPTH, check_depth
+
 INT_RANGE = (-(2**31), 2**31 - 1)
 SHORT_RANGE = (-(2**15), 2**15 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
@@ -193,10 +195,16 @@ def _bytes(value: Any, info: Mapping[str, Any]) -> Any:
 
 
 def _parse_json(text: str) -> Any:
+    """A Json value's text, read as strictly as a request body (bounded nesting)."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at position {exc.pos})") from exc
+    except RecursionError:
+        raise ValueError(f"the JSON nests lists and objects more than {MAX_DEPTH} levels "
+                         "deep") from None
+    check_depth(value)
+    return value
 
 
 def _refuse_constant(name: str) -> Any:

@@ -102,3 +102,34 @@ def test_replace_and_join_are_bounded_before_they_build_the_text() -> None:
     assert "limited to 100,000 characters" in message
     message = refused("string join(L, s)", L=["x"] * 1000, s="-" * 1000)
     assert "limited to 100,000 characters" in message
+
+
+def test_a_for_over_a_huge_range_is_refused_before_the_list_is_built() -> None:
+    assert "limited to 100,000 items" in refused("for i in 1..1000000000 return i")
+    assert "limited to 100,000 items" in refused("for i in 1..n return i", n=10**12)
+    assert evaluate("for i in 3..1 return i") == [Decimal(3), Decimal(2), Decimal(1)]
+
+
+def test_endless_recursion_through_an_inline_function_stops_at_the_depth_limit() -> None:
+    message = refused("{f: function(n) f(n + 1), r: f(1)}.r")
+    assert "more than 64 deep" in message
+    assert evaluate("{fact: function(n) if n <= 1 then 1 else n * fact(n - 1), "
+                    "r: fact(20)}.r") == Decimal(2432902008176640000)
+
+
+def test_a_wide_recursion_through_inline_functions_stops_at_the_step_limit() -> None:
+    text = "{f: function(n) if n = 0 then 0 else f(n - 1) + f(n - 1), r: f(40)}.r"
+    assert "steps" in refused(text)
+
+
+def test_a_text_doubled_by_an_inline_function_is_refused_at_the_size_limit() -> None:
+    message = refused('{twice: function(s, n) if n = 0 then s else twice(s + s, n - 1), '
+                      'r: twice("ab", 60)}.r')
+    assert "FEEL texts are limited to 100,000 characters" in message
+
+
+def test_a_number_literal_with_a_huge_exponent_is_refused_at_deploy() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load(literal_file("1e999999 + 1"))
+    assert "out of range" in str(caught.value)
+    assert evaluate("1.2E-2 * 1e3") == Decimal(12)

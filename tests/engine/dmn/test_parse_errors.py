@@ -97,14 +97,15 @@ def test_structural_problems_are_all_reported() -> None:
           <rule><inputEntry><text>1</text></inputEntry></rule>
         </decisionTable>
       </decision>
-      <decision id="e" name="E"><context/></decision>
+      <decision id="e" name="E"><functionDefinition kind="Java"><context/></functionDefinition>
+      </decision>
     </definitions>""".encode()
     messages = [p.message for p in problems(xml)]
     assert any("unknown hit policy 'SOMETIMES'" in m for m in messages)
     assert any("rule 1 has 1 input and 0 output entries" in m for m in messages)
     assert any("requires decision 'ghost'" in m for m in messages)
     assert any("cycle: a → b → a" in m for m in messages)
-    assert any("boxed context" in m for m in messages)
+    assert any("defines a Java function" in m for m in messages)
 
 
 def test_priority_without_output_values_is_refused() -> None:

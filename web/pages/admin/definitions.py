@@ -14,7 +14,6 @@ from engine import (
     Definition,
     DefinitionError,
     InvalidInputError,
-    NotFoundError,
 )
 from web.api.common import json_safe
 from web.auth import roles_required
@@ -62,16 +61,16 @@ def upload() -> ResponseReturnValue:
             flash(f"Deployed {d.key} version {d.version}.", "success")
         else:
             flash(f"{d.key} is unchanged: version {d.version} stays the newest.", "info")
+        for warning in d.warnings:
+            flash(f"{d.key}: {warning}", "warning")
     return redirect(url_for("admin.definitions"))
 
 
 def _version(key: str) -> tuple[Definition, list[Definition]]:
-    versions = engine().repository.definition_versions(key)
+    """The version asked for (the newest by default), with its files, and every version."""
     wanted = page_number(request.args.get("version")) if request.args.get("version") else None
-    for row in versions:
-        if wanted is None or row.version == wanted:
-            return row, versions
-    raise NotFoundError(f"'{key}' has no version {wanted}", {"key": key})
+    return (engine().repository.definition(key, wanted),
+            engine().repository.definition_versions(key))
 
 
 def _decision_page(definition: Definition, versions: list[Definition],
@@ -113,8 +112,8 @@ def decisions() -> ResponseReturnValue:
 @roles_required(*AUTHORS)
 def evaluate(key: str) -> tuple[str, int]:
     """Evaluate the newest version of a decision with the inputs typed in the tester."""
+    definition = engine().repository.definition(key)
     versions = engine().repository.definition_versions(key)
-    definition = versions[0]
     inputs = engine().repository.decision_inputs(definition)
     values = {i.path: request.form.get(f"in-{i.path}", "") for i in inputs}
     extra = request.form.get("extra", "")

@@ -1,0 +1,130 @@
+"""Running totals for /metrics and the dashboard, so that neither reads the whole history.
+
+What never changes once written — ended instances (completed, terminated) and service-call
+events — is added once into ``stat_counters`` up to a watermark; each read adds only the
+rows past it (through the indexes on ``ended_at`` and on events' ``type, created_at``).
+Live instances are counted as they are. The watermark trails the clock by ``SETTLE`` so a
+row committed late (its time set when its transaction began) is still counted; a rollup is
+one compare-and-set on the watermark, so two processes never add the same rows twice.
+Totals survive the history cleanup: they are counters, as Prometheus expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .models import Event, Instance, StatCounter, StatMark, utcnow
+from .vocabulary import FINAL_STATUSES, InstanceStatus
+
+log = logging.getLogger(__name__)
+
+SETTLE = timedelta(minutes=5)
+ENDED, CALLS = "ended", "service_calls"
+# named, not "not in the final ones", so that the status index finds only the live rows
+NOT_ENDED = tuple(str(s) for s in InstanceStatus if s not in FINAL_STATUSES)
+
+
+def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
+    """Instances by process and status, completed durations and service calls, as
+    ``ManagementService.stats`` reports them; rolls up what has settled first."""
+    now = now or utcnow()
+    roll_up(db, now)
+    with db.read() as s:
+        marks = {m.name: m.mark_at for m in s.scalars(select(StatMark))}
+        kept = list(s.execute(select(StatCounter.name, StatCounter.key, StatCounter.sub,
+                                     StatCounter.count, StatCounter.total)))
+        ended = _add({(k, sub): (n, t) for name, k, sub, n, t in kept if name == ENDED},
+                     _ended(s, marks.get(ENDED), None))
+        calls = _add({(k, sub): (n, t) for name, k, sub, n, t in kept if name == CALLS},
+                     _calls(s, marks.get(CALLS), None))
+        live = [(k, st, int(n)) for k, st, n in s.execute(
+            select(Instance.process_key, Instance.status, func.count())
+            .where(Instance.status.in_(NOT_ENDED))
+            .group_by(Instance.process_key, Instance.status))]
+    by_status = live + [(k, st, n) for (k, st), (n, _t) in sorted(ended.items())]
+    durations = [(k, n, t) for (k, st), (n, t) in sorted(ended.items())
+                 if st == InstanceStatus.COMPLETED]
+    return {"instances": by_status, "completed_durations": durations,
+            "service_calls": [(op, out, n, t) for (op, out), (n, t) in sorted(calls.items())]}
+
+
+def roll_up(db: Database, now: datetime) -> None:
+    """Add what settled since the last rollup into the counters (once, whoever does it)."""
+    cutoff = now - SETTLE
+    for name, rows_of in ((ENDED, _ended), (CALLS, _calls)):
+        with db.write() as s:
+            mark = s.get(StatMark, name)
+            if mark is None:
+                s.add(StatMark(name=name, mark_at=None))
+                s.flush()
+                mark = s.get(StatMark, name)
+            assert mark is not None
+            start = mark.mark_at
+            if start is not None and start >= cutoff:
+                continue
+            moved = s.execute(update(StatMark).where(
+                StatMark.name == name,
+                StatMark.mark_at.is_(None) if start is None else StatMark.mark_at == start)
+                .values(mark_at=cutoff)).rowcount  # type: ignore[attr-defined]
+            if not moved:  # another process rolled this range up just now
+                continue
+            for (key, sub), (count, total) in rows_of(s, start, cutoff).items():
+                row = s.get(StatCounter, (name, key, sub))
+                if row is None:
+                    s.add(StatCounter(name=name, key=key, sub=sub, count=count, total=total))
+                else:
+                    row.count, row.total = row.count + count, row.total + total
+
+
+def _ended(s: Session, since: datetime | None,
+           until: datetime | None) -> dict[tuple[str, str], tuple[int, float]]:
+    """Ended instances by process and status, with their summed seconds, in [since, until)."""
+    seconds = _seconds_between(s, Instance.created_at, Instance.ended_at)
+    query = (select(Instance.process_key, Instance.status, func.count(), func.sum(seconds))
+             .where(Instance.status.in_(FINAL_STATUSES), Instance.ended_at.is_not(None))
+             .group_by(Instance.process_key, Instance.status))
+    if since is not None:
+        query = query.where(Instance.ended_at >= since)
+    if until is not None:
+        query = query.where(Instance.ended_at < until)
+    return {(str(k), str(st)): (int(n), float(t or 0)) for k, st, n, t in s.execute(query)}
+
+
+def _calls(s: Session, since: datetime | None,
+           until: datetime | None) -> dict[tuple[str, str], tuple[int, float]]:
+    """Service-call events by operation and outcome, with summed milliseconds."""
+    operation = Event.data["operation"].as_string()
+    outcome = Event.data["outcome"].as_string()
+    query = (select(operation, outcome, func.count(),
+                    func.sum(Event.data["duration_ms"].as_float()))
+             .where(Event.type == "service_call").group_by(operation, outcome))
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
+    return {(str(op), str(out)): (int(n), float(ms or 0)) for op, out, n, ms in s.execute(query)}
+
+
+def _add(base: dict[tuple[str, str], tuple[int, float]],
+         more: dict[tuple[str, str], tuple[int, float]],
+         ) -> dict[tuple[str, str], tuple[int, float]]:
+    out: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    for part in (base, more):
+        for key, (n, t) in part.items():
+            out[key][0] += n
+            out[key][1] += t
+    return {k: (int(v[0]), float(v[1])) for k, v in out.items()}
+
+
+def _seconds_between(s: Session, start: Any, end: Any) -> Any:
+    """SQL for the seconds between two timestamp columns, on SQLite and PostgreSQL."""
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
