@@ -133,7 +133,7 @@ class ExternalTaskService:
         if self.db.is_postgres:
             query = query.with_for_update(skip_locked=True, of=ExternalTask)
         out: list[LockedTask] = []
-        with self.db.write() as s:
+        with self.db.write() as s, s.no_autoflush:  # rows are marked below, not flushed
             for row, variables, version in s.execute(query).all():
                 topic = next((t for t in topics if _matches(t, row, variables)), None)
                 if topic is None:
