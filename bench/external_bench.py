@@ -30,7 +30,6 @@ import argparse
 import base64
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,10 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from rest_bench import free_port, stop_server  # noqa: E402  (bench/ is the script's folder)
+
+from tests.conftest import reset_postgres  # noqa: E402
 
 TOPIC = "bench.work"
 BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -62,22 +65,6 @@ BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 # -- the server ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with eng.begin() as c:
-        c.execute(text("DROP SCHEMA public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
-    eng.dispose()
-
 
 def start_server(tmp: str, database_url: str) -> tuple[subprocess.Popen[bytes], str, str]:
     bridgeflow = str(Path(sys.executable).with_name("bridgeflow"))
@@ -263,11 +250,7 @@ def main() -> None:
                 print(f"throughput, {n} worker process(es), {args.tasks} tasks: {rate:.1f} "
                       f"tasks/s; completed twice: {twice}; not completed: {missing}")
         finally:
-            child.terminate()
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_server(child)
         if args.database_url:
             reset_postgres(url)
         every, queries = queries_while_waiting(args.database_url or f"sqlite:///{tmp}/idle.db",

@@ -151,6 +151,16 @@ def start_server(tmp: str, workers: int) -> tuple[subprocess.Popen[bytes], int, 
     sys.exit("the server did not answer within 60 s")
 
 
+def stop_server(child: subprocess.Popen[bytes]) -> None:
+    """Stop a server this benchmark started: politely, then for sure."""
+    child.terminate()
+    try:
+        child.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="duration per level (10)")
@@ -187,12 +197,7 @@ def main() -> None:
             print(f"target: best {best:.1f} req/s >= {TARGET_RPS:g} -> "
                   f"{'PASS' if best >= TARGET_RPS else 'FAIL'}")
         finally:
-            child.terminate()
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            stop_server(child)
 
 
 if __name__ == "__main__":
