@@ -27,6 +27,7 @@ from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
+from .figures import check_figures
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
@@ -187,6 +188,8 @@ class Definitions:
                 content, refused = bundle_references(
                     form, content, lambda name: _form_file(name, forms, forms_dir))
                 problems.extend(Problem(form, message) for message in refused)
+                problems.extend(Problem(form, message)
+                                for message in check_figures(form, content, self.sandbox))
                 contents[form] = content
             for ref in process.decisions:
                 if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
