@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -481,15 +481,10 @@ class Executor:
 
     # -- a completion that runs at once -------------------------------------------------
 
-    def waiting_snapshot(self, session: Session, instance_id: str) -> Snapshot | None:
-        """The instance as read in ``session`` if it waits and nothing else may move it now:
-        no worker holds it and no job of its is due (those go first, by the job path)."""
-        now = utcnow()
-        due = select(Job.id).where(Job.instance_id == instance_id, Job.due_at <= now).exists()
-        found = session.execute(select(Instance, due).where(Instance.id == instance_id)).first()
-        if found is None:
-            return None
-        row, busy = found
+    @staticmethod
+    def snapshot_if_waiting(row: Instance, busy: bool, now: datetime) -> Snapshot | None:
+        """The instance as read if it waits and nothing else may move it now: no worker holds
+        it and no job of its is due (``busy``; those go first, by the job path)."""
         if (busy or row.status != InstanceStatus.WAITING or row.state is None
                 or (row.locked_until is not None and row.locked_until >= now)):
             return None

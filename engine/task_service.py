@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, join, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
@@ -18,13 +18,23 @@ from .core import Core
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .forms import validate_submission
 from .instances import check_variables
-from .models import Event, HumanTask, Instance, User, utcnow
+from .models import Event, HumanTask, Instance, Job, User, utcnow
 from .paging import Page
 from .task_queries import Queue, Show, Sort
 from .vocabulary import OPEN_TASK_STATUSES, CandidateKind, JobKind, TaskStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# An inline completion reads in one statement, built once: the task, the person acting (none
+# when nobody has the name), the instance, and whether a job of the instance is due.
+_DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
+                                Job.due_at <= bindparam("now")).exists()
+_FOR_COMPLETION = (
+    select(HumanTask, User, Instance, _DUE_JOB)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+                 .outerjoin(User, User.name == bindparam("user")))
+    .where(HumanTask.id == bindparam("task_id")))
 
 
 class TaskService:
@@ -156,12 +166,7 @@ class TaskService:
         row = s.get(HumanTask, task_id, with_for_update=lock and self.db.is_postgres)
         if row is None:
             raise NotFoundError(f"no task with id '{task_id}'")
-        users.acting_person(s, user, row)
-        if row.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
-            raise ConflictError(f"the task is already {row.status}", {"status": row.status})
-        if row.assignee and row.assignee != user:
-            raise ConflictError(f"the task is claimed by {row.assignee}",
-                                {"assignee": row.assignee})
+        _check_open(row, user, s.scalar(select(User).where(User.name == user)))
         return row
 
     def claim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
@@ -246,11 +251,17 @@ class TaskService:
         ``None`` when the instance is busy (a worker holds it, a job of its is due, it is
         not waiting) or moved meanwhile: then nothing was written and the job path runs.
         """
+        now = utcnow()
         with self._refusals_audited("complete", task_id, user, via), self.db.read() as s:
-            row = self._open_task_for(s, task_id, user, lock=False)
+            found = s.execute(_FOR_COMPLETION, {"task_id": task_id, "user": user,
+                                                "now": now}).first()
+            if found is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            row, person, instance, busy = found
+            _check_open(row, user, person)
             data = validate_submission(row.form, {} if variables is None else variables)
             check_variables(data)
-            inst = self._core.executor.waiting_snapshot(s, row.instance_id)
+            inst = self._core.executor.snapshot_if_waiting(instance, busy, now)
         if inst is None:
             return None
         now = utcnow()
@@ -290,6 +301,17 @@ class TaskService:
                     data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
         s.flush()
         return row, job.id
+
+
+def _check_open(row: HumanTask, user: str, person: User | None) -> None:
+    """Refuse ``person`` (the row of ``user``) if they may not act on the task, and a done
+    or foreign-claimed task."""
+    users.check_acting(person, user, row)
+    if row.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
+        raise ConflictError(f"the task is already {row.status}", {"status": row.status})
+    if row.assignee and row.assignee != user:
+        raise ConflictError(f"the task is claimed by {row.assignee}",
+                            {"assignee": row.assignee})
 
 
 def _with_via(data: dict[str, Any], via: str | None) -> dict[str, Any]:

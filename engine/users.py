@@ -217,7 +217,13 @@ def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = 
     They must exist, be active, and be the assignee, a candidate user or in a candidate
     group (``owner_only``: the assignee), unless they are an admin.
     """
-    user: User | None = s.scalar(select(User).where(User.name == name))
+    return check_acting(s.scalar(select(User).where(User.name == name)), name, task,
+                        owner_only=owner_only)
+
+
+def check_acting(user: User | None, name: str, task: HumanTask, *,
+                 owner_only: bool = False) -> User:
+    """``acting_person`` for the person row read already (``None``: nobody has that name)."""
     if user is None:
         raise ForbiddenError(f"there is no user named '{name}'; a task is acted on only by "
                              "a person who has an account", {"user": name})

@@ -28,7 +28,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "claim": (5, 1),
         "complete, no wait": (5, 1),
         "  then the worker's advance": (17, 5),
-        "complete (wait), to the next user task": (11, 2),
+        "complete (wait), to the next user task": (9, 2),
         "message correlation (wait)": (18, 6),
         "timer firing (worker poll)": (13, 4),
         "external task fetch_and_lock": (2, 1),
