@@ -30,7 +30,8 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs"},
-    "runtime": {"start", "instance", "wait_for", "called_instances", "list_instances",
+    "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
+                "list_instances",
                 "send_message", "send_signal", "accept_event"},
     "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
               "check_submission", "claim", "unclaim", "complete"},

@@ -19,7 +19,7 @@ def deploy() -> tuple[dict[str, Any], int]:
     ``?dry_run=true`` runs the same checks and stores nothing: 200 with what would be
     deployed, or the same 422 with every problem.
     """
-    dry_run: bool = load_args(DeployArgsSchema())["dry_run"]
+    dry_run: bool = load_args(DeployArgsSchema)["dry_run"]
     uploads = request.files.getlist("files")
     if not uploads:
         raise ApiError(400, "send one or more files as multipart/form-data parts named 'files'")
@@ -31,5 +31,5 @@ def deploy() -> tuple[dict[str, Any], int]:
         files[name] = upload.read()
     deployed = engine().repository.deploy(files, deployed_by=actor(), dry_run=dry_run)
     if dry_run:
-        return dump(DryRunSchema(), {"definitions": deployed}), 200
-    return dump(DeploymentSchema(), {"definitions": deployed}), 201
+        return dump(DryRunSchema, {"definitions": deployed}), 200
+    return dump(DeploymentSchema, {"definitions": deployed}), 201
