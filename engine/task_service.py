@@ -35,6 +35,11 @@ _FOR_COMPLETION = (
     .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
+_WRITE_COMPLETION = HUMAN_TASKS.update().where(
+    HUMAN_TASKS.c.id == bindparam("b_task_id"), HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES),
+).values(status=TaskStatus.COMPLETED, assignee=bindparam("b_user"),
+         completed_by=bindparam("b_user"), completed_at=bindparam("b_now"),
+         completion_data=bindparam("b_data"))
 
 
 class TaskService:
@@ -269,11 +274,8 @@ class TaskService:
         row.completed_at, row.completion_data = now, data
 
         def write_completion(s: Session) -> None:
-            tasks = HUMAN_TASKS.c
-            result = s.connection().execute(HUMAN_TASKS.update().where(
-                tasks.id == task_id, tasks.status.in_(OPEN_TASK_STATUSES))
-                .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
-                        completed_at=now, completion_data=data))
+            result = s.connection().execute(_WRITE_COMPLETION, {
+                "b_task_id": task_id, "b_user": user, "b_now": now, "b_data": data})
             if not result.rowcount:
                 raise ConflictError("the task was completed by someone else just now")
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    bindparam,
     delete,
     false,
     func,
@@ -206,9 +207,13 @@ def _offered(kind: CandidateKind, names: list[str], open_only: bool) -> Select[s
 def close_candidates(session: Session, task_ids: list[str]) -> None:
     """The tasks are completed or cancelled: their rows leave the inbox's index."""
     if task_ids:
-        session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids),
-                                                    TaskCandidate.is_open)
-                        .values(is_open=False))
+        session.connection().execute(_CLOSE_CANDIDATES, {"task_ids": task_ids})
+
+
+# built once: every completion runs it
+_CLOSE_CANDIDATES = update(TaskCandidate).where(
+    TaskCandidate.task_id.in_(bindparam("task_ids", expanding=True)), TaskCandidate.is_open,
+).values(is_open=False)
 
 
 def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = False) -> User:
