@@ -35,6 +35,14 @@ _FOR_COMPLETION = (
     .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
+# A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
+# instance's definition (for the assignment listeners).
+_FOR_ACTION = (
+    select(HumanTask, User, Instance.definition_id)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+                 .outerjoin(User, User.name == bindparam("user")))
+    .where(HumanTask.id == bindparam("task_id")))
+_FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)
 _WRITE_COMPLETION = HUMAN_TASKS.update().where(
     HUMAN_TASKS.c.id == bindparam("b_task_id"), HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES),
 ).values(status=TaskStatus.COMPLETED, assignee=bindparam("b_user"),
@@ -165,14 +173,16 @@ class TaskService:
         with self._refusals_audited(action, task_id, user, via), self.db.write() as s:
             return body(s)
 
-    def _open_task_for(self, s: Session, task_id: str, user: str,
-                       lock: bool = True) -> HumanTask:
-        """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
-        row = s.get(HumanTask, task_id, with_for_update=lock and self.db.is_postgres)
-        if row is None:
+    def _open_task_for(self, s: Session, task_id: str, user: str) -> tuple[HumanTask, str]:
+        """Load a task that ``user`` may act on, locked, and its instance's definition id;
+        refuse done or foreign-claimed ones. One statement reads the task and the person."""
+        found = s.execute(_FOR_ACTION_LOCKED if self.db.is_postgres else _FOR_ACTION,
+                          {"task_id": task_id, "user": user}).first()
+        if found is None:
             raise NotFoundError(f"no task with id '{task_id}'")
-        _check_open(row, user, s.scalar(select(User).where(User.name == user)))
-        return row
+        row, person, definition_id = found
+        _check_open(row, user, person)
+        return row, definition_id
 
     def claim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
         """Take the task: it is then ``user``'s until completed or unclaimed.
@@ -183,21 +193,19 @@ class TaskService:
         _require_user(user)
 
         def claim_it(s: Session) -> HumanTask:
-            row = self._open_task_for(s, task_id, user)
+            row, definition_id = self._open_task_for(s, task_id, user)
             if row.assignee != user:
                 row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, utcnow()
                 s.add(Event(instance_id=row.instance_id, type="task_claimed",
                             element_id=row.element_id, actor=user,
                             data=_with_via({"task_id": row.id}, via)))
-                self._assigned(s, row)
+                self._assigned(s, row, definition_id)
             return row
         # the row as written (the session keeps it readable after the commit): no re-read
         return self._act("claim", task_id, user, via, claim_it)
 
-    def _assigned(self, s: Session, row: HumanTask) -> None:
+    def _assigned(self, s: Session, row: HumanTask, definition_id: str) -> None:
         """A job runs the task's assignment listeners, if its element has any."""
-        definition_id = s.scalar(select(Instance.definition_id)
-                                 .where(Instance.id == row.instance_id))
         spec, _ = self._core.definitions.spec_for(str(definition_id))
         if f"{row.element_id}{ASSIGNMENT}" in (getattr(spec, "bf_listeners", None) or {}):
             jobs.enqueue(s, JobKind.TASK_ASSIGNED, row.instance_id,
@@ -287,7 +295,7 @@ class TaskService:
     def _complete(self, s: Session, task_id: str, user: str, variables: Any,
                   via: str | None) -> tuple[HumanTask, int]:
         """Complete the task in ``s``; return it and the job that moves its instance on."""
-        row = self._open_task_for(s, task_id, user)
+        row, _ = self._open_task_for(s, task_id, user)
         data = validate_submission(row.form, {} if variables is None else variables)
         check_variables(data)
         result = s.execute(update(HumanTask).where(
