@@ -24,26 +24,26 @@ from .schemas import (
 @bp.get("/process-definitions")
 def list_definitions() -> dict[str, Any]:
     """List the latest version of every definition, a page at a time."""
-    args = load_args(DefinitionArgsSchema())
+    args = load_args(DefinitionArgsSchema)
     kind = None if args["kind"] == "all" else args["kind"]
     rows = engine().repository.list_definitions(kind)
     page, per_page = args["page"], args["per_page"]
     items = rows[(page - 1) * per_page: page * per_page]
-    return dump(DefinitionPageSchema(), {"items": items, "total": len(rows), "page": page})
+    return dump(DefinitionPageSchema, {"items": items, "total": len(rows), "page": page})
 
 
 @bp.get("/process-definitions/<key>")
 def show_definition(key: str) -> dict[str, Any]:
     """List every deployed version of one definition, newest first."""
-    load_args(NoArgsSchema())
+    load_args(NoArgsSchema)
     rows = engine().repository.definition_versions(key)
-    return dump(DefinitionVersionsSchema(), {"key": key, "versions": rows})
+    return dump(DefinitionVersionsSchema, {"key": key, "versions": rows})
 
 
 @bp.get("/process-definitions/<key>/xml")
 def definition_xml(key: str) -> Response:
     """Return the source XML of the latest version, or of ``?version=``."""
-    args = load_args(VersionArgsSchema())
+    args = load_args(VersionArgsSchema)
     row = engine().repository.definition(key, args["version"])
     return Response(row.source, mimetype="application/xml")
 

@@ -20,7 +20,7 @@ def deploy() -> tuple[dict[str, Any], int]:
     deployed, or the same 422 with every problem. A form field ``comment`` is kept with
     every new version.
     """
-    dry_run: bool = load_args(DeployArgsSchema())["dry_run"]
+    dry_run: bool = load_args(DeployArgsSchema)["dry_run"]
     uploads = request.files.getlist("files")
     if not uploads:
         raise ApiError(400, "send one or more files as multipart/form-data parts named 'files'")
@@ -34,5 +34,5 @@ def deploy() -> tuple[dict[str, Any], int]:
     deployed = engine().repository.deploy(files, deployed_by=actor(), dry_run=dry_run,
                                           comment=comment)
     if dry_run:
-        return dump(DryRunSchema(), {"definitions": deployed}), 200
-    return dump(DeploymentSchema(), {"definitions": deployed}), 201
+        return dump(DryRunSchema, {"definitions": deployed}), 200
+    return dump(DeploymentSchema, {"definitions": deployed}), 201
