@@ -181,8 +181,9 @@ class TaskCandidate(Base):
     __tablename__ = "task_candidates"
     __table_args__ = (
         Index("ix_task_candidates_name", "kind", "name", "task_id"),
-        # the inbox reads only the open tasks' rows: this index does not grow with history
-        Index("ix_task_candidates_open", "kind", "name", "task_id",
+        # the inbox reads only the open tasks' rows, with their keys: one index-only scan
+        Index("ix_task_candidates_open_keys", "kind", "name", "due_at", "created_at",
+              "task_id", "process_key", "assignee", "priority",
               postgresql_where=text("is_open"), sqlite_where=text("is_open")),
     )
 
@@ -190,8 +191,13 @@ class TaskCandidate(Base):
                                          primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # CandidateKind
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # False once the task is completed or cancelled (set when its instance's waits are synced)
+    # copies of the task's status (open or not) and keys, kept by triggers (migration 0011)
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column()
+    priority: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column()
 
 
 class Job(Base):
