@@ -121,6 +121,7 @@ class Instance(Base):
 
 
 OPEN_TASKS_SQL = "status IN ('ready', 'claimed')"  # OPEN_TASK_STATUSES, for partial indexes
+OPEN_ONLY: Any = {"postgresql_where": text(OPEN_TASKS_SQL), "sqlite_where": text(OPEN_TASKS_SQL)}
 
 
 class HumanTask(Base):
@@ -133,14 +134,12 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_status", "status"),
-        # the inbox's order over the open tasks, and the REST list's filters
-        # only the open tasks: what the inbox probes (covering its counts and orders) and the
-        # soonest-due order an admin's inbox walks; neither grows with finished tasks
+        # over the open tasks only (not growing with finished ones): probes by id, the
+        # soonest-due order an admin's inbox walks, and its counts in process order
         Index("ix_human_tasks_open", "id", "process_key", "assignee", "due_at", "priority",
-              "created_at", postgresql_where=text(OPEN_TASKS_SQL),
-              sqlite_where=text(OPEN_TASKS_SQL)),
-        Index("ix_human_tasks_open_due", "due_at", "created_at", "id",
-              postgresql_where=text(OPEN_TASKS_SQL), sqlite_where=text(OPEN_TASKS_SQL)),
+              "created_at", **OPEN_ONLY),
+        Index("ix_human_tasks_open_due", "due_at", "created_at", "id", **OPEN_ONLY),
+        Index("ix_human_tasks_open_counts", "process_key", "assignee", "due_at", **OPEN_ONLY),
         Index("ix_human_tasks_process_key", "process_key", "status"),
         Index("ix_human_tasks_business_key", "business_key"),
     )
@@ -191,7 +190,7 @@ class TaskCandidate(Base):
                                          primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # CandidateKind
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # copies of the task's status (open or not) and keys, kept by triggers (migration 0011)
+    # is_open and the task's keys: copies kept in step by triggers (migration 0011)
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
     process_key: Mapped[str | None] = mapped_column(String(200))
     assignee: Mapped[str | None] = mapped_column(String(200))

@@ -11,6 +11,8 @@ open rows of their groups instead of one probe into ``human_tasks`` per visible 
 Triggers keep the copies in step with the task row: a row is filled from its task when it
 is inserted, and every change of the task's status, assignee, due date or priority is
 written through to its rows in the same statement, so no write path sends a statement more.
+A partial index over the open tasks in process order lets an admin's inbox count them by
+process, assignee and due date from the index alone.
 """
 
 from alembic import op
@@ -24,6 +26,7 @@ depends_on = None
 
 COPIED = ('process_key', 'assignee', 'due_at', 'priority', 'created_at')
 OPEN = "('ready', 'claimed')"
+OPEN_TASKS = f"status IN {OPEN}"
 
 PG_FUNCTIONS = f"""
 CREATE FUNCTION bf_candidate_keys() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -93,9 +96,13 @@ def upgrade() -> None:
     op.drop_index('ix_task_candidates_open', table_name='task_candidates')
     op.create_index('ix_task_candidates_open_keys', 'task_candidates', KEYS,
                     postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
+    op.create_index('ix_human_tasks_open_counts', 'human_tasks',
+                    ['process_key', 'assignee', 'due_at'], postgresql_where=sa.text(OPEN_TASKS),
+                    sqlite_where=sa.text(OPEN_TASKS))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_human_tasks_open_counts', table_name='human_tasks')
     op.drop_index('ix_task_candidates_open_keys', table_name='task_candidates')
     op.create_index('ix_task_candidates_open', 'task_candidates', ['kind', 'name', 'task_id'],
                     postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
