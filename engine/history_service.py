@@ -13,6 +13,8 @@ from .paging import Page
 from .reporting import ProcessFigures, VisitedElement
 from .retention import CleanupReport
 
+COUNT_LIMIT = 10_000  # the console's instance list counts this far, then says "10,000+"
+
 
 class HistoryService:
     """The audit trail and what is computed from it (Camunda's HistoryService)."""
@@ -41,11 +43,12 @@ class HistoryService:
                          business_key: str | None = None, started_from: datetime | None = None,
                          started_before: datetime | None = None, page: int = 1,
                          per_page: int = 25) -> Page:
-        """Instances, running or ended, matching every filter given, newest first."""
+        """Instances, running or ended, matching every filter given, newest first; counted up
+        to ``COUNT_LIMIT`` past the page (``Page.total_capped`` says when there are more)."""
         return reporting.search_instances(
             self.db, process_key=process_key, status=status, business_key=business_key,
             started_from=started_from, started_before=started_before, page=page,
-            per_page=per_page)
+            per_page=per_page, count_limit=COUNT_LIMIT)
 
     def process_figures(self, days: int = 14) -> list[ProcessFigures]:
         """Per process, what started and completed in the last ``days`` days, by day."""

@@ -79,6 +79,13 @@ class TaskService:
         ``unassigned``: only tasks nobody has claimed; ``offset``: from that row on instead
         of from ``page``. The database filters, counts and pages (soonest due first).
         """
+        if visible_to is not None and visible_to.role != "admin" and not (
+                status or instance_id or element_id or business_key or candidate_group
+                or candidate_user):
+            # the inbox's question: answered from the candidate rows' keys alone
+            return task_queries.visible_page(
+                self.db, visible_to, process_key=process_key, assignee=assignee,
+                unassigned=unassigned, page=page, per_page=per_page, offset=offset)
         with self.db.read() as s:
             query = select(HumanTask)
             if status:
