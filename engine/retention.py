@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, false, func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import jobs, partitions
 from .config import Settings
 from .db import Database
 from .models import (
@@ -107,12 +108,20 @@ def count_rows(session: Session, ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def delete_instances(session: Session, levels: list[list[str]]) -> dict[str, int]:
-    """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows."""
+def delete_instances(session: Session, levels: list[list[str]],
+                     events_from: datetime | None = None) -> dict[str, int]:
+    """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows.
+
+    With ``events_from``, only their events from then on go now: the older ones are in past
+    months' partitions, which ``partitions.sweep_past_months`` clears a whole month at a time.
+    """
     ids = [i for level in levels for i in level]
     counts: dict[str, int] = {}
     for model in KEYED_BY_INSTANCE:
-        result = session.execute(delete(model).where(model.instance_id.in_(ids)))
+        which = model.instance_id.in_(ids)
+        if model is Event and events_from is not None:
+            which = and_(which, Event.created_at >= events_from)
+        result = session.execute(delete(model).where(which))
         counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
     for level in reversed(levels):  # the called first: they point at their caller
         session.execute(delete(Instance).where(Instance.id.in_(level)))
@@ -142,6 +151,10 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     now = now or utcnow()
     size = max(1, settings.history_cleanup_batch_size)
     report = CleanupReport(dry_run=dry_run)
+    by_month = not dry_run and partitions.is_partitioned(db)
+    events_from = partitions.month_start(now) if by_month else None
+    if by_month:
+        _ensure_months(db, settings, now)
     after = ""
     while max_batches is None or report.batches < max_batches:
         if dry_run:
@@ -153,7 +166,7 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
             with db.write() as s:
                 roots = expired_roots(s, settings, now, size, lock=db.is_postgres, after=after)
                 levels = _trees(s, roots)
-                counts = delete_instances(s, levels)
+                counts = delete_instances(s, levels, events_from)
         if not roots:
             break
         after = max(roots)  # keyset: roots kept (what they called still runs) are passed by
@@ -161,11 +174,22 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         report.add(counts)
         if len(roots) < size:
             break
+    if by_month and (max_batches is None or report.batches < max_batches):
+        report.add({"events": partitions.sweep_past_months(db, now).events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
     if report.instances:
         log.info("history cleanup removed %d instances in %d batches%s", report.instances,
                  report.batches, " (dry run)" if dry_run else "")
     return report
+
+
+def _ensure_months(db: Database, settings: Settings, now: datetime) -> None:
+    """Make the coming months' events partitions; a failure is logged, never fatal here."""
+    try:
+        partitions.ensure_months(db, now, settings.history_partition_months_ahead)
+    except OperationalError:
+        log.exception("events partitions for the coming months could not be made now; "
+                      "new events go to the default partition until the next run")
 
 
 def _old_inbound_events(db: Database, settings: Settings, now: datetime,
