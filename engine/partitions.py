@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x4246_4556  # "BFEV": the advisory lock of events partition maintenance
 LOCK_TIMEOUT = "5s"  # never queue live inserts behind maintenance for longer than this
 REBUILD_SHARE = 0.5  # rebuild a month instead of deleting when at most this share stays
+SKEW = timedelta(days=1)  # events may be stamped by another machine's clock
 _BOUNDS = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 # an event to keep: not about an instance, or about one that still exists
 _KEEP = "(e.instance_id IS NULL OR EXISTS (SELECT 1 FROM instances i WHERE i.id = e.instance_id))"
@@ -40,6 +41,9 @@ class Month:
     name: str
     start: datetime
     end: datetime
+
+
+Span = tuple[datetime, datetime]  # from the first start to the last end of removed instances
 
 
 @dataclass
@@ -129,13 +133,19 @@ def _make_month(c: Connection, start: datetime, end: datetime) -> None:
                    f" FOR VALUES FROM ('{start:%Y-%m-%d}') TO ('{end:%Y-%m-%d}')"))
 
 
-def sweep_past_months(db: Database, now: datetime) -> SweepReport:
-    """Remove the events of removed instances from the months before ``now``'s."""
+def sweep_past_months(db: Database, now: datetime, span: Span) -> SweepReport:
+    """Remove the events of removed instances from the months before ``now``'s.
+
+    Only the months that ``span`` (when the removed instances lived) overlaps are looked at:
+    an instance's events are written while it runs, so the others hold none of theirs.
+    """
     report = SweepReport()
     if not is_partitioned(db):
         return report
+    lo, hi = span[0] - SKEW, min(span[1] + SKEW, month_start(now))
     with db.sql_engine.connect() as c:
-        past = [m for m in months(c) if m.end <= month_start(now)]
+        past = [m for m in months(c) if m.end <= month_start(now) and m.end > lo
+                and m.start < hi]
     try:
         for month in past:
             with db.sql_engine.begin() as c:
@@ -146,7 +156,8 @@ def sweep_past_months(db: Database, now: datetime) -> SweepReport:
         with db.sql_engine.begin() as c:  # rows of past months without a partition of their own
             if _lock(c, wait=False):
                 gone = c.execute(text(f"DELETE FROM events_default e WHERE e.created_at"
-                                      f" < :before AND NOT {_KEEP}"), {"before": month_start(now)})
+                                      f" >= :lo AND e.created_at < :hi AND NOT {_KEEP}"),
+                                 {"lo": lo, "hi": hi})
                 report.events += int(gone.rowcount)
     except OperationalError:  # a lock not granted in time: live work goes first
         log.exception("events partitions: the sweep of past months stopped; the next cleanup "

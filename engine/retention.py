@@ -155,7 +155,7 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     events_from = partitions.month_start(now) if by_month else None
     if by_month:
         _ensure_months(db, settings, now)
-    after = ""
+    after, span = "", None
     while max_batches is None or report.batches < max_batches:
         if dry_run:
             with db.read() as s:
@@ -166,6 +166,8 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
             with db.write() as s:
                 roots = expired_roots(s, settings, now, size, lock=db.is_postgres, after=after)
                 levels = _trees(s, roots)
+                if by_month:
+                    span = _lifetimes(s, [i for level in levels for i in level], span)
                 counts = delete_instances(s, levels, events_from)
         if not roots:
             break
@@ -174,13 +176,27 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         report.add(counts)
         if len(roots) < size:
             break
-    if by_month and (max_batches is None or report.batches < max_batches):
-        report.add({"events": partitions.sweep_past_months(db, now).events})
+    if span is not None:
+        report.add({"events": partitions.sweep_past_months(db, now, span).events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
     if report.instances:
         log.info("history cleanup removed %d instances in %d batches%s", report.instances,
                  report.batches, " (dry run)" if dry_run else "")
     return report
+
+
+def _lifetimes(s: Session, ids: list[str], span: partitions.Span | None
+               ) -> partitions.Span | None:
+    """Widen ``span`` to the first start and last end of the instances ``ids``."""
+    if not ids:
+        return span
+    first, last = s.execute(select(func.min(Instance.created_at), func.max(Instance.ended_at))
+                            .where(Instance.id.in_(ids))).one()
+    if first is None or last is None:
+        return span
+    if span is not None:
+        first, last = min(first, span[0]), max(last, span[1])
+    return first, last
 
 
 def _ensure_months(db: Database, settings: Settings, now: datetime) -> None:

@@ -47,11 +47,19 @@ def engine(database: Database) -> Engine:
     return eng
 
 
-def move_events(database: Database, instance_id: str, when: datetime) -> None:
-    """Pretend the instance's events were written in ``when``'s month (rows change partition)."""
+def move_events(database: Database, instance_id: str, when: datetime,
+                ended: bool = False) -> None:
+    """Pretend the instance started (and, if ``ended``, ended) in ``when``'s month, writing its
+    events then (the rows change partition)."""
+    at = when + timedelta(days=3)
     with database.write() as s:
         s.execute(text("UPDATE events SET created_at = :t WHERE instance_id = :i"),
-                  {"t": when + timedelta(days=3), "i": instance_id})
+                  {"t": at, "i": instance_id})
+        s.execute(text("UPDATE instances SET created_at = :t WHERE id = :i"),
+                  {"t": at, "i": instance_id})
+        if ended:
+            s.execute(text("UPDATE instances SET ended_at = :t WHERE id = :i"),
+                      {"t": at + timedelta(hours=1), "i": instance_id})
 
 
 def events_of(database: Database, instance_id: str) -> list[tuple[Any, ...]]:
@@ -169,8 +177,7 @@ def expired_in(engine: Engine, database: Database, month: datetime, n: int,
                key: str = "short_lived") -> list[str]:
     ids = [finish(engine, key, f"C-{month:%m}-{k}") for k in range(n)]
     for i in ids:
-        age(database, i, 40)
-        move_events(database, i, month)
+        move_events(database, i, month, ended=True)
     return ids
 
 
