@@ -66,6 +66,15 @@ def next_month(d: datetime) -> datetime:
     return datetime(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
+def written_since(created_at: datetime) -> datetime:
+    """The earliest an instance created at ``created_at`` may have written an event.
+
+    An instance's events are written from its start on: bounding a query of them by this
+    lets PostgreSQL skip the months before it (clocks of other machines allowed for).
+    """
+    return created_at - SKEW
+
+
 def month_name(start: datetime) -> str:
     return f"events_y{start:%Y}m{start:%m}"
 
