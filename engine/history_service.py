@@ -57,6 +57,8 @@ class HistoryService:
     def cleanup(self, dry_run: bool = False) -> CleanupReport:
         """Remove ended instances past their process's history time-to-live, in batches.
 
-        With ``dry_run`` nothing is removed: the report says what would be.
+        With ``dry_run`` nothing is removed: the report says what would be. On PostgreSQL
+        every past month of the audit trail is swept too (the worker's periodic cleanup
+        sweeps only the months of what it removed).
         """
-        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run)
+        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run, sweep_all=True)

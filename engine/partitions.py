@@ -103,13 +103,10 @@ def months(c: Connection) -> list[Month]:
     return sorted(found, key=lambda m: m.start)
 
 
-def _lock(c: Connection, wait: bool) -> bool:
+def _lock(c: Connection) -> None:
+    """Take the maintenance lock (waiting for another worker's step), then bound lock waits."""
+    c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
     c.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    if wait:
-        c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        return True
-    return bool(c.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                          {"k": LOCK_KEY}).scalar())
 
 
 def ensure_months(db: Database, now: datetime, ahead: int) -> list[str]:
@@ -118,7 +115,7 @@ def ensure_months(db: Database, now: datetime, ahead: int) -> list[str]:
         return []
     made: list[str] = []
     with db.sql_engine.begin() as c:
-        _lock(c, wait=True)
+        _lock(c)
         have = {m.start for m in months(c)}
         start = month_start(now)
         for _ in range(ahead + 1):
@@ -142,15 +139,18 @@ def _make_month(c: Connection, start: datetime, end: datetime) -> None:
                    f" FOR VALUES FROM ('{start:%Y-%m-%d}') TO ('{end:%Y-%m-%d}')"))
 
 
-def sweep_past_months(db: Database, now: datetime, span: Span) -> SweepReport:
+def sweep_past_months(db: Database, now: datetime, span: Span | None) -> SweepReport:
     """Remove the events of removed instances from the months before ``now``'s.
 
-    Only the months that ``span`` (when the removed instances lived) overlaps are looked at:
-    an instance's events are written while it runs, so the others hold none of theirs.
+    With ``span`` (when the removed instances lived) only the months it overlaps are looked
+    at: an instance's events are written while it runs, so the others hold none of theirs.
+    Without, every past month is (after a crash between a cleanup and its sweep).
     """
     report = SweepReport()
     if not is_partitioned(db):
         return report
+    if span is None:
+        span = (datetime.min + SKEW, month_start(now))
     lo, hi = span[0] - SKEW, min(span[1] + SKEW, month_start(now))
     with db.sql_engine.connect() as c:
         past = [m for m in months(c) if m.end <= month_start(now) and m.end > lo
@@ -158,16 +158,14 @@ def sweep_past_months(db: Database, now: datetime, span: Span) -> SweepReport:
     try:
         for month in past:
             with db.sql_engine.begin() as c:
-                if not _lock(c, wait=False):
-                    log.info("events partitions: another worker is sweeping; left to it")
-                    return report
+                _lock(c)
                 _sweep_month(c, month, report)
         with db.sql_engine.begin() as c:  # rows of past months without a partition of their own
-            if _lock(c, wait=False):
-                gone = c.execute(text(f"DELETE FROM events_default e WHERE e.created_at"
-                                      f" >= :lo AND e.created_at < :hi AND NOT {_KEEP}"),
-                                 {"lo": lo, "hi": hi})
-                report.events += int(gone.rowcount)
+            _lock(c)
+            gone = c.execute(text(f"DELETE FROM events_default e WHERE e.created_at >= :lo"
+                                  f" AND e.created_at < :hi AND NOT {_KEEP}"),
+                             {"lo": lo, "hi": hi})
+            report.events += int(gone.rowcount)
     except OperationalError:  # a lock not granted in time: live work goes first
         log.exception("events partitions: the sweep of past months stopped; the next cleanup "
                       "run carries on")
@@ -178,6 +176,8 @@ def sweep_past_months(db: Database, now: datetime, span: Span) -> SweepReport:
 
 
 def _sweep_month(c: Connection, month: Month, report: SweepReport) -> None:
+    if c.execute(text("SELECT to_regclass(:n)"), {"n": month.name}).scalar() is None:
+        return  # another worker dropped it while this one waited for the lock
     total, kept = c.execute(text(
         f"SELECT count(*), count(*) FILTER (WHERE {_KEEP}) FROM {month.name} e")).one()
     if total == kept:

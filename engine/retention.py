@@ -146,8 +146,13 @@ def _trees(session: Session, roots: Iterable[str]) -> list[list[str]]:
 
 
 def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
-            max_batches: int | None = None, now: datetime | None = None) -> CleanupReport:
-    """Remove ended instances past their time-to-live, one batch per transaction."""
+            max_batches: int | None = None, now: datetime | None = None,
+            sweep_all: bool = False) -> CleanupReport:
+    """Remove ended instances past their time-to-live, one batch per transaction.
+
+    Where events are partitioned by month, their past months are swept after: those the
+    removed instances lived in, or with ``sweep_all`` every one (as a manual cleanup does).
+    """
     now = now or utcnow()
     size = max(1, settings.history_cleanup_batch_size)
     report = CleanupReport(dry_run=dry_run)
@@ -176,8 +181,9 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         report.add(counts)
         if len(roots) < size:
             break
-    if span is not None:
-        report.add({"events": partitions.sweep_past_months(db, now, span).events})
+    if by_month and (span is not None or sweep_all):
+        swept = partitions.sweep_past_months(db, now, None if sweep_all else span)
+        report.add({"events": swept.events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
     if report.instances:
         log.info("history cleanup removed %d instances in %d batches%s", report.instances,

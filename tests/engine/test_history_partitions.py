@@ -20,6 +20,7 @@ from engine.config import Settings
 from engine.db import Database, _migrations_dir
 from engine.models import Event, utcnow
 from engine.partitions import ensure_months, is_partitioned, month_name, month_start, months
+from engine.retention import cleanup
 
 from ..conftest import postgres_only
 from .test_history_lifetime import CALLER, age, exists, finish, process, tables_holding
@@ -235,19 +236,41 @@ def test_two_workers_cleaning_up_at_once_remove_every_expired_event_once(
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(engine.history.cleanup,)) for _ in range(2)]
+    def periodic() -> Any:  # as the worker's cleanup job runs it
+        return cleanup(database, engine._core.settings)
+
+    threads = [threading.Thread(target=work, args=(periodic,)) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
     assert sum(r.instances for r in reports) == 6
-    if sum(r.removed.get("events", 0) for r in reports) != expected:
-        engine.history.cleanup()  # a sweep the other worker held the lock for: the next run
+    assert sum(r.removed.get("events", 0) for r in reports) == expected
     assert not any(exists(database, i) for i in gone)
     with database.read() as s:
         assert s.scalar(select(func.count()).select_from(Event)
                         .where(Event.instance_id.in_(gone))) == 0
+    assert events_of(database, kept) == kept_events
+
+
+@postgres_only
+def test_a_manual_cleanup_sweeps_what_a_crash_left_in_past_months(
+        engine: Engine, database: Database) -> None:
+    [old] = expired_in(engine, database, months_back(6), 1)
+    kept = finish(engine, "short_lived", "K-1")
+    move_events(database, kept, months_back(6))
+    kept_events = events_of(database, kept)
+    with database.write() as s:  # a cleanup that died after removing the instance
+        s.execute(text("DELETE FROM human_tasks WHERE instance_id = :i"), {"i": old})
+        s.execute(text("DELETE FROM jobs WHERE instance_id = :i"), {"i": old})
+        s.execute(text("DELETE FROM instances WHERE id = :i"), {"i": old})
+    assert cleanup(database, engine._core.settings).removed.get("events", 0) == 0
+    assert events_of(database, old) != []
+
+    report = engine.history.cleanup()  # bridgeflow history cleanup, the admin's button
+
+    assert report.removed["events"] > 0 and events_of(database, old) == []
     assert events_of(database, kept) == kept_events
 
 
