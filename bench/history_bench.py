@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--ttl-days", type=int, default=335)
     parser.add_argument("--no-seed", action="store_true", help="measure what is there")
+    parser.add_argument("--no-measure", action="store_true", help="sizes and cleanup only")
     args = parser.parse_args()
     plain, monthly = args.database_url + "_plain", args.database_url + "_monthly"
     if not args.no_seed:
@@ -76,7 +77,8 @@ def main() -> None:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
     sizes(plain, monthly)
-    measure({"one table": plain, "by month": monthly}, args.instances, args.runs)
+    if not args.no_measure:
+        measure({"one table": plain, "by month": monthly}, args.instances, args.runs)
     for name, url in (("one table", plain), ("by month", monthly)):
         settings = Settings(database_url=url, history_ttl_days=args.ttl_days)
         db = Database(url)
@@ -84,9 +86,9 @@ def main() -> None:
         report = cleanup(db, settings, now=NOW)
         took = time.perf_counter() - started
         db.dispose()
-        print(f"cleanup, {name}: {took:.1f} s, removed {report.instances} instances, "
-              f"{report.removed.get('events', 0)} events in {report.batches} batches",
-              flush=True)
+        print(f"cleanup, {name}: {took:.1f} s, removed {report.instances} instances "
+              f"({report.instances / took:.0f}/s), {report.removed.get('events', 0)} events "
+              f"in {report.batches} batches", flush=True)
     sizes(plain, monthly)
 
 

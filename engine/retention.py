@@ -194,15 +194,12 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
 def _lifetimes(s: Session, ids: list[str], span: partitions.Span | None
                ) -> partitions.Span | None:
     """Widen ``span`` to the first start and last end of the instances ``ids``."""
-    if not ids:
-        return span
-    first, last = s.execute(select(func.min(Instance.created_at), func.max(Instance.ended_at))
-                            .where(Instance.id.in_(ids))).one()
-    if first is None or last is None:
-        return span
-    if span is not None:
-        first, last = min(first, span[0]), max(last, span[1])
-    return first, last
+    # by primary key, then min/max here: min() in SQL would walk the created_at index
+    rows = s.execute(select(Instance.created_at, Instance.ended_at)
+                     .where(Instance.id.in_(ids))).all() if ids else []
+    starts = [r[0] for r in rows] + ([span[0]] if span else [])
+    ends = [r[1] or r[0] for r in rows] + ([span[1]] if span else [])
+    return (min(starts), max(ends)) if starts else span
 
 
 def _ensure_months(db: Database, settings: Settings, now: datetime) -> None:
