@@ -10,6 +10,7 @@ from . import reporting, retention
 from .core import Core
 from .models import Event
 from .paging import Page
+from .partitions import written_since
 from .reporting import ProcessFigures, VisitedElement
 from .retention import CleanupReport
 
@@ -25,10 +26,12 @@ class HistoryService:
 
     def events_of(self, instance_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
         """An instance's audit events after ``after_id``, oldest first."""
-        self._core.instance(instance_id)
+        instance = self._core.instance(instance_id)
         with self.db.read() as s:
             return list(s.scalars(select(Event).where(Event.instance_id == instance_id,
-                                                      Event.id > after_id)
+                                                      Event.id > after_id,
+                                                      Event.created_at >= written_since(
+                                                          instance.created_at))
                                   .order_by(Event.id).limit(limit)))
 
     def path_taken(self, instance_id: str) -> list[VisitedElement]:
@@ -57,6 +60,8 @@ class HistoryService:
     def cleanup(self, dry_run: bool = False) -> CleanupReport:
         """Remove ended instances past their process's history time-to-live, in batches.
 
-        With ``dry_run`` nothing is removed: the report says what would be.
+        With ``dry_run`` nothing is removed: the report says what would be. On PostgreSQL
+        every past month of the audit trail is swept too (the worker's periodic cleanup
+        sweeps only the months of what it removed).
         """
-        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run)
+        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run, sweep_all=True)

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Interval, func, literal, select
 from sqlalchemy.orm import defer
 
 from .db import Database
 from .errors import NotFoundError
 from .models import Event, Incident, Instance, Worker, utcnow
 from .paging import Page
+from .partitions import SKEW
 from .vocabulary import InstanceStatus
 
 MAX_REPORT_ROWS = 100_000
@@ -163,10 +164,14 @@ class VisitedElement:
 def path_taken(db: Database, instance_id: str) -> list[VisitedElement]:
     """The elements the instance has completed, in the order each was first reached."""
     seen: dict[str, VisitedElement] = {}
+    query = select(Event.element_id, Event.data).where(Event.instance_id == instance_id,
+                                                       Event.type == "step")
+    if db.is_postgres:  # only the months since it started (partitions pruned as it runs)
+        started = select(Instance.created_at).where(Instance.id == instance_id)
+        query = query.where(Event.created_at >= started.scalar_subquery()
+                            - literal(SKEW, type_=Interval()))
     with db.read() as s:
-        rows = s.execute(select(Event.element_id, Event.data)
-                         .where(Event.instance_id == instance_id, Event.type == "step")
-                         .order_by(Event.id))
+        rows = s.execute(query.order_by(Event.id))
         for element_id, data in rows:
             if element_id and element_id not in seen:
                 data = data or {}
