@@ -26,6 +26,7 @@ from engine.dmn.feel_contexts import (
     get_value,
 )
 from engine.dmn.feel_errors import report
+from engine.dmn.feel_far_dates import DAY_TYPES, FarDate, FarDateTime, combine, make_date
 from engine.dmn.feel_intervals import RELATIONS, SIGNATURES
 from engine.dmn.feel_limits import (
     check_length,
@@ -154,7 +155,7 @@ def _string(value: Any) -> Any:
         return None
     if type(value) is str:
         return value
-    if type(value) in (dt.date, dt.datetime, dt.time):
+    if type(value) in DAY_TYPES or type(value) is dt.time:
         return iso_text(value)
     if type(value) in (dt.timedelta, YearMonthDuration):
         return format_duration(value)
@@ -178,12 +179,12 @@ def _date(*args: Any) -> Any:
         y, m, d = (_int(a) for a in args)
         if y is None or m is None or d is None:
             return None
-        return dt.date(y, m, d)
+        return make_date(y, m, d)
     value = args[0]
     if type(value) is str:
         return parse_date(value)
-    if type(value) in (dt.date, dt.datetime):
-        return dt.date(value.year, value.month, value.day)
+    if type(value) in DAY_TYPES:
+        return make_date(value.year, value.month, value.day)
     return None
 
 
@@ -202,9 +203,9 @@ def _time(*args: Any) -> Any:
     value = args[0]
     if type(value) is str:
         return parse_time(value)
-    if type(value) is dt.datetime:
+    if type(value) in (dt.datetime, FarDateTime):
         return value.timetz()
-    if type(value) is dt.date:
+    if type(value) in (dt.date, FarDate):
         return dt.time(0, 0)
     return value if type(value) is dt.time else None
 
@@ -212,9 +213,9 @@ def _time(*args: Any) -> Any:
 def _date_and_time(*args: Any) -> Any:
     if len(args) == 2:
         day, clock = args
-        if type(day) not in (dt.date, dt.datetime) or type(clock) is not dt.time:
+        if type(day) not in DAY_TYPES or type(clock) is not dt.time:
             return None
-        return dt.datetime.combine(dt.date(day.year, day.month, day.day), clock)
+        return combine(day, clock)
     value = args[0]
     return parse_date_time(value) if type(value) is str else None
 
@@ -224,7 +225,7 @@ def _duration(value: Any) -> Any:
 
 
 def _years_and_months(start: Any, end: Any) -> Any:
-    if type(start) not in (dt.date, dt.datetime) or type(end) not in (dt.date, dt.datetime):
+    if type(start) not in DAY_TYPES or type(end) not in DAY_TYPES:
         return None
     months = (end.year - start.year) * 12 + end.month - start.month
     if months > 0 and end.day < start.day:
