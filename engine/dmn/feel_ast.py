@@ -104,6 +104,7 @@ class RangeLit(Node):
     end: Node
     start_included: bool
     end_included: bool
+    open_ended: bool = False  # (< 10), (>= 5): the missing end is unbounded, not null
 
 
 @dataclass(frozen=True, slots=True)

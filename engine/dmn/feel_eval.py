@@ -39,6 +39,7 @@ from engine.dmn.feel_types import (
     feel_eq,
     feel_not,
     feel_type_name,
+    known_end,
     to_feel,
 )
 
@@ -66,6 +67,14 @@ class Const:
 
     def __call__(self, env: Env) -> Any:
         return self.value
+
+
+class _ItemScope(dict[str, Any]):
+    """The names inside a filter on a list of contexts: a context lacking an entry gives null
+    (``orders[status = "open"]`` where one order has no status)."""
+
+    def __missing__(self, key: str) -> None:
+        return None
 
 
 def lookup(env: Env, name: str) -> Any:
@@ -316,9 +325,14 @@ class ExprCompiler:
     def c_RangeLit(self, node: ast.RangeLit) -> Evaluator:
         start, end = self.compile(node.start), self.compile(node.end)
         si, ei = node.start_included, node.end_included
+        if node.open_ended:
+            if isinstance(start, Const) and isinstance(end, Const):
+                return Const(Range(start.value, end.value, si, ei))
+            return lambda env: Range(start(env), end(env), si, ei)
+        # [1..null]: an end that is null is unknown (nothing is inside), not unbounded
         if isinstance(start, Const) and isinstance(end, Const):
-            return Const(Range(start.value, end.value, si, ei))
-        return lambda env: Range(start(env), end(env), si, ei)
+            return Const(Range(known_end(start.value), known_end(end.value), si, ei))
+        return lambda env: Range(known_end(start(env)), known_end(end(env)), si, ei)
 
     def c_Path(self, node: ast.Path) -> Evaluator:
         base, name = self.compile(node.base), node.member
@@ -335,12 +349,19 @@ class ExprCompiler:
             out = []
             for position, item in enumerate(items):
                 spend()
-                local = {**env, **item} if type(item) is dict else dict(env)
-                local["item"] = item
+                if type(item) is dict:  # its entries are names; a missing one is null
+                    local: dict[str, Any] = _ItemScope(env)
+                    local.update(item)
+                    local.setdefault("item", item)
+                else:
+                    local = dict(env)
+                    local["item"] = item
                 keep = cond(local)
                 if type(keep) is Decimal and position == 0:
                     index = int(keep)
                     if index == 0 or abs(index) > len(items):
+                        report(f"there is no item {index} in a list of {len(items)} (FEEL "
+                               "lists start at 1; -1 is the last item): null")
                         return None
                     return items[index - 1 if index > 0 else index]
                 if keep is True:

@@ -48,9 +48,26 @@ class YearMonthDuration:
         return f"{sign}P{months}M"
 
 
+class _NullEnd:
+    """The end of a range written as null (``[1..null]``): unknown, so membership is null."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+NULL_END = _NullEnd()
+
+
+def known_end(value: Any) -> Any:
+    """A range end as written: null becomes NULL_END (None stands for unbounded)."""
+    return NULL_END if value is None else value
+
+
 @dataclass(frozen=True, slots=True)
 class Range:
-    """A FEEL range such as ``[1..10[``; a None end means unbounded."""
+    """A FEEL range such as ``[1..10[``; a None end means unbounded (``(< 10)``)."""
 
     start: Any
     end: Any
@@ -61,12 +78,16 @@ class Range:
         if self.start is not None:
             c = compare(value, self.start)
             if c is None:
+                report(f"{feel_type_name(value)} in a range from {feel_type_name(self.start)} "
+                       "cannot be compared: null")
                 return None
             if c < 0 or (c == 0 and not self.start_included):
                 return False
         if self.end is not None:
             c = compare(value, self.end)
             if c is None:
+                report(f"{feel_type_name(value)} in a range to {feel_type_name(self.end)} "
+                       "cannot be compared: null")
                 return None
             if c > 0 or (c == 0 and not self.end_included):
                 return False
@@ -276,7 +297,8 @@ _TYPE_NAMES: dict[type, str] = {
     type(None): "null", bool: "boolean", str: "string", Decimal: "number", dt.date: "date",
     dt.datetime: "date and time", dt.time: "time", dt.timedelta: "days and time duration",
     YearMonthDuration: "years and months duration", Range: "range", list: "list",
-    dict: "context", FeelFunction: "function", FarDate: "date", FarDateTime: "date and time",
+    dict: "context", FeelFunction: "function", _NullEnd: "null", FarDate: "date",
+    FarDateTime: "date and time",
 }
 
 

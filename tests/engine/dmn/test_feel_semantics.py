@@ -1,0 +1,46 @@
+"""FEEL corner cases the DMN TCK checks: null range ends, filters on contexts, list indexes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.engine.dmn.test_feel_errors import result_of
+from tests.engine.dmn.test_literal_expressions import literal
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (< 10) has no lower end; (null..10) has an unknown one: not the same range
+        ("(< 10) = (null..10)", False),
+        ("(>= 10) = [10..null)", False),
+        ("(< 10) = (< 10)", True),
+        ("5 in (null..10]", None),
+        ("5 in (< 10)", True),
+        # a context lacking the entry a filter asks for is null there, not an error
+        ("[{x: 1}, {x: 2, y: 3}][y > 1]", [{"x": Decimal(2), "y": Decimal(3)}]),
+        # inside a filter, an entry named item wins over the implicit item
+        ("[{item: 1}, {item: 2}, {item: 3}][item >= 2]", [{"item": Decimal(2)},
+                                                          {"item": Decimal(3)}]),
+        ("[1, 2, 3][0]", None),
+        ("[1, 2, 3][-1]", Decimal(3)),
+    ],
+)
+def test_tck_corner_cases(text: str, expected: Any) -> None:
+    assert literal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ("5 in [1..null]", "cannot be compared"),
+        ("[1, 2, 3][0]", "FEEL lists start at 1"),
+        ("[1, 2, 3][4]", "there is no item 4"),
+    ],
+)
+def test_null_range_ends_and_missing_items_are_reported(text: str, reported: str) -> None:
+    result = result_of(text)
+    assert result.outputs is None and any(reported in e for e in result.errors), result.errors
