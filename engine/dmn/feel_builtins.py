@@ -109,6 +109,8 @@ class Builtin:
                 return None
             args = ordered
         elif self.varargs:
+            if not args:
+                return None  # all(), min(): at least a list or one value is needed
             if len(args) == 1 and type(args[0]) is list:
                 args = args[0]
             return self._run([args])
@@ -162,8 +164,14 @@ def _string(value: Any) -> Any:
     return feel_repr(value)
 
 
+_GROUPING = (None, " ", ",", ".")
+_DECIMAL_SEPARATORS = (None, ",", ".")
+
+
 def _number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Any:
-    if not _str(text):
+    if not _str(text) or grouping not in _GROUPING or decimal_sep not in _DECIMAL_SEPARATORS:
+        return None
+    if grouping is not None and grouping == decimal_sep:
         return None
     if grouping is not None:
         text = text.replace(grouping, "")
@@ -206,7 +214,7 @@ def _time(*args: Any) -> Any:
     if type(value) in (dt.datetime, FarDateTime):
         return value.timetz()
     if type(value) in (dt.date, FarDate):
-        return dt.time(0, 0)
+        return dt.time(0, 0, tzinfo=dt.UTC)  # a date is its midnight UTC
     return value if type(value) is dt.time else None
 
 
@@ -239,8 +247,10 @@ def _years_and_months(start: Any, end: Any) -> Any:
 def _rounder(mode: str) -> Callable[..., Any]:
     def round_to(n: Any, scale: Any = Decimal(0)) -> Any:
         places = int(scale) if type(scale) is Decimal else None  # 2.5 places: 2
-        if not _num(n) or places is None:
+        if not _num(n) or places is None or not -6111 <= places <= 6176:
             return None
+        if -int(n.as_tuple().exponent) <= places:  # already that precise (scale may be 6176)
+            return n
         return n.quantize(Decimal(1).scaleb(-places), rounding=mode, context=CTX)
 
     return round_to

@@ -135,7 +135,11 @@ def product(items: list[Any]) -> Any:
 
 def mode(items: list[Any]) -> Any:
     """The most frequent numbers, in ascending order (all of them on a tie)."""
-    if not items or not _num(*items):
+    if type(items) is not list:
+        return None
+    if not items:
+        return []
+    if not _num(*items):
         return None
     counts: dict[Decimal, int] = {}
     for x in items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,14 @@ from tests.engine.dmn.test_literal_expressions import literal
                                                           {"item": Decimal(3)}]),
         ("[1, 2, 3][0]", None),
         ("[1, 2, 3][-1]", Decimal(3)),
+        ("round up(5.5, 6176)", Decimal("5.5")),  # the largest scale FEEL allows
+        ("round up(5.5, 6177)", None),
+        ("mode([])", []),
+        ("all()", None),
+        ('number("1,000,000.01", ",", ":")', None),  # ':' is no decimal separator
+        ('number("1.000.000,01", ".", ",")', Decimal("1000000.01")),
+        ('duration("PT0.S")', dt.timedelta(0)),
+        ('time(date("2017-08-10")) = time("00:00:00Z")', True),
     ],
 )
 def test_tck_corner_cases(text: str, expected: Any) -> None:
