@@ -19,18 +19,25 @@ from engine.dmn.feel_types import Range, feel_eq, feel_not
 Test = Callable[[Any, Env], "bool | None"]
 _FAST_TYPES = (Decimal, str)
 
-_PURE: weakref.WeakSet[Test] = weakref.WeakSet()
+# pure tests, each with the texts it accepts when it is true exactly for those (else None)
+_PURE: weakref.WeakKeyDictionary[Test, frozenset[str] | None] = weakref.WeakKeyDictionary()
 
 
-def _pure(test: Test) -> Test:
+def _pure(test: Test, texts: frozenset[str] | None = None) -> Test:
     """Mark a test that reads only its input value, never raises and never reports an error:
-    a table may run it once for all the rules that share it, in any order."""
-    _PURE.add(test)
+    a table may run it once for all the rules that share it, in any order. ``texts``: the test
+    is true for exactly these strings and for nothing else."""
+    _PURE[test] = texts
     return test
 
 
 def is_pure(test: Test) -> bool:
     return test in _PURE
+
+
+def accepted_texts(test: Test) -> frozenset[str] | None:
+    """The strings a pure test is true for, when that is all it is true for."""
+    return _PURE.get(test)
 
 
 class TestCompiler(ExprCompiler):
@@ -76,7 +83,9 @@ class TestCompiler(ExprCompiler):
         constants = [self.constant_equality(t) for t in tests]
         kinds = {type(c) for c in constants}
         if len(tests) > 1 and len(kinds) == 1 and kinds <= set(_FAST_TYPES):
-            return _pure(_member_of(frozenset(constants), kinds.pop()))
+            kind = kinds.pop()
+            texts = frozenset(constants) if kind is str else None
+            return _pure(_member_of(frozenset(constants), kind), texts)
         compiled = [self.compile_test(t) for t in tests]
         if len(compiled) == 1:
             return compiled[0]
@@ -120,7 +129,7 @@ class TestCompiler(ExprCompiler):
             return lambda v, env: compare(v, endpoint(env))
         c = endpoint.value
         if op == "=":
-            return _pure(_equals(c))
+            return _pure(_equals(c), frozenset({c}) if type(c) is str else None)
         if op == "!=":
             equal = _equals(c)
             return lambda v, env: feel_not(equal(v, env))
@@ -187,7 +196,7 @@ def _value_test(c: Any) -> Test:
             return _pure(in_list)
     if t is Range or t is list:
         return lambda v, env: match_value(v, c)
-    return _pure(_equals(c))
+    return _pure(_equals(c), frozenset({c}) if type(c) is str else None)
 
 
 def _equals(c: Any) -> Test:

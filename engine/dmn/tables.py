@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_eval import Env, Evaluator
 from engine.dmn.feel_types import feel_eq, feel_repr
-from engine.dmn.feel_unary import Test, is_pure
+from engine.dmn.feel_unary import Test, accepted_texts, is_pure
 from engine.dmn.results import DecisionEvaluationError, MatchedRule
 from engine.dmn.typeref import Converter, TypeMismatchError
 
@@ -100,11 +100,15 @@ class CompiledTable:
         a bit per rule, kept while every column so far matched it."""
         assert self.plan is not None
         candidates = self.every_rule
-        for column, wildcard, tests in self.plan:
+        for column, wildcard, tests, by_text in self.plan:
             value, passed = values[column], wildcard
-            for test, rules in tests:
-                if rules & candidates and test(value, env) is True:
-                    passed |= rules
+            if by_text is not None:  # every cell is a text or a list of texts
+                if type(value) is str:
+                    passed |= by_text.get(value, 0)
+            else:
+                for test, rules in tests:
+                    if rules & candidates and test(value, env) is True:
+                        passed |= rules
             candidates &= passed
             if not candidates:
                 return []
@@ -181,7 +185,7 @@ class CompiledTable:
 
 
 
-Plan = tuple[tuple[int, int, tuple[tuple[Test, int], ...]], ...]
+Plan = tuple[tuple[int, int, tuple[tuple[Test, int], ...], dict[str, int] | None], ...]
 
 
 def _column_plan(rules: Sequence[CompiledRule]) -> Plan | None:
@@ -197,5 +201,19 @@ def _column_plan(rules: Sequence[CompiledRule]) -> Plan | None:
             wildcards[column] = wildcards.get(column, every) & ~(1 << i)
             known = cells.setdefault(column, {}).get(id(test))
             cells[column][id(test)] = (test, (known[1] if known else 0) | 1 << i)
-    return tuple((column, wildcards[column], tuple(cells[column].values()))
+    return tuple((column, wildcards[column], tuple(cells[column].values()),
+                  _text_index(cells[column].values()))
                  for column in sorted(cells))
+
+
+def _text_index(cells: Iterable[tuple[Test, int]]) -> dict[str, int] | None:
+    """For a column of text cells ("EU", or "gold", "silver"): each text → the rules it
+    passes; None when some cell is not such a test."""
+    index: dict[str, int] = {}
+    for test, rules in cells:
+        texts = accepted_texts(test)
+        if texts is None:
+            return None
+        for text in texts:
+            index[text] = index.get(text, 0) | rules
+    return index
