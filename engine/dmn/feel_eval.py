@@ -20,7 +20,7 @@ from engine.dmn.feel_errors import report
 from engine.dmn.feel_functions import function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_lexer import FeelSyntaxError
-from engine.dmn.feel_limits import check_length, number_overflow, spend
+from engine.dmn.feel_limits import check_length, converted_values, number_overflow, spend
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
@@ -82,7 +82,29 @@ def lookup(env: Env, name: str) -> Any:
         value = env[name]
     except KeyError:
         raise UnknownNameError(name) from None
-    return value if type(value) in ATOMIC_TYPES else to_feel(value)
+    if type(value) in ATOMIC_TYPES:
+        return value
+    converted = converted_values()
+    if converted is None:
+        return to_feel(value)
+    if converted.get(id(value)) is value:
+        return value
+    value = env[name] = _to_feel_once(value, converted)
+    return value
+
+
+def _to_feel_once(value: Any, converted: dict[int, Any]) -> Any:
+    """``to_feel``, noting the lists and contexts it builds: a name read again (a loop over an
+    input's lines, the same context in several entries) is not walked again."""
+    t = type(value)
+    if t is dict:
+        out: Any = {str(k): _to_feel_once(v, converted) for k, v in value.items()}
+    elif t is list:
+        out = [_to_feel_once(v, converted) for v in value]
+    else:
+        return to_feel(value)
+    converted[id(out)] = out
+    return out
 
 
 # -- operators ----------------------------------------------------------------------------

@@ -49,10 +49,18 @@ class evaluation_budget:  # noqa: N801 - used as a context manager, like context
     def __enter__(self) -> None:
         if getattr(_local, "left", None) is None:
             _local.left, self.owner = self.steps, True
+            _local.converted = {}
 
     def __exit__(self, *exc_info: object) -> None:
         if self.owner:
-            _local.left = None
+            _local.left = _local.converted = None
+
+
+def converted_values() -> dict[int, Any] | None:
+    """The lists and contexts already in FEEL form in the running evaluation, by id (they are
+    kept alive there, so an id is not reused); None outside an evaluation."""
+    converted: dict[int, Any] | None = getattr(_local, "converted", None)
+    return converted
 
 
 def spend(steps: int = 1) -> None:

@@ -53,3 +53,13 @@ def test_tck_corner_cases(text: str, expected: Any) -> None:
 def test_null_range_ends_and_missing_items_are_reported(text: str, reported: str) -> None:
     result = result_of(text)
     assert result.outputs is None and any(reported in e for e in result.errors), result.errors
+
+
+def test_inputs_read_many_times_and_partial_results_stay_correct() -> None:
+    # the input is converted to FEEL once per evaluation, then read in every iteration
+    order = {"lines": [{"qty": 2, "price": 1.5}, {"qty": 3, "price": 2}], "discount": 0.5}
+    text = "for l in order.lines return l.qty * l.price * order.discount"
+    assert literal(text, order=order) == [Decimal("1.5"), Decimal("3")]
+    # partial is the live list of the results so far
+    assert literal("for i in 0..4 return if i = 0 then 1 else i * partial[-1]") == [
+        Decimal(1), Decimal(1), Decimal(2), Decimal(6), Decimal(24)]
