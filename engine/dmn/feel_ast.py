@@ -156,6 +156,15 @@ class InstanceOf(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalFunction(Node):
+    """``function(a) external {java: {class: …, method signature: …}}``."""
+
+    pos: int
+    params: tuple[str, ...]
+    mapping: Node
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionDef(Node):
     """``function(a, b: number) body``: a function value that closes over its scope."""
 

@@ -19,6 +19,7 @@ from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
 from engine.dmn.feel_errors import report
 from engine.dmn.feel_functions import function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
+from engine.dmn.feel_java import java_function
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_limits import check_length, converted_values, number_overflow, spend
 from engine.dmn.feel_temporal import (
@@ -455,6 +456,10 @@ class ExprCompiler:
 
     def c_InstanceOf(self, node: ast.InstanceOf) -> Evaluator:
         return instance_of(self.compile(node.value), node.spec, self.types)
+
+    def c_ExternalFunction(self, node: ast.ExternalFunction) -> Evaluator:
+        mapping, params = self.compile(node.mapping), node.params
+        return lambda env: java_function(params, mapping(env))
 
     def c_FunctionDef(self, node: ast.FunctionDef) -> Evaluator:
         with self.scope(node.params):

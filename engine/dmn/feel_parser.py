@@ -356,7 +356,8 @@ class Parser:
                 self.expect(",", "',' or ')' in the parameters")
         self.advance()
         if self.peek().kind == "name" and self.peek().text == "external":
-            self.fail("external functions (Java, PMML) are not supported", self.peek())
+            self.advance()  # external {java: {...}}: see feel_java
+            return ast.ExternalFunction(tok.pos, tuple(params), self.expr(0))
         return ast.FunctionDef(tok.pos, tuple(params), tuple(types), self.expr(0))
 
     def led(self, tok: Token, left: ast.Node, lbp: int) -> ast.Node:
