@@ -142,7 +142,7 @@ def at_literal(text: str) -> Any:
     """The value of ``@"…"``: a date, time, date and time or duration; None if none."""
     if text.startswith(("P", "-P")):
         return parse_duration(text)
-    if "T" in text:
+    if "T" in text.partition("@")[0]:  # not the T of a zone id such as @Etc/GMT
         return parse_date_time(text)
     if _DATE.fullmatch(text):
         return parse_date(text)

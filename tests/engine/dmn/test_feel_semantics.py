@@ -36,6 +36,8 @@ from tests.engine.dmn.test_literal_expressions import literal
         ('number("1.000.000,01", ".", ",")', Decimal("1000000.01")),
         ('duration("PT0.S")', dt.timedelta(0)),
         ('time(date("2017-08-10")) = time("00:00:00Z")', True),
+        ('{🐎: "bar"}.🐎', "bar"),  # names may use characters beyond U+FFFF
+        ('string(@"23:00:50@Etc/GMT")', "23:00:50@Etc/GMT"),  # the T of Etc is no date's T
     ],
 )
 def test_tck_corner_cases(text: str, expected: Any) -> None:
