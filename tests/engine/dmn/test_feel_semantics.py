@@ -31,6 +31,7 @@ from tests.engine.dmn.test_literal_expressions import literal
         ("round up(5.5, 6176)", Decimal("5.5")),  # the largest scale FEEL allows
         ("round up(5.5, 6177)", None),
         ("mode([])", []),
+        ("list replace([2, 4], function(item, new) item < new, 3)", [Decimal(3), Decimal(4)]),
         ("all()", None),
         ('number("1,000,000.01", ",", ":")', None),  # ':' is no decimal separator
         ('number("1.000.000,01", ".", ",")', Decimal("1000000.01")),
@@ -48,6 +49,8 @@ def test_tck_corner_cases(text: str, expected: Any) -> None:
     ("text", "reported"),
     [
         ("5 in [1..null]", "cannot be compared"),
+        ("list replace([2, 4], function(item) item = 2, 5)", "list replace() gave null"),
+        ("list replace([2, 4], function(item, new) item, 5)", "list replace() gave null"),
         ("[1, 2, 3][0]", "FEEL lists start at 1"),
         ("[1, 2, 3][4]", "there is no item 4"),
     ],
