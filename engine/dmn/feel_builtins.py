@@ -87,6 +87,9 @@ _FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
 _DOLLAR_GROUP = re.compile(r"\$(\d)")
 
 
+_WRONG_ARGUMENTS = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Builtin:
     fn: Callable[..., Any]
@@ -97,6 +100,10 @@ class Builtin:
 
     def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         result = self._invoke(args, named)
+        if result is _WRONG_ARGUMENTS:
+            report(f"{self.name}() gave null: its arguments are missing, too many or not named "
+                   "as it takes")
+            return None
         if result is None and self.name not in _NULL_IS_AN_ANSWER:
             report(f"{self.name}() gave null: its arguments are missing, too many or not of "
                    "the types it takes")
@@ -106,11 +113,11 @@ class Builtin:
         if named is not None:
             ordered = self._order(named)
             if ordered is None:
-                return None
+                return _WRONG_ARGUMENTS
             args = ordered
         elif self.varargs:
             if not args:
-                return None  # all(), min(): at least a list or one value is needed
+                return _WRONG_ARGUMENTS  # all(), min(): at least a list or one value
             if len(args) == 1 and type(args[0]) is list:
                 args = args[0]
             return self._run([args])
@@ -118,7 +125,7 @@ class Builtin:
             len(sig) == len(args) or (self.open_arity and len(args) >= len(sig))
             for sig in self.signatures
         ):
-            return None
+            return _WRONG_ARGUMENTS
         return self._run(args)
 
     def _order(self, named: dict[str, Any]) -> list[Any] | None:

@@ -49,6 +49,8 @@ def test_tck_corner_cases(text: str, expected: Any) -> None:
     ("text", "reported"),
     [
         ("5 in [1..null]", "cannot be compared"),
+        ('get value({a: "foo"})', "get value() gave null: its arguments are missing"),
+        ('get value(k: "a", m: {a: "foo"})', "not named as it takes"),
         ("list replace([2, 4], function(item) item = 2, 5)", "list replace() gave null"),
         ("list replace([2, 4], function(item, new) item, 5)", "list replace() gave null"),
         ("[1, 2, 3][0]", "FEEL lists start at 1"),
