@@ -21,7 +21,10 @@ from engine.dmn.feel_functions import function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_java import java_function
 from engine.dmn.feel_lexer import FeelSyntaxError
-from engine.dmn.feel_limits import check_length, converted_values, number_overflow, spend
+from engine.dmn.feel_limits import check_length, number_overflow, spend
+from engine.dmn.feel_scope import ItemScope
+from engine.dmn.feel_scope import UnknownNameError as UnknownNameError  # re-exported
+from engine.dmn.feel_scope import lookup as lookup  # re-exported
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
@@ -31,7 +34,6 @@ from engine.dmn.feel_temporal import (
     temporal_sub,
 )
 from engine.dmn.feel_types import (
-    ATOMIC_TYPES,
     NUMBER_CONTEXT,
     FeelFunction,
     Range,
@@ -41,21 +43,12 @@ from engine.dmn.feel_types import (
     feel_not,
     feel_type_name,
     known_end,
-    to_feel,
 )
 
 Env = dict[str, Any]
 Evaluator = Callable[[Env], Any]
 _DURATIONS = (dt.timedelta, YearMonthDuration)
 _LITERAL_CONSTRUCTORS = frozenset({"date", "time", "date and time", "duration"})
-
-
-class UnknownNameError(Exception):
-    """An expression used a name that is neither passed in nor defined in the model."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
 
 
 class Const:
@@ -68,44 +61,6 @@ class Const:
 
     def __call__(self, env: Env) -> Any:
         return self.value
-
-
-class _ItemScope(dict[str, Any]):
-    """The names inside a filter on a list of contexts: a context lacking an entry gives null
-    (``orders[status = "open"]`` where one order has no status)."""
-
-    def __missing__(self, key: str) -> None:
-        return None
-
-
-def lookup(env: Env, name: str) -> Any:
-    try:
-        value = env[name]
-    except KeyError:
-        raise UnknownNameError(name) from None
-    if type(value) in ATOMIC_TYPES:
-        return value
-    converted = converted_values()
-    if converted is None:
-        return to_feel(value)
-    if converted.get(id(value)) is value:
-        return value
-    value = env[name] = _to_feel_once(value, converted)
-    return value
-
-
-def _to_feel_once(value: Any, converted: dict[int, Any]) -> Any:
-    """``to_feel``, noting the lists and contexts it builds: a name read again (a loop over an
-    input's lines, the same context in several entries) is not walked again."""
-    t = type(value)
-    if t is dict:
-        out: Any = {str(k): _to_feel_once(v, converted) for k, v in value.items()}
-    elif t is list:
-        out = [_to_feel_once(v, converted) for v in value]
-    else:
-        return to_feel(value)
-    converted[id(out)] = out
-    return out
 
 
 # -- operators ----------------------------------------------------------------------------
@@ -373,7 +328,7 @@ class ExprCompiler:
             for position, item in enumerate(items):
                 spend()
                 if type(item) is dict:  # its entries are names; a missing one is null
-                    local: dict[str, Any] = _ItemScope(env)
+                    local: dict[str, Any] = ItemScope(env)
                     local.update(item)
                     local.setdefault("item", item)
                 else:
