@@ -120,6 +120,8 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
+    if callable(getattr(value, "isoformat", None)):  # a FEEL date past year 9999 or before 1
+        return value.isoformat()
     return value
 
 
