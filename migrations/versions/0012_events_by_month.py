@@ -1,7 +1,7 @@
 """the audit trail by month: ``events`` range-partitioned on ``created_at`` (PostgreSQL)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 11:00:00
 
 On PostgreSQL the events table becomes a partitioned table with one partition per calendar
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

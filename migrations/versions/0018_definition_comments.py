@@ -1,7 +1,7 @@
 """definition comments: what an analyst wrote when deploying a version
 
 Revision ID: 0018
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-03 11:15:00
 
 Every version keeps its author and time already; ``comment`` adds the analyst's words, shown
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
