@@ -491,3 +491,7 @@ def test_mapping(file: Path, sample: Path) -> None:
 from .cli_migrate import migrate as _migrate  # noqa: E402  (it uses open_engine above)
 
 main.add_command(_migrate)
+
+from .cli_tests import test as _test  # noqa: E402
+
+main.add_command(_test)

@@ -25,6 +25,9 @@ EXPORTED = {
     "TaskStatus", "TopicRequest", "UnauthenticatedError", "User", "VisitedElement", "Worker",
     "is_overdue",
     "utcnow",
+    # analysts' tests (bridgeflow test, the console's "Run tests")
+    "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
+    "run_test_file",
 }
 
 SERVICES = {
