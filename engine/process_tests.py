@@ -108,7 +108,6 @@ class Runner:
         self.worker = Worker(engine, "bridgeflow-test")
         self.instance_id = ""
         self.failures: list[Failure] = []
-        self._testers = 0
 
     def run(self, case: dict[str, Any]) -> list[Failure]:
         self.script.reset(case.get("services") or {})
@@ -141,6 +140,9 @@ class Runner:
         incidents = self.engine.management.incidents_of(self.instance_id)
         if incidents:
             return incidents[0].element_id
+        tasks = self.engine.tasks.open_tasks_of(self.instance_id)
+        if tasks:
+            return tasks[0].element_id
         active = self.engine.runtime.instance(self.instance_id).active_elements
         return active[0] if active else None
 
@@ -200,8 +202,7 @@ class Runner:
         self.drain()
 
     def _tester(self, groups: list[str]) -> str:
-        self._testers += 1
-        name = f"tester{self._testers}"
+        name = f"tester-{secrets.token_hex(4)}"
         _add_user(self.engine, name, groups)
         return name
 
