@@ -12,7 +12,7 @@ from lxml import etree
 
 from .dmn import DecisionEvaluationError, parse_dmn
 from .errors import DefinitionError, EngineError
-from .test_files import CaseResult, Failure, FileResult, TestDocument, TestFileError, matches, plain
+from .test_files import CaseResult, Failure, FileResult, TestDocument, matches, plain
 from .xml_text import as_utf8
 
 CASE_FIELDS = {"name", "decision", "inputs", "outputs", "rules", "error"}

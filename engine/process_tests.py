@@ -16,9 +16,10 @@ from .config import Settings
 from .decision_tests import parse_xml
 from .errors import EngineError
 from .facade import Engine
+from .instances import create_instance
 from .process_checks import check_case, check_expect
 from .process_script import Script, scripted_registry
-from .test_files import CaseResult, Failure, FileResult, TestDocument, matches, plain
+from .test_files import CaseResult, Failure, FileResult, TestDocument
 from .timer_firing import fire_timer
 from .worker import Worker
 
@@ -34,6 +35,7 @@ class Model:
         self.operations: set[str] = set()
         self.messages: set[str] = set()
         self.found = False
+        self.timer_start = False  # started by a timer start event (started by hand here)
         for name, source in sources.items():
             if not name.endswith(".bpmn"):
                 continue
@@ -48,6 +50,9 @@ class Model:
             for process in root.iter("{*}process"):
                 if process.get("id") == key:
                     self.found = True
+                    self.timer_start = any(
+                        next(start.iter("{*}timerEventDefinition"), None) is not None
+                        for start in process.iterfind("{*}startEvent"))
                     for el in process.iter():
                         if isinstance(el.tag, str) and el.get("id"):
                             self.elements[el.get("id")] = etree_local(el.tag)
@@ -155,6 +160,13 @@ class Runner:
             if not result.started:
                 raise EngineError(f"message '{start['message']}' started no instance")
             self.instance_id = result.started[0]
+        elif self.model.timer_start:
+            core = self.engine._core
+            with core.db.write() as s:
+                row, _ = create_instance(s, core.definitions, self.model.key, business_key,
+                                         variables, started_by="bridgeflow test",
+                                         start_timer=True)
+                self.instance_id = row.id
         else:
             self.instance_id = self.engine.runtime.start(self.model.key, business_key,
                                                          variables).id
