@@ -126,7 +126,8 @@ def test_a_call_without_a_scripted_answer_fails_the_case_at_its_element() -> Non
      "line 2: colour: unknown field; expected one of cases, process, users"),
     ("process: credit_approval\ncases:\n  - name: x\n    expect:\n      status: done\n",
      "line 5: cases[0].expect.status: must be one of completed, waiting, incident"),
-    ("process: credit_approval\ncases:\n  - name: x\n    expect:\n      passed: [decide_credit, nowhere]\n",
+    ("process: credit_approval\ncases:\n  - name: x\n    expect:\n"
+     "      passed: [decide_credit, nowhere]\n",
      "line 5: cases[0].expect.passed[1]: the process has no element 'nowhere'"),
     ("process: credit_approval\ncases:\n  - name: x\n    services:\n      erp.nothing: {}\n"
      "    expect: {}\n", "line 5: cases[0].services.erp.nothing: the process has no "
