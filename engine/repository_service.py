@@ -15,6 +15,8 @@ from .decision_inputs import DecisionInput, decision_inputs
 from .definitions import Deployed
 from .errors import NotFoundError
 from .models import Definition, ExternalTopic
+from .test_files import FileResult
+from .test_runs import run_definition_tests
 
 # list queries leave out the big columns: every version's files would load otherwise
 _LIGHT = (defer(Definition.source), defer(Definition.spec), defer(Definition.extra_files))
@@ -102,6 +104,11 @@ class RepositoryService:
     def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
         """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""
         return self._core.definitions.decision_document(key).evaluate(key, variables)
+
+    def run_tests(self, definition: Definition) -> list[FileResult]:
+        """Run the test files deployed with ``definition`` (from ``definition(key, version)``)
+        in a private temporary database; [] when it was deployed without tests."""
+        return run_definition_tests(self._core.db, definition)
 
     def decision_inputs(self, definition: Definition) -> list[DecisionInput]:
         """The inputs a decision reads, for a form that tries it."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import EngineError
+from .errors import EngineError, Problem
 
 MAX_TEST_FILE_BYTES = 256 * 1024
 TEST_SUFFIXES = (".test.yaml", ".test.yml", ".test.json")
@@ -219,3 +219,36 @@ def matches(expected: Any, actual: Any, partial: bool = True) -> bool:
         return Decimal(str(expected)) == Decimal(str(actual))
     return bool(expected == actual) and type(expected) is type(actual) or (
         expected is None and actual is None)
+
+
+def test_key(name: str) -> str:
+    """The process or decision a test file belongs to, by its name (``order_sync.test.yaml``
+    → ``order_sync``)."""
+    base = name.rsplit("/", 1)[-1]
+    for suffix in TEST_SUFFIXES:
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def stored_tests(tests: dict[str, bytes], keys: set[str]) -> tuple[dict[str, dict[str, str]],
+                                                                   list[Problem]]:
+    """The deployment's test files by the key they test, as stored with that definition;
+    a file that is not readable YAML, or tests nothing deployed with it, is a problem."""
+    by_key: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    for name, content in sorted(tests.items()):
+        base = name.rsplit("/", 1)[-1]
+        try:
+            load_test_file(base, content)
+        except TestFileError as exc:
+            problems.append(Problem(base, exc.message.removeprefix(f"{base}: ")
+                                    .removeprefix(f"{base}, "), exc.line))
+            continue
+        key = test_key(base)
+        if key not in keys:
+            problems.append(Problem(base, f"tests '{key}', which this deployment does not "
+                                          "contain: deploy the test file with its BPMN or DMN"))
+            continue
+        by_key.setdefault(key, {})[base] = content.decode("utf-8")
+    return by_key, problems

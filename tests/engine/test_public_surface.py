@@ -32,7 +32,7 @@ EXPORTED = {
 
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
-                   "definition", "evaluate_decision", "decision_inputs"},
+                   "definition", "evaluate_decision", "decision_inputs", "run_tests"},
     "runtime": {"start", "instance", "wait_for", "called_instances", "list_instances",
                 "send_message", "send_signal", "accept_event"},
     "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
