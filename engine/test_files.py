@@ -33,6 +33,7 @@ class TestFileError(EngineError):
         self.filename = filename
         self.line = line
         self.field = field
+        self.problem = f"{field}: {message}" if field else message
 
 
 def _lines(node: yaml.Node | None, path: Path, out: dict[Path, int]) -> None:
@@ -242,8 +243,7 @@ def stored_tests(tests: dict[str, bytes], keys: set[str]) -> tuple[dict[str, dic
         try:
             load_test_file(base, content)
         except TestFileError as exc:
-            problems.append(Problem(base, exc.message.removeprefix(f"{base}: ")
-                                    .removeprefix(f"{base}, "), exc.line))
+            problems.append(Problem(base, exc.problem, exc.line))
             continue
         key = test_key(base)
         if key not in keys:

@@ -35,7 +35,7 @@ SERVICES = {
                    "definition", "evaluate_decision", "decision_inputs", "run_tests"},
     "runtime": {"start", "instance", "wait_for", "called_instances", "list_instances",
                 "send_message", "send_signal", "accept_event"},
-    "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
+    "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "figures", "history", "add_comment",
               "check_submission", "claim", "unclaim", "complete"},
     "history": {"events_of", "path_taken", "earlier_tasks", "search_instances",
                 "process_figures", "cleanup"},

@@ -104,7 +104,7 @@ def test_an_analyst_runs_a_process_s_tests_and_sees_them_green(people: People) -
     shown = text_of(response)
     assert "1 passed, 0 failed" in shown
     assert "✓ passed: a small contract is approved by the rules" in shown
-    assert "data-incidents='[]'" in response.get_data(as_text=True)
+    assert "data-failed='[]'" in response.get_data(as_text=True)
 
 
 def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) -> None:
@@ -119,7 +119,8 @@ def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) 
     assert "1 passed, 1 failed" in shown
     assert ('✗ failed: a broken expectation passed at review_credit : expected "review_credit" ,'
             ' got "not passed"') in shown
-    assert "data-incidents='[\"review_credit\"]'" in body
+    assert "data-failed='[\"review_credit\"]'" in body
+    assert "a test failed here" in shown  # the diagram's legend
     assert 'class="test-case test-fail"' in body
 
 

@@ -50,7 +50,8 @@ def upload() -> ResponseReturnValue:
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if not uploads:
         return _list_page([{"file": "(upload)", "line": None, "element_id": None,
-                            "message": "choose one or more .bpmn, .dmn or form .json files"}],
+                            "message": "choose one or more .bpmn, .dmn, form .json or "
+                                       "test .test.yaml files"}],
                           400)
     files = {f.filename or "": f.read() for f in uploads}
     try:
