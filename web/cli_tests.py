@@ -7,6 +7,7 @@ Exit status: 0 when every case passes, 1 when a case fails, 2 when a file is mal
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def test(paths: tuple[Path, ...]) -> None:
     """Run the process and decision tests in PATHs (files or folders; the processes
     folder by default) and print a report."""
     chosen = list(paths) or [Path(Settings.from_env().processes_dir)]
-    results = run_paths(chosen)
+    # what the engine logs while a case runs (a refused claim, a failed call) is what the
+    # case scripts; the report says what matters
+    logging.disable(logging.WARNING)
+    try:
+        results = run_paths(chosen)
+    finally:
+        logging.disable(logging.NOTSET)
     click.echo(report(results) if results else
                f"no test files (*.test.yaml) under {', '.join(map(str, chosen))}")
     sys.exit(exit_status(results))
