@@ -7,6 +7,7 @@ drives it (task completions, messages, timers) and checks what must be true afte
 
 from __future__ import annotations
 
+import base64
 import secrets
 import tempfile
 from pathlib import Path
@@ -84,7 +85,10 @@ def run_process_tests(doc: TestDocument, sources: dict[str, bytes]) -> FileResul
         script = Script()
         engine = Engine(f"sqlite:///{Path(tmp) / 'tests.db'}",
                         Settings(checkpoint_every_step=True, job_lease_seconds=30,
-                                 processes_dir=tmp),
+                                 processes_dir=tmp, secret_key=secrets.token_hex(32),
+                                 # a throw-away key: the database goes when the run ends
+                                 encryption_keys="t1:" + base64.b64encode(
+                                     secrets.token_bytes(32)).decode()),
                         scripted_registry(model.operations, script))
         try:
             engine._core.db.upgrade()
