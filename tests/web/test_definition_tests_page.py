@@ -3,6 +3,7 @@ decision run in a private database and show green or red, failures marked on the
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from flask import Flask
 from engine import Engine
 
 from ..processes.fakes import Systems
-from .conftest import prepared_app
+from .conftest import AuthClient, prepared_app
 from .test_pages import People, text_of
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
@@ -149,3 +150,26 @@ def test_a_definition_without_tests_says_how_to_add_them(people: People) -> None
     page = text_of(people["ana"].get("/admin/definitions/credit_decision"))
     assert "No tests were deployed with this version" in page
     assert "credit_decision.test.yaml" in page
+
+
+def test_the_api_deploys_a_test_file_with_its_decision(app: Flask, client: AuthClient) -> None:
+    changed = REFUND_TESTS.replace("gold, exactly 1000", "gold, a thousand exactly")
+    files = [("refund_approval.dmn", (PROCESSES / "refund_approval.dmn").read_bytes()),
+             ("refund_approval.test.yaml", changed.encode())]
+    response = client.post("/api/v1/deployments", content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(c), n) for n, c in files]})
+    assert response.status_code == 201, response.get_json()
+    (deployed,) = response.get_json()["definitions"]
+    assert (deployed["key"], deployed["version"]) == ("refund_approval", 2)
+    engine: Engine = app.extensions["bridgeflow"]
+    (result,) = engine.repository.run_tests(engine.repository.definition("refund_approval"))
+    assert [(c.name, c.passed) for c in result.cases] == [("gold, a thousand exactly", True)]
+
+
+def test_the_api_refuses_a_test_file_for_nothing_it_deploys(client: AuthClient) -> None:
+    response = client.post("/api/v1/deployments", content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(REFUND_TESTS.encode()),
+                                            "refund_approval.test.yaml")]})
+    assert response.status_code == 422
+    assert "tests 'refund_approval', which this deployment does not contain" in str(
+        response.get_json())
