@@ -55,12 +55,20 @@ class Model:
                         next(start.iter("{*}timerEventDefinition"), None) is not None
                         for start in process.iterfind("{*}startEvent"))
                     for el in process.iter():
-                        if isinstance(el.tag, str) and el.get("id"):
+                        if isinstance(el.tag, str) and el.get("id") and _is_node(el.tag):
                             self.elements[el.get("id")] = etree_local(el.tag)
 
 
 def etree_local(tag: str) -> str:
     return tag.rpartition("}")[2]
+
+
+def _is_node(tag: str) -> bool:
+    """Tell whether an element is one a token passes: a task, event, gateway or subprocess
+    (not a flow, a definition or an extension)."""
+    name = etree_local(tag)
+    return (name.endswith(("Task", "Event", "Gateway"))
+            or name in ("task", "subProcess", "callActivity", "transaction"))
 
 
 def run_process_tests(doc: TestDocument, sources: dict[str, bytes]) -> FileResult:
