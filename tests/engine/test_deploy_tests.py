@@ -65,3 +65,16 @@ def test_a_broken_or_orphan_test_file_is_refused_and_nothing_deploys(
     assert problem.file == name
     assert message in str(problem)
     assert engine.repository.list_definitions() == []
+
+
+def test_rolling_back_and_exporting_keep_the_test_file(engine: Engine, tmp_path: Path) -> None:
+    engine.repository.deploy(refund(ROWS))
+    engine.repository.deploy(refund(ROWS.replace("gold, exactly", "gold, a full")))
+    (back,) = engine.repository.rollback("refund_approval", 1, "ana")
+    assert back.version == 3
+    (result,) = engine.repository.run_tests(engine.repository.definition("refund_approval"))
+    assert [c.name for c in result.cases] == ["gold, exactly 1000"]
+    written = engine.repository.export(tmp_path)
+    assert tmp_path / "refund_approval.test.yaml" in written
+    assert (tmp_path / "refund_approval.test.yaml").read_text() == ROWS
+    assert not (tmp_path / "forms" / "tests").exists()
