@@ -37,10 +37,13 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy engine service_tasks web
 
+# The analysts' process and decision tests (processes/*.test.yaml) run first: they are quick.
 test: lint
+	$(BIN)/bridgeflow test processes/
 	$(BIN)/pytest -q
 
 test-fast: setup
+	$(BIN)/bridgeflow test processes/
 	$(BIN)/pytest -q -m "not slow"
 
 bench: setup

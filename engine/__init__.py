@@ -53,6 +53,7 @@ from .models import (
     utcnow,
 )
 from .paging import Page
+from .process_tests import run_test_file
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
 from .reporting import ProcessFigures, VisitedElement
@@ -61,6 +62,14 @@ from .retention import CleanupReport
 from .runtime_service import RuntimeService
 from .task_queries import Queue, is_overdue
 from .task_service import TaskService
+from .test_files import (
+    CaseResult,
+    Failure,
+    FileResult,
+    TestFileError,
+    is_test_file,
+    report,
+)
 from .vocabulary import (
     FINAL_STATUSES,
     LIVE_STATUSES,
@@ -79,6 +88,7 @@ __all__ = [
     "OPEN_TASK_STATUSES",
     "ApiKey",
     "CallContext",
+    "CaseResult",
     "CleanupReport",
     "ConflictError",
     "DecisionEvaluationError",
@@ -93,6 +103,8 @@ __all__ = [
     "ExternalTask",
     "ExternalTaskQuery",
     "ExternalTaskService",
+    "Failure",
+    "FileResult",
     "ForbiddenError",
     "HistoryService",
     "HumanTask",
@@ -132,11 +144,15 @@ __all__ = [
     "StaleStateError",
     "TaskService",
     "TaskStatus",
+    "TestFileError",
     "TopicRequest",
     "UnauthenticatedError",
     "User",
     "VisitedElement",
     "Worker",
     "is_overdue",
+    "is_test_file",
+    "report",
+    "run_test_file",
     "utcnow",
 ]

@@ -18,10 +18,24 @@ def version_files(definition: Definition) -> dict[str, bytes]:
     """The files that make ``definition`` (its BPMN or DMN file and the forms it uses),
     as a deployment takes them."""
     files = {_plain_name(definition.filename): definition.source.encode()}
-    for name, form in (definition.extra_files or {}).items():
+    for name, form in _forms(definition).items():
         for form_name, content in _unbundled(name, form).items():
             files.setdefault(_plain_name(form_name), _form_bytes(content))
+    for name, text in _tests(definition).items():
+        files.setdefault(_plain_name(name), text.encode())
     return files
+
+
+def _forms(definition: Definition) -> dict[str, Any]:
+    """The stored forms (``extra_files`` also holds the test files, under ``tests``)."""
+    return {k: v for k, v in (definition.extra_files or {}).items() if k != "tests"}
+
+
+def _tests(definition: Definition) -> dict[str, str]:
+    """The analysts' test files deployed with the definition, by file name."""
+    tests = (definition.extra_files or {}).get("tests")
+    return {str(k): v for k, v in tests.items() if isinstance(v, str)} \
+        if isinstance(tests, dict) else {}
 
 
 def export_definitions(repository: RepositoryService, folder: Path) -> list[Path]:
@@ -37,11 +51,14 @@ def export_definitions(repository: RepositoryService, folder: Path) -> list[Path
     for name, row in sorted(newest.items()):
         if _write(folder / name, row.source.encode(), as_json=False):
             written.append(folder / name)
-        for form_name, form in (row.extra_files or {}).items():
+        for form_name, form in _forms(row).items():
             for plain, content in _unbundled(form_name, form).items():
                 target = folder / "forms" / _plain_name(plain)
                 if _write(target, _form_bytes(content), as_json=True):
                     written.append(target)
+        for test_name, text in _tests(row).items():  # beside the file they test
+            if _write(folder / _plain_name(test_name), text.encode(), as_json=False):
+                written.append(folder / _plain_name(test_name))
     return written
 
 

@@ -31,6 +31,7 @@ from .figures import check_figures
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
+from .test_files import is_test_file, stored_tests
 from .timeutil import next_cycle_time, shortest_cycle_gap
 from .vocabulary import JobKind, SubscriptionKind
 
@@ -120,6 +121,7 @@ class Definitions:
         problems: list[Problem] = []
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
+        tests: dict[str, bytes] = {}  # analysts' test files, stored with what they test
         dmn_docs: list[tuple[str, bytes, DmnDocument]] = []
         for name, raw in files.items():
             base = Path(name).name
@@ -138,6 +140,8 @@ class Definitions:
                     dmn_docs.append((base, content, parse_dmn(content, base)))
                 except DefinitionError as exc:
                     problems.extend(exc.problems)
+            elif is_test_file(base):
+                tests[base] = content
             elif base.endswith(".json"):
                 forms[base] = content
             else:
@@ -155,16 +159,20 @@ class Definitions:
         decisions_here = {d for _, _, doc in dmn_docs for d in doc.decisions}
         form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
                                                problems)
+        tests_of, test_problems = stored_tests(tests, {p.key for p in processes} | decisions_here)
+        problems.extend(test_problems)
         if problems:
             raise DefinitionError(problems)
         for attempt in range(3):
             try:
                 with self.db.write() as session:
                     now = utcnow()  # one deployment, one time (calledElementBinding)
-                    out = [self._store_process(session, p, form_contents, how, now)
+                    out = [self._store_process(session, p, form_contents, how, now,
+                                               tests_of.get(p.key))
                            for p in processes]
                     for filename, content, doc in dmn_docs:
-                        out.extend(self._store_decisions(session, filename, content, doc, how))
+                        out.extend(self._store_decisions(session, filename, content, doc, how,
+                                                         tests_of))
                     if dry_run:
                         session.rollback()
                         return out
@@ -181,7 +189,8 @@ class Definitions:
         file (``keep_newer``)."""
         files = {str(p.relative_to(path)): p.read_bytes()
                  for p in sorted(path.rglob("*"))
-                 if p.is_file() and p.name.endswith(BPMN_SUFFIXES + DMN_SUFFIXES)}
+                 if p.is_file() and (p.name.endswith(BPMN_SUFFIXES + DMN_SUFFIXES)
+                                     or is_test_file(p.name))}
         if not files:
             return []
         return self.deploy(files, deployed_by, forms_dir=path / "forms", keep_newer=True)
@@ -282,8 +291,10 @@ class Definitions:
 
     def _store_process(self, session: Session, process: ParsedProcess,
                        forms: dict[str, dict[str, Any]], how: _How,
-                       now: datetime) -> Deployed:
-        used = {name: forms[name] for name in process.forms if name in forms}
+                       now: datetime, tests: dict[str, str] | None = None) -> Deployed:
+        used: dict[str, Any] = {name: forms[name] for name in process.forms if name in forms}
+        if tests:
+            used["tests"] = tests  # no form file is named "tests" (forms end in .json)
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
         same, version, notes = self._next_version(session, process.key, "process", digest,
@@ -327,11 +338,14 @@ class Definitions:
                                                           "fired": 0}, due_at=first)
 
     def _store_decisions(self, session: Session, filename: str, content: bytes,
-                         doc: DmnDocument, how: _How) -> list[Deployed]:
+                         doc: DmnDocument, how: _How,
+                         tests_of: dict[str, dict[str, str]]) -> list[Deployed]:
         out = []
-        digest = hashlib.sha256(content).hexdigest()
         deployed_by = how.by
         for decision_id, decision in doc.decisions.items():
+            tests = tests_of.get(decision_id)
+            digest = hashlib.sha256(content + (json.dumps(tests, sort_keys=True).encode()
+                                               if tests else b"")).hexdigest()
             same, version, notes = self._next_version(session, decision_id, "decision",
                                                       digest, how.keep_newer)
             if same is not None:
@@ -341,7 +355,7 @@ class Definitions:
             row = Definition(key=decision_id, version=version, kind="decision",
                              name=getattr(decision, "name", None), content_hash=digest,
                              filename=filename, source=content.decode(), deployed_by=deployed_by,
-                             comment=how.comment)
+                             comment=how.comment, extra_files={"tests": tests} if tests else {})
             session.add(row)
             session.flush()
             session.add(Event(type="definition_deployed", actor=deployed_by,

@@ -17,6 +17,8 @@ from .definitions import Deployed
 from .errors import ConflictError, NotFoundError
 from .model_diff import ModelDiff, diff_models
 from .models import Definition, ExternalTopic
+from .test_files import FileResult
+from .test_runs import run_definition_tests
 
 # list queries leave out the big columns: every version's files would load otherwise
 _LIGHT = (defer(Definition.source), defer(Definition.spec), defer(Definition.extra_files))
@@ -128,6 +130,11 @@ class RepositoryService:
     def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
         """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""
         return self._core.definitions.decision_document(key).evaluate(key, variables)
+
+    def run_tests(self, definition: Definition) -> list[FileResult]:
+        """Run the test files deployed with ``definition`` (from ``definition(key, version)``)
+        in a private temporary database; [] when it was deployed without tests."""
+        return run_definition_tests(self._core.db, definition)
 
     def decision_inputs(self, definition: Definition) -> list[DecisionInput]:
         """The inputs a decision reads, for a form that tries it."""

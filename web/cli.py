@@ -491,9 +491,11 @@ def test_mapping(file: Path, sample: Path) -> None:
 
 
 from .cli_migrate import migrate as _migrate  # noqa: E402  (it uses open_engine above)
+from .cli_tests import test as _test  # noqa: E402
 from .cli_versions import export as _export  # noqa: E402
 from .cli_versions import rollback as _rollback  # noqa: E402
 
 main.add_command(_migrate)
 main.add_command(_export)
 main.add_command(_rollback)
+main.add_command(_test)

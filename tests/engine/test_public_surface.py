@@ -25,12 +25,15 @@ EXPORTED = {
     "TaskStatus", "TopicRequest", "UnauthenticatedError", "User", "VisitedElement", "Worker",
     "is_overdue",
     "utcnow",
+    # analysts' tests (bridgeflow test, the console's "Run tests")
+    "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
+    "run_test_file",
 }
 
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
-                   "export"},
+                   "export", "run_tests"},
     "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
                 "list_instances",
                 "send_message", "send_signal", "accept_event"},

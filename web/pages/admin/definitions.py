@@ -13,6 +13,7 @@ from engine import (
     DecisionInput,
     Definition,
     DefinitionError,
+    FileResult,
     InvalidInputError,
 )
 from web.api.common import json_safe
@@ -49,7 +50,8 @@ def upload() -> ResponseReturnValue:
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if not uploads:
         return _list_page([{"file": "(upload)", "line": None, "element_id": None,
-                            "message": "choose one or more .bpmn, .dmn or form .json files"}],
+                            "message": "choose one or more .bpmn, .dmn, form .json or "
+                                       "test .test.yaml files"}],
                           400)
     files = {f.filename or "": f.read() for f in uploads}
     comment = (request.form.get("comment") or "").strip() or None
@@ -77,11 +79,21 @@ def _version(key: str) -> tuple[Definition, list[Definition]]:
 def _decision_page(definition: Definition, versions: list[Definition],
                    values: dict[str, str] | None = None, extra: str = "",
                    result: dict[str, Any] | None = None, error: str | None = None,
-                   status: int = 200) -> tuple[str, int]:
+                   status: int = 200, tests: list[FileResult] | None = None
+                   ) -> tuple[str, int]:
     inputs = engine().repository.decision_inputs(definition)
     return render_template("admin/definition.html", definition=definition, versions=versions,
                            inputs=inputs, values=values or {}, extra=extra, result=result,
-                           error=error), status
+                           error=error, **_tests_shown(definition, tests)), status
+
+
+def _tests_shown(definition: Definition, tests: list[FileResult] | None) -> dict[str, Any]:
+    """What the page shows of the stored tests: how many files, and the last run's results
+    with the elements (or rules) of the failures to mark on the diagram."""
+    stored = sorted((definition.extra_files or {}).get("tests") or {})
+    failed = sorted({f.element_id for r in tests or [] for c in r.cases for f in c.failures
+                     if f.element_id})
+    return {"test_files": stored, "tests": tests, "failed_elements": failed}
 
 
 @bp.get("/definitions/<key>")
@@ -92,7 +104,21 @@ def show_definition(key: str) -> tuple[str, int]:
     if definition.kind == "decision":
         return _decision_page(definition, versions)
     return render_template("admin/definition.html", definition=definition,
-                           versions=versions), 200
+                           versions=versions, **_tests_shown(definition, None)), 200
+
+
+@bp.post("/definitions/<key>/<int:version>/tests")
+@roles_required(*AUTHORS)
+def run_tests(key: str, version: int) -> tuple[str, int]:
+    """Run the tests deployed with this version, in a private temporary database, and show
+    each case green or red with its failures marked on the diagram."""
+    definition = engine().repository.definition(key, version)
+    versions = engine().repository.definition_versions(key)
+    results = engine().repository.run_tests(definition)
+    if definition.kind == "decision":
+        return _decision_page(definition, versions, tests=results)
+    return render_template("admin/definition.html", definition=definition, versions=versions,
+                           **_tests_shown(definition, results)), 200
 
 
 @bp.get("/definitions/<key>/<int:version>/source")

@@ -93,6 +93,16 @@
         });
       }
     });
+    // an analyst's test failed here: drawn like an incident, said as what it is
+    list(element, 'failed').forEach(function (id) {
+      if (registry.get(id)) {
+        canvas.addMarker(id, 'bf-incident');
+        overlays.add(id, 'bf-incident', {
+          position: {top: -12, right: 12},
+          html: badge('✗', 'bf-badge-incident', 'A test failed here')
+        });
+      }
+    });
   }
 
   function keyboardZoom(element, canvas) {
