@@ -26,6 +26,7 @@ from .errors import (
 )
 from .external_tasks import ExternalTaskQuery, ExternalTaskService, LockedTask, TopicRequest
 from .facade import Engine
+from .figures import Figure
 from .history_service import HistoryService
 from .identity_service import IdentityService
 from .inbound import InboundOutcome
@@ -103,6 +104,7 @@ __all__ = [
     "ExternalTask",
     "ExternalTaskQuery",
     "ExternalTaskService",
+    "Figure",
     "Failure",
     "FileResult",
     "ForbiddenError",

@@ -104,6 +104,11 @@ class RepositoryService:
             raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
         return row
 
+    def files(self, key: str, version: int | None = None) -> dict[str, bytes]:
+        """The files one version was deployed from (its BPMN or DMN file, forms, tests),
+        as ``deploy`` takes them: the newest version when ``version`` is not given."""
+        return version_files(self.definition(key, version))
+
     def rollback(self, key: str, version: int, by: str | None) -> list[Deployed]:
         """Deploy ``version`` of ``key`` again as the newest version (its file and forms).
 

@@ -10,7 +10,7 @@ from engine import Engine
 EXPORTED = {
     "ApiKey", "CallContext", "CleanupReport", "ConflictError", "DecisionEvaluationError",
     "DecisionInput", "Definition", "DefinitionError", "Deployed", "Engine", "EngineError",
-    "ErasureReport", "Event", "ExternalTask", "ExternalTaskQuery", "ExternalTaskService",
+    "ErasureReport", "Event", "ExternalTask", "ExternalTaskQuery", "ExternalTaskService", "Figure",
     "FINAL_STATUSES", "ForbiddenError", "HistoryService",
     "HumanTask", "IdentityService",
     "InboundOutcome", "Incident", "IncidentStatus", "Instance", "InstanceStatus",
@@ -33,7 +33,7 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
-                   "export", "run_tests"},
+                   "export", "run_tests", "files"},
     "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
                 "list_instances",
                 "send_message", "send_signal", "accept_event"},

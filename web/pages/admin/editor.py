@@ -10,7 +10,6 @@ from flask import Response, abort, flash, jsonify, render_template, request, url
 from flask.typing import ResponseReturnValue
 
 from engine import Definition, DefinitionError, NotFoundError
-from engine.definition_files import version_files
 from web.auth import roles_required
 
 from ..common import engine, me
@@ -114,7 +113,7 @@ def _edited_files() -> tuple[dict[str, bytes], dict[str, Any]]:
         except NotFoundError:
             original = None
     if original is not None and original.kind == kind:
-        files.update(version_files(original))
+        files.update(engine().repository.files(original.key, original.version))
         name = original.filename
     else:
         name = _file_name(content, kind)
