@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -32,6 +33,8 @@ class Database:
             self.sql_engine = url_or_engine
             if self.sql_engine.dialect.name == "sqlite":
                 _tune_sqlite(self.sql_engine)
+            elif self.sql_engine.dialect.name == "postgresql":
+                ping_when_idle(self.sql_engine)
         self.is_postgres = self.sql_engine.dialect.name == "postgresql"
         self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._write_engine = self.sql_engine.execution_options(bf_write=True)
@@ -103,7 +106,61 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection used less than this long ago is not checked before its next use.
+PING_IDLE_SECONDS = 1.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use only if it sat idle, with one empty
+    query outside any transaction; a dead one is replaced (``DisconnectionError``).
+
+    SQLAlchemy's ``pool_pre_ping`` runs ``SELECT 1`` in a transaction of its own on every
+    checkout: one more transaction and up to three more round trips per checkout, which
+    doubled the transactions a worker's job costs the server. A connection that served a
+    statement a moment ago needs no check; one the server dropped while it was in use
+    fails that use, and SQLAlchemy then invalidates the whole pool, as with the pre-ping.
+    """
+    if getattr(engine, "_bf_pings", False):
+        return
+    engine._bf_pings = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["bf_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("bf_idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return  # new, or in use just now
+        if not alive(dbapi_connection):
+            raise exc.DisconnectionError("the database closed an idle pooled connection")
+
+
+def alive(dbapi_connection: Any) -> bool:
+    """Whether the server answers an empty query on this psycopg connection (one round
+    trip, no transaction: libpq's level, beneath psycopg's transaction handling)."""
+    from psycopg import pq
+
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:  # not psycopg 3: ask the portable way
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - whatever the driver raises, it is dead
+            return False
+        finally:
+            dbapi_connection.rollback()
+        return True
+    try:
+        return bool(pgconn.exec_(b"").status == pq.ExecStatus.EMPTY_QUERY)
+    except Exception:  # noqa: BLE001 - the socket is gone
+        return False
 
 
 def _tune_sqlite(engine: Engine) -> None:

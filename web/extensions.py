@@ -33,5 +33,6 @@ def database_config(database_url: str) -> dict[str, Any]:
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        # no pool_pre_ping: the engine's Database checks idle connections more cheaply
+        options = {"pool_size": 10, "max_overflow": 20}
     return {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": options}

@@ -70,8 +70,7 @@ def test_flask_sqlalchemy_owns_the_pool_the_engine_runs_over(tmp_path: Path) -> 
 def test_database_settings_mirror_the_engines() -> None:
     assert database_config("postgresql://u:p@h/bf") == {
         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@h/bf",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 10,
-                                      "max_overflow": 20}}
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 20}}
     relative = database_config("sqlite:///instance/bridgeflow.db")  # the working directory's
     assert relative["SQLALCHEMY_DATABASE_URI"] == \
         f"sqlite:///{Path('instance/bridgeflow.db').absolute()}"
