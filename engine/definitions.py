@@ -23,9 +23,12 @@ from .bpmn import catching, dialects, serializer
 from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
+from .decision_deploy import read_dmn_files, refused_calls, unavailable_warning
+from .decision_errors import feel_error
 from .decision_results import map_result
-from .dmn import DmnDocument, parse_dmn
+from .dmn import DmnDocument
 from .dmn.feel_types import plain_numbers
+from .dmn.lenient import parse_dmn_lenient
 from .errors import DefinitionError, NotFoundError, Problem
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
@@ -51,6 +54,11 @@ class Deployed:
     new_version: bool
     external_topics: tuple[str, ...] = ()  # topics its external tasks wait on
     warnings: tuple[str, ...] = ()  # what deploys but may not work as meant
+    unavailable_reason: str | None = None  # a decision that cannot be evaluated: why
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
 
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
@@ -73,8 +81,10 @@ class Definitions:
     def __init__(self, db: Database, sandbox: Sandbox,
                  known_operation: Callable[[str], bool] | None = None,
                  min_start_cycle: timedelta = timedelta(minutes=1),
-                 is_external: Callable[[str], bool] = lambda _op: False) -> None:
+                 is_external: Callable[[str], bool] = lambda _op: False,
+                 mask: Callable[[Any], Any] = lambda data: data) -> None:
         self.db = db
+        self.mask = mask  # personal values in error messages
         self.is_external = is_external
         self.min_start_cycle = min_start_cycle
         self.sandbox = sandbox
@@ -97,7 +107,7 @@ class Definitions:
         problems: list[Problem] = []
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
-        dmn_docs: list[tuple[str, bytes, DmnDocument]] = []
+        dmn_files: dict[str, bytes] = {}
         for name, raw in files.items():
             base = Path(name).name
             try:  # stored and parsed as UTF-8 whatever encoding the file declares
@@ -111,16 +121,15 @@ class Definitions:
             if base.endswith(BPMN_SUFFIXES):
                 bpmn[base] = content
             elif base.endswith(DMN_SUFFIXES):
-                try:
-                    dmn_docs.append((base, content, parse_dmn(content, base)))
-                except DefinitionError as exc:
-                    problems.extend(exc.problems)
+                dmn_files[base] = content
             elif base.endswith(".json"):
                 forms[base] = content
             else:
                 problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
                                               "form .json files"))
-        if not bpmn and not dmn_docs and not problems:
+        dmn_docs, dmn_problems = read_dmn_files(dmn_files)
+        problems.extend(dmn_problems)
+        if not bpmn and not dmn_files and not problems:
             problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
         processes: list[ParsedProcess] = []
         if bpmn:
@@ -132,6 +141,8 @@ class Definitions:
         decisions_here = {d for _, _, doc in dmn_docs for d in doc.decisions}
         form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
                                                problems)
+        problems.extend(refused_calls(processes, [doc for _, _, doc in dmn_docs],
+                                      self._unavailable_reason))
         if problems:
             raise DefinitionError(problems)
         for attempt in range(3):
@@ -285,19 +296,24 @@ class Definitions:
         out = []
         digest = hashlib.sha256(content).hexdigest()
         for decision_id, decision in doc.decisions.items():
+            reason = decision.unavailable
+            warnings = (unavailable_warning(decision.name, reason),) if reason else ()
             same, version = self._next_version(session, decision_id, "decision", digest)
             if same is not None:
                 out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
-                                    False))
+                                    False, warnings=warnings, unavailable_reason=reason))
                 continue
             row = Definition(key=decision_id, version=version, kind="decision",
-                             name=getattr(decision, "name", None), content_hash=digest,
-                             filename=filename, source=content.decode(), deployed_by=deployed_by)
+                             name=decision.name, content_hash=digest, filename=filename,
+                             source=content.decode(), deployed_by=deployed_by,
+                             unavailable_reason=reason)
             session.add(row)
             session.flush()
             session.add(Event(type="definition_deployed", actor=deployed_by,
-                              data={"key": decision_id, "version": version, "kind": "decision"}))
-            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True))
+                              data={"key": decision_id, "version": version, "kind": "decision",
+                                    "available": reason is None}))
+            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True,
+                                warnings=warnings, unavailable_reason=reason))
         return out
 
     # -- reading ------------------------------------------------------------------------
@@ -306,6 +322,12 @@ class Definitions:
         with self.db.read() as session:
             return session.scalars(select(Definition.id).where(
                 Definition.key == key, Definition.kind == kind)
+                .order_by(Definition.version.desc()).limit(1)).first()
+
+    def _unavailable_reason(self, key: str) -> str | None:
+        with self.db.read() as session:
+            return session.scalars(select(Definition.unavailable_reason).where(
+                Definition.key == key, Definition.kind == "decision")
                 .order_by(Definition.version.desc()).limit(1)).first()
 
     def latest_process(self, session: Session, key: str) -> DefinitionRef:
@@ -399,14 +421,20 @@ class Definitions:
             with self.db.read() as session:
                 row = session.get(Definition, definition_id)
                 assert row is not None
-                doc = parse_dmn(row.source.encode(), row.filename)
+                doc = parse_dmn_lenient(row.source.encode(), row.filename)[0]
             self._dmn[definition_id] = doc
         return doc
 
     def decide(self, key: str, variables: dict[str, Any], mapping: str | None = None) -> Any:
-        """Evaluate decision ``key``: what a business rule task stores (see decision_results)."""
+        """Evaluate decision ``key``: what a business rule task stores (see decision_results).
+
+        A FEEL error in the decision (an operation that gave null) raises
+        ``DecisionEvaluationError``, which makes the task's incident, as Camunda 7 does.
+        """
         doc = self.decision_document(key)
         result = doc.evaluate(key, variables)
+        if result.errors:
+            raise feel_error(doc.find(key), result.errors, variables, self.mask)
         return plain_numbers(map_result(doc.find(key), result, mapping))
 
     def count(self) -> int:

@@ -199,6 +199,7 @@ class Builder:
                 compiled[1] if compiled else [], list(d.required_decisions),
                 [i.name for i in self.model.inputs if i.id in d.required_inputs],
                 compiled[0] if compiled else None,
+                reads=[c.expression.text.strip() for c in table.inputs] if table else [],
             )  # fmt: skip
         self.check_requirements(decisions)
         return decisions

@@ -38,6 +38,8 @@ class Decision:
     required_inputs: list[str] = field(default_factory=list)
     run: Runner | None = field(default=None, repr=False)
     evaluation_order: list[Decision] = field(default_factory=list, repr=False)
+    unavailable: str | None = None  # why it cannot be evaluated (deployed with its file)
+    reads: list[str] = field(default_factory=list)  # variable paths its table inputs read
 
     @property
     def is_multi_hit(self) -> bool:
@@ -104,6 +106,9 @@ class DmnDocument:
         aggregate. A literal-expression decision gives its value.
         """
         decision = self.find(decision_id)
+        if decision.unavailable is not None:
+            raise DecisionEvaluationError(f"decision '{decision.name}' cannot be evaluated: "
+                                          f"{decision.unavailable}", decision.id)
         env: Env = dict(self._functions)
         env.update(variables)
         with evaluation_budget(), collecting() as errors:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.dmn import feel_errors
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_eval import Env, Evaluator
 from engine.dmn.feel_types import feel_eq, feel_repr
@@ -57,8 +58,13 @@ class CompiledTable:
 
     def input_values(self, env: Env) -> list[Any]:
         values = []
+        errors = _reported()
         for clause in self.inputs:
+            seen = len(errors) if errors is not None else 0
             value = clause.expression(env)
+            if errors and len(errors) > seen:
+                _locate(errors, seen, f"decision '{self.owner}', input '{clause.label}' "
+                                      "expression")
             if clause.convert is not None:
                 try:
                     value = clause.convert(value)
@@ -74,22 +80,40 @@ class CompiledTable:
     def evaluate(self, env: Env) -> tuple[Any, list[MatchedRule]]:
         values = self.input_values(env)
         hits: list[CompiledRule] = []
+        errors = _reported()
         for rule in self.rules:
             for column, test in rule.tests:
-                if test(values[column], env) is not True:
+                seen = len(errors) if errors is not None else 0
+                matches = test(values[column], env)
+                if errors and len(errors) > seen:
+                    _locate(errors, seen, f"decision '{self.owner}' rule {rule.matched.number}, "
+                                          f"input '{self.inputs[column].label}' (column "
+                                          f"{column + 1})")
+                if matches is not True:
                     break
             else:
                 hits.append(rule)
                 if self.stop_at_first:
                     break
-        rows = [self.row(rule.outputs, env) for rule in hits]
+        rows = [self.row(rule.outputs, env, rule.matched.number) for rule in hits]
         matched = [rule.matched for rule in hits]
         if self.hit_policy in _SINGLE_HIT:
             return self.single_hit(rows, matched, env)
         return self.multi_hit(rows, matched, env)
 
-    def row(self, outputs: Sequence[Evaluator], env: Env) -> list[Any]:
-        return [fn(env) for fn in outputs]
+    def row(self, outputs: Sequence[Evaluator], env: Env, number: int | None = None) -> list[Any]:
+        errors = _reported()
+        if errors is None:
+            return [fn(env) for fn in outputs]
+        row = []
+        for column, fn in enumerate(outputs):
+            seen = len(errors)
+            row.append(fn(env))
+            if len(errors) > seen:
+                where = f"rule {number}" if number is not None else "default"
+                _locate(errors, seen, f"decision '{self.owner}' {where}, output "
+                                      f"'{self.output_names[column]}'")
+        return row
 
     def shape(self, row: list[Any]) -> Any:
         if len(self.output_names) == 1:
@@ -153,3 +177,15 @@ class CompiledTable:
             matched,
         )
 
+
+
+def _reported() -> list[str] | None:
+    """The errors the current evaluation collects (see ``feel_errors.collecting``), if any."""
+    return getattr(feel_errors._local, "errors", None)  # noqa: SLF001 - read, never replaced
+
+
+def _locate(errors: list[str], start: int, where: str) -> None:
+    """Say in which cell the errors reported since ``start`` happened."""
+    for i in range(start, len(errors)):
+        if not errors[i].startswith("decision '"):  # an inner table located it already
+            errors[i] = f"{where}: {errors[i]}"
