@@ -27,6 +27,7 @@ from .decision_deploy import read_dmn_files, refused_calls, unavailable_warning
 from .decision_errors import feel_error
 from .decision_results import map_result
 from .dmn import DmnDocument
+from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
 from .dmn.lenient import parse_dmn_lenient
 from .errors import DefinitionError, NotFoundError, Problem
@@ -428,13 +429,14 @@ class Definitions:
     def decide(self, key: str, variables: dict[str, Any], mapping: str | None = None) -> Any:
         """Evaluate decision ``key``: what a business rule task stores (see decision_results).
 
-        A FEEL error in the decision (an operation that gave null) raises
+        A FEEL error in the decision (``1 + "a"``, not null propagation) raises
         ``DecisionEvaluationError``, which makes the task's incident, as Camunda 7 does.
         """
         doc = self.decision_document(key)
         result = doc.evaluate(key, variables)
-        if result.errors:
-            raise feel_error(doc.find(key), result.errors, variables, self.mask)
+        wrong = real_errors(result.errors)
+        if wrong:
+            raise feel_error(doc.find(key), wrong, variables, self.mask)
         return plain_numbers(map_result(doc.find(key), result, mapping))
 
     def count(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -14,7 +15,17 @@ from engine.dmn.feel_parser import parse_expression
 from engine.dmn.feel_types import plain_numbers
 from engine.dmn.feel_unary import TestCompiler
 
-__all__ = ["FeelExpressionError", "FeelSyntaxError", "compile_feel", "is_feel"]
+__all__ = ["FeelExpressionError", "FeelSyntaxError", "compile_feel", "is_feel", "real_errors"]
+
+# null met by an operator or a path: FEEL's null propagation (a missing variable), which
+# Camunda lets through as null too, not a mistake in the expression
+_NULL_PROPAGATION = re.compile(r"(?:^|: )(?:(?:null \S+ .+|.+ \S+ null|-null) is not defined: null"
+                               r"$|a null has no property ')")
+
+
+def real_errors(errors: list[str]) -> list[str]:
+    """The FEEL errors that are mistakes (``1 + "a"``), without null propagation."""
+    return [e for e in errors if not _NULL_PROPAGATION.search(e)]
 
 
 class FeelExpressionError(ValueError):
@@ -51,8 +62,11 @@ def compile_feel(expression: str) -> Callable[[Mapping[str, Any]], Any]:
                 except UnknownNameError as exc:
                     env[exc.args[0]] = None
                     continue
-                if len(errors) > start:
-                    raise FeelExpressionError("; ".join(errors[start:]))
+                wrong = real_errors(errors[start:])
+                if wrong:
+                    raise FeelExpressionError(
+                        f"the FEEL expression {expression.strip()!r} met errors, so its value "
+                        f"would be wrong: {'; '.join(wrong)}")
                 return value
         return None
 

@@ -143,6 +143,10 @@ def test_a_feel_error_in_a_cell_opens_an_incident_and_retry_works_after_a_fix(
     assert "amount = 20" in incident.message
     assert "jane@example.com" not in incident.message  # personal values masked
     assert "result" not in engine.runtime.instance(inst.id).variables
+    # a null operand is FEEL's null propagation, as in Camunda: no incident, a null result
+    empty = engine.runtime.start("pricing", None, {"amount": 20, "customer_email": None},
+                                 wait=5)
+    assert empty.status == "completed" and empty.variables["result"] is None
     engine.repository.deploy({"rules.dmn": rules(fee="amount / 2")})
     engine.management.retry_incident(incident.id, actor="admin")
     drain(lambda: engine.runtime.instance(inst.id).status == "completed")
@@ -155,3 +159,34 @@ def test_the_evaluate_api_of_the_engine_returns_the_feel_errors(engine: Engine) 
     assert result.outputs is None
     assert result.errors == ["decision 'Fee' rule 1, output 'fee': number + string is not "
                              "defined: null"]
+
+
+CONDITION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" targetNamespace="http://t">
+  <bpmn:process id="routing" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:exclusiveGateway id="split" default="to_small"/>
+    <bpmn:sequenceFlow id="to_big" sourceRef="split" targetRef="big">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=amount + note &gt; 100
+      </bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="to_small" sourceRef="split" targetRef="small"/>
+    <bpmn:endEvent id="big"/>
+    <bpmn:endEvent id="small"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_feel_error_in_a_condition_is_an_incident_not_the_default_path(
+        engine: Engine) -> None:
+    engine.repository.deploy({"routing.bpmn": CONDITION})
+    inst = engine.runtime.start("routing", None, {"amount": 500, "note": "urgent"}, wait=5)
+    assert inst.status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert incident.element_id == "split"
+    assert "the FEEL expression '=amount + note > 100' met errors" in incident.message
+    assert "number + string" in incident.message
+    fine = engine.runtime.start("routing", None, {"amount": 500, "note": 1}, wait=5)
+    assert fine.status == "completed"
