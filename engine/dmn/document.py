@@ -39,6 +39,7 @@ class Decision:
     run: Runner | None = field(default=None, repr=False)
     evaluation_order: list[Decision] = field(default_factory=list, repr=False)
     unavailable: str | None = None  # why it cannot be evaluated (deployed with its file)
+    problem: str | None = None  # its own part of that: not about the decisions it requires
     reads: list[str] = field(default_factory=list)  # variable paths its table inputs read
 
     @property
@@ -106,9 +107,7 @@ class DmnDocument:
         aggregate. A literal-expression decision gives its value.
         """
         decision = self.find(decision_id)
-        if decision.unavailable is not None:
-            raise DecisionEvaluationError(f"decision '{decision.name}' cannot be evaluated: "
-                                          f"{decision.unavailable}", decision.id)
+        self._refuse_unavailable(decision, given)
         env: Env = dict(self._functions)
         env.update(variables)
         with evaluation_budget(), collecting() as errors:
@@ -118,6 +117,24 @@ class DmnDocument:
                     env[required.variable_name] = self._run(required, env)[0]
             outputs, matched = self._run(decision, env)
         return DecisionResult(outputs, matched, list(errors))
+
+    @staticmethod
+    def _refuse_unavailable(decision: Decision, given: frozenset[str] | set[str]) -> None:
+        """Refuse before evaluating anything a decision that cannot be evaluated, saying why.
+
+        A required decision whose value is given (a decision service's input decision) does
+        not need to be evaluable.
+        """
+        reason = decision.problem
+        if reason is None:
+            blocked = next((r for r in decision.evaluation_order
+                            if r.problem is not None and r.variable_name not in given), None)
+            if blocked is not None:
+                reason = (f"it requires decision '{blocked.name}', which is unavailable: "
+                          f"{blocked.problem}")
+        if reason is not None:
+            raise DecisionEvaluationError(f"decision '{decision.name}' cannot be evaluated: "
+                                          f"{reason}", decision.id)
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
         for name, convert in self._inputs.items():

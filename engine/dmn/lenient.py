@@ -43,10 +43,10 @@ def parse_dmn_lenient(source: bytes, filename: str) -> tuple[DmnDocument, list[P
         ]
         decision = document.decisions.get(d.id)
         if own and decision is not None:
-            decision.unavailable = "; ".join(_described(p) for p in own)
+            decision.problem = decision.unavailable = "; ".join(_described(p) for p in own)
     _mark_dependents(document)
     for decision in document.decisions.values():
-        if decision.unavailable is not None:
+        if decision.problem is not None:
             decision.run = _refusing(decision)
     return document, problems
 
@@ -78,7 +78,7 @@ def _owners(model: DefinitionsModel) -> set[str | None]:
 
 
 def _refusing(decision: Decision) -> Runner:
-    message = f"decision '{decision.name}' cannot be evaluated: {decision.unavailable}"
+    message = f"decision '{decision.name}' cannot be evaluated: {decision.problem}"
 
     def refuse(env: Env) -> tuple[object, list[MatchedRule]]:
         raise DecisionEvaluationError(message, decision.id)
