@@ -10,26 +10,47 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from sqlalchemy import select
+
 from .bpmn.parser import ParsedProcess
+from .db import Database
 from .dmn import DmnDocument
-from .dmn.lenient import parse_dmn_lenient
+from .dmn.lenient import import_order, parse_dmn_lenient
 from .errors import DefinitionError, Problem
+from .models import Definition
 
 
-def read_dmn_files(files: Mapping[str, bytes]) -> tuple[list[tuple[str, bytes, DmnDocument]],
-                                                        list[Problem]]:
-    """Parse every DMN file of a deployment; the problems that refuse it, if any."""
+def read_dmn_files(files: Mapping[str, bytes],
+                   deployed: Callable[[str], DmnDocument | None],
+                   ) -> tuple[list[tuple[str, bytes, DmnDocument]], list[Problem]]:
+    """Parse every DMN file of a deployment; the problems that refuse it, if any.
+
+    A file's ``<import>``s are found among the files of the deployment, else among the
+    deployed ones (``deployed`` gives the newest file of a namespace, or None).
+    """
     docs: list[tuple[str, bytes, DmnDocument]] = []
     problems: list[Problem] = []
-    for name, content in files.items():
+    order, imported = import_order(files)
+    known: dict[str, DmnDocument] = {}
+    for name in order:
+        content = files[name]
+        imports = {ns: doc for ns in imported[name]
+                   if (doc := known.get(ns) or deployed(ns)) is not None}
         try:
-            doc, found = parse_dmn_lenient(content, name)
+            doc, found = parse_dmn_lenient(content, name, imports)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+            continue
+        if not doc.decisions:
+            problems.append(Problem(name, "the file defines no decision: Bridgeflow stores a DMN "
+                                    "file by its decisions, so a file of business knowledge "
+                                    "models alone cannot be deployed yet; add a decision to "
+                                    "it"))
             continue
         if all(d.unavailable is not None for d in doc.decisions.values()):
             problems.extend(found or [Problem(name, "no decision of the file can be evaluated")])
             continue
+        known[doc.model_namespace] = doc
         docs.append((name, content, doc))
     return docs, problems
 
@@ -62,3 +83,39 @@ def refused_calls(processes: Iterable[ParsedProcess], docs: Iterable[DmnDocument
                 f"'{ref}', which is unavailable: {reason}; correct the decision and deploy its "
                 "DMN file (with the process, or before it)"), None, element_id))
     return problems
+
+
+def parse_stored(db: Database, cache: dict[str, DmnDocument], source: str, filename: str,
+                 seen: frozenset[str] = frozenset()) -> DmnDocument:
+    """A deployed DMN file, with the newest deployed files of the namespaces it imports."""
+    content = source.encode()
+    _, imported = import_order({filename: content})
+    imports = {}
+    for namespace in imported[filename]:
+        if namespace not in seen:
+            doc = document_by_namespace(db, cache, namespace, seen | {namespace})
+            if doc is not None:
+                imports[namespace] = doc
+    return parse_dmn_lenient(content, filename, imports)[0]
+
+
+def document_by_namespace(db: Database, cache: dict[str, DmnDocument], namespace: str,
+                          seen: frozenset[str] = frozenset()) -> DmnDocument | None:
+    """The newest deployed DMN file whose model has this namespace, or None."""
+    with db.read() as session:
+        rows = session.execute(
+            select(Definition.id, Definition.source, Definition.filename)
+            .where(Definition.kind == "decision",
+                   Definition.source.contains(f'namespace="{namespace}"'))
+            .order_by(Definition.deployed_at.desc(), Definition.version.desc()).limit(50)).all()
+    for definition_id, source, filename in rows:
+        doc = cache.get(definition_id)
+        if doc is None:
+            try:
+                doc = parse_stored(db, cache, source, filename, seen | {namespace})
+            except DefinitionError:
+                continue  # e.g. a file that imports this namespace and cannot be read alone
+            cache[definition_id] = doc
+        if doc.model_namespace == namespace:
+            return doc
+    return None

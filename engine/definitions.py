@@ -23,13 +23,18 @@ from .bpmn import catching, dialects, serializer
 from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
-from .decision_deploy import read_dmn_files, refused_calls, unavailable_warning
+from .decision_deploy import (
+    document_by_namespace,
+    parse_stored,
+    read_dmn_files,
+    refused_calls,
+    unavailable_warning,
+)
 from .decision_errors import feel_error
 from .decision_results import map_result
 from .dmn import DmnDocument
 from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
-from .dmn.lenient import parse_dmn_lenient
 from .errors import DefinitionError, NotFoundError, Problem
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
@@ -128,7 +133,8 @@ class Definitions:
             else:
                 problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
                                               "form .json files"))
-        dmn_docs, dmn_problems = read_dmn_files(dmn_files)
+        dmn_docs, dmn_problems = read_dmn_files(
+            dmn_files, lambda ns: document_by_namespace(self.db, self._dmn, ns))
         problems.extend(dmn_problems)
         if not bpmn and not dmn_files and not problems:
             problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
@@ -422,7 +428,7 @@ class Definitions:
             with self.db.read() as session:
                 row = session.get(Definition, definition_id)
                 assert row is not None
-                doc = parse_dmn_lenient(row.source.encode(), row.filename)[0]
+                doc = parse_stored(self.db, self._dmn, row.source, row.filename)
             self._dmn[definition_id] = doc
         return doc
 

@@ -9,7 +9,7 @@ from typing import Any
 from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_eval import Env, UnknownNameError
 from engine.dmn.feel_limits import FeelLimitError, evaluation_budget
-from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
+from engine.dmn.feel_types import UnsupportedValueError
 from engine.dmn.results import DecisionEvaluationError, DecisionResult, MatchedRule
 from engine.dmn.services import ServiceModel, run_service, service_function
 from engine.dmn.typeref import Converter, TypeMismatchError
@@ -55,7 +55,7 @@ class DmnDocument:
         filename: str,
         namespace: str,
         decisions: dict[str, Decision],
-        functions: dict[str, FeelFunction],
+        functions: dict[str, Any],
         input_converters: dict[str, Converter | None],
     ) -> None:
         self.filename = filename
@@ -65,9 +65,19 @@ class DmnDocument:
         self._inputs = input_converters
         self.input_names: dict[str, str] = {}  # input data id → name
         self.services: dict[str, ServiceModel] = {}
+        self.model_namespace = ""  # the model's namespace, by which others import it
+        self.names: list[str] = []  # what its elements are known by, for an importer
+        self.item_types: dict[str, str] = {}
+        self.item_specs: dict[str, Any] = {}
+        self.imports: dict[str, DmnDocument] = {}  # the models it imports, by import name
         self._by_name: dict[str, list[Decision]] = {}
         for decision in decisions.values():
             self._by_name.setdefault(decision.name, []).append(decision)
+
+    @property
+    def exported(self) -> dict[str, Any]:
+        """Its business knowledge models and decision services (and imports), by name."""
+        return self._functions
 
     def find(self, decision_ref: str) -> Decision:
         """The decision with this id, or else with this name if only one has it."""
@@ -112,6 +122,8 @@ class DmnDocument:
         env.update(variables)
         with evaluation_budget(), collecting() as errors:
             self._prepare_inputs(env, decision)
+            if self.imports:
+                self._imported_decisions(env, decision, variables)
             for required in decision.evaluation_order:
                 if required.variable_name not in given:  # a decision service's input
                     env[required.variable_name] = self._run(required, env)[0]
@@ -135,6 +147,31 @@ class DmnDocument:
         if reason is not None:
             raise DecisionEvaluationError(f"decision '{decision.name}' cannot be evaluated: "
                                           f"{reason}", decision.id)
+
+    def _imported_decisions(self, env: Env, decision: Decision,
+                            variables: Mapping[str, Any]) -> None:
+        """Evaluate the imported decisions the decision needs, each in its model.
+
+        The imported model's input data are read from the variable named after the import
+        (``{"myimport": {"Person name": …}}``), as DMN names them ``myimport.Person name``.
+        """
+        contexts: dict[str, tuple[dict[str, Any], Mapping[str, Any]]] = {}
+        for name, doc in self.imports.items():
+            given = variables.get(name)
+            given = given if isinstance(given, Mapping) else {}
+            context = {**given, **self._functions.get(name, {})}
+            env[name] = context
+            contexts[doc.model_namespace] = (context, given)
+        for d in [*decision.evaluation_order, decision]:
+            for ref in d.required_decisions:
+                namespace, _, ref_id = ref.rpartition("#")
+                if namespace not in contexts:
+                    continue
+                context, given = contexts[namespace]
+                doc = self.imports[next(n for n, i in self.imports.items()
+                                        if i.model_namespace == namespace)]
+                imported = doc.decisions[ref_id]
+                context[imported.variable_name] = doc.evaluate(ref_id, given).outputs
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
         for name, convert in self._inputs.items():

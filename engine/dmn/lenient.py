@@ -10,6 +10,10 @@ refuse the file. Deploying uses it, and so does the TCK runner.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from lxml import etree
+
 from engine.dmn.build import build_document
 from engine.dmn.document import Decision, DmnDocument, Runner
 from engine.dmn.feel_eval import Env
@@ -18,17 +22,20 @@ from engine.dmn.results import DecisionEvaluationError, MatchedRule
 from engine.errors import DefinitionError, Problem
 
 
-def parse_dmn_lenient(source: bytes, filename: str) -> tuple[DmnDocument, list[Problem]]:
+def parse_dmn_lenient(source: bytes, filename: str,
+                      imports: Mapping[str, DmnDocument] | None = None,
+                      ) -> tuple[DmnDocument, list[Problem]]:
     """Parse a DMN file; return it with the problems of the decisions it cannot evaluate.
 
-    Raises DefinitionError when a problem belongs
+    ``imports`` are the documents the file may ``<import>``, by namespace (a namespace it
+    imports that is not there refuses the file). Raises DefinitionError when a problem belongs
     to no decision or business knowledge model (the file is not DMN, an input data is
     malformed, nothing is decided...).
     """
     model, problems = read_model(source, filename)
     if model is None:
         raise DefinitionError(problems)
-    document, build_problems = build_document(filename, model)
+    document, build_problems = build_document(filename, model, imports)
     problems = problems + build_problems
     owners = _owners(model)
     stray = [p for p in problems if p.element_id not in owners]
@@ -49,6 +56,39 @@ def parse_dmn_lenient(source: bytes, filename: str) -> tuple[DmnDocument, list[P
         if decision.problem is not None:
             decision.run = _refusing(decision)
     return document, problems
+
+
+def import_order(files: Mapping[str, bytes]) -> tuple[list[str], dict[str, list[str]]]:
+    """The file names, each after the files of this set it imports; and what each imports.
+
+    A file that cannot be read comes first (its parse reports why); a cycle of imports is
+    left in file order (the files then report the namespaces they miss).
+    """
+    namespaces: dict[str, str] = {}
+    imported: dict[str, list[str]] = {}
+    for name, content in files.items():
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False,
+                                                             no_network=True))
+        except etree.XMLSyntaxError:
+            imported[name] = []
+            continue
+        namespaces[root.get("namespace") or ""] = name
+        imported[name] = [e.get("namespace") or "" for e in root
+                          if isinstance(e.tag, str) and etree.QName(e).localname == "import"]
+    order: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in order or name in path:
+            return
+        for namespace in imported.get(name, []):
+            if namespace in namespaces:
+                visit(namespaces[namespace], (*path, name))
+        order.append(name)
+
+    for name in files:
+        visit(name, ())
+    return order, imported
 
 
 def _described(problem: Problem) -> str:
