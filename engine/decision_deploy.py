@@ -8,16 +8,20 @@ reason. A file in which no decision can be evaluated is refused whole, with ever
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .bpmn.parser import ParsedProcess
 from .db import Database
+from .deployed import Deployed
 from .dmn import DmnDocument
 from .dmn.lenient import import_order, parse_dmn_lenient
 from .errors import DefinitionError, Problem
-from .models import Definition
+from .models import Definition, Event
 
 
 def read_dmn_files(files: Mapping[str, bytes],
@@ -119,3 +123,41 @@ def document_by_namespace(db: Database, cache: dict[str, DmnDocument], namespace
         if doc.model_namespace == namespace:
             return doc
     return None
+
+
+NextVersion = Callable[[Session, str, str, str], tuple[Any, int]]
+
+
+def store_decisions(session: Session, filename: str, content: bytes, doc: DmnDocument,
+                    deployed_by: str | None, next_version: NextVersion) -> list[Deployed]:
+    """Store a new version of each decision of a changed file, the unavailable ones too."""
+    out = []
+    digest = hashlib.sha256(content).hexdigest()
+    for decision_id, decision in doc.decisions.items():
+        reason = decision.unavailable
+        warnings = (unavailable_warning(decision.name, reason),) if reason else ()
+        same, version = next_version(session, decision_id, "decision", digest)
+        if same is not None:
+            out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
+                                False, warnings=warnings, unavailable_reason=reason))
+            continue
+        row = Definition(key=decision_id, version=version, kind="decision",
+                         name=decision.name, content_hash=digest, filename=filename,
+                         source=content.decode(), deployed_by=deployed_by,
+                         unavailable_reason=reason)
+        session.add(row)
+        session.flush()
+        session.add(Event(type="definition_deployed", actor=deployed_by,
+                          data={"key": decision_id, "version": version, "kind": "decision",
+                                "available": reason is None}))
+        out.append(Deployed(row.id, decision_id, version, "decision", row.name, True,
+                            warnings=warnings, unavailable_reason=reason))
+    return out
+
+
+def unavailable_reason(db: Database, key: str) -> str | None:
+    """Why the newest deployed version of decision ``key`` is unavailable (None: it is not)."""
+    with db.read() as session:
+        return session.scalars(select(Definition.unavailable_reason).where(
+            Definition.key == key, Definition.kind == "decision")
+            .order_by(Definition.version.desc()).limit(1)).first()

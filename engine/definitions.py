@@ -28,10 +28,12 @@ from .decision_deploy import (
     parse_stored,
     read_dmn_files,
     refused_calls,
-    unavailable_warning,
+    store_decisions,
+    unavailable_reason,
 )
 from .decision_errors import feel_error
 from .decision_results import map_result
+from .deployed import Deployed
 from .dmn import DmnDocument
 from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
@@ -46,25 +48,6 @@ log = logging.getLogger(__name__)
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn", ".dmn11.xml")
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """One definition touched by a deployment, and whether it made a new version."""
-
-    id: str
-    key: str
-    version: int
-    kind: str
-    name: str | None
-    new_version: bool
-    external_topics: tuple[str, ...] = ()  # topics its external tasks wait on
-    warnings: tuple[str, ...] = ()  # what deploys but may not work as meant
-    unavailable_reason: str | None = None  # a decision that cannot be evaluated: why
-
-    @property
-    def available(self) -> bool:
-        return self.unavailable_reason is None
 
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
@@ -149,7 +132,7 @@ class Definitions:
         form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
                                                problems)
         problems.extend(refused_calls(processes, [doc for _, _, doc in dmn_docs],
-                                      self._unavailable_reason))
+                                      lambda key: unavailable_reason(self.db, key)))
         if problems:
             raise DefinitionError(problems)
         for attempt in range(3):
@@ -159,8 +142,8 @@ class Definitions:
                     out = [self._store_process(session, p, form_contents, deployed_by, now)
                            for p in processes]
                     for filename, content, doc in dmn_docs:
-                        out.extend(self._store_decisions(session, filename, content, doc,
-                                                         deployed_by))
+                        out.extend(store_decisions(session, filename, content, doc,
+                                                   deployed_by, self._next_version))
                     if dry_run:
                         session.rollback()
                         return out
@@ -298,43 +281,12 @@ class Definitions:
                                                           "expression": process.timer_start,
                                                           "fired": 0}, due_at=first)
 
-    def _store_decisions(self, session: Session, filename: str, content: bytes,
-                         doc: DmnDocument, deployed_by: str | None) -> list[Deployed]:
-        out = []
-        digest = hashlib.sha256(content).hexdigest()
-        for decision_id, decision in doc.decisions.items():
-            reason = decision.unavailable
-            warnings = (unavailable_warning(decision.name, reason),) if reason else ()
-            same, version = self._next_version(session, decision_id, "decision", digest)
-            if same is not None:
-                out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
-                                    False, warnings=warnings, unavailable_reason=reason))
-                continue
-            row = Definition(key=decision_id, version=version, kind="decision",
-                             name=decision.name, content_hash=digest, filename=filename,
-                             source=content.decode(), deployed_by=deployed_by,
-                             unavailable_reason=reason)
-            session.add(row)
-            session.flush()
-            session.add(Event(type="definition_deployed", actor=deployed_by,
-                              data={"key": decision_id, "version": version, "kind": "decision",
-                                    "available": reason is None}))
-            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True,
-                                warnings=warnings, unavailable_reason=reason))
-        return out
-
     # -- reading ------------------------------------------------------------------------
 
     def _latest_id(self, key: str, kind: str) -> str | None:
         with self.db.read() as session:
             return session.scalars(select(Definition.id).where(
                 Definition.key == key, Definition.kind == kind)
-                .order_by(Definition.version.desc()).limit(1)).first()
-
-    def _unavailable_reason(self, key: str) -> str | None:
-        with self.db.read() as session:
-            return session.scalars(select(Definition.unavailable_reason).where(
-                Definition.key == key, Definition.kind == "decision")
                 .order_by(Definition.version.desc()).limit(1)).first()
 
     def latest_process(self, session: Session, key: str) -> DefinitionRef:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import defer
 
 from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
-from .definitions import Deployed
+from .deployed import Deployed
 from .errors import NotFoundError
 from .models import Definition, ExternalTopic
 

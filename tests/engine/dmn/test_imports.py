@@ -54,9 +54,10 @@ def test_files_deployed_together_use_each_others_models_by_prefix(engine: Engine
     assert {d.key for d in deployed} == {"loyalty_discount", "list_price", "base_rate"}
     assert all(d.available for d in deployed)
     customer = {"Customer": {"name": "Ann", "orders": 12}}
-    assert engine.repository.evaluate_decision("loyalty_discount", customer).outputs == Decimal("0.1")
+    evaluate = engine.repository.evaluate_decision
+    assert evaluate("loyalty_discount", customer).outputs == Decimal("0.1")
     # the imported model's input data is named under the import: lib.Base rate
-    assert engine.repository.evaluate_decision("list_price", {"lib": {"Base rate": 4}}).outputs == 9
+    assert evaluate("list_price", {"lib": {"Base rate": 4}}).outputs == 9
 
 
 def test_an_import_of_a_file_deployed_before_is_found(engine: Engine) -> None:
