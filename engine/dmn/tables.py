@@ -81,25 +81,40 @@ class CompiledTable:
         values = self.input_values(env)
         hits: list[CompiledRule] = []
         errors = _reported()
+        seen = len(errors) if errors is not None else 0
         for rule in self.rules:
             for column, test in rule.tests:
-                seen = len(errors) if errors is not None else 0
-                matches = test(values[column], env)
-                if errors and len(errors) > seen:
-                    _locate(errors, seen, f"decision '{self.owner}' rule {rule.matched.number}, "
-                                          f"input '{self.inputs[column].label}' (column "
-                                          f"{column + 1})")
-                if matches is not True:
+                if test(values[column], env) is not True:
                     break
             else:
                 hits.append(rule)
                 if self.stop_at_first:
                     break
+        if errors and len(errors) > seen:  # rare: run the tests again to say which cell
+            del errors[seen:]
+            self.locate_test_errors(values, env, errors, hits[-1] if self.stop_at_first
+                                    and hits else None)
         rows = [self.row(rule.outputs, env, rule.matched.number) for rule in hits]
         matched = [rule.matched for rule in hits]
         if self.hit_policy in _SINGLE_HIT:
             return self.single_hit(rows, matched, env)
         return self.multi_hit(rows, matched, env)
+
+    def locate_test_errors(self, values: list[Any], env: Env, errors: list[str],
+                           last: CompiledRule | None) -> None:
+        """Evaluate the rules' tests again, as far as before, naming each error's cell."""
+        for rule in self.rules:
+            for column, test in rule.tests:
+                seen = len(errors)
+                matches = test(values[column], env)
+                if len(errors) > seen:
+                    _locate(errors, seen, f"decision '{self.owner}' rule {rule.matched.number}, "
+                                          f"input '{self.inputs[column].label}' (column "
+                                          f"{column + 1})")
+                if matches is not True:
+                    break
+            if rule is last:
+                return
 
     def row(self, outputs: Sequence[Evaluator], env: Env, number: int | None = None) -> list[Any]:
         errors = _reported()
