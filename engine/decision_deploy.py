@@ -110,7 +110,7 @@ def document_by_namespace(db: Database, cache: dict[str, DmnDocument], namespace
         rows = session.execute(
             select(Definition.id, Definition.source, Definition.filename)
             .where(Definition.kind == "decision",
-                   Definition.source.contains(f'namespace="{namespace}"'))
+                   Definition.source.contains(f'namespace="{namespace}"', autoescape=True))
             .order_by(Definition.deployed_at.desc(), Definition.version.desc()).limit(50)).all()
     for definition_id, source, filename in rows:
         doc = cache.get(definition_id)

@@ -190,8 +190,6 @@ def read_models(dmn_files: list[Path], main: str) -> DmnDocument:
     order, imported = import_order(files)
     known: dict[str, DmnDocument] = {}
     for name in order:
-        if name != main and not any(imported.values()):
-            continue
         imports = {ns: known[ns] for ns in imported[name] if ns in known}
         try:
             document, _ = parse_dmn_lenient(files[name], name, imports)
