@@ -125,18 +125,19 @@ def document_by_namespace(db: Database, cache: dict[str, DmnDocument], namespace
     return None
 
 
-NextVersion = Callable[[Session, str, str, str], tuple[Any, int]]
+NextVersion = Callable[[Session, str, str, str], tuple[Any, int, tuple[str, ...]]]
 
 
 def store_decisions(session: Session, filename: str, content: bytes, doc: DmnDocument,
-                    deployed_by: str | None, next_version: NextVersion) -> list[Deployed]:
+                    deployed_by: str | None, comment: str | None,
+                    next_version: NextVersion) -> list[Deployed]:
     """Store a new version of each decision of a changed file, the unavailable ones too."""
     out = []
     digest = hashlib.sha256(content).hexdigest()
     for decision_id, decision in doc.decisions.items():
         reason = decision.unavailable
-        warnings = (unavailable_warning(decision.name, reason),) if reason else ()
-        same, version = next_version(session, decision_id, "decision", digest)
+        same, version, notes = next_version(session, decision_id, "decision", digest)
+        warnings = notes + ((unavailable_warning(decision.name, reason),) if reason else ())
         if same is not None:
             out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
                                 False, warnings=warnings, unavailable_reason=reason))
@@ -144,7 +145,7 @@ def store_decisions(session: Session, filename: str, content: bytes, doc: DmnDoc
         row = Definition(key=decision_id, version=version, kind="decision",
                          name=decision.name, content_hash=digest, filename=filename,
                          source=content.decode(), deployed_by=deployed_by,
-                         unavailable_reason=reason)
+                         comment=comment, unavailable_reason=reason)
         session.add(row)
         session.flush()
         session.add(Event(type="definition_deployed", actor=deployed_by,

@@ -77,6 +77,7 @@ class Definition(Base):
     extra_files: Mapped[JsonDict] = mapped_column(default=dict)  # forms the process uses
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)  # what the deployer wrote about it
     # days an ended instance of this version is kept; None: the engine's default setting
     history_ttl_days: Mapped[int | None] = mapped_column(Integer)
     # a decision its file defines but that cannot be evaluated: why (None: it can)

@@ -16,6 +16,7 @@ from .advance import HUMAN_TASKS, Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from .figures import Figure, figures_of
 from .forms import validate_submission
 from .instances import check_variables
 from .models import Event, HumanTask, Instance, User, utcnow
@@ -111,6 +112,11 @@ class TaskService:
         return task_queries.task_queue(self.db, user,
                                        process_key=process_key, show=show, overdue=overdue,
                                        sort=sort, page=page, per_page=per_page)
+
+    def figures(self, task: HumanTask, variables: dict[str, Any]) -> list[Figure]:
+        """The figures the task's form declares, worked out from ``variables`` (pass the
+        variables as the viewer may see them: a masked value stays masked)."""
+        return figures_of(task.form, variables, self._core.sandbox)
 
     def history(self, task: HumanTask) -> list[Event]:
         """The audit events about one task (its history and its comments), oldest first."""

@@ -1,7 +1,7 @@
 """unavailable decisions: a DMN file deploys the decisions that compile, the others say why
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0018
 Create Date: 2026-12-03 11:00:00
 
 ``definitions.unavailable_reason`` holds, for a decision of a deployed file that cannot be
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

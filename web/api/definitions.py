@@ -7,12 +7,16 @@ from typing import Any
 from flask import Response
 
 from . import bp
-from .common import dump, engine, load_args
+from .common import actor, dump, engine, load_args, load_body
 from .schemas import (
     DefinitionArgsSchema,
     DefinitionPageSchema,
     DefinitionVersionsSchema,
+    DeploymentSchema,
+    DiffArgsSchema,
+    ModelDiffSchema,
     NoArgsSchema,
+    RollbackSchema,
     VersionArgsSchema,
 )
 
@@ -42,3 +46,23 @@ def definition_xml(key: str) -> Response:
     args = load_args(VersionArgsSchema())
     row = engine().repository.definition(key, args["version"])
     return Response(row.source, mimetype="application/xml")
+
+
+@bp.get("/process-definitions/<key>/diff")
+def diff_versions(key: str) -> dict[str, Any]:
+    """What changed from ``?from=`` to ``?to=`` (default: the newest version): elements
+    added, removed and changed with their attributes, decision rules row by row."""
+    args = load_args(DiffArgsSchema())
+    repository = engine().repository
+    new = args["to"] or repository.definition(key).version
+    diff = repository.diff(key, args["from_"], new)
+    return dump(ModelDiffSchema(), {"key": key, "from_": args["from_"], "to": new,
+                                    "changes": diff.changes, "moved": diff.moved})
+
+
+@bp.post("/process-definitions/<key>/rollback")
+def rollback(key: str) -> tuple[dict[str, Any], int]:
+    """Deploy an earlier version again as the newest: ``{"version": 2}``."""
+    body = load_body(RollbackSchema())
+    deployed = engine().repository.rollback(key, body["version"], actor())
+    return dump(DeploymentSchema(), {"definitions": deployed}), 201
