@@ -66,6 +66,7 @@ class DmnDocument:
         self.input_names: dict[str, str] = {}  # input data id → name
         self.services: dict[str, ServiceModel] = {}
         self.model_namespace = ""  # the model's namespace, by which others import it
+        self.has_unavailable = False  # a decision of the file cannot be evaluated
         self.names: list[str] = []  # what its elements are known by, for an importer
         self.item_types: dict[str, str] = {}
         self.item_specs: dict[str, Any] = {}
@@ -117,7 +118,8 @@ class DmnDocument:
         aggregate. A literal-expression decision gives its value.
         """
         decision = self.find(decision_id)
-        self._refuse_unavailable(decision, given)
+        if self.has_unavailable:
+            self._refuse_unavailable(decision, given)
         env: Env = dict(self._functions)
         env.update(variables)
         with evaluation_budget(), collecting() as errors:

@@ -51,6 +51,7 @@ def parse_dmn_lenient(source: bytes, filename: str,
         decision = document.decisions.get(d.id)
         if own and decision is not None:
             decision.problem = decision.unavailable = "; ".join(_described(p) for p in own)
+            document.has_unavailable = True
     _mark_dependents(document)
     for decision in document.decisions.values():
         if decision.problem is not None:

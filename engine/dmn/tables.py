@@ -57,12 +57,20 @@ class CompiledTable:
         self.stop_at_first = hit_policy == "FIRST"
 
     def input_values(self, env: Env) -> list[Any]:
-        values = []
         errors = _reported()
+        seen = len(errors) if errors is not None else 0
+        values = self.converted_inputs(env)
+        if errors and len(errors) > seen:  # rare: evaluate again to say which input
+            del errors[seen:]
+            values = self.converted_inputs(env, errors)
+        return values
+
+    def converted_inputs(self, env: Env, errors: list[str] | None = None) -> list[Any]:
+        values = []
         for clause in self.inputs:
             seen = len(errors) if errors is not None else 0
             value = clause.expression(env)
-            if errors and len(errors) > seen:
+            if errors is not None and len(errors) > seen:
                 _locate(errors, seen, f"decision '{self.owner}', input '{clause.label}' "
                                       "expression")
             if clause.convert is not None:
@@ -118,8 +126,11 @@ class CompiledTable:
 
     def row(self, outputs: Sequence[Evaluator], env: Env, number: int | None = None) -> list[Any]:
         errors = _reported()
-        if errors is None:
-            return [fn(env) for fn in outputs]
+        seen = len(errors) if errors is not None else 0
+        row = [fn(env) for fn in outputs]
+        if not errors or len(errors) == seen:
+            return row
+        del errors[seen:]  # rare: evaluate again to say which output
         row = []
         for column, fn in enumerate(outputs):
             seen = len(errors)
