@@ -10,7 +10,7 @@ from .bpmn.migrate import MigrationElement
 from .config import Settings
 from .credentials import Principal
 from .decision_inputs import DecisionInput
-from .definitions import Deployed
+from .deployed import Deployed
 from .dmn import DecisionEvaluationError
 from .erasure import ErasureReport
 from .errors import (

@@ -45,7 +45,7 @@ class Core:
         self.definitions = Definitions(
             db, self.sandbox, known_operation=registry.accepts,
             min_start_cycle=timedelta(seconds=settings.min_start_cycle_seconds),
-            is_external=registry.is_external)
+            is_external=registry.is_external, mask=self.protector.mask_variables)
         self.script_engine = SandboxScriptEngine(self.sandbox, self.definitions.decide)
         self.executor = Executor(db, self.definitions, registry, self.script_engine, settings,
                                  Doorbell(db))

@@ -23,8 +23,19 @@ from .bpmn import catching, dialects, serializer
 from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
+from .decision_deploy import (
+    document_by_namespace,
+    parse_stored,
+    read_dmn_files,
+    refused_calls,
+    store_decisions,
+    unavailable_reason,
+)
+from .decision_errors import feel_error
 from .decision_results import map_result
-from .dmn import DmnDocument, parse_dmn
+from .deployed import Deployed
+from .dmn import DmnDocument
+from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
 from .figures import check_figures
@@ -39,20 +50,6 @@ log = logging.getLogger(__name__)
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn", ".dmn11.xml")
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """One definition touched by a deployment, and whether it made a new version."""
-
-    id: str
-    key: str
-    version: int
-    kind: str
-    name: str | None
-    new_version: bool
-    external_topics: tuple[str, ...] = ()  # topics its external tasks wait on
-    warnings: tuple[str, ...] = ()  # what deploys but may not work as meant
 
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
@@ -89,8 +86,10 @@ class Definitions:
     def __init__(self, db: Database, sandbox: Sandbox,
                  known_operation: Callable[[str], bool] | None = None,
                  min_start_cycle: timedelta = timedelta(minutes=1),
-                 is_external: Callable[[str], bool] = lambda _op: False) -> None:
+                 is_external: Callable[[str], bool] = lambda _op: False,
+                 mask: Callable[[Any], Any] = lambda data: data) -> None:
         self.db = db
+        self.mask = mask  # personal values in error messages
         self.is_external = is_external
         self.min_start_cycle = min_start_cycle
         self.sandbox = sandbox
@@ -122,7 +121,7 @@ class Definitions:
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
         tests: dict[str, bytes] = {}  # analysts' test files, stored with what they test
-        dmn_docs: list[tuple[str, bytes, DmnDocument]] = []
+        dmn_files: dict[str, bytes] = {}
         for name, raw in files.items():
             base = Path(name).name
             try:  # stored and parsed as UTF-8 whatever encoding the file declares
@@ -136,10 +135,7 @@ class Definitions:
             if base.endswith(BPMN_SUFFIXES):
                 bpmn[base] = content
             elif base.endswith(DMN_SUFFIXES):
-                try:
-                    dmn_docs.append((base, content, parse_dmn(content, base)))
-                except DefinitionError as exc:
-                    problems.extend(exc.problems)
+                dmn_files[base] = content
             elif is_test_file(base):
                 tests[base] = content
             elif base.endswith(".json"):
@@ -147,7 +143,10 @@ class Definitions:
             else:
                 problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
                                               "form .json files"))
-        if not bpmn and not dmn_docs and not problems:
+        dmn_docs, dmn_problems = read_dmn_files(
+            dmn_files, lambda ns: document_by_namespace(self.db, self._dmn, ns))
+        problems.extend(dmn_problems)
+        if not bpmn and not dmn_files and not problems:
             problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
         processes: list[ParsedProcess] = []
         if bpmn:
@@ -161,6 +160,8 @@ class Definitions:
                                                problems)
         tests_of, test_problems = stored_tests(tests, {p.key for p in processes} | decisions_here)
         problems.extend(test_problems)
+        problems.extend(refused_calls(processes, [doc for _, _, doc in dmn_docs],
+                                      lambda key: unavailable_reason(self.db, key)))
         if problems:
             raise DefinitionError(problems)
         for attempt in range(3):
@@ -171,8 +172,11 @@ class Definitions:
                                                tests_of.get(p.key))
                            for p in processes]
                     for filename, content, doc in dmn_docs:
-                        out.extend(self._store_decisions(session, filename, content, doc, how,
-                                                         tests_of))
+                        out.extend(store_decisions(
+                            session, filename, content, doc, how.by, how.comment,
+                            lambda s, k, kind, h: self._next_version(s, k, kind, h,
+                                                                     how.keep_newer),
+                            tests_of))
                     if dry_run:
                         session.rollback()
                         return out
@@ -337,33 +341,6 @@ class Definitions:
                                                           "expression": process.timer_start,
                                                           "fired": 0}, due_at=first)
 
-    def _store_decisions(self, session: Session, filename: str, content: bytes,
-                         doc: DmnDocument, how: _How,
-                         tests_of: dict[str, dict[str, str]]) -> list[Deployed]:
-        out = []
-        deployed_by = how.by
-        for decision_id, decision in doc.decisions.items():
-            tests = tests_of.get(decision_id)
-            digest = hashlib.sha256(content + (json.dumps(tests, sort_keys=True).encode()
-                                               if tests else b"")).hexdigest()
-            same, version, notes = self._next_version(session, decision_id, "decision",
-                                                      digest, how.keep_newer)
-            if same is not None:
-                out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
-                                    False, warnings=notes))
-                continue
-            row = Definition(key=decision_id, version=version, kind="decision",
-                             name=getattr(decision, "name", None), content_hash=digest,
-                             filename=filename, source=content.decode(), deployed_by=deployed_by,
-                             comment=how.comment, extra_files={"tests": tests} if tests else {})
-            session.add(row)
-            session.flush()
-            session.add(Event(type="definition_deployed", actor=deployed_by,
-                              data={"key": decision_id, "version": version, "kind": "decision"}))
-            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True,
-                                warnings=notes))
-        return out
-
     # -- reading ------------------------------------------------------------------------
 
     def _latest_id(self, key: str, kind: str) -> str | None:
@@ -463,14 +440,21 @@ class Definitions:
             with self.db.read() as session:
                 row = session.get(Definition, definition_id)
                 assert row is not None
-                doc = parse_dmn(row.source.encode(), row.filename)
+                doc = parse_stored(self.db, self._dmn, row.source, row.filename)
             self._dmn[definition_id] = doc
         return doc
 
     def decide(self, key: str, variables: dict[str, Any], mapping: str | None = None) -> Any:
-        """Evaluate decision ``key``: what a business rule task stores (see decision_results)."""
+        """Evaluate decision ``key``: what a business rule task stores (see decision_results).
+
+        A FEEL error in the decision (``1 + "a"``, not null propagation) raises
+        ``DecisionEvaluationError``, which makes the task's incident, as Camunda 7 does.
+        """
         doc = self.decision_document(key)
         result = doc.evaluate(key, variables)
+        wrong = real_errors(result.errors)
+        if wrong:
+            raise feel_error(doc.find(key), wrong, variables, self.mask)
         return plain_numbers(map_result(doc.find(key), result, mapping))
 
     def count(self) -> int:

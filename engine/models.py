@@ -80,6 +80,8 @@ class Definition(Base):
     comment: Mapped[str | None] = mapped_column(Text)  # what the deployer wrote about it
     # days an ended instance of this version is kept; None: the engine's default setting
     history_ttl_days: Mapped[int | None] = mapped_column(Integer)
+    # a decision its file defines but that cannot be evaluated: why (None: it can)
+    unavailable_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Instance(Base):

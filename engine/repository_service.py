@@ -13,7 +13,7 @@ from sqlalchemy.orm import defer
 from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
 from .definition_files import export_definitions, version_files
-from .definitions import Deployed
+from .deployed import Deployed
 from .errors import ConflictError, NotFoundError
 from .model_diff import ModelDiff, diff_models
 from .models import Definition, ExternalTopic

@@ -238,6 +238,7 @@ class ParsedProcess:
     subprocess_specs: dict[str, Any]
     forms: list[str] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
+    decision_tasks: list[tuple[str, str]] = field(default_factory=list)  # (element id, ref)
     operations: list[str] = field(default_factory=list)
     message_starts: list[str] = field(default_factory=list)
     signal_starts: list[str] = field(default_factory=list)
@@ -268,14 +269,17 @@ def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
 
 
 def _process_facts(process_node: Any) -> dict[str, Any]:
-    facts: dict[str, Any] = {"forms": [], "decisions": [], "operations": [],
+    facts: dict[str, Any] = {"forms": [], "decisions": [], "decision_tasks": [],
+                             "operations": [],
                              "message_starts": [], "signal_starts": [], "timer_start": None}
     for node in process_node.xpath(".//bpmn:userTask", namespaces=NSMAP):
         form = dialects.read_human_task(node)["form_file"]
         if form and form.endswith(".json"):
             facts["forms"].append(form)
     for node in process_node.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP):
-        facts["decisions"].append(dialects.read_business_rule_task(node)["decision_ref"])
+        ref = dialects.read_business_rule_task(node)["decision_ref"]
+        facts["decisions"].append(ref)
+        facts["decision_tasks"].append((node.get("id") or "", ref))
     for node in process_node.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
         facts["operations"].append(dialects.read_service_task(node)["operation"])
     return facts

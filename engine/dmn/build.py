@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.dmn.boxed import compile_boxed
@@ -22,17 +22,36 @@ from engine.errors import Problem
 
 
 class Builder:
-    def __init__(self, filename: str, model: DefinitionsModel) -> None:
+    def __init__(self, filename: str, model: DefinitionsModel,
+                 imports: Mapping[str, DmnDocument]) -> None:
         self.filename = filename
         self.model = model
         self.problems: list[Problem] = []
+        self.imported = self.resolve_imports(imports)
         self.names = declared_names(
-            [i.name for i in model.inputs]
-            + [d.variable_name for d in model.decisions]
-            + [b.name for b in model.bkms]
-            + [s.name for s in model.services]
+            exported_names(model)
+            + [name for name, doc in self.imported.items() for name in [name, *doc.names]]
         )
-        self.functions: dict[str, FeelFunction] = {}
+        self.functions: dict[str, Any] = {
+            name: dict(doc.exported) for name, doc in self.imported.items()}
+
+    def resolve_imports(self, imports: Mapping[str, DmnDocument]) -> dict[str, DmnDocument]:
+        """The imported documents by import name; their item definitions, prefixed."""
+        found: dict[str, DmnDocument] = {}
+        for imp in self.model.imports:
+            doc = imports.get(imp.namespace)
+            if doc is None:
+                self.problems.append(Problem(self.filename, (
+                    f"the file imports namespace '{imp.namespace}' as '{imp.name}', but no "
+                    "DMN file with that namespace is deployed: deploy the file that defines it "
+                    "with this one (or before it)"), imp.line))
+                continue
+            found[imp.name] = doc
+            for key, base in doc.item_types.items():
+                self.model.item_types.setdefault(f"{imp.name}.{key}", base)
+            for key, spec in doc.item_specs.items():
+                self.model.item_specs.setdefault(f"{imp.name}.{key}", spec)
+        return found
 
     # -- compiling FEEL text ----------------------------------------------------------------
     def problem(self, owner_id: str, where: str, text: Text, exc: FeelSyntaxError) -> None:
@@ -199,6 +218,7 @@ class Builder:
                 compiled[1] if compiled else [], list(d.required_decisions),
                 [i.name for i in self.model.inputs if i.id in d.required_inputs],
                 compiled[0] if compiled else None,
+                reads=[c.expression.text.strip() for c in table.inputs] if table else [],
             )  # fmt: skip
         self.check_requirements(decisions)
         return decisions
@@ -206,11 +226,19 @@ class Builder:
     def check_requirements(self, decisions: dict[str, Decision]) -> None:
         input_ids = {i.id for i in self.model.inputs}
         bkm_ids = {b.id for b in self.model.bkms} | {s.id for s in self.model.services}
+        by_namespace = {doc.model_namespace: doc for doc in self.imported.values()}
         for d in self.model.decisions:
+            for ref in d.required_decisions:
+                namespace, _, ref_id = ref.rpartition("#")
+                doc = by_namespace.get(namespace)
+                if namespace and doc is not None and ref_id not in doc.decisions:
+                    self.problems.append(Problem(self.filename, (
+                        f"decision '{d.name}' requires decision '{ref_id}' of the imported "
+                        f"model '{namespace}', which does not define it"), d.line, d.id))
             for ref, known, kind in [(r, decisions, "decision") for r in d.required_decisions] + [
                 (r, input_ids, "input data") for r in d.required_inputs
             ] + [(r, bkm_ids, "business knowledge model") for r in d.required_knowledge]:
-                if ref not in known:
+                if ref not in known and "#" not in ref:  # namespace#id: checked above
                     self.problems.append(Problem(self.filename, f"decision '{d.name}' requires "
                                                  f"{kind} '{ref}', which the file does not "
                                                  "define", d.line, d.id))
@@ -251,12 +279,25 @@ def checked_result(run: Runner, check: Callable[[Any], Any], name: str) -> Runne
     return checked
 
 
-def build_document(filename: str, model: DefinitionsModel) -> tuple[DmnDocument, list[Problem]]:
-    builder = Builder(filename, model)
+def exported_names(model: DefinitionsModel) -> list[str]:
+    """The names a model's elements are known by (an importer prefixes them)."""
+    return ([i.name for i in model.inputs] + [d.variable_name for d in model.decisions]
+            + [b.name for b in model.bkms] + [s.name for s in model.services])
+
+
+def build_document(filename: str, model: DefinitionsModel,
+                   imports: Mapping[str, DmnDocument] | None = None,
+                   ) -> tuple[DmnDocument, list[Problem]]:
+    """Compile the model; ``imports`` are the documents it may import, by namespace."""
+    builder = Builder(filename, model, imports or {})
     builder.bkms()
     decisions = builder.decisions()
     inputs = {i.name: converter(i.type_ref, model.item_types) for i in model.inputs}
     document = DmnDocument(filename, model.namespace, decisions, builder.functions, inputs)
     document.input_names = {i.id: i.name for i in model.inputs}
+    document.names = exported_names(model)
+    document.model_namespace = model.model_namespace
+    document.item_types, document.item_specs = model.item_types, model.item_specs
+    document.imports = builder.imported
     document.add_services(model.services)
     return document, builder.problems

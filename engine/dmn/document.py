@@ -9,7 +9,7 @@ from typing import Any
 from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_eval import Env, UnknownNameError
 from engine.dmn.feel_limits import FeelLimitError, evaluation_budget
-from engine.dmn.feel_types import FeelFunction, UnsupportedValueError
+from engine.dmn.feel_types import UnsupportedValueError
 from engine.dmn.results import DecisionEvaluationError, DecisionResult, MatchedRule
 from engine.dmn.services import ServiceModel, run_service, service_function
 from engine.dmn.typeref import Converter, TypeMismatchError
@@ -38,6 +38,9 @@ class Decision:
     required_inputs: list[str] = field(default_factory=list)
     run: Runner | None = field(default=None, repr=False)
     evaluation_order: list[Decision] = field(default_factory=list, repr=False)
+    unavailable: str | None = None  # why it cannot be evaluated (deployed with its file)
+    problem: str | None = None  # its own part of that: not about the decisions it requires
+    reads: list[str] = field(default_factory=list)  # variable paths its table inputs read
 
     @property
     def is_multi_hit(self) -> bool:
@@ -52,7 +55,7 @@ class DmnDocument:
         filename: str,
         namespace: str,
         decisions: dict[str, Decision],
-        functions: dict[str, FeelFunction],
+        functions: dict[str, Any],
         input_converters: dict[str, Converter | None],
     ) -> None:
         self.filename = filename
@@ -62,9 +65,20 @@ class DmnDocument:
         self._inputs = input_converters
         self.input_names: dict[str, str] = {}  # input data id → name
         self.services: dict[str, ServiceModel] = {}
+        self.model_namespace = ""  # the model's namespace, by which others import it
+        self.has_unavailable = False  # a decision of the file cannot be evaluated
+        self.names: list[str] = []  # what its elements are known by, for an importer
+        self.item_types: dict[str, str] = {}
+        self.item_specs: dict[str, Any] = {}
+        self.imports: dict[str, DmnDocument] = {}  # the models it imports, by import name
         self._by_name: dict[str, list[Decision]] = {}
         for decision in decisions.values():
             self._by_name.setdefault(decision.name, []).append(decision)
+
+    @property
+    def exported(self) -> dict[str, Any]:
+        """Its business knowledge models and decision services (and imports), by name."""
+        return self._functions
 
     def find(self, decision_ref: str) -> Decision:
         """The decision with this id, or else with this name if only one has it."""
@@ -104,15 +118,62 @@ class DmnDocument:
         aggregate. A literal-expression decision gives its value.
         """
         decision = self.find(decision_id)
+        if self.has_unavailable:
+            self._refuse_unavailable(decision, given)
         env: Env = dict(self._functions)
         env.update(variables)
         with evaluation_budget(), collecting() as errors:
             self._prepare_inputs(env, decision)
+            if self.imports:
+                self._imported_decisions(env, decision, variables)
             for required in decision.evaluation_order:
                 if required.variable_name not in given:  # a decision service's input
                     env[required.variable_name] = self._run(required, env)[0]
             outputs, matched = self._run(decision, env)
         return DecisionResult(outputs, matched, list(errors))
+
+    @staticmethod
+    def _refuse_unavailable(decision: Decision, given: frozenset[str] | set[str]) -> None:
+        """Refuse before evaluating anything a decision that cannot be evaluated, saying why.
+
+        A required decision whose value is given (a decision service's input decision) does
+        not need to be evaluable.
+        """
+        reason = decision.problem
+        if reason is None:
+            blocked = next((r for r in decision.evaluation_order
+                            if r.problem is not None and r.variable_name not in given), None)
+            if blocked is not None:
+                reason = (f"it requires decision '{blocked.name}', which is unavailable: "
+                          f"{blocked.problem}")
+        if reason is not None:
+            raise DecisionEvaluationError(f"decision '{decision.name}' cannot be evaluated: "
+                                          f"{reason}", decision.id)
+
+    def _imported_decisions(self, env: Env, decision: Decision,
+                            variables: Mapping[str, Any]) -> None:
+        """Evaluate the imported decisions the decision needs, each in its model.
+
+        The imported model's input data are read from the variable named after the import
+        (``{"myimport": {"Person name": …}}``), as DMN names them ``myimport.Person name``.
+        """
+        contexts: dict[str, tuple[dict[str, Any], Mapping[str, Any]]] = {}
+        for name, doc in self.imports.items():
+            given = variables.get(name)
+            given = given if isinstance(given, Mapping) else {}
+            context = {**given, **self._functions.get(name, {})}
+            env[name] = context
+            contexts[doc.model_namespace] = (context, given)
+        for d in [*decision.evaluation_order, decision]:
+            for ref in d.required_decisions:
+                namespace, _, ref_id = ref.rpartition("#")
+                if namespace not in contexts:
+                    continue
+                context, given = contexts[namespace]
+                doc = self.imports[next(n for n, i in self.imports.items()
+                                        if i.model_namespace == namespace)]
+                imported = doc.decisions[ref_id]
+                context[imported.variable_name] = doc.evaluate(ref_id, given).outputs
 
     def _prepare_inputs(self, env: Env, decision: Decision) -> None:
         for name, convert in self._inputs.items():

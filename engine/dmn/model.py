@@ -112,8 +112,19 @@ class BkmModel:
 
 
 @dataclass
-class DefinitionsModel:
+class ImportModel:
+    """A DMN ``<import>`` of another model: its elements are known as ``name.element``."""
+
     namespace: str
+    name: str
+    line: int | None
+
+
+@dataclass
+class DefinitionsModel:
+    namespace: str  # the DMN version's XML namespace
+    model_namespace: str = ""  # the model's own, by which other files import it
+    imports: list[ImportModel] = field(default_factory=list)
     decisions: list[DecisionModel] = field(default_factory=list)
     inputs: list[InputDataModel] = field(default_factory=list)
     bkms: list[BkmModel] = field(default_factory=list)
@@ -132,6 +143,7 @@ class _Reader:
         self.filename = filename
         self.ns = namespace
         self.problems: list[Problem] = []
+        self.imported: set[str] = set()  # the namespaces the file imports
 
     def tag(self, local: str) -> str:
         return f"{{{self.ns}}}{local}"
@@ -162,16 +174,26 @@ class _Reader:
                          element, element.get("id"))
 
     def href(self, element: etree._Element | None, owner: str) -> str | None:
+        """``#id`` in this file gives ``id``; ``namespace#id`` of an imported model as is."""
         ref = element.get("href", "") if element is not None else ""
-        if not ref.startswith("#"):
-            self.problem(f"'{owner}' requires '{ref}', which is not in this file "
-                         "(DMN imports are not supported)", element, owner)
-            return None
-        return ref[1:]
+        if ref.startswith("#"):
+            return ref[1:]
+        if ref.rpartition("#")[0] in self.imported:
+            return ref
+        self.problem(f"'{owner}' requires '{ref}', which is neither in this file nor in a "
+                     "model it imports (add an <import> of its namespace)", element, owner)
+        return None
 
     def read(self, root: etree._Element) -> DefinitionsModel:
-        model = DefinitionsModel(self.ns)
+        model = DefinitionsModel(self.ns, root.get("namespace") or "")
         self.check_language(root)
+        for element in root.iterchildren(self.tag("import")):
+            namespace, name = element.get("namespace"), element.get("name")
+            if not namespace or name is None:
+                self.problem("an <import> needs a namespace and a name", element)
+                continue
+            model.imports.append(ImportModel(namespace, name, line_of(element)))
+            self.imported.add(namespace)
         for item in root.iterchildren(self.tag("itemDefinition")):
             base = item.findtext(self.tag("typeRef"))
             if base and item.get("isCollection") != "true" and item.get("name"):
@@ -199,7 +221,7 @@ class _Reader:
                 self.problem("decisionService needs a name", element, element.get("id"))
             else:
                 model.services.append(service)
-        if not model.decisions:
+        if not model.decisions and not model.bkms:  # business knowledge models: a library
             self.problem("the file defines no decision", root)
         return model
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.dmn import feel_errors
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_eval import Env, Evaluator
 from engine.dmn.feel_types import feel_eq, feel_repr
@@ -58,9 +59,22 @@ class CompiledTable:
         self.every_rule = (1 << len(self.rules)) - 1
 
     def input_values(self, env: Env) -> list[Any]:
+        errors = _reported()
+        seen = len(errors) if errors is not None else 0
+        values = self.converted_inputs(env)
+        if errors and len(errors) > seen:  # rare: evaluate again to say which input
+            del errors[seen:]
+            values = self.converted_inputs(env, errors)
+        return values
+
+    def converted_inputs(self, env: Env, errors: list[str] | None = None) -> list[Any]:
         values = []
         for clause in self.inputs:
+            seen = len(errors) if errors is not None else 0
             value = clause.expression(env)
+            if errors is not None and len(errors) > seen:
+                _locate(errors, seen, f"decision '{self.owner}', input '{clause.label}' "
+                                      "expression")
             if clause.convert is not None:
                 try:
                     value = clause.convert(value)
@@ -75,8 +89,14 @@ class CompiledTable:
 
     def evaluate(self, env: Env) -> tuple[Any, list[MatchedRule]]:
         values = self.input_values(env)
+        errors = _reported()
+        seen = len(errors) if errors is not None else 0
         hits = self.by_columns(values, env) if self.plan is not None else self.by_rules(values, env)
-        rows = [self.row(rule.outputs, env) for rule in hits]
+        if errors and len(errors) > seen:  # rare: run the tests again to say which cell
+            del errors[seen:]
+            self.locate_test_errors(values, env, errors, hits[-1] if self.stop_at_first
+                                    and hits else None)
+        rows = [self.row(rule.outputs, env, rule.matched.number) for rule in hits]
         matched = [rule.matched for rule in hits]
         if self.hit_policy in _SINGLE_HIT:
             return self.single_hit(rows, matched, env)
@@ -118,8 +138,38 @@ class CompiledTable:
             return [self.rules[(candidates & -candidates).bit_length() - 1]]
         return [rule for i, rule in enumerate(self.rules) if candidates >> i & 1]
 
-    def row(self, outputs: Sequence[Evaluator], env: Env) -> list[Any]:
-        return [fn(env) for fn in outputs]
+    def locate_test_errors(self, values: list[Any], env: Env, errors: list[str],
+                           last: CompiledRule | None) -> None:
+        """Evaluate the rules' tests again, as far as before, naming each error's cell."""
+        for rule in self.rules:
+            for column, test in rule.tests:
+                seen = len(errors)
+                matches = test(values[column], env)
+                if len(errors) > seen:
+                    _locate(errors, seen, f"decision '{self.owner}' rule {rule.matched.number}, "
+                                          f"input '{self.inputs[column].label}' (column "
+                                          f"{column + 1})")
+                if matches is not True:
+                    break
+            if rule is last:
+                return
+
+    def row(self, outputs: Sequence[Evaluator], env: Env, number: int | None = None) -> list[Any]:
+        errors = _reported()
+        seen = len(errors) if errors is not None else 0
+        row = [fn(env) for fn in outputs]
+        if not errors or len(errors) == seen:
+            return row
+        del errors[seen:]  # rare: evaluate again to say which output
+        row = []
+        for column, fn in enumerate(outputs):
+            seen = len(errors)
+            row.append(fn(env))
+            if len(errors) > seen:
+                where = f"rule {number}" if number is not None else "default"
+                _locate(errors, seen, f"decision '{self.owner}' {where}, output "
+                                      f"'{self.output_names[column]}'")
+        return row
 
     def shape(self, row: list[Any]) -> Any:
         if len(self.output_names) == 1:
@@ -217,3 +267,15 @@ def _text_index(cells: Iterable[tuple[Test, int]]) -> dict[str, int] | None:
         for text in texts:
             index[text] = index.get(text, 0) | rules
     return index
+
+
+def _reported() -> list[str] | None:
+    """The errors the current evaluation collects (see ``feel_errors.collecting``), if any."""
+    return getattr(feel_errors._local, "errors", None)  # noqa: SLF001 - read, never replaced
+
+
+def _locate(errors: list[str], start: int, where: str) -> None:
+    """Say in which cell the errors reported since ``start`` happened."""
+    for i in range(start, len(errors)):
+        if not errors[i].startswith("decision '"):  # an inner table located it already
+            errors[i] = f"{where}: {errors[i]}"

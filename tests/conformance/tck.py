@@ -22,7 +22,7 @@ from engine.dmn import DecisionResult, DmnDocument
 from engine.dmn.feel_errors import collecting
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import feel_repr
-from engine.dmn.lenient import parse_dmn_lenient
+from engine.dmn.lenient import import_order, parse_dmn_lenient
 from engine.errors import EngineError
 
 SUITES = {2: "dmn-tck-level2", 3: "dmn-tck-level3"}
@@ -137,7 +137,16 @@ def show(value: Any) -> str:
 # -- running ------------------------------------------------------------------------------
 def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome:
     name = f"{model}/{case.get('id')}"
-    inputs = {n.get("name", ""): read_value(n) for n in case.findall(f"{TC}inputNode")}
+    inputs: dict[str, Any] = {}
+    for node in case.findall(f"{TC}inputNode"):
+        value = read_value(node)
+        namespace = node.get("namespace")
+        paths = _import_paths(document, namespace) if namespace else [[]]
+        for path in paths:  # an imported model's input, under every import that reaches it
+            target = inputs
+            for step in path:
+                target = target.setdefault(step, {})
+            target[node.get("name", "")] = value
     problems = []
     service = case.get("invocableName") if case.get("type") == "decisionService" else None
     for result in case.findall(f"{TC}resultNode"):
@@ -167,6 +176,33 @@ def run_case(document: DmnDocument, model: str, case: etree._Element) -> Outcome
     return Outcome(name, not problems, "; ".join(problems))
 
 
+def _import_paths(document: DmnDocument, namespace: str) -> list[list[str]]:
+    """The chains of import names from ``document`` to the model of ``namespace``."""
+    if document.model_namespace == namespace:
+        return [[]]
+    return [[name, *rest] for name, doc in document.imports.items()
+            for rest in _import_paths(doc, namespace)]
+
+
+def read_models(dmn_files: list[Path], main: str) -> DmnDocument:
+    """Parse the model named ``main`` with the models of the folder it imports."""
+    files = {f.name: f.read_bytes() for f in dmn_files}
+    order, imported = import_order(files)
+    known: dict[str, DmnDocument] = {}
+    for name in order:
+        imports = {ns: known[ns] for ns in imported[name] if ns in known}
+        try:
+            document, _ = parse_dmn_lenient(files[name], name, imports)
+        except EngineError:
+            if name == main:
+                raise
+            continue
+        known[document.model_namespace] = document
+        if name == main:
+            return document
+    raise ValueError(f"model {main} not found among {', '.join(files)}")
+
+
 def run_model(directory: Path, prefix: str = "") -> list[Outcome]:
     model = prefix + directory.name
     dmn_files = sorted(directory.glob("*.dmn"))
@@ -174,10 +210,13 @@ def run_model(directory: Path, prefix: str = "") -> list[Outcome]:
     cases = [case for tf in test_files
              for case in etree.parse(str(tf)).getroot().findall(f"{TC}testCase")]
     try:
-        if len(dmn_files) != 1:
+        names = {tf_model for tf in test_files
+                 if (tf_model := etree.parse(str(tf)).getroot().findtext(f"{TC}modelName"))}
+        if len(dmn_files) != 1 and len(names) != 1:
             raise ValueError(f"expected one .dmn file in {directory}, found {len(dmn_files)}")
+        main = names.pop() if len(dmn_files) != 1 else dmn_files[0].name
         # one unsupported decision fails its own cases, not the whole file's
-        document, _ = parse_dmn_lenient(dmn_files[0].read_bytes(), dmn_files[0].name)
+        document = read_models(dmn_files, main)
     except (EngineError, ValueError) as exc:
         return [Outcome(f"{model}/{c.get('id')}", False, f"model refused: {exc}") for c in cases]
     return [run_case(document, model, case) for case in cases]

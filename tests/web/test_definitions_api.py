@@ -92,7 +92,8 @@ def test_decision_evaluate_returns_outputs_and_rules(client: AuthClient) -> None
     resp = client.post("/api/v1/decisions/discount/evaluate",
                        json={"variables": {"size": "large", "total": 6000}})
     assert resp.status_code == 200
-    assert resp.get_json() == {"outputs": 10, "matched_rules": [{"id": "r1", "number": 1}]}
+    assert resp.get_json() == {"outputs": 10, "matched_rules": [{"id": "r1", "number": 1}],
+                               "errors": []}
 
 
 def test_decision_evaluate_rejects_unknown_fields(client: AuthClient) -> None:
@@ -117,7 +118,8 @@ def test_dry_run_answers_what_would_be_deployed_and_stores_nothing(client: AuthC
     assert resp.status_code == 200
     assert resp.get_json() == {"dry_run": True, "definitions": [
         {"key": "approval", "kind": "process", "name": "Approval", "version": 1,
-         "new_version": True, "external_topics": [], "warnings": []}]}
+         "new_version": True, "external_topics": [], "warnings": [], "available": True,
+         "unavailable_reason": None}]}
     assert stored(engine) == before
     assert client.get("/api/v1/process-definitions/approval").status_code == 404
     real: Any = upload(client, ("approval.bpmn", approval()))

@@ -172,6 +172,11 @@ class IncidentArgsSchema(PageArgsSchema):
 
 # -- responses ------------------------------------------------------------------------------
 
+def _is_available(definition: Any) -> bool:
+    """Whether a decision can be evaluated (a process always: one it calls is checked)."""
+    return getattr(definition, "unavailable_reason", None) is None
+
+
 class DeployedSchema(Schema):
     id = fields.String()
     key = fields.String()
@@ -181,6 +186,8 @@ class DeployedSchema(Schema):
     new_version = fields.Boolean()
     external_topics = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    available = fields.Function(_is_available)
+    unavailable_reason = fields.String(allow_none=True)
 
 
 class DeploymentSchema(Schema):
@@ -197,6 +204,8 @@ class WouldDeploySchema(Schema):
     new_version = fields.Boolean()
     external_topics = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    available = fields.Function(_is_available)
+    unavailable_reason = fields.String(allow_none=True)
 
 
 class DryRunSchema(Schema):
@@ -215,6 +224,8 @@ class DefinitionSchema(Schema):
     deployed_at = UtcDateTime()
     deployed_by = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
+    available = fields.Function(_is_available)
+    unavailable_reason = fields.String(allow_none=True)
 
 
 class DefinitionPageSchema(Schema):
@@ -337,6 +348,7 @@ class MatchedRuleSchema(Schema):
 class DecisionResultSchema(Schema):
     outputs = fields.Raw(allow_none=True)
     matched_rules = fields.List(fields.Nested(MatchedRuleSchema))
+    errors = fields.List(fields.String())  # FEEL errors that gave null on the way
 
 
 class ErrorSchema(Schema):

@@ -152,7 +152,7 @@ def evaluate(key: str) -> tuple[str, int]:
                               status=422)
     matched = [{"id": r.id, "number": r.number} for r in result.matched_rules]
     shown = {"outputs": json_safe(result.outputs), "matched_rules": matched,
-             "variables": variables}
+             "variables": variables, "errors": result.errors}
     return _decision_page(definition, versions, values, extra, result=shown)
 
 
