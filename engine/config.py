@@ -87,6 +87,8 @@ class Settings:
     history_ttl_days: int = 180
     history_cleanup_interval_seconds: float = 3600.0  # 0: the worker never cleans up
     history_cleanup_batch_size: int = 500
+    # PostgreSQL: events partitions made this many months ahead at each cleanup run
+    history_partition_months_ahead: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

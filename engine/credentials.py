@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -24,6 +24,13 @@ _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,199}$")
 SECRET_PREFIX = "bf_"
 PERSONAL_PREFIX = "bfp_"
 USE_RECORDED_EVERY = timedelta(minutes=1)
+# Every API request runs this: built once, it is neither rebuilt nor re-keyed per request, and
+# it reads plain columns (no ORM objects) in a connection that holds no session.
+_BY_PREFIX = select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.scopes, ApiKey.user_id,
+                    ApiKey.expires_at, ApiKey.last_used_at, ApiKey.revoked_at) \
+    .where(ApiKey.prefix == bindparam("prefix"))
+_RECORD_USE = update(ApiKey).where(ApiKey.id == bindparam("key_id")) \
+    .values(last_used_at=bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,15 @@ def authenticate(db: Database, secret: str) -> tuple[Principal | None, str]:
     if not isinstance(secret, str) or not secret:
         return None, "no key"
     digest = _hash(secret)
-    with db.read() as s:
-        rows = list(s.scalars(select(ApiKey).where(ApiKey.prefix == secret[:10])))
-        row = next((r for r in rows if secrets.compare_digest(r.key_hash, digest)), None)
-        person = s.get(User, row.user_id) if row is not None and row.user_id else None
+    # the credential is read afresh on every request, so a revocation, rotation or expiry
+    # counts from the next request on, in every process
+    with db.sql_engine.connect() as connection:
+        rows = connection.execute(_BY_PREFIX, {"prefix": secret[:10]}).all()
+    row = next((r for r in rows if secrets.compare_digest(r.key_hash, digest)), None)
+    person = None
+    if row is not None and row.user_id:  # a personal token acts as its person
+        with db.read() as s:
+            person = s.get(User, row.user_id)
     if row is None:
         return None, "the API key is not valid"
     if row.revoked_at is not None:
@@ -136,8 +148,8 @@ def authenticate(db: Database, secret: str) -> tuple[Principal | None, str]:
     if row.user_id and (person is None or not person.active):
         return None, "the token's owner is deactivated"
     if row.last_used_at is None or row.last_used_at < now - USE_RECORDED_EVERY:
-        with db.write() as s:  # once a minute at most: most requests only read
-            s.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+        with db.write_core() as connection:  # once a minute at most: most only read
+            connection.execute(_RECORD_USE, {"key_id": row.id, "now": now})
     return Principal(row.id, row.name, frozenset(row.scopes or ()), person), ""
 
 

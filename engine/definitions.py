@@ -27,6 +27,7 @@ from .decision_results import map_result
 from .dmn import DmnDocument, parse_dmn
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
+from .figures import check_figures
 from .forms import bundle_references
 from .models import Definition, Event, Job, MessageSubscription, utcnow
 from .scripting import Sandbox
@@ -68,6 +69,20 @@ def newest_version_is(key: ColumnElement[str], version: ColumnElement[int],
     return newest == version
 
 
+STARTUP = "startup"
+"""Who deploys the processes folder when Bridgeflow starts."""
+MAX_COMMENT = 2000
+
+
+@dataclass(frozen=True)
+class _How:
+    """Who deploys, what they wrote about it, and whether older versions may come back."""
+
+    by: str | None
+    comment: str | None
+    keep_newer: bool
+
+
 @dataclass(frozen=True)
 class DefinitionRef:
     """Which version of which process: all an instance needs to name its definition."""
@@ -98,12 +113,20 @@ class Definitions:
     # -- deploying ----------------------------------------------------------------------
 
     def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
-               forms_dir: Path | None = None, *, dry_run: bool = False) -> list[Deployed]:
+               forms_dir: Path | None = None, *, dry_run: bool = False,
+               comment: str | None = None, keep_newer: bool = False) -> list[Deployed]:
         """Check every file, then store new versions of what changed; all or nothing.
 
         With ``dry_run`` the same checks and inserts run but are rolled back: the answer says
         what a deployment would make (the ids of would-be new versions are not kept).
+        ``comment`` is kept with each new version. ``keep_newer`` (the processes folder at
+        start-up) never puts an older version back over one deployed since from the console
+        or the API, and warns when the folder's file replaces such a version.
         """
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise DefinitionError([Problem("(request)", f"the comment is {len(comment)} "
+                                           f"characters long; at most {MAX_COMMENT} are kept")])
+        how = _How(deployed_by, comment or None, keep_newer)
         problems: list[Problem] = []
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
@@ -148,11 +171,10 @@ class Definitions:
             try:
                 with self.db.write() as session:
                     now = utcnow()  # one deployment, one time (calledElementBinding)
-                    out = [self._store_process(session, p, form_contents, deployed_by, now)
+                    out = [self._store_process(session, p, form_contents, how, now)
                            for p in processes]
                     for filename, content, doc in dmn_docs:
-                        out.extend(self._store_decisions(session, filename, content, doc,
-                                                         deployed_by))
+                        out.extend(self._store_decisions(session, filename, content, doc, how))
                     if dry_run:
                         session.rollback()
                         return out
@@ -163,14 +185,16 @@ class Definitions:
                     raise
         raise AssertionError("unreachable")
 
-    def deploy_directory(self, path: Path, deployed_by: str = "startup") -> list[Deployed]:
-        """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``)."""
+    def deploy_directory(self, path: Path, deployed_by: str = STARTUP) -> list[Deployed]:
+        """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``); a
+        version deployed since from the console or the API is never replaced by an older
+        file (``keep_newer``)."""
         files = {str(p.relative_to(path)): p.read_bytes()
                  for p in sorted(path.rglob("*"))
                  if p.is_file() and p.name.endswith(BPMN_SUFFIXES + DMN_SUFFIXES)}
         if not files:
             return []
-        return self.deploy(files, deployed_by, forms_dir=path / "forms")
+        return self.deploy(files, deployed_by, forms_dir=path / "forms", keep_newer=True)
 
     def _check_references(self, processes: list[ParsedProcess], forms: dict[str, bytes],
                           forms_dir: Path | None, decisions_here: set[str],
@@ -197,6 +221,8 @@ class Definitions:
                 content, refused = bundle_references(
                     form, content, lambda name: _form_file(name, forms, forms_dir))
                 problems.extend(Problem(form, message) for message in refused)
+                problems.extend(Problem(form, message)
+                                for message in check_figures(form, content, self.sandbox))
                 contents[form] = content
             for ref in process.decisions:
                 if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
@@ -237,38 +263,58 @@ class Definitions:
                     out[row.filename] = row.source.encode()
         return out
 
-    def _next_version(self, session: Session, key: str, kind: str,
-                      content_hash: str) -> tuple[Definition | None, int]:
+    def _next_version(self, session: Session, key: str, kind: str, content_hash: str,
+                      keep_newer: bool) -> tuple[Definition | None, int, tuple[str, ...]]:
+        """The version the content would be (or the stored one it already is), and why a
+        file of the processes folder is not deployed or replaces a console version."""
         latest = session.scalars(select(Definition).where(
             Definition.key == key, Definition.kind == kind)
             .order_by(Definition.version.desc()).limit(1)).first()
         if latest is not None and latest.content_hash == content_hash:
-            return latest, latest.version
-        return None, (latest.version + 1 if latest else 1)
+            return latest, latest.version, ()
+        if latest is None:
+            return None, 1, ()
+        if not keep_newer or latest.deployed_by == STARTUP:
+            return None, latest.version + 1, ()
+        by = f"{latest.deployed_by or 'someone'} on {latest.deployed_at:%Y-%m-%d %H:%M} UTC"
+        older = session.scalar(select(func.max(Definition.version)).where(
+            Definition.key == key, Definition.kind == kind,
+            Definition.content_hash == content_hash))
+        if older is not None:
+            return latest, latest.version, (
+                f"the processes folder holds version {older}; version {latest.version}, "
+                f"deployed by {by}, is newer and stays the newest (`bridgeflow export` "
+                "writes it to the folder)",)
+        return None, latest.version + 1, (
+            f"the processes folder's file differs from version {latest.version}, deployed "
+            f"by {by}, and is deployed over it as version {latest.version + 1} "
+            "(`bridgeflow export` writes console versions to the folder first)",)
 
     def _store_process(self, session: Session, process: ParsedProcess,
-                       forms: dict[str, dict[str, Any]], deployed_by: str | None,
+                       forms: dict[str, dict[str, Any]], how: _How,
                        now: datetime) -> Deployed:
         used = {name: forms[name] for name in process.forms if name in forms}
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
-        same, version = self._next_version(session, process.key, "process", digest)
+        same, version, notes = self._next_version(session, process.key, "process", digest,
+                                                  how.keep_newer)
         topics = tuple(sorted({op for op in process.operations if op and self.is_external(op)}))
         if same is not None:
             return Deployed(same.id, same.key, same.version, "process", same.name, False,
-                            topics)
+                            topics, notes)
+        deployed_by = how.by
         row = Definition(key=process.key, version=version, kind="process", name=process.name,
                          content_hash=digest, filename=process.filename,
                          source=process.source.decode(), extra_files=used,
                          spec=serializer.dump_spec(process.spec, process.subprocess_specs),
-                         deployed_by=deployed_by, deployed_at=now,
+                         deployed_by=deployed_by, deployed_at=now, comment=how.comment,
                          history_ttl_days=process.history_ttl_days)
         session.add(row)
         session.flush()
         self._subscribe_starts(session, process)
         session.add(Event(type="definition_deployed", actor=deployed_by,
                           data={"key": row.key, "version": version, "kind": "process"}))
-        return Deployed(row.id, row.key, version, "process", row.name, True, topics)
+        return Deployed(row.id, row.key, version, "process", row.name, True, topics, notes)
 
     def _subscribe_starts(self, session: Session, process: ParsedProcess) -> None:
         session.execute(delete(MessageSubscription).where(
@@ -291,23 +337,27 @@ class Definitions:
                                                           "fired": 0}, due_at=first)
 
     def _store_decisions(self, session: Session, filename: str, content: bytes,
-                         doc: DmnDocument, deployed_by: str | None) -> list[Deployed]:
+                         doc: DmnDocument, how: _How) -> list[Deployed]:
         out = []
         digest = hashlib.sha256(content).hexdigest()
+        deployed_by = how.by
         for decision_id, decision in doc.decisions.items():
-            same, version = self._next_version(session, decision_id, "decision", digest)
+            same, version, notes = self._next_version(session, decision_id, "decision",
+                                                      digest, how.keep_newer)
             if same is not None:
                 out.append(Deployed(same.id, same.key, same.version, "decision", same.name,
-                                    False))
+                                    False, warnings=notes))
                 continue
             row = Definition(key=decision_id, version=version, kind="decision",
                              name=getattr(decision, "name", None), content_hash=digest,
-                             filename=filename, source=content.decode(), deployed_by=deployed_by)
+                             filename=filename, source=content.decode(), deployed_by=deployed_by,
+                             comment=how.comment)
             session.add(row)
             session.flush()
             session.add(Event(type="definition_deployed", actor=deployed_by,
                               data={"key": decision_id, "version": version, "kind": "decision"}))
-            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True))
+            out.append(Deployed(row.id, decision_id, version, "decision", row.name, True,
+                                warnings=notes))
         return out
 
     # -- reading ------------------------------------------------------------------------

@@ -21,10 +21,11 @@ else holds, and writes it only if it is still as read (``complete_inline``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, or_, select, update
@@ -445,13 +446,11 @@ class Executor:
             if inst.caller is not None:
                 calling.hand_back(session, adv, *uncaught)
             # a Core statement: the ORM's bulk update would synchronise the session (costly)
-            cols = INSTANCES.c
-            where = [cols.id == inst.id, cols.revision == inst.revision]
-            if inline:
-                where += [cols.status == inst.status,
-                          or_(cols.locked_until.is_(None), cols.locked_until < now)]
-            result = session.connection().execute(INSTANCES.update().where(*where)
-                                                  .values(**values))
+            params = {f"v_{name}": value for name, value in values.items()}
+            params.update(b_id=inst.id, b_revision=inst.revision, b_status=inst.status,
+                          b_now=now)
+            result = session.connection().execute(
+                _instance_update(inline, tuple(values)), params)
             if not result.rowcount:
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
             if before_waits is not None:
@@ -493,15 +492,10 @@ class Executor:
 
     # -- a completion that runs at once -------------------------------------------------
 
-    def waiting_snapshot(self, session: Session, instance_id: str) -> Snapshot | None:
-        """The instance as read in ``session`` if it waits and nothing else may move it now:
-        no worker holds it and no job of its is due (those go first, by the job path)."""
-        now = utcnow()
-        due = select(Job.id).where(Job.instance_id == instance_id, Job.due_at <= now).exists()
-        found = session.execute(select(Instance, due).where(Instance.id == instance_id)).first()
-        if found is None:
-            return None
-        row, busy = found
+    @staticmethod
+    def snapshot_if_waiting(row: Instance, busy: bool, now: datetime) -> Snapshot | None:
+        """The instance as read if it waits and nothing else may move it now: no worker holds
+        it and no job of its is due (``busy``; those go first, by the job path)."""
         if (busy or row.status != InstanceStatus.WAITING or row.state is None
                 or (row.locked_until is not None and row.locked_until >= now)):
             return None
@@ -720,6 +714,19 @@ _INSERT_EVENTS = PreparedInsert(EVENTS, EVENT_COLUMNS)
 _SNAPSHOT_COLUMNS = [INSTANCES.c[name] for name in (
     "id", "definition_id", "process_key", "business_key", "status", "state", "variables",
     "revision", "started_by", "parent_instance_id", "parent_task_id", "parent_element_id")]
+
+
+@functools.cache
+def _instance_update(inline: bool, columns: tuple[str, ...]) -> Any:
+    """The UPDATE that writes an advance, built once per shape: ``inline`` (no job, no lease:
+    only if the instance is still as read and nobody holds it) and the columns written."""
+    cols = INSTANCES.c
+    where = [cols.id == bindparam("b_id"), cols.revision == bindparam("b_revision")]
+    if inline:
+        where += [cols.status == bindparam("b_status"),
+                  or_(cols.locked_until.is_(None), cols.locked_until < bindparam("b_now"))]
+    return INSTANCES.update().where(*where).values(
+        {name: bindparam(f"v_{name}") for name in columns})
 
 
 def _snapshot(row: Any) -> Snapshot:

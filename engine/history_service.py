@@ -10,8 +10,11 @@ from . import reporting, retention
 from .core import Core
 from .models import Event
 from .paging import Page
+from .partitions import written_since
 from .reporting import ProcessFigures, VisitedElement
 from .retention import CleanupReport
+
+COUNT_LIMIT = 10_000  # the console's instance list counts this far, then says "10,000+"
 
 
 class HistoryService:
@@ -23,10 +26,12 @@ class HistoryService:
 
     def events_of(self, instance_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
         """An instance's audit events after ``after_id``, oldest first."""
-        self._core.instance(instance_id)
+        instance = self._core.instance(instance_id)
         with self.db.read() as s:
             return list(s.scalars(select(Event).where(Event.instance_id == instance_id,
-                                                      Event.id > after_id)
+                                                      Event.id > after_id,
+                                                      Event.created_at >= written_since(
+                                                          instance.created_at))
                                   .order_by(Event.id).limit(limit)))
 
     def path_taken(self, instance_id: str) -> list[VisitedElement]:
@@ -41,11 +46,12 @@ class HistoryService:
                          business_key: str | None = None, started_from: datetime | None = None,
                          started_before: datetime | None = None, page: int = 1,
                          per_page: int = 25) -> Page:
-        """Instances, running or ended, matching every filter given, newest first."""
+        """Instances, running or ended, matching every filter given, newest first; counted up
+        to ``COUNT_LIMIT`` past the page (``Page.total_capped`` says when there are more)."""
         return reporting.search_instances(
             self.db, process_key=process_key, status=status, business_key=business_key,
             started_from=started_from, started_before=started_before, page=page,
-            per_page=per_page)
+            per_page=per_page, count_limit=COUNT_LIMIT)
 
     def process_figures(self, days: int = 14) -> list[ProcessFigures]:
         """Per process, what started and completed in the last ``days`` days, by day."""
@@ -54,6 +60,8 @@ class HistoryService:
     def cleanup(self, dry_run: bool = False) -> CleanupReport:
         """Remove ended instances past their process's history time-to-live, in batches.
 
-        With ``dry_run`` nothing is removed: the report says what would be.
+        With ``dry_run`` nothing is removed: the report says what would be. On PostgreSQL
+        every past month of the audit trail is swept too (the worker's periodic cleanup
+        sweeps only the months of what it removed).
         """
-        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run)
+        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run, sweep_all=True)

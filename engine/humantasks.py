@@ -7,7 +7,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .advance import Advance
@@ -23,6 +23,9 @@ from .users import close_candidates
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
+# built once: every advance of an instance that had user tasks runs them
+_TASKS_OF = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"))
+_FORMS_OF = select(Definition.extra_files).where(Definition.id == bindparam("definition_id"))
 
 
 def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
@@ -35,8 +38,7 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
     inst = adv.inst
     instance_id = inst.id
     waiting = [] if adv.runner.completed else adv.runner.human_tasks()
-    rows = [] if new else list(session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance_id)))
+    rows = [] if new else list(session.scalars(_TASKS_OF, {"instance_id": instance_id}))
     known = {r.spiff_task_id for r in rows
              if r.spiff_task_id not in adv.reopened or r.status in OPEN_TASK_STATUSES}
     current = {t.task_id for t in waiting}
@@ -63,8 +65,8 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
         ext = info.extensions
         if forms is None:
             # only the forms: the whole row would bring the source and the spec along
-            forms = dict(session.scalar(select(Definition.extra_files).where(
-                Definition.id == inst.definition_id)) or {})
+            forms = dict(session.scalar(_FORMS_OF, {"definition_id": inst.definition_id})
+                         or {})
         groups, assignee = _assignment(info, adv, sandbox)
         row = HumanTask(
             instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,

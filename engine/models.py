@@ -77,6 +77,7 @@ class Definition(Base):
     extra_files: Mapped[JsonDict] = mapped_column(default=dict)  # forms the process uses
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)  # what the deployer wrote about it
     # days an ended instance of this version is kept; None: the engine's default setting
     history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
@@ -122,6 +123,7 @@ class Instance(Base):
 
 
 OPEN_TASKS_SQL = "status IN ('ready', 'claimed')"  # OPEN_TASK_STATUSES, for partial indexes
+OPEN_ONLY: Any = {"postgresql_where": text(OPEN_TASKS_SQL), "sqlite_where": text(OPEN_TASKS_SQL)}
 
 
 class HumanTask(Base):
@@ -134,14 +136,12 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_status", "status"),
-        # the inbox's order over the open tasks, and the REST list's filters
-        # only the open tasks: what the inbox probes (covering its counts and orders) and the
-        # soonest-due order an admin's inbox walks; neither grows with finished tasks
+        # over the open tasks only (not growing with finished ones): probes by id, the
+        # soonest-due order an admin's inbox walks, and its counts in process order
         Index("ix_human_tasks_open", "id", "process_key", "assignee", "due_at", "priority",
-              "created_at", postgresql_where=text(OPEN_TASKS_SQL),
-              sqlite_where=text(OPEN_TASKS_SQL)),
-        Index("ix_human_tasks_open_due", "due_at", "created_at", "id",
-              postgresql_where=text(OPEN_TASKS_SQL), sqlite_where=text(OPEN_TASKS_SQL)),
+              "created_at", **OPEN_ONLY),
+        Index("ix_human_tasks_open_due", "due_at", "created_at", "id", **OPEN_ONLY),
+        Index("ix_human_tasks_open_counts", "process_key", "assignee", "due_at", **OPEN_ONLY),
         Index("ix_human_tasks_process_key", "process_key", "status"),
         Index("ix_human_tasks_business_key", "business_key"),
     )
@@ -182,8 +182,9 @@ class TaskCandidate(Base):
     __tablename__ = "task_candidates"
     __table_args__ = (
         Index("ix_task_candidates_name", "kind", "name", "task_id"),
-        # the inbox reads only the open tasks' rows: this index does not grow with history
-        Index("ix_task_candidates_open", "kind", "name", "task_id",
+        # the inbox reads only the open tasks' rows, with their keys: one index-only scan
+        Index("ix_task_candidates_open_keys", "kind", "name", "due_at", "created_at",
+              "task_id", "process_key", "assignee", "priority",
               postgresql_where=text("is_open"), sqlite_where=text("is_open")),
     )
 
@@ -191,8 +192,13 @@ class TaskCandidate(Base):
                                          primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # CandidateKind
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # False once the task is completed or cancelled (set when its instance's waits are synced)
+    # is_open and the task's keys: copies kept in step by triggers (migration 0011)
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column()
+    priority: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column()
 
 
 class Job(Base):

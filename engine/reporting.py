@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Interval, func, literal, select
 from sqlalchemy.orm import defer
 
 from .db import Database
 from .errors import NotFoundError
 from .models import Event, Incident, Instance, Worker, utcnow
 from .paging import Page
+from .partitions import SKEW
 from .vocabulary import InstanceStatus
 
 MAX_REPORT_ROWS = 100_000
@@ -109,10 +110,14 @@ def search_instances(db: Database, *, process_key: str | None = None,
                      started_before: datetime | None = None,
                      parent_instance_id: str | None = None, page: int = 1,
                      per_page: int = 25, statuses: Sequence[str] | None = None,
-                     ids: Sequence[str] | None = None, offset: int | None = None) -> Page:
+                     ids: Sequence[str] | None = None, offset: int | None = None,
+                     count_limit: int | None = None) -> Page:
     """Instances matching every filter given, newest first, one page of them (``offset``:
     from that row on instead of from ``page``). The database filters, counts and pages; the
-    id breaks ties so pages never repeat or skip one; the serialized state is not loaded."""
+    id breaks ties so pages never repeat or skip one; the serialized state is not loaded.
+
+    ``count_limit``: count at most that many rows past the page's start (the page says
+    when the count stopped there), so that a list over the whole history stays cheap."""
     query = select(Instance)
     if statuses is not None:
         query = query.where(Instance.status.in_(statuses))
@@ -130,13 +135,21 @@ def search_instances(db: Database, *, process_key: str | None = None,
         query = query.where(Instance.created_at >= started_from)
     if started_before:
         query = query.where(Instance.created_at < started_before)
+    start = (page - 1) * per_page if offset is None else offset
+    counted = query.with_only_columns(func.count(), maintain_column_froms=True)
+    if count_limit is not None:
+        limit = start + count_limit
+        counted = select(func.count()).select_from(
+            query.with_only_columns(Instance.id, maintain_column_froms=True)
+            .limit(limit + 1).subquery())
     with db.read() as s:
-        total = s.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+        total = int(s.scalar(counted) or 0)
         items = list(s.scalars(query.options(defer(Instance.state))
                                .order_by(Instance.created_at.desc(), Instance.id.desc())
-                               .offset((page - 1) * per_page if offset is None else offset)
-                               .limit(per_page)))
-    return Page(items, int(total), page, per_page)
+                               .offset(start).limit(per_page)))
+    if count_limit is not None and total > start + count_limit:
+        return Page(items, start + count_limit, page, per_page, total_capped=True)
+    return Page(items, total, page, per_page)
 
 
 @dataclass(frozen=True)
@@ -151,10 +164,14 @@ class VisitedElement:
 def path_taken(db: Database, instance_id: str) -> list[VisitedElement]:
     """The elements the instance has completed, in the order each was first reached."""
     seen: dict[str, VisitedElement] = {}
+    query = select(Event.element_id, Event.data).where(Event.instance_id == instance_id,
+                                                       Event.type == "step")
+    if db.is_postgres:  # only the months since it started (partitions pruned as it runs)
+        started = select(Instance.created_at).where(Instance.id == instance_id)
+        query = query.where(Event.created_at >= started.scalar_subquery()
+                            - literal(SKEW, type_=Interval()))
     with db.read() as s:
-        rows = s.execute(select(Event.element_id, Event.data)
-                         .where(Event.instance_id == instance_id, Event.type == "step")
-                         .order_by(Event.id))
+        rows = s.execute(query.order_by(Event.id))
         for element_id, data in rows:
             if element_id and element_id not in seen:
                 data = data or {}

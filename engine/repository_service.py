@@ -12,8 +12,10 @@ from sqlalchemy.orm import defer
 
 from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
+from .definition_files import export_definitions, version_files
 from .definitions import Deployed
-from .errors import NotFoundError
+from .errors import ConflictError, NotFoundError
+from .model_diff import ModelDiff, diff_models
 from .models import Definition, ExternalTopic
 
 # list queries leave out the big columns: every version's files would load otherwise
@@ -28,14 +30,15 @@ class RepositoryService:
         self.db = core.db
 
     def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
-               dry_run: bool = False) -> list[Deployed]:
+               dry_run: bool = False, comment: str | None = None) -> list[Deployed]:
         """Check and store BPMN, DMN and form files; ``dry_run`` checks and stores nothing.
 
         ``DefinitionError`` lists every problem found; an unchanged file makes no new version.
         A process whose external tasks wait on a topic no worker has asked for yet deploys
         with a warning saying so.
         """
-        deployed = self._core.definitions.deploy(files, deployed_by, dry_run=dry_run)
+        deployed = self._core.definitions.deploy(files, deployed_by, dry_run=dry_run,
+                                                 comment=comment)
         return [self._warned(d) for d in deployed]
 
     def _warned(self, deployed: Deployed) -> Deployed:
@@ -44,7 +47,7 @@ class RepositoryService:
         with self.db.read() as s:
             seen = set(s.scalars(select(ExternalTopic.topic).where(
                 ExternalTopic.topic.in_(deployed.external_topics))))
-        return replace(deployed, warnings=tuple(
+        return replace(deployed, warnings=deployed.warnings + tuple(
             f"no worker has asked for topic '{topic}' yet: its external tasks wait until "
             "a worker fetches them" for topic in deployed.external_topics if topic not in seen))
 
@@ -98,6 +101,29 @@ class RepositoryService:
                                     {"key": key})
             raise NotFoundError(f"'{key}' has no version {version}", {"key": key})
         return row
+
+    def rollback(self, key: str, version: int, by: str | None) -> list[Deployed]:
+        """Deploy ``version`` of ``key`` again as the newest version (its file and forms).
+
+        A decision's whole DMN file is deployed again, as deploying it did the first time:
+        the other decisions of that file go back to that version's content too.
+        """
+        old = self.definition(key, version)
+        newest = self.definition(key)
+        if newest.version == old.version:
+            raise ConflictError(f"version {version} of '{key}' is already the newest",
+                                {"key": key, "version": version})
+        return self.deploy(version_files(old), by,
+                           comment=f"rolled back to version {version} (from {newest.version})")
+
+    def diff(self, key: str, old: int, new: int) -> ModelDiff:
+        """What changed from version ``old`` to version ``new`` of one definition."""
+        return diff_models(self.definition(key, old).source, self.definition(key, new).source)
+
+    def export(self, folder: str | Path | None = None) -> list[Path]:
+        """Write the newest version of every definition (and the forms it uses) into
+        ``folder`` (the processes folder by default); the files that changed."""
+        return export_definitions(self, Path(folder or self._core.settings.processes_dir))
 
     def evaluate_decision(self, key: str, variables: dict[str, Any]) -> Any:
         """Evaluate a deployed decision with sample inputs (for analysts trying a table)."""

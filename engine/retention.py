@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, false, func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import jobs, partitions
 from .config import Settings
 from .db import Database
 from .models import (
@@ -107,12 +108,20 @@ def count_rows(session: Session, ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def delete_instances(session: Session, levels: list[list[str]]) -> dict[str, int]:
-    """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows."""
+def delete_instances(session: Session, levels: list[list[str]],
+                     events_from: datetime | None = None) -> dict[str, int]:
+    """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows.
+
+    With ``events_from``, only their events from then on go now: the older ones are in past
+    months' partitions, which ``partitions.sweep_past_months`` clears a whole month at a time.
+    """
     ids = [i for level in levels for i in level]
     counts: dict[str, int] = {}
     for model in KEYED_BY_INSTANCE:
-        result = session.execute(delete(model).where(model.instance_id.in_(ids)))
+        which = model.instance_id.in_(ids)
+        if model is Event and events_from is not None:
+            which = and_(which, Event.created_at >= events_from)
+        result = session.execute(delete(model).where(which))
         counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
     for level in reversed(levels):  # the called first: they point at their caller
         session.execute(delete(Instance).where(Instance.id.in_(level)))
@@ -137,12 +146,21 @@ def _trees(session: Session, roots: Iterable[str]) -> list[list[str]]:
 
 
 def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
-            max_batches: int | None = None, now: datetime | None = None) -> CleanupReport:
-    """Remove ended instances past their time-to-live, one batch per transaction."""
+            max_batches: int | None = None, now: datetime | None = None,
+            sweep_all: bool = False) -> CleanupReport:
+    """Remove ended instances past their time-to-live, one batch per transaction.
+
+    Where events are partitioned by month, their past months are swept after: those the
+    removed instances lived in, or with ``sweep_all`` every one (as a manual cleanup does).
+    """
     now = now or utcnow()
     size = max(1, settings.history_cleanup_batch_size)
     report = CleanupReport(dry_run=dry_run)
-    after = ""
+    by_month = not dry_run and partitions.is_partitioned(db)
+    events_from = partitions.month_start(now) if by_month else None
+    if by_month:
+        _ensure_months(db, settings, now)
+    after, span = "", None
     while max_batches is None or report.batches < max_batches:
         if dry_run:
             with db.read() as s:
@@ -153,7 +171,9 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
             with db.write() as s:
                 roots = expired_roots(s, settings, now, size, lock=db.is_postgres, after=after)
                 levels = _trees(s, roots)
-                counts = delete_instances(s, levels)
+                if by_month:
+                    span = _lifetimes(s, [i for level in levels for i in level], span)
+                counts = delete_instances(s, levels, events_from)
         if not roots:
             break
         after = max(roots)  # keyset: roots kept (what they called still runs) are passed by
@@ -161,11 +181,34 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         report.add(counts)
         if len(roots) < size:
             break
+    if by_month and (span is not None or sweep_all):
+        swept = partitions.sweep_past_months(db, now, None if sweep_all else span)
+        report.add({"events": swept.events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
     if report.instances:
         log.info("history cleanup removed %d instances in %d batches%s", report.instances,
                  report.batches, " (dry run)" if dry_run else "")
     return report
+
+
+def _lifetimes(s: Session, ids: list[str], span: partitions.Span | None
+               ) -> partitions.Span | None:
+    """Widen ``span`` to the first start and last end of the instances ``ids``."""
+    # by primary key, then min/max here: min() in SQL would walk the created_at index
+    rows = s.execute(select(Instance.created_at, Instance.ended_at)
+                     .where(Instance.id.in_(ids))).all() if ids else []
+    starts = [r[0] for r in rows] + ([span[0]] if span else [])
+    ends = [r[1] or r[0] for r in rows] + ([span[1]] if span else [])
+    return (min(starts), max(ends)) if starts else span
+
+
+def _ensure_months(db: Database, settings: Settings, now: datetime) -> None:
+    """Make the coming months' events partitions; a failure is logged, never fatal here."""
+    try:
+        partitions.ensure_months(db, now, settings.history_partition_months_ahead)
+    except OperationalError:
+        log.exception("events partitions for the coming months could not be made now; "
+                      "new events go to the default partition until the next run")
 
 
 def _old_inbound_events(db: Database, settings: Settings, now: datetime,

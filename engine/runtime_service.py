@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from . import messages, signals
 from .bpmn.serializer import to_json_value
 from .core import Core
-from .errors import ConflictError, InvalidInputError, StaleStateError
+from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
 from .inbound import InboundOutcome, accept_event
 from .instances import check_business_key, check_variables, create_instance
 from .messages import MessageResult
-from .models import Instance
+from .models import HumanTask, Incident, Instance
 from .paging import Page
 from .reporting import search_instances
-from .vocabulary import LIVE_STATUSES, InstanceStatus
+from .vocabulary import LIVE_STATUSES, OPEN_TASK_STATUSES, IncidentStatus, InstanceStatus
+
+
+class InstanceDetail(NamedTuple):
+    """An instance as a caller looking for its next step sees it (its stored workflow state
+    is not loaded: ``instance.state`` is not readable)."""
+
+    instance: Instance
+    called_instances: list[Instance]
+    open_tasks: list[HumanTask]
+    open_incidents: list[Incident]
 
 
 class RuntimeService:
@@ -70,6 +81,25 @@ class RuntimeService:
     def instance(self, instance_id: str) -> Instance:
         """One instance; ``NotFoundError`` when there is none with that id."""
         return self._core.instance(instance_id)
+
+    def instance_detail(self, instance_id: str) -> InstanceDetail:
+        """The instance with the instances it called, its open tasks and open incidents, read
+        in one transaction; ``NotFoundError`` when there is none with that id."""
+        with self._core.db.read() as s:
+            row = s.get(Instance, instance_id, options=[defer(Instance.state)])
+            if row is None:
+                raise NotFoundError(f"no process instance with id '{instance_id}'",
+                                    {"id": instance_id})
+            called = list(s.scalars(select(Instance).options(defer(Instance.state))
+                                    .where(Instance.parent_instance_id == instance_id)
+                                    .order_by(Instance.created_at, Instance.id)))
+            tasks = list(s.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.status.in_(OPEN_TASK_STATUSES))))
+            incidents = list(s.scalars(select(Incident).where(
+                Incident.instance_id == instance_id, Incident.status == IncidentStatus.OPEN)
+                .order_by(Incident.created_at)))
+        return InstanceDetail(row, called, tasks, incidents)
 
     def wait_for(self, instance_id: str, timeout: float) -> Instance:
         """The instance once it stops running (waits, ends, or fails), or after ``timeout``."""

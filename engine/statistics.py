@@ -44,10 +44,11 @@ def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
                      _ended(s, marks.get(ENDED), None))
         calls = _add({(k, sub): (n, t) for name, k, sub, n, t in kept if name == CALLS},
                      _calls(s, marks.get(CALLS), None))
-        live = [(k, st, int(n)) for k, st, n in s.execute(
-            select(Instance.process_key, Instance.status, func.count())
+        # grouped in the order of the index on (status, process_key): counted as it is read
+        live = sorted((k, st, int(n)) for st, k, n in s.execute(
+            select(Instance.status, Instance.process_key, func.count())
             .where(Instance.status.in_(NOT_ENDED))
-            .group_by(Instance.process_key, Instance.status))]
+            .group_by(Instance.status, Instance.process_key)))
     by_status = live + [(k, st, n) for (k, st), (n, _t) in sorted(ended.items())]
     durations = [(k, n, t) for (k, st), (n, t) in sorted(ended.items())
                  if st == InstanceStatus.COMPLETED]

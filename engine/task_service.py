@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, join, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
@@ -16,15 +16,39 @@ from .advance import HUMAN_TASKS, Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from .figures import Figure, figures_of
 from .forms import validate_submission
 from .instances import check_variables
-from .models import Event, HumanTask, Instance, User, utcnow
+from .models import Event, HumanTask, Instance, Job, User, utcnow
 from .paging import Page
 from .task_queries import Queue, Show, Sort
 from .vocabulary import OPEN_TASK_STATUSES, CandidateKind, JobKind, TaskStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# An inline completion reads in one statement, built once: the task, the person acting (none
+# when nobody has the name), the instance, and whether a job of the instance is due.
+_DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
+                                Job.due_at <= bindparam("now")).exists()
+_FOR_COMPLETION = (
+    select(HumanTask, User, Instance, _DUE_JOB)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+                 .outerjoin(User, User.name == bindparam("user")))
+    .where(HumanTask.id == bindparam("task_id")))
+# A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
+# instance's definition (for the assignment listeners).
+_FOR_ACTION = (
+    select(HumanTask, User, Instance.definition_id)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+                 .outerjoin(User, User.name == bindparam("user")))
+    .where(HumanTask.id == bindparam("task_id")))
+_FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)
+_WRITE_COMPLETION = HUMAN_TASKS.update().where(
+    HUMAN_TASKS.c.id == bindparam("b_task_id"), HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES),
+).values(status=TaskStatus.COMPLETED, assignee=bindparam("b_user"),
+         completed_by=bindparam("b_user"), completed_at=bindparam("b_now"),
+         completion_data=bindparam("b_data"))
 
 
 class TaskService:
@@ -55,6 +79,13 @@ class TaskService:
         ``unassigned``: only tasks nobody has claimed; ``offset``: from that row on instead
         of from ``page``. The database filters, counts and pages (soonest due first).
         """
+        if visible_to is not None and visible_to.role != "admin" and not (
+                status or instance_id or element_id or business_key or candidate_group
+                or candidate_user):
+            # the inbox's question: answered from the candidate rows' keys alone
+            return task_queries.visible_page(
+                self.db, visible_to, process_key=process_key, assignee=assignee,
+                unassigned=unassigned, page=page, per_page=per_page, offset=offset)
         with self.db.read() as s:
             query = select(HumanTask)
             if status:
@@ -112,6 +143,11 @@ class TaskService:
                                        process_key=process_key, show=show, overdue=overdue,
                                        sort=sort, page=page, per_page=per_page)
 
+    def figures(self, task: HumanTask, variables: dict[str, Any]) -> list[Figure]:
+        """The figures the task's form declares, worked out from ``variables`` (pass the
+        variables as the viewer may see them: a masked value stays masked)."""
+        return figures_of(task.form, variables, self._core.sandbox)
+
     def history(self, task: HumanTask) -> list[Event]:
         """The audit events about one task (its history and its comments), oldest first."""
         return task_queries.task_events(self.db, task)
@@ -150,19 +186,16 @@ class TaskService:
         with self._refusals_audited(action, task_id, user, via), self.db.write() as s:
             return body(s)
 
-    def _open_task_for(self, s: Session, task_id: str, user: str,
-                       lock: bool = True) -> HumanTask:
-        """Load a task that ``user`` may act on, locked; refuse done or foreign-claimed ones."""
-        row = s.get(HumanTask, task_id, with_for_update=lock and self.db.is_postgres)
-        if row is None:
+    def _open_task_for(self, s: Session, task_id: str, user: str) -> tuple[HumanTask, str]:
+        """Load a task that ``user`` may act on, locked, and its instance's definition id;
+        refuse done or foreign-claimed ones. One statement reads the task and the person."""
+        found = s.execute(_FOR_ACTION_LOCKED if self.db.is_postgres else _FOR_ACTION,
+                          {"task_id": task_id, "user": user}).first()
+        if found is None:
             raise NotFoundError(f"no task with id '{task_id}'")
-        users.acting_person(s, user, row)
-        if row.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
-            raise ConflictError(f"the task is already {row.status}", {"status": row.status})
-        if row.assignee and row.assignee != user:
-            raise ConflictError(f"the task is claimed by {row.assignee}",
-                                {"assignee": row.assignee})
-        return row
+        row, person, definition_id = found
+        _check_open(row, user, person)
+        return row, definition_id
 
     def claim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
         """Take the task: it is then ``user``'s until completed or unclaimed.
@@ -173,21 +206,19 @@ class TaskService:
         _require_user(user)
 
         def claim_it(s: Session) -> HumanTask:
-            row = self._open_task_for(s, task_id, user)
+            row, definition_id = self._open_task_for(s, task_id, user)
             if row.assignee != user:
                 row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, utcnow()
                 s.add(Event(instance_id=row.instance_id, type="task_claimed",
                             element_id=row.element_id, actor=user,
                             data=_with_via({"task_id": row.id}, via)))
-                self._assigned(s, row)
+                self._assigned(s, row, definition_id)
             return row
         # the row as written (the session keeps it readable after the commit): no re-read
         return self._act("claim", task_id, user, via, claim_it)
 
-    def _assigned(self, s: Session, row: HumanTask) -> None:
+    def _assigned(self, s: Session, row: HumanTask, definition_id: str) -> None:
         """A job runs the task's assignment listeners, if its element has any."""
-        definition_id = s.scalar(select(Instance.definition_id)
-                                 .where(Instance.id == row.instance_id))
         spec, _ = self._core.definitions.spec_for(str(definition_id))
         if f"{row.element_id}{ASSIGNMENT}" in (getattr(spec, "bf_listeners", None) or {}):
             jobs.enqueue(s, JobKind.TASK_ASSIGNED, row.instance_id,
@@ -246,11 +277,17 @@ class TaskService:
         ``None`` when the instance is busy (a worker holds it, a job of its is due, it is
         not waiting) or moved meanwhile: then nothing was written and the job path runs.
         """
+        now = utcnow()
         with self._refusals_audited("complete", task_id, user, via), self.db.read() as s:
-            row = self._open_task_for(s, task_id, user, lock=False)
+            found = s.execute(_FOR_COMPLETION, {"task_id": task_id, "user": user,
+                                                "now": now}).first()
+            if found is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            row, person, instance, busy = found
+            _check_open(row, user, person)
             data = validate_submission(row.form, {} if variables is None else variables)
             check_variables(data)
-            inst = self._core.executor.waiting_snapshot(s, row.instance_id)
+            inst = self._core.executor.snapshot_if_waiting(instance, busy, now)
         if inst is None:
             return None
         now = utcnow()
@@ -258,11 +295,8 @@ class TaskService:
         row.completed_at, row.completion_data = now, data
 
         def write_completion(s: Session) -> None:
-            tasks = HUMAN_TASKS.c
-            result = s.connection().execute(HUMAN_TASKS.update().where(
-                tasks.id == task_id, tasks.status.in_(OPEN_TASK_STATUSES))
-                .values(status=TaskStatus.COMPLETED, assignee=user, completed_by=user,
-                        completed_at=now, completion_data=data))
+            result = s.connection().execute(_WRITE_COMPLETION, {
+                "b_task_id": task_id, "b_user": user, "b_now": now, "b_data": data})
             if not result.rowcount:
                 raise ConflictError("the task was completed by someone else just now")
 
@@ -274,7 +308,7 @@ class TaskService:
     def _complete(self, s: Session, task_id: str, user: str, variables: Any,
                   via: str | None) -> tuple[HumanTask, int]:
         """Complete the task in ``s``; return it and the job that moves its instance on."""
-        row = self._open_task_for(s, task_id, user)
+        row, _ = self._open_task_for(s, task_id, user)
         data = validate_submission(row.form, {} if variables is None else variables)
         check_variables(data)
         result = s.execute(update(HumanTask).where(
@@ -290,6 +324,17 @@ class TaskService:
                     data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
         s.flush()
         return row, job.id
+
+
+def _check_open(row: HumanTask, user: str, person: User | None) -> None:
+    """Refuse ``person`` (the row of ``user``) if they may not act on the task, and a done
+    or foreign-claimed task."""
+    users.check_acting(person, user, row)
+    if row.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
+        raise ConflictError(f"the task is already {row.status}", {"status": row.status})
+    if row.assignee and row.assignee != user:
+        raise ConflictError(f"the task is claimed by {row.assignee}",
+                            {"assignee": row.assignee})
 
 
 def _with_via(data: dict[str, Any], via: str | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    bindparam,
     delete,
     false,
     func,
@@ -206,9 +207,13 @@ def _offered(kind: CandidateKind, names: list[str], open_only: bool) -> Select[s
 def close_candidates(session: Session, task_ids: list[str]) -> None:
     """The tasks are completed or cancelled: their rows leave the inbox's index."""
     if task_ids:
-        session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids),
-                                                    TaskCandidate.is_open)
-                        .values(is_open=False))
+        session.connection().execute(_CLOSE_CANDIDATES, {"task_ids": task_ids})
+
+
+# built once: every completion runs it
+_CLOSE_CANDIDATES = update(TaskCandidate).where(
+    TaskCandidate.task_id.in_(bindparam("task_ids", expanding=True)), TaskCandidate.is_open,
+).values(is_open=False)
 
 
 def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = False) -> User:
@@ -217,7 +222,13 @@ def acting_person(s: Session, name: str, task: HumanTask, *, owner_only: bool = 
     They must exist, be active, and be the assignee, a candidate user or in a candidate
     group (``owner_only``: the assignee), unless they are an admin.
     """
-    user: User | None = s.scalar(select(User).where(User.name == name))
+    return check_acting(s.scalar(select(User).where(User.name == name)), name, task,
+                        owner_only=owner_only)
+
+
+def check_acting(user: User | None, name: str, task: HumanTask, *,
+                 owner_only: bool = False) -> User:
+    """``acting_person`` for the person row read already (``None``: nobody has that name)."""
     if user is None:
         raise ForbiddenError(f"there is no user named '{name}'; a task is acted on only by "
                              "a person who has an account", {"user": name})

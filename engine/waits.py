@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import jobs, messages
@@ -18,6 +18,9 @@ from .scripting import Sandbox
 from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
+# built once: every instance that ends runs it
+_OTHER_JOBS = select(Job).where(Job.instance_id == bindparam("instance_id"),
+                                Job.id != bindparam("job_id"))
 
 
 def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv: Advance,
@@ -64,8 +67,7 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
                                                      "element_id": timer.element_id},
                          timer.due_at)
     if completed:
-        for job in session.scalars(select(Job).where(Job.instance_id == inst.id,
-                                                     Job.id != job_id)):
+        for job in session.scalars(_OTHER_JOBS, {"instance_id": inst.id, "job_id": job_id}):
             session.delete(job)
 
 def route_thrown(session: Session, definitions: Definitions, adv: Advance,

@@ -1,5 +1,7 @@
 // Copy the browser builds of the npm dependencies into web/static/vendor/ (generated, not
-// committed): run after `npm ci`, e.g. `npm run vendor`.
+// committed), and bundle the browser editor (scripts/editor-entry.mjs) with esbuild: run
+// after `npm ci`, e.g. `npm run vendor`.
+import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,11 @@ const FILES = [
   ['bpmn-js', 'dist/assets', 'bpmn-js/assets'],
   ['bpmn-js', 'LICENSE', 'bpmn-js/LICENSE'],
   ['dmn-js', 'dist/dmn-viewer.production.min.js', 'dmn-js/dmn-viewer.production.min.js'],
+  ['@bpmn-io/properties-panel', 'dist/assets/properties-panel.css', 'editor/properties-panel.css'],
+  ['@bpmn-io/properties-panel', 'LICENSE', 'editor/LICENSE-properties-panel'],
+  ['bpmn-js-properties-panel', 'LICENSE', 'editor/LICENSE-bpmn-js-properties-panel'],
+  ['bpmn-js-bpmnlint', 'dist/assets/css/bpmn-js-bpmnlint.css', 'editor/bpmn-js-bpmnlint.css'],
+  ['bpmnlint', 'LICENSE', 'editor/LICENSE-bpmnlint'],
   ['dmn-js', 'dist/assets', 'dmn-js/assets'],
   ['dmn-js', 'LICENSE', 'dmn-js/LICENSE'],
   ['htmx.org', 'dist/htmx.min.js', 'htmx/htmx.min.js'],
@@ -33,4 +40,14 @@ for (const [pkg, from, to] of FILES) {
   mkdirSync(dirname(target), { recursive: true });
   cpSync(join(modules, pkg, from), target, { recursive: true });
 }
-console.log(`copy-vendor: ${FILES.length} items copied into ${vendor}`);
+await build({
+  entryPoints: [join(root, 'scripts', 'editor-entry.mjs')],
+  outfile: join(vendor, 'editor', 'editor.js'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2019'],
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+console.log(`copy-vendor: ${FILES.length} items copied and the editor bundled into ${vendor}`);

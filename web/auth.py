@@ -24,6 +24,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from engine import Engine, User
 
@@ -114,8 +116,35 @@ def roles_required(*roles: str) -> Callable[[F], F]:
             if user.role not in roles:
                 forbid(f"this needs the role {' or '.join(roles)}; you are {user.role}")
             return view(*args, **kwargs)
+        guarded.bf_roles = roles  # type: ignore[attr-defined]  # read by _landing
         return guarded  # type: ignore[return-value]
     return decorate
+
+
+def _landing(user: User, target: str | None) -> str:
+    """Where a user goes after signing in: ``target`` if she may open it, else her inbox.
+
+    A ``next`` she may not open (a finance user sent to ``/admin`` by an old link) would only
+    show her a 403 page; she is told why and sent to her inbox instead.
+    """
+    if not target:
+        return DEFAULT_AFTER_LOGIN
+    adapter = current_app.url_map.bind("")
+    path = urlsplit(target).path
+    try:
+        try:
+            endpoint, _ = adapter.match(path, method="GET")
+        except RequestRedirect as moved:  # "/admin" is "/admin/"
+            path = urlsplit(moved.new_url).path
+            endpoint, _ = adapter.match(path, method="GET")
+    except HTTPException:  # not found, or not a page: let the page answer for itself
+        return target
+    roles = getattr(current_app.view_functions.get(endpoint), "bf_roles", None)
+    if roles is not None and user.role not in roles:
+        flash(f"{path} needs the role {' or '.join(roles)}; "
+              "here is your inbox instead.", "info")
+        return DEFAULT_AFTER_LOGIN
+    return target
 
 
 def forbid(reason: str) -> NoReturn:
@@ -148,8 +177,9 @@ def login() -> Any:
     """Show the sign-in form; check a name and password and start a session."""
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
-        if current_user() is not None:
-            return redirect(target or DEFAULT_AFTER_LOGIN)
+        signed_in = current_user()
+        if signed_in is not None:
+            return redirect(_landing(signed_in, target))
         return render_template("auth/login.html", next=target or "", name="")
     engine = _engine()
     name = (request.form.get("name") or "").strip()
@@ -176,7 +206,7 @@ def login() -> Any:
     g.bf_user = user
     identity.audit("signed_in", user.name)
     log.info("user %s signed in", user.name)
-    return redirect(target or DEFAULT_AFTER_LOGIN)
+    return redirect(_landing(user, target))
 
 
 @bp.post("/logout")

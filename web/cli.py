@@ -146,7 +146,8 @@ def worker() -> None:
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True,
               help="Run every check and say what would be deployed; store nothing.")
-def deploy(paths: tuple[Path, ...], dry_run: bool) -> None:
+@click.option("--comment", default=None, help="What changed; kept with each new version.")
+def deploy(paths: tuple[Path, ...], dry_run: bool, comment: str | None) -> None:
     """Deploy BPMN and DMN files, or every such file under directories."""
     files: dict[str, bytes] = {}
     for path in paths:
@@ -157,7 +158,8 @@ def deploy(paths: tuple[Path, ...], dry_run: bool) -> None:
         else:
             files[path.name] = path.read_bytes()
     with open_engine() as engine:
-        for d in engine.repository.deploy(files, deployed_by="cli", dry_run=dry_run):
+        for d in engine.repository.deploy(files, deployed_by="cli", dry_run=dry_run,
+                                          comment=comment):
             state = "new version" if d.new_version else "unchanged"
             if dry_run:
                 state = f"would be a {state}" if d.new_version else state
@@ -489,5 +491,9 @@ def test_mapping(file: Path, sample: Path) -> None:
 
 
 from .cli_migrate import migrate as _migrate  # noqa: E402  (it uses open_engine above)
+from .cli_versions import export as _export  # noqa: E402
+from .cli_versions import rollback as _rollback  # noqa: E402
 
 main.add_command(_migrate)
+main.add_command(_export)
+main.add_command(_rollback)

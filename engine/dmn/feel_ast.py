@@ -104,6 +104,7 @@ class RangeLit(Node):
     end: Node
     start_included: bool
     end_included: bool
+    open_ended: bool = False  # (< 10), (>= 5): the missing end is unbounded, not null
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,15 @@ class InstanceOf(Node):
     pos: int
     value: Node
     spec: Any  # a feel_typespec.TypeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalFunction(Node):
+    """``function(a) external {java: {class: …, method signature: …}}``."""
+
+    pos: int
+    params: tuple[str, ...]
+    mapping: Node
 
 
 @dataclass(frozen=True, slots=True)

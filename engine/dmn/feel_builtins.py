@@ -26,6 +26,7 @@ from engine.dmn.feel_contexts import (
     get_value,
 )
 from engine.dmn.feel_errors import report
+from engine.dmn.feel_far_dates import DAY_TYPES, FarDate, FarDateTime, combine, make_date
 from engine.dmn.feel_intervals import RELATIONS, SIGNATURES
 from engine.dmn.feel_limits import (
     check_length,
@@ -86,6 +87,9 @@ _FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
 _DOLLAR_GROUP = re.compile(r"\$(\d)")
 
 
+_WRONG_ARGUMENTS = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Builtin:
     fn: Callable[..., Any]
@@ -96,6 +100,10 @@ class Builtin:
 
     def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         result = self._invoke(args, named)
+        if result is _WRONG_ARGUMENTS:
+            report(f"{self.name}() gave null: its arguments are missing, too many or not named "
+                   "as it takes")
+            return None
         if result is None and self.name not in _NULL_IS_AN_ANSWER:
             report(f"{self.name}() gave null: its arguments are missing, too many or not of "
                    "the types it takes")
@@ -105,9 +113,11 @@ class Builtin:
         if named is not None:
             ordered = self._order(named)
             if ordered is None:
-                return None
+                return _WRONG_ARGUMENTS
             args = ordered
         elif self.varargs:
+            if not args:
+                return _WRONG_ARGUMENTS  # all(), min(): at least a list or one value
             if len(args) == 1 and type(args[0]) is list:
                 args = args[0]
             return self._run([args])
@@ -115,7 +125,7 @@ class Builtin:
             len(sig) == len(args) or (self.open_arity and len(args) >= len(sig))
             for sig in self.signatures
         ):
-            return None
+            return _WRONG_ARGUMENTS
         return self._run(args)
 
     def _order(self, named: dict[str, Any]) -> list[Any] | None:
@@ -154,15 +164,21 @@ def _string(value: Any) -> Any:
         return None
     if type(value) is str:
         return value
-    if type(value) in (dt.date, dt.datetime, dt.time):
+    if type(value) in DAY_TYPES or type(value) is dt.time:
         return iso_text(value)
     if type(value) in (dt.timedelta, YearMonthDuration):
         return format_duration(value)
     return feel_repr(value)
 
 
+_GROUPING = (None, " ", ",", ".")
+_DECIMAL_SEPARATORS = (None, ",", ".")
+
+
 def _number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Any:
-    if not _str(text):
+    if not _str(text) or grouping not in _GROUPING or decimal_sep not in _DECIMAL_SEPARATORS:
+        return None
+    if grouping is not None and grouping == decimal_sep:
         return None
     if grouping is not None:
         text = text.replace(grouping, "")
@@ -178,12 +194,12 @@ def _date(*args: Any) -> Any:
         y, m, d = (_int(a) for a in args)
         if y is None or m is None or d is None:
             return None
-        return dt.date(y, m, d)
+        return make_date(y, m, d)
     value = args[0]
     if type(value) is str:
         return parse_date(value)
-    if type(value) in (dt.date, dt.datetime):
-        return dt.date(value.year, value.month, value.day)
+    if type(value) in DAY_TYPES:
+        return make_date(value.year, value.month, value.day)
     return None
 
 
@@ -202,19 +218,19 @@ def _time(*args: Any) -> Any:
     value = args[0]
     if type(value) is str:
         return parse_time(value)
-    if type(value) is dt.datetime:
+    if type(value) in (dt.datetime, FarDateTime):
         return value.timetz()
-    if type(value) is dt.date:
-        return dt.time(0, 0)
+    if type(value) in (dt.date, FarDate):
+        return dt.time(0, 0, tzinfo=dt.UTC)  # a date is its midnight UTC
     return value if type(value) is dt.time else None
 
 
 def _date_and_time(*args: Any) -> Any:
     if len(args) == 2:
         day, clock = args
-        if type(day) not in (dt.date, dt.datetime) or type(clock) is not dt.time:
+        if type(day) not in DAY_TYPES or type(clock) is not dt.time:
             return None
-        return dt.datetime.combine(dt.date(day.year, day.month, day.day), clock)
+        return combine(day, clock)
     value = args[0]
     return parse_date_time(value) if type(value) is str else None
 
@@ -224,7 +240,7 @@ def _duration(value: Any) -> Any:
 
 
 def _years_and_months(start: Any, end: Any) -> Any:
-    if type(start) not in (dt.date, dt.datetime) or type(end) not in (dt.date, dt.datetime):
+    if type(start) not in DAY_TYPES or type(end) not in DAY_TYPES:
         return None
     months = (end.year - start.year) * 12 + end.month - start.month
     if months > 0 and end.day < start.day:
@@ -238,8 +254,10 @@ def _years_and_months(start: Any, end: Any) -> Any:
 def _rounder(mode: str) -> Callable[..., Any]:
     def round_to(n: Any, scale: Any = Decimal(0)) -> Any:
         places = int(scale) if type(scale) is Decimal else None  # 2.5 places: 2
-        if not _num(n) or places is None:
+        if not _num(n) or places is None or not -6111 <= places <= 6176:
             return None
+        if -int(n.as_tuple().exponent) <= places:  # already that precise (scale may be 6176)
+            return n
         return n.quantize(Decimal(1).scaleb(-places), rounding=mode, context=CTX)
 
     return round_to

@@ -19,8 +19,12 @@ from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
 from engine.dmn.feel_errors import report
 from engine.dmn.feel_functions import function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
+from engine.dmn.feel_java import java_function
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_limits import check_length, number_overflow, spend
+from engine.dmn.feel_scope import ItemScope
+from engine.dmn.feel_scope import UnknownNameError as UnknownNameError  # re-exported
+from engine.dmn.feel_scope import lookup as lookup  # re-exported
 from engine.dmn.feel_temporal import (
     duration_divide,
     duration_times,
@@ -30,7 +34,6 @@ from engine.dmn.feel_temporal import (
     temporal_sub,
 )
 from engine.dmn.feel_types import (
-    ATOMIC_TYPES,
     NUMBER_CONTEXT,
     FeelFunction,
     Range,
@@ -39,21 +42,13 @@ from engine.dmn.feel_types import (
     feel_eq,
     feel_not,
     feel_type_name,
-    to_feel,
+    known_end,
 )
 
 Env = dict[str, Any]
 Evaluator = Callable[[Env], Any]
 _DURATIONS = (dt.timedelta, YearMonthDuration)
 _LITERAL_CONSTRUCTORS = frozenset({"date", "time", "date and time", "duration"})
-
-
-class UnknownNameError(Exception):
-    """An expression used a name that is neither passed in nor defined in the model."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
 
 
 class Const:
@@ -66,14 +61,6 @@ class Const:
 
     def __call__(self, env: Env) -> Any:
         return self.value
-
-
-def lookup(env: Env, name: str) -> Any:
-    try:
-        value = env[name]
-    except KeyError:
-        raise UnknownNameError(name) from None
-    return value if type(value) in ATOMIC_TYPES else to_feel(value)
 
 
 # -- operators ----------------------------------------------------------------------------
@@ -316,9 +303,14 @@ class ExprCompiler:
     def c_RangeLit(self, node: ast.RangeLit) -> Evaluator:
         start, end = self.compile(node.start), self.compile(node.end)
         si, ei = node.start_included, node.end_included
+        if node.open_ended:
+            if isinstance(start, Const) and isinstance(end, Const):
+                return Const(Range(start.value, end.value, si, ei))
+            return lambda env: Range(start(env), end(env), si, ei)
+        # [1..null]: an end that is null is unknown (nothing is inside), not unbounded
         if isinstance(start, Const) and isinstance(end, Const):
-            return Const(Range(start.value, end.value, si, ei))
-        return lambda env: Range(start(env), end(env), si, ei)
+            return Const(Range(known_end(start.value), known_end(end.value), si, ei))
+        return lambda env: Range(known_end(start(env)), known_end(end(env)), si, ei)
 
     def c_Path(self, node: ast.Path) -> Evaluator:
         base, name = self.compile(node.base), node.member
@@ -335,12 +327,19 @@ class ExprCompiler:
             out = []
             for position, item in enumerate(items):
                 spend()
-                local = {**env, **item} if type(item) is dict else dict(env)
-                local["item"] = item
+                if type(item) is dict:  # its entries are names; a missing one is null
+                    local: dict[str, Any] = ItemScope(env)
+                    local.update(item)
+                    local.setdefault("item", item)
+                else:
+                    local = dict(env)
+                    local["item"] = item
                 keep = cond(local)
                 if type(keep) is Decimal and position == 0:
                     index = int(keep)
                     if index == 0 or abs(index) > len(items):
+                        report(f"there is no item {index} in a list of {len(items)} (FEEL "
+                               "lists start at 1; -1 is the last item): null")
                         return None
                     return items[index - 1 if index > 0 else index]
                 if keep is True:
@@ -412,6 +411,10 @@ class ExprCompiler:
 
     def c_InstanceOf(self, node: ast.InstanceOf) -> Evaluator:
         return instance_of(self.compile(node.value), node.spec, self.types)
+
+    def c_ExternalFunction(self, node: ast.ExternalFunction) -> Evaluator:
+        mapping, params = self.compile(node.mapping), node.params
+        return lambda env: java_function(params, mapping(env))
 
     def c_FunctionDef(self, node: ast.FunctionDef) -> Evaluator:
         with self.scope(node.params):

@@ -32,7 +32,10 @@ def source_start(node: ast.Node) -> int:
 
 
 def check_filter(cond: ast.Node, base: str) -> None:
-    """Refuse Python indexing that FEEL would read differently (and silently give null)."""
+    """Refuse Python indexing of a name that FEEL would read differently (and give null).
+
+    A literal base (``[1, 2][0]``) is FEEL written on purpose and gets FEEL's null.
+    """
     if not isinstance(cond, ast.Literal):
         return
     if type(cond.value) is str:

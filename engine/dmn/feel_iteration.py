@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn.feel_errors import report
-from engine.dmn.feel_limits import check_length, spend
+from engine.dmn.feel_limits import check_length, converted_values, spend
 from engine.dmn.feel_types import feel_type_name, integer_value
 
 Env = dict[str, Any]
@@ -61,6 +61,9 @@ def loop(kind: str, iters: list[tuple[str, Evaluator]], body: Evaluator) -> Eval
         results: list[Any] = []
         if kind == "for":
             local["partial"] = results
+            converted = converted_values()
+            if converted is not None:  # FEEL values already; read live as the loop goes on
+                converted[id(results)] = results
         stop = _walk(kind, iters, 0, body, local, results)
         if stop is not _NO_VALUE:
             return stop

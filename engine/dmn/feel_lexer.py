@@ -24,7 +24,8 @@ _OPERATORS = (
 )  # fmt: skip
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_IDENT = re.compile(r"[^\W\d][\w]*")
+# FEEL name characters include the supplementary planes (U+10000..U+EFFFF: 🐎 is a name)
+_IDENT = re.compile(r"(?:[^\W\d]|[\U00010000-\U000EFFFF])[\w\U00010000-\U000EFFFF]*")
 _SPACE = re.compile(r"\s+")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'"}
 

@@ -35,17 +35,32 @@ class FeelLimitError(Exception):
         self.limit = limit
 
 
-@contextmanager
-def evaluation_budget(steps: int = MAX_STEPS) -> Iterator[None]:
-    """Give the evaluations inside the block ``steps`` steps in all (an outer budget wins)."""
-    if getattr(_local, "left", None) is not None:
-        yield
-        return
-    _local.left = steps
-    try:
-        yield
-    finally:
-        _local.left = None
+class evaluation_budget:  # noqa: N801 - used as a context manager, like contextlib's
+    """Give the evaluations inside the block ``steps`` steps in all (an outer budget wins).
+
+    A class rather than a generator: it wraps every decision evaluation, and this is cheaper.
+    """
+
+    __slots__ = ("steps", "owner")
+
+    def __init__(self, steps: int = MAX_STEPS) -> None:
+        self.steps, self.owner = steps, False
+
+    def __enter__(self) -> None:
+        if getattr(_local, "left", None) is None:
+            _local.left, self.owner = self.steps, True
+            _local.converted = {}
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.owner:
+            _local.left = _local.converted = None
+
+
+def converted_values() -> dict[int, Any] | None:
+    """The lists and contexts already in FEEL form in the running evaluation, by id (they are
+    kept alive there, so an id is not reused); None outside an evaluation."""
+    converted: dict[int, Any] | None = getattr(_local, "converted", None)
+    return converted
 
 
 def spend(steps: int = 1) -> None:

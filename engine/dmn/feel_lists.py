@@ -135,7 +135,11 @@ def product(items: list[Any]) -> Any:
 
 def mode(items: list[Any]) -> Any:
     """The most frequent numbers, in ascending order (all of them on a tie)."""
-    if not items or not _num(*items):
+    if type(items) is not list:
+        return None
+    if not items:
+        return []
+    if not _num(*items):
         return None
     counts: dict[Decimal, int] = {}
     for x in items:
@@ -181,10 +185,15 @@ def list_replace(items: Any, position: Any, new_item: Any) -> Any:
     if type(items) is not list:
         return None
     if isinstance(position, FeelFunction):
+        if len(position.params) != 2:
+            return None  # the match takes the item and the new item
         out = []
         for x in items:
             spend()
-            out.append(new_item if position.call([x, new_item]) is True else x)
+            matched = position.call([x, new_item])
+            if type(matched) is not bool:
+                return None  # a match that is not true or false
+            out.append(new_item if matched else x)
         return out
     i = _index(items, position)
     return None if i is None else items[:i] + [new_item] + items[i + 1:]

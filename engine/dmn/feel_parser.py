@@ -263,8 +263,8 @@ class Parser:
         if op == "=":
             return ast.RangeLit(tok.pos, endpoint, endpoint, True, True)
         if op in ("<", "<="):
-            return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=")
-        return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False)
+            return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=", open_ended=True)
+        return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False, open_ended=True)
 
     def bracket(self, tok: Token) -> ast.Node:
         if self.at("]"):
@@ -356,7 +356,8 @@ class Parser:
                 self.expect(",", "',' or ')' in the parameters")
         self.advance()
         if self.peek().kind == "name" and self.peek().text == "external":
-            self.fail("external functions (Java, PMML) are not supported", self.peek())
+            self.advance()  # external {java: {...}}: see feel_java
+            return ast.ExternalFunction(tok.pos, tuple(params), self.expr(0))
         return ast.FunctionDef(tok.pos, tuple(params), tuple(types), self.expr(0))
 
     def led(self, tok: Token, left: ast.Node, lbp: int) -> ast.Node:
@@ -387,7 +388,8 @@ class Parser:
         if text == "[":
             cond = self.expr(0)
             self.expect("]", "']' to close the filter")
-            check_filter(cond, self.text[source_start(left):tok.pos].strip() or "x")
+            if not isinstance(left, (ast.Literal, ast.ListLit)):
+                check_filter(cond, self.text[source_start(left):tok.pos].strip() or "x")
             return ast.Filter(tok.pos, left, cond)
         if text == "(":
             return self.call(tok, left)

@@ -9,22 +9,41 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.dmn.feel_far_dates import (
+    CYCLE_DAYS,
+    DAY_TYPES,
+    FAR_TYPES,
+    FarDate,
+    FarDateTime,
+    centred,
+    combine,
+    day_difference,
+    make_date,
+    rebuild,
+    year_text,
+)
 from engine.dmn.feel_types import YearMonthDuration
 
-_DATE = re.compile(r"(-?\d{4,9})-(\d\d)-(\d\d)")
+# a year has four digits, or more without a leading zero (ISO 8601 expanded years)
+_DATE = re.compile(r"(-?(?:\d{4}|[1-9]\d{4,8}))-(\d\d)-(\d\d)")
 _TIME = re.compile(r"(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d(?::\d\d)?|@[\w/+-]+)?")
 _DURATION = re.compile(
     r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
-    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?)S)?)?"
 )
 
 
-def parse_date(text: str) -> dt.date | None:
+def parse_date(text: str) -> dt.date | FarDate | None:
     m = _DATE.fullmatch(text)
     if not m:
         return None
+    return make_date(int(m[1]), int(m[2]), int(m[3])) if len(m[1]) > 4 or m[1][0] == "-" \
+        else _near_date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def _near_date(year: int, month: int, day: int) -> dt.date | None:
     try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        return dt.date(year, month, day)
     except ValueError:
         return None
 
@@ -70,15 +89,19 @@ def parse_time(text: str) -> dt.time | None:
         return None
 
 
-def parse_date_time(text: str) -> dt.datetime | None:
+def parse_date_time(text: str) -> dt.datetime | FarDateTime | None:
     if "T" not in text:
         day = parse_date(text)
-        return None if day is None else dt.datetime(day.year, day.month, day.day)
+        return None if day is None else combine(day, dt.time(0))
     day_text, _, time_text = text.partition("T")
+    end_of_day = time_text.startswith("24:00:00")  # ISO 8601: the next day's midnight
+    if end_of_day:
+        time_text = "00" + time_text[2:]
     day, clock = parse_date(day_text), parse_time(time_text)
-    if day is None or clock is None:
+    if day is None or clock is None or (end_of_day and clock.microsecond):
         return None
-    return dt.datetime.combine(day, clock)
+    joined: dt.datetime | FarDateTime = combine(day, clock)
+    return temporal_add(joined, dt.timedelta(days=1)) if end_of_day else joined
 
 
 def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
@@ -100,18 +123,26 @@ def parse_duration(text: str) -> dt.timedelta | YearMonthDuration | None:
     )
 
 
-def iso_text(value: dt.date | dt.time) -> str:
-    """ISO 8601 text of a date, time or date-time; a zone id is written ``@Europe/Paris``."""
-    if isinstance(value, (dt.datetime, dt.time)) and isinstance(value.tzinfo, ZoneInfo):
-        return f"{value.replace(tzinfo=None).isoformat()}@{value.tzinfo.key}"
-    return value.isoformat()
+def iso_text(value: Any) -> str:
+    """ISO 8601 text of a date, time or date-time; a zone id is written ``@Europe/Paris``.
+
+    Fractions of a second are written in groups of three digits, as java.time does.
+    """
+    if type(value) in FAR_TYPES:
+        return year_text(value.year) + iso_text(value.base)[4:]
+    if type(value) is dt.date:
+        return value.isoformat()
+    spec = "milliseconds" if value.microsecond and not value.microsecond % 1000 else "auto"
+    if isinstance(value.tzinfo, ZoneInfo):
+        return f"{value.replace(tzinfo=None).isoformat(timespec=spec)}@{value.tzinfo.key}"
+    return str(value.isoformat(timespec=spec))
 
 
 def at_literal(text: str) -> Any:
     """The value of ``@"…"``: a date, time, date and time or duration; None if none."""
     if text.startswith(("P", "-P")):
         return parse_duration(text)
-    if "T" in text:
+    if "T" in text.partition("@")[0]:  # not the T of a zone id such as @Etc/GMT
         return parse_date_time(text)
     if _DATE.fullmatch(text):
         return parse_date(text)
@@ -123,9 +154,17 @@ def _add_months(day: Any, months: int) -> Any:
     total = day.year * 12 + day.month - 1 + months
     year, month = divmod(total, 12)
     if not 1 <= year <= 9999:
-        return None
+        return _far_months(day, months)
     last = calendar.monthrange(year, month + 1)[1]
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
+
+
+def _far_months(day: Any, months: int) -> Any:
+    """Shift a day by months when the day or the result is outside years 1..9999."""
+    moved, cycles = centred(day)
+    extra, months = divmod(months, 12 * 400)
+    shifted = _add_months(moved, months)
+    return None if shifted is None else rebuild(shifted, cycles + extra)
 
 
 def _time_shift(clock: dt.time, delta: dt.timedelta) -> dt.time:
@@ -138,6 +177,8 @@ def temporal_add(a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     if ta in (dt.timedelta, YearMonthDuration) and tb not in (dt.timedelta, YearMonthDuration):
         a, b, ta, tb = b, a, tb, ta
+    if ta in FAR_TYPES:
+        return _far_add(a, b)
     try:
         if tb is dt.timedelta:
             if ta is dt.timedelta:
@@ -154,21 +195,39 @@ def temporal_add(a: Any, b: Any) -> Any:
             if ta in (dt.date, dt.datetime):
                 return _add_months(a, b.months)
     except OverflowError:
-        return None
+        return _far_add(a, b) if ta in (dt.date, dt.datetime) else None
     return None
 
 
-def _midnight(day: dt.date, other: dt.datetime) -> dt.datetime:
-    zone = dt.UTC if other.tzinfo is not None else None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+def _far_add(day: Any, duration: Any) -> Any:
+    """A day plus a duration when the day or the result is outside years 1..9999."""
+    if type(duration) not in (dt.timedelta, YearMonthDuration):
+        return None
+    moved, cycles = centred(day)
+    if type(duration) is dt.timedelta:
+        extra, rest = divmod(duration.days, CYCLE_DAYS)
+        duration = dt.timedelta(rest, duration.seconds, duration.microseconds)
+        cycles += extra
+    shifted = temporal_add(moved, duration)
+    return None if shifted is None else rebuild(shifted, cycles)
+
+
+def _midnight(day: Any) -> Any:
+    """A date as a date and time: its midnight UTC (so it cannot meet a local date-time)."""
+    return combine(day, dt.time(0, tzinfo=dt.UTC))
 
 
 def temporal_sub(a: Any, b: Any) -> Any:
     """FEEL ``-`` for temporal values; None when the operands do not combine."""
     ta, tb = type(a), type(b)
-    if {ta, tb} == {dt.date, dt.datetime}:  # the date counts as its midnight, UTC if zoned
-        a, b = (_midnight(a, b), b) if ta is dt.date else (a, _midnight(b, a))
-        ta = tb = dt.datetime
+    if ta in DAY_TYPES and tb in DAY_TYPES and (ta in FAR_TYPES or tb in FAR_TYPES or ta is not tb):
+        if ta in (dt.date, FarDate) and tb in (dt.datetime, FarDateTime):
+            a = _midnight(a)
+        elif tb in (dt.date, FarDate) and ta in (dt.datetime, FarDateTime):
+            b = _midnight(b)
+        return day_difference(a, b)
+    if ta in FAR_TYPES and tb in (dt.timedelta, YearMonthDuration):
+        return temporal_add(a, -b if tb is dt.timedelta else YearMonthDuration(-b.months))
     try:
         if ta is tb and ta in (dt.date, dt.datetime):
             return a - b
@@ -240,6 +299,8 @@ _PROPERTIES: dict[type, dict[str, Any]] = {
     },
 }
 _PROPERTIES[dt.datetime] = {**_PROPERTIES[dt.date], **_PROPERTIES[dt.time]}
+_PROPERTIES[FarDate] = _PROPERTIES[dt.date]
+_PROPERTIES[FarDateTime] = _PROPERTIES[dt.datetime]
 
 
 def has_property(value: Any, name: str) -> bool:
@@ -258,7 +319,7 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 
 
 def _is_day(value: Any) -> bool:
-    return type(value) in (dt.date, dt.datetime)
+    return type(value) in DAY_TYPES
 
 
 def day_of_year(value: Any) -> Any:

@@ -21,6 +21,7 @@ from decimal import (
 from typing import Any
 
 from engine.dmn.feel_errors import report
+from engine.dmn.feel_far_dates import FarDate, FarDateTime, order_key
 from engine.dmn.feel_limits import MAX_EXPONENT, check_number
 
 # FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding;
@@ -47,9 +48,26 @@ class YearMonthDuration:
         return f"{sign}P{months}M"
 
 
+class _NullEnd:
+    """The end of a range written as null (``[1..null]``): unknown, so membership is null."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+NULL_END = _NullEnd()
+
+
+def known_end(value: Any) -> Any:
+    """A range end as written: null becomes NULL_END (None stands for unbounded)."""
+    return NULL_END if value is None else value
+
+
 @dataclass(frozen=True, slots=True)
 class Range:
-    """A FEEL range such as ``[1..10[``; a None end means unbounded."""
+    """A FEEL range such as ``[1..10[``; a None end means unbounded (``(< 10)``)."""
 
     start: Any
     end: Any
@@ -60,12 +78,16 @@ class Range:
         if self.start is not None:
             c = compare(value, self.start)
             if c is None:
+                report(f"{feel_type_name(value)} in a range from {feel_type_name(self.start)} "
+                       "cannot be compared: null")
                 return None
             if c < 0 or (c == 0 and not self.start_included):
                 return False
         if self.end is not None:
             c = compare(value, self.end)
             if c is None:
+                report(f"{feel_type_name(value)} in a range to {feel_type_name(self.end)} "
+                       "cannot be compared: null")
                 return None
             if c > 0 or (c == 0 and not self.end_included):
                 return False
@@ -118,11 +140,14 @@ ATOMIC_TYPES: frozenset[type] = frozenset(
         dt.timedelta,
         YearMonthDuration,
         Range,
+        FarDate,
+        FarDateTime,
         FeelFunction,
     }
 )
 _ORDERED_TYPES: frozenset[type] = frozenset(
-    {Decimal, str, dt.date, dt.datetime, dt.time, dt.timedelta, YearMonthDuration}
+    {Decimal, str, dt.date, dt.datetime, dt.time, dt.timedelta, YearMonthDuration,
+     FarDate, FarDateTime}
 )
 
 
@@ -162,10 +187,27 @@ def compare(a: Any, b: Any) -> int | None:
     """Order two FEEL values: -1, 0 or 1, or None (FEEL null) when they are not comparable."""
     ta = type(a)
     if ta is not type(b) or ta not in _ORDERED_TYPES:
-        return None
+        return _compare_far(a, b)
     try:
         return -1 if a < b else (1 if a > b else 0)
     except TypeError:  # aware vs naive date-times and times
+        return None
+
+
+_SAME_KIND = {FarDate: dt.date, FarDateTime: dt.datetime}
+
+
+def _compare_far(a: Any, b: Any) -> int | None:
+    """Order a far date (year outside 1..9999) against a near one of the same kind."""
+    kind_a, kind_b = type(a), type(b)
+    if _SAME_KIND.get(kind_a, kind_a) is not _SAME_KIND.get(kind_b, kind_b):
+        return None
+    if kind_a not in _SAME_KIND and kind_b not in _SAME_KIND:
+        return None
+    key_a, key_b = order_key(a), order_key(b)
+    try:
+        return -1 if key_a < key_b else (1 if key_a > key_b else 0)
+    except TypeError:
         return None
 
 
@@ -175,6 +217,9 @@ def feel_eq(a: Any, b: Any) -> bool | None:
         return a is b
     ta = type(a)
     if ta is not type(b):
+        if ta in _SAME_KIND or type(b) in _SAME_KIND:
+            order = _compare_far(a, b)
+            return None if order is None else order == 0
         return None
     if ta is list:
         if len(a) != len(b):
@@ -198,7 +243,7 @@ def feel_is(a: Any, b: Any) -> bool:
     """FEEL ``is(a, b)``: the same type and value, and for times the same zone or offset."""
     if type(a) is not type(b):
         return False
-    if type(a) in (dt.time, dt.datetime) and a.tzinfo != b.tzinfo:
+    if type(a) in (dt.time, dt.datetime, FarDateTime) and a.tzinfo != b.tzinfo:
         return False
     return feel_eq(a, b) is True
 
@@ -252,7 +297,8 @@ _TYPE_NAMES: dict[type, str] = {
     type(None): "null", bool: "boolean", str: "string", Decimal: "number", dt.date: "date",
     dt.datetime: "date and time", dt.time: "time", dt.timedelta: "days and time duration",
     YearMonthDuration: "years and months duration", Range: "range", list: "list",
-    dict: "context", FeelFunction: "function",
+    dict: "context", FeelFunction: "function", _NullEnd: "null", FarDate: "date",
+    FarDateTime: "date and time",
 }
 
 
@@ -278,9 +324,9 @@ def feel_repr(value: Any) -> str:
         return "[" + ", ".join(feel_repr(v) for v in value) + "]"
     if t is dict:
         return "{" + ", ".join(f"{k}: {feel_repr(v)}" for k, v in value.items()) + "}"
-    if t is dt.date:
+    if t is dt.date or t is FarDate:
         return f'date("{value.isoformat()}")'
-    if t is dt.datetime:
+    if t is dt.datetime or t is FarDateTime:
         return f'date and time("{value.isoformat()}")'
     if t is dt.time:
         return f'time("{value.isoformat()}")'
@@ -294,11 +340,14 @@ def feel_repr(value: Any) -> str:
 
 
 def plain_numbers(value: Any) -> Any:
-    """Turn FEEL decimals into the ints and floats that process scripts compute with."""
+    """Turn FEEL decimals into the ints and floats that process scripts compute with (and
+    dates with years outside 1..9999 into their ISO text)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain_numbers(v) for v in value]
+    if type(value) is FarDate or type(value) is FarDateTime:
+        return value.isoformat()  # no Python date holds the year; process data gets the text
     return value

@@ -6,6 +6,7 @@ of constants (the common case) get specialised closures: a type check and one co
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,9 +19,34 @@ from engine.dmn.feel_types import Range, feel_eq, feel_not
 Test = Callable[[Any, Env], "bool | None"]
 _FAST_TYPES = (Decimal, str)
 
+# pure tests, each with the texts it accepts when it is true exactly for those (else None)
+_PURE: weakref.WeakKeyDictionary[Test, frozenset[str] | None] = weakref.WeakKeyDictionary()
+
+
+def _pure(test: Test, texts: frozenset[str] | None = None) -> Test:
+    """Mark a test that reads only its input value, never raises and never reports an error:
+    a table may run it once for all the rules that share it, in any order. ``texts``: the test
+    is true for exactly these strings and for nothing else."""
+    _PURE[test] = texts
+    return test
+
+
+def is_pure(test: Test) -> bool:
+    return test in _PURE
+
+
+def accepted_texts(test: Test) -> frozenset[str] | None:
+    """The strings a pure test is true for, when that is all it is true for."""
+    return _PURE.get(test)
+
 
 class TestCompiler(ExprCompiler):
     """Compiles unary tests; also expressions, where ``x in (...)`` needs unary tests."""
+
+    def __init__(self, names: frozenset[str] = frozenset(),
+                 types: dict[str, Any] | None = None) -> None:
+        super().__init__(names, types)
+        self._cells: dict[tuple[ast.Node, frozenset[str]], Test] = {}
 
     def c_InputRef(self, node: ast.InputRef) -> Evaluator:
         return lambda env: env["?"]
@@ -30,7 +56,20 @@ class TestCompiler(ExprCompiler):
         return lambda env: test(value(env), env)
 
     def compile_cell(self, node: ast.Node) -> Test | None:
-        """The predicate for a whole input cell, or None for ``-`` (matches anything)."""
+        """The predicate for a whole input cell, or None for ``-`` (matches anything).
+
+        Cells written alike get the same pure predicate, so a table can test it once.
+        """
+        key = (node, self.names)
+        shared = self._cells.get(key)
+        if shared is not None:
+            return shared
+        test = self._compile_cell(node)
+        if test is not None and is_pure(test):
+            self._cells[key] = test
+        return test
+
+    def _compile_cell(self, node: ast.Node) -> Test | None:
         if isinstance(node, ast.AnyTest):
             return None
         if isinstance(node, ast.NotTest):
@@ -44,7 +83,9 @@ class TestCompiler(ExprCompiler):
         constants = [self.constant_equality(t) for t in tests]
         kinds = {type(c) for c in constants}
         if len(tests) > 1 and len(kinds) == 1 and kinds <= set(_FAST_TYPES):
-            return _member_of(frozenset(constants), kinds.pop())
+            kind = kinds.pop()
+            texts = frozenset(constants) if kind is str else None
+            return _pure(_member_of(frozenset(constants), kind), texts)
         compiled = [self.compile_test(t) for t in tests]
         if len(compiled) == 1:
             return compiled[0]
@@ -88,12 +129,12 @@ class TestCompiler(ExprCompiler):
             return lambda v, env: compare(v, endpoint(env))
         c = endpoint.value
         if op == "=":
-            return _equals(c)
+            return _pure(_equals(c), frozenset({c}) if type(c) is str else None)
         if op == "!=":
             equal = _equals(c)
             return lambda v, env: feel_not(equal(v, env))
         if type(c) in _FAST_TYPES:
-            return _ordered(op, c)
+            return _pure(_ordered(op, c))
         compare = COMPARE[op]
         return lambda v, env: compare(v, c)
 
@@ -141,7 +182,7 @@ def match_value(v: Any, r: Any) -> bool | None:
 def _value_test(c: Any) -> Test:
     t = type(c)
     if t is Range and type(c.start) is Decimal and type(c.end) is Decimal:
-        return _decimal_range(c)
+        return _pure(_decimal_range(c))
     if t is list:
         kinds = {type(item) for item in c}
         if c and len(kinds) == 1 and kinds <= set(_FAST_TYPES):
@@ -152,10 +193,10 @@ def _value_test(c: Any) -> Test:
                     return bool(v in members)
                 return match_value(v, c)
 
-            return in_list
+            return _pure(in_list)
     if t is Range or t is list:
         return lambda v, env: match_value(v, c)
-    return _equals(c)
+    return _pure(_equals(c), frozenset({c}) if type(c) is str else None)
 
 
 def _equals(c: Any) -> Test:

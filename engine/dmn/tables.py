@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_eval import Env, Evaluator
 from engine.dmn.feel_types import feel_eq, feel_repr
-from engine.dmn.feel_unary import Test
+from engine.dmn.feel_unary import Test, accepted_texts, is_pure
 from engine.dmn.results import DecisionEvaluationError, MatchedRule
 from engine.dmn.typeref import Converter, TypeMismatchError
 
@@ -54,6 +54,8 @@ class CompiledTable:
         self.defaults = tuple(defaults) if defaults is not None else None
         self.rules = tuple(rules)
         self.stop_at_first = hit_policy == "FIRST"
+        self.plan = _column_plan(self.rules)
+        self.every_rule = (1 << len(self.rules)) - 1
 
     def input_values(self, env: Env) -> list[Any]:
         values = []
@@ -73,6 +75,15 @@ class CompiledTable:
 
     def evaluate(self, env: Env) -> tuple[Any, list[MatchedRule]]:
         values = self.input_values(env)
+        hits = self.by_columns(values, env) if self.plan is not None else self.by_rules(values, env)
+        rows = [self.row(rule.outputs, env) for rule in hits]
+        matched = [rule.matched for rule in hits]
+        if self.hit_policy in _SINGLE_HIT:
+            return self.single_hit(rows, matched, env)
+        return self.multi_hit(rows, matched, env)
+
+    def by_rules(self, values: list[Any], env: Env) -> list[CompiledRule]:
+        """The matching rules, testing rule by rule (cells may read other names or report)."""
         hits: list[CompiledRule] = []
         for rule in self.rules:
             for column, test in rule.tests:
@@ -82,11 +93,30 @@ class CompiledTable:
                 hits.append(rule)
                 if self.stop_at_first:
                     break
-        rows = [self.row(rule.outputs, env) for rule in hits]
-        matched = [rule.matched for rule in hits]
-        if self.hit_policy in _SINGLE_HIT:
-            return self.single_hit(rows, matched, env)
-        return self.multi_hit(rows, matched, env)
+        return hits
+
+    def by_columns(self, values: list[Any], env: Env) -> list[CompiledRule]:
+        """The matching rules, testing each distinct cell of a column once (pure cells only):
+        a bit per rule, kept while every column so far matched it."""
+        assert self.plan is not None
+        candidates = self.every_rule
+        for column, wildcard, tests, by_text in self.plan:
+            value, passed = values[column], wildcard
+            if by_text is not None:  # every cell is a text or a list of texts
+                if type(value) is str:
+                    passed |= by_text.get(value, 0)
+            else:
+                for test, rules in tests:
+                    if rules & candidates and test(value, env) is True:
+                        passed |= rules
+            candidates &= passed
+            if not candidates:
+                return []
+        if not candidates:  # a table without rules
+            return []
+        if self.stop_at_first:
+            return [self.rules[(candidates & -candidates).bit_length() - 1]]
+        return [rule for i, rule in enumerate(self.rules) if candidates >> i & 1]
 
     def row(self, outputs: Sequence[Evaluator], env: Env) -> list[Any]:
         return [fn(env) for fn in outputs]
@@ -153,3 +183,37 @@ class CompiledTable:
             matched,
         )
 
+
+
+Plan = tuple[tuple[int, int, tuple[tuple[Test, int], ...], dict[str, int] | None], ...]
+
+
+def _column_plan(rules: Sequence[CompiledRule]) -> Plan | None:
+    """For each input column: the rules with ``-`` there (a bit mask) and each distinct cell
+    with the rules that use it; None when a cell is not pure (tested rule by rule then)."""
+    every = (1 << len(rules)) - 1
+    wildcards: dict[int, int] = {}
+    cells: dict[int, dict[int, tuple[Test, int]]] = {}
+    for i, rule in enumerate(rules):
+        for column, test in rule.tests:
+            if not is_pure(test):
+                return None
+            wildcards[column] = wildcards.get(column, every) & ~(1 << i)
+            known = cells.setdefault(column, {}).get(id(test))
+            cells[column][id(test)] = (test, (known[1] if known else 0) | 1 << i)
+    return tuple((column, wildcards[column], tuple(cells[column].values()),
+                  _text_index(cells[column].values()))
+                 for column in sorted(cells))
+
+
+def _text_index(cells: Iterable[tuple[Test, int]]) -> dict[str, int] | None:
+    """For a column of text cells ("EU", or "gold", "silver"): each text → the rules it
+    passes; None when some cell is not such a test."""
+    index: dict[str, int] = {}
+    for test, rules in cells:
+        texts = accepted_texts(test)
+        if texts is None:
+            return None
+        for text in texts:
+            index[text] = index.get(text, 0) | rules
+    return index

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine.dmn.feel_far_dates import FarDate, FarDateTime
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
 from engine.dmn.feel_typespec import TypeSpec, conforms
@@ -26,7 +27,7 @@ def _from_text(parse: Callable[[str], Any], kind: type | tuple[type, ...],
                label: str) -> Converter:
     def convert(value: Any) -> Any:
         if value is None or isinstance(value, kind) and type(value) is not bool:
-            if type(value) is dt.datetime and kind is dt.date:
+            if type(value) is dt.datetime and kind is _DATES:
                 raise TypeMismatchError(label, value)
             return value
         if type(value) is str:
@@ -47,7 +48,11 @@ def _exact(kind: type, label: str) -> Converter:
     return convert
 
 
-def _as_date_time(text: str) -> dt.datetime | None:
+_DATES = (dt.date, FarDate)
+_DATE_TIMES = (dt.datetime, FarDateTime)
+
+
+def _as_date_time(text: str) -> dt.datetime | FarDateTime | None:
     return parse_date_time(text)
 
 
@@ -55,9 +60,9 @@ _CONVERTERS: dict[str, Converter] = {
     "number": _exact(Decimal, "number"),
     "string": _exact(str, "string"),
     "boolean": _exact(bool, "boolean"),
-    "date": _from_text(parse_date, dt.date, "date (yyyy-mm-dd)"),
+    "date": _from_text(parse_date, _DATES, "date (yyyy-mm-dd)"),
     "time": _from_text(parse_time, dt.time, "time (hh:mm:ss)"),
-    "date and time": _from_text(_as_date_time, dt.datetime, "date and time"),
+    "date and time": _from_text(_as_date_time, _DATE_TIMES, "date and time"),
     "days and time duration": _from_text(parse_duration, dt.timedelta, "days and time duration"),
     "years and months duration": _from_text(
         parse_duration, YearMonthDuration, "years and months duration"
@@ -106,8 +111,8 @@ def result_check(type_ref: str | None, item_types: dict[str, str],
 
 
 _RESULT_TYPES: dict[str, tuple[type, ...]] = {
-    "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date,),
-    "time": (dt.time,), "date and time": (dt.datetime,),
+    "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date, FarDate),
+    "time": (dt.time,), "date and time": (dt.datetime, FarDateTime),
     "days and time duration": (dt.timedelta,),
     "years and months duration": (YearMonthDuration,),
 }  # fmt: skip

@@ -21,7 +21,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from engine import Engine, Settings, Worker
-from engine.registry import CallContext, OperationRegistry, RetryPolicy
+from engine.registry import CallContext, RetryPolicy
+from tests.processes.fakes import Systems
 from web import create_app
 from web.bootstrap import prepare
 
@@ -65,6 +66,7 @@ class Server:
     url: str
     app: Flask
     erp: FakeErp
+    systems: Systems  # the fake CRM, ERP and mail behind the shipped processes
 
     @property
     def engine(self) -> Engine:
@@ -87,7 +89,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not (VENDOR / "bpmn-js").is_dir():
         pytest.fail("web/static/vendor/ is missing: run `npm ci && npm run vendor` first")
     erp = FakeErp()
-    registry = OperationRegistry()
+    systems = Systems()  # a test that deploys the shipped processes runs them over these
+    registry = systems.registry()
     registry.register("test.push_order", erp.push_order, retry=RetryPolicy(attempts=1))
     database = tmp_path_factory.mktemp("browser") / "bridgeflow.db"
     config = {"database_url": f"sqlite:///{database}", "processes_dir": str(FIXTURES),
@@ -102,7 +105,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                               daemon=True)
     thread.start()
     try:
-        yield Server(f"http://127.0.0.1:{http.server_port}", app, erp)
+        yield Server(f"http://127.0.0.1:{http.server_port}", app, erp, systems)
     finally:
         http.shutdown()
         thread.join(5)

@@ -187,3 +187,31 @@ def test_analyst_views_definitions_tries_a_decision_and_sees_upload_problems(
     expect(problems.locator("tbody tr").first).to_contain_text("credit_review.bpmn")
     visit.shot("4-upload-problems")
     assert len(server.engine.repository.definition_versions("credit_review")) == 1
+
+
+@pytest.mark.parametrize("width", [1366, 1024, 800])
+def test_long_variables_stay_inside_their_panel_on_the_instance_page(
+        visit: Visit, server: Server, width: int) -> None:
+    """An admin opening an instance with a long URL, a long name and nested JSON at a common
+    laptop or tablet width reads them wrapped inside the Variables panel, not off its edge."""
+    long_url = "https://crm.example/api/v1/accounts/" + "0123456789abcdef" * 12
+    instance = server.engine.runtime.start("credit_review", "CT-4001", {
+        "customer": "ACME GmbH", "amount": 48000, "callback_url": long_url,
+        "a_rather_long_variable_name_that_an_integration_chose_for_itself_x": 1,
+        "erp_payload": {"lines": [{"sku": "X" * 90, "qty": 3}], "note": "word " * 60}})
+    server.wait_until(lambda: server.engine.tasks.open_tasks_of(instance.id), "the review task")
+    page = visit.page
+    page.set_viewport_size({"width": width, "height": 900})
+    visit.goto(f"/admin/instances/{instance.id}")
+    visit.sign_in("admin")
+    panel = page.locator("section[aria-labelledby='variables-title']")
+    expect(panel.get_by_text(long_url)).to_be_visible()
+    overflow = panel.evaluate("""panel => {
+        const box = panel.getBoundingClientRect();
+        return [...panel.querySelectorAll('table, th, td, pre, td > span')]
+            .map(el => el.getBoundingClientRect())
+            .filter(r => r.right > box.right + 1 || r.left < box.left - 1).length;
+    }""")
+    assert overflow == 0, f"{overflow} parts of the variables table stick out of the panel"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    visit.shot(f"variables-at-{width}")

@@ -113,18 +113,18 @@ def test_a_completion_whose_instance_moved_meanwhile_is_refused_once(engine: Eng
     """The instance is read, then completed by someone else before the inline write."""
     instance_id, task_id = _started(engine)
     executor = engine._core.executor
-    real = executor.waiting_snapshot
+    real = executor.snapshot_if_waiting
 
-    def read_then_race(session: Any, iid: str) -> Any:
-        snapshot = real(session, iid)
+    def read_then_race(row: Any, busy: bool, now: Any) -> Any:
+        snapshot = real(row, busy, now)
         racing = threading.Thread(target=lambda: engine.tasks.complete(task_id, "sam", {},
                                                                        wait=5))
-        executor.waiting_snapshot = real  # type: ignore[method-assign]
+        executor.snapshot_if_waiting = real  # type: ignore[method-assign]
         racing.start()
         racing.join(30)
         return snapshot
 
-    executor.waiting_snapshot = read_then_race  # type: ignore[method-assign]
+    executor.snapshot_if_waiting = read_then_race  # type: ignore[method-assign]
     with pytest.raises(ConflictError):
         engine.tasks.complete(task_id, "fiona", {}, wait=5)
     assert engine.tasks.task(task_id).completed_by == "sam"

@@ -322,3 +322,46 @@ def test_running_totals_count_each_ended_instance_and_call_once(engine: Engine,
     assert figures(T0 + timedelta(days=61)) == expected
     waiting = [r for r in statistics.totals(db, T0)["instances"] if r[1] == "waiting"]
     assert waiting == [("review", "waiting", 1)]  # live ones are counted as they are
+
+
+def test_the_inbox_follows_claims_due_dates_and_completions_written_to_the_task(
+        engine: Engine, instance_id: str) -> None:
+    """Whatever writes the task row, its candidate rows' keys follow (migration 0011)."""
+    task_id = add_task(engine, instance_id, "review-1", groups=["group-a", "group-b"],
+                       due=T0 + timedelta(days=400))
+    alice = person("alice", ["group-a", "group-b"])
+    assert engine.tasks.queue(alice).counts == {"all": 1, "mine": 0, "unclaimed": 1,
+                                                "overdue": 0}
+
+    def write(**values: object) -> None:
+        with engine._core.db.write() as s:
+            s.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(**values))
+
+    write(assignee="alice", status="claimed", due_at=T0, priority=90)
+    queue = engine.tasks.queue(alice, sort="priority")
+    assert queue.counts == {"all": 1, "mine": 1, "unclaimed": 0, "overdue": 1}
+    assert names(engine.tasks.list_tasks(visible_to=alice, assignee="alice").items) == \
+        ["review-1"]
+    assert engine.tasks.list_tasks(visible_to=alice, unassigned=True).total == 0
+    write(status="completed", completed_at=T0)
+    assert engine.tasks.queue(alice).counts["all"] == 0 and inbox(engine, alice) == []
+    assert open_rows(engine, task_id) == [False, False]
+
+
+def test_the_console_counts_instances_up_to_a_limit_and_says_so(engine: Engine,
+                                                                instance_id: str) -> None:
+    from engine.reporting import search_instances
+
+    with engine._core.db.write() as s:
+        definition_id = s.get(Instance, instance_id).definition_id  # type: ignore[union-attr]
+        for i in range(6):
+            s.add(Instance(definition_id=definition_id, process_key="review", version=1,
+                           status="completed", created_at=T0 + timedelta(minutes=i)))
+    db = engine._core.db
+    capped = search_instances(db, status="completed", per_page=2, count_limit=3)
+    assert (capped.total, capped.total_capped, len(capped.items)) == (3, True, 2)
+    deeper = search_instances(db, status="completed", page=2, per_page=2, count_limit=3)
+    assert (deeper.total, deeper.total_capped) == (5, True)  # 3 past the page's start
+    exact = search_instances(db, status="completed", per_page=2, count_limit=6)
+    assert (exact.total, exact.total_capped) == (6, False)
+    assert engine.runtime.list_instances(status="completed").total == 6  # the API: exact

@@ -29,11 +29,13 @@ EXPORTED = {
 
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
-                   "definition", "evaluate_decision", "decision_inputs"},
-    "runtime": {"start", "instance", "wait_for", "called_instances", "list_instances",
+                   "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
+                   "export"},
+    "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
+                "list_instances",
                 "send_message", "send_signal", "accept_event"},
     "tasks": {"task", "list_tasks", "open_tasks_of", "queue", "history", "add_comment",
-              "check_submission", "claim", "unclaim", "complete"},
+              "check_submission", "claim", "unclaim", "complete", "figures"},
     "history": {"events_of", "path_taken", "earlier_tasks", "search_instances",
                 "process_figures", "cleanup"},
     "management": {"suspend", "resume", "terminate", "incident", "incidents_of",

@@ -141,6 +141,32 @@ def test_a_large_refund_waits_for_finance_and_is_paid_once_approved(
     assert written(systems)["Refund_Amount__c"] == 450
 
 
+def test_the_department_and_finance_see_the_case_figures_on_their_tasks(
+        driver: Driver, systems: Systems, engine: Engine) -> None:
+    """The shipped forms' figures: the case for the department, the refund for finance."""
+    instance_id = open_case(driver, systems, COBALT, severity="High")
+    resolution = driver.open_tasks(instance_id)["resolve_complaint"]
+    variables = driver.instance(instance_id).variables
+    shown = {f.label: f.value for f in engine.tasks.figures(resolution, variables)}
+    assert shown["Customer"] == "Cobalt" and shown["Tier"] == "bronze"
+    assert shown["Subject"] == "The parcel arrived damaged"
+    assert (shown["Category"], shown["Severity"]) == ("Quality", "High")
+    assert shown["Opened"] == "2025-01-01T09:00:00.000Z"
+    assert shown["Refund refused because"] is None  # nothing refused yet
+
+    resolve(driver, instance_id, resolution="We refund the whole order.", refund=True,
+            refund_amount=450)
+
+    approval = driver.open_tasks(instance_id)["approve_refund"]
+    variables = driver.instance(instance_id).variables
+    figures = {f.label: f for f in engine.tasks.figures(approval, variables)}
+    assert figures["Proposed refund"].value == 450
+    assert figures["Proposed refund"].format == "money"
+    assert figures["Proposed resolution"].value == "We refund the whole order."
+    assert figures["Why finance must approve"].value == (
+        "Refunds above 100 need finance approval for customers below silver tier.")
+
+
 def test_a_refund_finance_refuses_goes_back_to_the_department(
         driver: Driver, systems: Systems) -> None:
     instance_id = open_case(driver, systems, BOREALIS)

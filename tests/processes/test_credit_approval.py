@@ -62,6 +62,29 @@ def test_a_contract_within_the_credit_is_activated_without_a_person(
     assert "at most half of the available credit" in mail["body"]
 
 
+def test_the_review_shows_finance_the_contract_the_credit_and_the_rule(
+        driver: Driver, systems: Systems, engine: Engine) -> None:
+    """The shipped form's figures: what finance needs to decide, worked out for this case."""
+    instance_id = submit(driver, systems, ACME, 45000, term_months=24)
+    (review,) = driver.open_tasks(instance_id).values()
+
+    figures = engine.tasks.figures(review, driver.instance(instance_id).variables)
+
+    shown = {f.label: (f.value, f.format, f.currency) for f in figures}
+    assert shown == {
+        "Customer": ("Acme", "text", None),
+        "Tier": ("gold", "text", None),
+        "Contract amount": (45000, "money", "EUR"),
+        "Term (months)": (24, "number", None),
+        "Credit limit": ("50000.00", "money", "EUR"),
+        "Available credit": ("40000.00", "money", "EUR"),
+        "Exposure after the contract": (55000.0, "money", "EUR"),  # 10,000 owed + 45,000
+        "Rule": ("Over the limit, gold", "text", None),
+        "Rule's reason": (driver.instance(instance_id).variables["credit_decision"]["reason"],
+                          "text", None)}
+    assert all(f.problem is None for f in figures)
+
+
 def test_a_contract_far_over_the_limit_is_rejected_without_a_person(
         driver: Driver, systems: Systems) -> None:
     instance_id = submit(driver, systems, FJORD, 5000)

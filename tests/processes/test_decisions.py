@@ -79,6 +79,17 @@ def test_each_credit_rule_decides_its_case(rule: str, contract_: dict[str, Any],
                            {"contract": contract_, "credit": credit_})
     assert (got, outputs["decision"]) == (rule, decision)
     assert outputs["reason"][0].isupper() and outputs["reason"].endswith(".")
+    assert outputs["rule"] and outputs["rule"][0].isupper()  # the review page shows it
+
+
+def test_each_credit_rule_has_a_name_of_its_own_for_the_review_page() -> None:
+    names = {}
+    for _, contract_, credit_, _decision in CREDIT:
+        got, outputs = matched("credit_decision.dmn", "credit_decision",
+                               {"contract": contract_, "credit": credit_})
+        names[got] = outputs["rule"]
+    assert set(names) == rule_ids("credit_decision.dmn", "credit_decision")
+    assert len(set(names.values())) == len(names), f"two rules share a name: {names}"
 
 
 # -- complaint_routing -----------------------------------------------------------------------

@@ -128,6 +128,27 @@ def test_a_page_sends_a_signed_out_person_to_sign_in_and_back(app: Flask,
     assert resp.headers["Location"] == "/_test/private?tab=2"
 
 
+def test_a_next_page_the_user_may_not_open_sends_her_to_her_inbox_instead(
+        app: Flask, engine: Engine) -> None:
+    """A finance user who followed an /admin link, mistyped her password and then signed in
+    lands in her inbox, told why, not on a 403 page; an admin still reaches /admin."""
+    add_user(engine, "fiona", groups=("finance",))
+    add_user(engine, "ada", role="admin")
+    client = app.test_client()
+    failed = sign_in(client, "fiona", "not the password", next_="/admin")
+    assert failed.status_code == 401 and 'name="next" value="/admin"' in failed.text
+    resp = sign_in(client, "fiona", next_="/admin")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/inbox"
+    assert "/admin needs the role admin; here is your inbox instead." in \
+        client.get("/inbox").text
+    # Already signed in, the sign-in page sends her to her inbox as well.
+    assert client.get("/login?next=/admin/instances").headers["Location"] == "/inbox"
+    # A page anyone signed in may open is kept.
+    assert client.get("/login?next=/_test/private").headers["Location"] == "/_test/private"
+    admin = app.test_client()
+    assert sign_in(admin, "ada", next_="/admin").headers["Location"] == "/admin"
+
+
 def test_a_program_without_a_session_gets_a_json_401(app: Flask) -> None:
     client = app.test_client()
     resp = client.get("/_test/private", headers={"Accept": "application/json"})

@@ -271,6 +271,34 @@ def test_deploy_dry_run_stores_nothing(env: dict[str, str], tmp_path: Path) -> N
     assert refused.exit_code == 1 and "approval.bpmn:" in refused.output
 
 
+def test_deploy_with_a_comment_rollback_and_export(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    first, second = tmp_path / "v1" / "approval.bpmn", tmp_path / "v2" / "approval.bpmn"
+    for path, content in ((first, approval()), (second, approval("approved_by = 'y'"))):
+        path.parent.mkdir()
+        path.write_bytes(content)
+    assert runner.invoke(main, ["deploy", str(first)], env=env).exit_code == 0
+    deployed = runner.invoke(main, ["deploy", "--comment", "y approves now", str(second)],
+                             env=env)
+    assert "process approval version 2 (new version)" in deployed.output
+
+    back = runner.invoke(main, ["rollback", "approval", "1"], env=env)
+    assert back.exit_code == 0 and "process approval version 3 (new version)" in back.output
+    again = runner.invoke(main, ["rollback", "approval", "3"], env=env)
+    assert again.exit_code == 1
+    assert "version 3 of 'approval' is already the newest" in again.output
+    missing = runner.invoke(main, ["rollback", "nothing", "1"], env=env)
+    assert missing.exit_code == 1 and "no definition with key 'nothing'" in missing.output
+
+    folder = tmp_path / "exported"
+    exported = runner.invoke(main, ["export", "--to", str(folder)], env=env)
+    assert exported.exit_code == 0, exported.output
+    assert (folder / "approval.bpmn").read_bytes() == approval()  # version 3 is version 1
+    assert "1 file written to" in exported.output
+    unchanged = runner.invoke(main, ["export", "--to", str(folder)], env=env)
+    assert "already holds the newest versions" in unchanged.output
+
+
 def test_decide_prints_outputs_and_the_rule_that_matched(env: dict[str, str]) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["deploy", str(FIXTURES)], env=env).exit_code == 0

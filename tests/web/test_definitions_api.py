@@ -162,3 +162,12 @@ def test_decision_evaluate_past_the_step_limit_is_422_naming_it(client: AuthClie
                        json={"variables": {"L": list(range(10))}})
     assert resp.status_code == 422
     assert "200,000 steps" in resp.get_json()["message"]
+
+
+def test_decision_outputs_with_far_dates_are_iso_text() -> None:
+    from engine.dmn.feel_far_dates import make_date
+    from web.api.common import json_safe
+
+    # FEEL dates reach ±999,999,999; the evaluate API answers them as ISO text like others
+    assert json_safe({"d": make_date(-2017, 12, 31), "n": [make_date(12345, 1, 2)]}) == {
+        "d": "-2017-12-31", "n": ["12345-01-02"]}

@@ -435,7 +435,8 @@ def test_the_dashboard_shows_status_counts_charts_and_incidents(engine: Engine, 
 
 
 def test_the_instances_list_filters_and_pages(engine: Engine, erp: FlakyErp,
-                                              people: People) -> None:
+                                              people: People,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(30):
         credit_review(engine, f"CT-{n:03d}")
     stuck_order(engine, "1")
@@ -453,6 +454,9 @@ def test_the_instances_list_filters_and_pages(engine: Engine, erp: FlakyErp,
     assert "0 instances" in text_of(admin.get(f"/admin/instances?from={future}"))
     bad = text_of(admin.get("/admin/instances?from=yesterday"))
     assert "use a date like 2026-01-31" in bad
+    monkeypatch.setattr("engine.history_service.COUNT_LIMIT", 20)  # a long history
+    capped = text_of(admin.get("/admin/instances"))
+    assert "20+ instances (counted up to there)" in capped and "Page 1 of 2+" in capped
 
 
 def test_the_instance_page_shows_the_incident_on_the_diagram_and_in_full(

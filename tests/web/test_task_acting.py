@@ -165,6 +165,25 @@ def test_an_expired_revoked_or_rotated_away_key_is_401(
     assert message in refusal.data["reason"]
 
 
+@pytest.mark.parametrize("how", ["revoked", "rotated"])
+def test_a_key_in_use_stops_at_once_when_another_process_revokes_or_rotates_it(
+        app: Flask, engine: Engine, task: dict[str, Any], how: str) -> None:
+    headers = key_with(engine, "tasks:read")
+    [key] = [k for k in engine.identity.list_api_keys() if k.name == "crm"]
+    web = app.test_client()
+    assert web.get("/api/v1/tasks", headers=headers).status_code == 200  # in use, just now
+    other = Engine(engine.settings.database_url)  # as another web process would
+    try:
+        if how == "revoked":
+            other.identity.revoke_api_key(key.id)
+        else:
+            other.identity.rotate_api_key(key.id)
+    finally:
+        other.close()
+    resp = web.get("/api/v1/tasks", headers=headers)
+    refused(resp, 401, "has been revoked" if how == "revoked" else "is not valid")
+
+
 def test_a_rotated_key_works_with_its_new_secret(app: Flask, engine: Engine,
                                                  task: dict[str, Any]) -> None:
     key_with(engine, "tasks:read")

@@ -21,6 +21,8 @@ ENDPOINT_SCOPES: dict[str, tuple[Scope, ...]] = {
     "api.list_definitions": _READ_PROCESSES,
     "api.show_definition": _READ_PROCESSES,
     "api.definition_xml": _READ_PROCESSES,
+    "api.diff_versions": _READ_PROCESSES,
+    "api.rollback": (Scope.DEPLOY,),
     "api.deploy": (Scope.DEPLOY,),
     "api.list_incidents": (Scope.ADMIN,),
     "api.retry_incident": (Scope.ADMIN,),

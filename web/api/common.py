@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,19 @@ from marshmallow import Schema, ValidationError, validate
 from engine import Engine, Principal
 
 from ..errors import ApiError
+
+SchemaLike = Schema | type[Schema]
+
+
+@functools.cache
+def _shared(cls: type[Schema]) -> Schema:
+    return cls()
+
+
+def shared(schema: SchemaLike) -> Schema:
+    """One instance per schema class for the whole process: building a schema costs more than
+    loading or dumping with it, and a schema keeps no state between calls."""
+    return _shared(schema) if isinstance(schema, type) else schema
 
 
 def engine() -> Engine:
@@ -30,7 +44,7 @@ def principal() -> Principal:
     return found
 
 
-def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
+def load_body(schema: SchemaLike, *, optional: bool = False) -> dict[str, Any]:
     """Parse the JSON body and validate it: 400 when it is not JSON, 422 when it is wrong."""
     if optional and not request.get_data(cache=True):
         raw: Any = {}
@@ -46,11 +60,11 @@ def load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ApiError(422, "the body must be a JSON object",
                        {"fields": {"_schema": ["must be a JSON object"]}})
-    data: dict[str, Any] = schema.load(raw)
+    data: dict[str, Any] = shared(schema).load(raw)
     return data
 
 
-def load_args(schema: Schema) -> dict[str, Any]:
+def load_args(schema: SchemaLike) -> dict[str, Any]:
     """Validate the query string: an unknown parameter or a wrong value is a 422."""
     return load_args_from(request.args.to_dict(), schema)
 
@@ -59,11 +73,12 @@ def wait_arg() -> float:
     """Read ``?wait=`` (0 when absent), the one parameter a start or a completion takes."""
     from .schemas import WaitArgsSchema
 
-    value: float = load_args(WaitArgsSchema())["wait"]
+    value: float = load_args(WaitArgsSchema)["wait"]
     return value
 
 
-def load_args_from(values: dict[str, str], schema: Schema) -> dict[str, Any]:
+def load_args_from(values: dict[str, str], schema: SchemaLike) -> dict[str, Any]:
+    schema = shared(schema)
     try:
         out: dict[str, Any] = schema.load(values)
     except ValidationError as exc:
@@ -105,10 +120,12 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
+    if callable(getattr(value, "isoformat", None)):  # a FEEL date past year 9999 or before 1
+        return value.isoformat()
     return value
 
 
-def dump(schema: Schema, obj: Any) -> dict[str, Any]:
+def dump(schema: SchemaLike, obj: Any) -> dict[str, Any]:
     """Serialize ``obj`` with ``schema`` into a JSON object."""
-    data: dict[str, Any] = schema.dump(obj)
+    data: dict[str, Any] = shared(schema).dump(obj)
     return data

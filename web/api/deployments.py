@@ -17,9 +17,10 @@ def deploy() -> tuple[dict[str, Any], int]:
     """Deploy the uploaded files; unchanged files create no new version.
 
     ``?dry_run=true`` runs the same checks and stores nothing: 200 with what would be
-    deployed, or the same 422 with every problem.
+    deployed, or the same 422 with every problem. A form field ``comment`` is kept with
+    every new version.
     """
-    dry_run: bool = load_args(DeployArgsSchema())["dry_run"]
+    dry_run: bool = load_args(DeployArgsSchema)["dry_run"]
     uploads = request.files.getlist("files")
     if not uploads:
         raise ApiError(400, "send one or more files as multipart/form-data parts named 'files'")
@@ -29,7 +30,9 @@ def deploy() -> tuple[dict[str, Any], int]:
         if not name:
             raise ApiError(400, "every uploaded part named 'files' needs a file name")
         files[name] = upload.read()
-    deployed = engine().repository.deploy(files, deployed_by=actor(), dry_run=dry_run)
+    comment = (request.form.get("comment") or "").strip() or None
+    deployed = engine().repository.deploy(files, deployed_by=actor(), dry_run=dry_run,
+                                          comment=comment)
     if dry_run:
-        return dump(DryRunSchema(), {"definitions": deployed}), 200
-    return dump(DeploymentSchema(), {"definitions": deployed}), 201
+        return dump(DryRunSchema, {"definitions": deployed}), 200
+    return dump(DeploymentSchema, {"definitions": deployed}), 201

@@ -13,7 +13,7 @@ from .schemas import EraseSchema, ErasureSchema, NoArgsSchema
 def erase() -> dict[str, Any]:
     """Remove every instance of a business key and all kept about it; 409 while one runs,
     unless ``terminate`` is true."""
-    load_args(NoArgsSchema())
-    body = load_body(EraseSchema())
+    load_args(NoArgsSchema)
+    body = load_body(EraseSchema)
     report = engine().management.erase(body["business_key"], actor(), body["terminate"])
-    return dump(ErasureSchema(), report)
+    return dump(ErasureSchema, report)

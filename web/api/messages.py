@@ -12,12 +12,12 @@ from .schemas import MessageResultSchema, MessageSchema, NoArgsSchema, SignalSch
 @bp.post("/messages")
 def send_message() -> dict[str, Any]:
     """Deliver a message by name, business key and correlation keys."""
-    load_args(NoArgsSchema())
-    body = load_body(MessageSchema())
+    load_args(NoArgsSchema)
+    body = load_body(MessageSchema)
     result = engine().runtime.send_message(body["name"], body.get("business_key"),
                                            body.get("correlation_keys"), body.get("variables"),
                                            all_=body["all_"], sender=actor())
-    return dump(MessageResultSchema(), result)
+    return dump(MessageResultSchema, result)
 
 
 @bp.post("/signals")
@@ -26,7 +26,7 @@ def send_signal() -> tuple[dict[str, Any], int]:
 
     Like Camunda, a signal nobody waits for is no error: it is answered with empty lists.
     """
-    load_args(NoArgsSchema())
-    body = load_body(SignalSchema())
+    load_args(NoArgsSchema)
+    body = load_body(SignalSchema)
     result = engine().runtime.send_signal(body["name"], body.get("variables"), sender=actor())
-    return dump(MessageResultSchema(), result), 202
+    return dump(MessageResultSchema, result), 202

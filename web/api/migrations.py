@@ -58,7 +58,7 @@ def generate_migration_plan() -> dict[str, Any]:
     management = engine().management
     plan = management.generate_migration_plan(body["source_definition_id"],
                                               body["target_definition_id"])
-    return dump(GeneratedPlanSchema(), {
+    return dump(GeneratedPlanSchema, {
         "plan": plan.as_dict(),
         "source_elements": management.migration_elements(plan.source_definition_id),
         "target_elements": management.migration_elements(plan.target_definition_id)})
@@ -68,7 +68,7 @@ def generate_migration_plan() -> dict[str, Any]:
 def validate_migration() -> dict[str, Any]:
     """Say what is wrong with the plan and, per instance, why it cannot migrate."""
     plan, ids = _selection(_body(SelectionSchema()))
-    return dump(ValidationReportSchema(), engine().management.validate_migration(plan, ids))
+    return dump(ValidationReportSchema, engine().management.validate_migration(plan, ids))
 
 
 @bp.post("/migrations")
@@ -80,21 +80,21 @@ def migrate() -> tuple[dict[str, Any], int]:
     management = engine().management
     if body.get("instance_ids"):
         results = management.migrate(plan, ids, body["dry_run"], actor())
-        return dump(MigrationResultSchema(), {"dry_run": body["dry_run"],
+        return dump(MigrationResultSchema, {"dry_run": body["dry_run"],
                                               "results": results}), 200
     batch = management.start_migration_batch(plan, ids, body["dry_run"], actor())
-    return dump(BatchSchema(), batch), 202
+    return dump(BatchSchema, batch), 202
 
 
 @bp.get("/migrations/batches/<batch_id>")
 def show_migration_batch(batch_id: str) -> dict[str, Any]:
     """A batch's progress: total, done, failed, status."""
-    return dump(BatchSchema(), engine().management.migration_batch(batch_id))
+    return dump(BatchSchema, engine().management.migration_batch(batch_id))
 
 
 @bp.get("/migrations")
 def list_migrations() -> dict[str, Any]:
     """Migrations done, newest first: from, to, plan, who, when."""
-    args = load_args(HistoryArgsSchema())
-    return dump(RecordListSchema(), {"items": engine().management.migrations(
+    args = load_args(HistoryArgsSchema)
+    return dump(RecordListSchema, {"items": engine().management.migrations(
         args.get("instance_id"), args["limit"], args["offset"])})

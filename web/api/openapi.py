@@ -22,6 +22,10 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
      s.DefinitionVersionsSchema),
     ("/process-definitions/{key}/xml", "get", "Source XML of a definition",
      s.VersionArgsSchema, None, 200, "xml"),
+    ("/process-definitions/{key}/diff", "get", "What changed between two versions",
+     s.DiffArgsSchema, None, 200, s.ModelDiffSchema),
+    ("/process-definitions/{key}/rollback", "post", "Deploy an earlier version as the newest",
+     None, s.RollbackSchema, 201, s.DeploymentSchema),
     ("/process-instances", "post", "Start an instance", s.WaitArgsSchema,
      s.StartInstanceSchema, 201, s.InstanceSchema),
     ("/process-instances", "get", "List instances", s.InstanceArgsSchema, None, 200,
@@ -78,8 +82,9 @@ def _operation(summary: str, query: Any, body: Any, status: int, response: Any,
         op["parameters"].append({"in": "query", "schema": query})
     if body == "multipart":
         op["requestBody"] = {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "properties": {"files": {
-                "type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+            "type": "object", "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                "comment": {"type": "string", "maxLength": 2000}}}}}}
     elif body is not None:
         op["requestBody"] = {"content": {"application/json": {"schema": body}}}
     content = ({"application/xml": {"schema": {"type": "string"}}} if response == "xml"

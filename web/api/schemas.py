@@ -112,6 +112,38 @@ class DeployArgsSchema(StrictSchema):
     dry_run = fields.Boolean(load_default=False)
 
 
+class DiffArgsSchema(StrictSchema):
+    from_ = fields.Integer(required=True, data_key="from",
+                           validate=validate.Range(min=1, max=MAX_INT32))
+    to = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT32))
+
+
+class RollbackSchema(StrictSchema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT32))
+
+
+class ChangeDetailSchema(Schema):
+    what = fields.Function(lambda d: d[0])
+    before = fields.Function(lambda d: d[1])
+    after = fields.Function(lambda d: d[2])
+
+
+class ChangeSchema(Schema):
+    element_id = fields.String()
+    kind = fields.String()
+    type = fields.String()
+    name = fields.String(allow_none=True)
+    details = fields.List(fields.Nested(ChangeDetailSchema))
+
+
+class ModelDiffSchema(Schema):
+    key = fields.String()
+    from_ = fields.Integer(data_key="from")
+    to = fields.Integer()
+    changes = fields.List(fields.Nested(ChangeSchema))
+    moved = fields.List(fields.String())
+
+
 class InstanceArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]))
     process_key = fields.String()
@@ -182,6 +214,7 @@ class DefinitionSchema(Schema):
     content_hash = fields.String()
     deployed_at = UtcDateTime()
     deployed_by = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
 
 
 class DefinitionPageSchema(Schema):

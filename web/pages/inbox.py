@@ -29,6 +29,7 @@ from .common import (
     page_number,
     register_error_pages,
 )
+from .figures import show_figure
 from .forms import form_fields, read_submission
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -136,7 +137,9 @@ def _render_task(task: HumanTask, values: dict[str, Any] | None = None,
     is_open = task.status in ("ready", "claimed")
     mine = task.assignee == user.name
     variables = display_variables(user, instance.variables)
+    figures = [(figure, show_figure(figure)) for figure in eng.tasks.figures(task, variables)]
     context = {
+        "figures": figures,
         "task": task, "instance": instance, "definition": definition,
         "fields": form_fields(task.form, values, errors), "errors": errors or {},
         "key_variables": {k: v for k, v in variables.items()

@@ -9,6 +9,6 @@ from ..common import register_error_pages
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 register_error_pages(bp)
 
-from . import dashboard, definitions, instances, migrations  # noqa: E402  (the views register on bp)
+from . import dashboard, definitions, editor, instances, migrations, versions  # noqa: E402,I001
 
-__all__ = ["bp", "dashboard", "definitions", "instances", "migrations"]
+__all__ = ["bp", "dashboard", "definitions", "editor", "instances", "migrations", "versions"]

@@ -52,8 +52,9 @@ def upload() -> ResponseReturnValue:
                             "message": "choose one or more .bpmn, .dmn or form .json files"}],
                           400)
     files = {f.filename or "": f.read() for f in uploads}
+    comment = (request.form.get("comment") or "").strip() or None
     try:
-        deployed = engine().repository.deploy(files, deployed_by=me().name)
+        deployed = engine().repository.deploy(files, deployed_by=me().name, comment=comment)
     except DefinitionError as exc:
         return _list_page([p.as_dict() for p in exc.problems], 422)
     for d in deployed:

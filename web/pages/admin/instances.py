@@ -87,6 +87,8 @@ def instances() -> str:
         page=filters["page"], per_page=PER_PAGE)
     names = {d.key: d.name or d.key for d in eng.repository.list_definitions("process")}
     pages = max(1, -(-page.total // PER_PAGE))
+    if page.total_capped:  # there are more than counted: a next page at least
+        pages = max(pages, page.page + 1)
 
     def query(**changes: Any) -> dict[str, Any]:
         merged = {**filters, **changes}

@@ -71,6 +71,10 @@
     }).forEach(function (flow) { canvas.addMarker(flow.id, 'bf-visited'); });
 
     mark(list(element, 'current'), 'bf-current');
+    // two versions compared: what this version added, changed or (the older one) removed
+    mark(list(element, 'added'), 'bf-added');
+    mark(list(element, 'changed'), 'bf-changed');
+    mark(list(element, 'removed'), 'bf-removed');
     list(element, 'active').forEach(function (id) {
       if (registry.get(id)) {
         canvas.addMarker(id, 'bf-active');
@@ -158,6 +162,16 @@
         return view ? viewer.open(view) : null;
       })
       .then(function () {
+        ['added', 'changed', 'removed'].forEach(function (kind) {
+          list(element, kind).forEach(function (ruleId) {
+            element.querySelectorAll('[data-row-id="' + ruleId + '"]').forEach(function (cell) {
+              var row = cell.closest('tr');
+              if (row) {
+                row.classList.add('bf-' + kind + '-row');
+              }
+            });
+          });
+        });
         list(element, 'matched').forEach(function (ruleId) {
           element.querySelectorAll('[data-row-id="' + ruleId + '"]').forEach(function (cell) {
             cell.classList.add('bf-matched');
