@@ -131,7 +131,9 @@ def start_server(tmp: str, workers: int) -> tuple[subprocess.Popen[bytes], int, 
     bridgeflow = str(Path(sys.executable).with_name("bridgeflow"))
     env = dict(os.environ, BRIDGEFLOW_DATABASE_URL=f"sqlite:///{tmp}/rest.db",
                BRIDGEFLOW_PROCESSES_DIR=f"{tmp}/processes")
-    key = subprocess.run([bridgeflow, "api-keys", "create", "rest-bench"], env=env, check=True,
+    subprocess.run([bridgeflow, "db", "upgrade"], env=env, check=True, capture_output=True)
+    key = subprocess.run([bridgeflow, "api-keys", "create", "rest-bench", "--scope",
+                          "processes:start"], env=env, check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
     port = free_port()
     log = open(f"{tmp}/server.log", "wb")  # noqa: SIM115 - closed with the directory

@@ -24,6 +24,8 @@ from .vocabulary import JobKind
 INSTANCES = cast(Table, Instance.__table__)
 EVENTS = cast(Table, Event.__table__)
 HUMAN_TASKS = cast(Table, HumanTask.__table__)
+# what ``Advance.event`` gives each audit event
+EVENT_COLUMNS = ("instance_id", "type", "element_id", "actor", "data", "created_at")
 
 
 class LeaseLostError(Exception):
@@ -98,8 +100,12 @@ class Advance:
 
     def record_steps(self) -> None:
         """Move the steps the runner took into the audit trail."""
-        for step in self.runner.steps:
-            self.event("step", step.element_id, type=step.element_type, name=step.name)
+        now = utcnow()  # the steps were all taken in the run that just ended
+        inst_id = self.inst.id
+        self.events.extend({"instance_id": inst_id, "type": "step", "element_id": step.element_id,
+                            "actor": None, "data": {"type": step.element_type,
+                                                    "name": step.name}, "created_at": now}
+                           for step in self.runner.steps)
         self.runner.steps.clear()
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import ColumnElement, Connection, delete, func, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,16 @@ DMN_SUFFIXES = (".dmn", ".dmn11.xml")
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
 _NEWEST_VERSION = text("SELECT max(version) FROM definitions "
                        "WHERE key = :key AND kind = 'process'")
+
+
+def newest_version_is(key: ColumnElement[str], version: ColumnElement[int],
+                      ) -> ColumnElement[bool]:
+    """A condition for a guarded write: ``version`` is still the newest of process ``key``
+    (what ``is_latest`` asks, inside the statement that depends on it)."""
+    newest = (select(func.max(Definition.version))
+              .where(Definition.key == key, Definition.kind == literal_column("'process'"))
+              .scalar_subquery())
+    return newest == version
 
 
 STARTUP = "startup"

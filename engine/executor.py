@@ -28,23 +28,32 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Integer, String, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import calling, external_work, jobs, migration_batch, retention
-from .advance import EVENTS, INSTANCES, Advance, LeaseLostError, Snapshot, insert_events
+from .advance import (
+    EVENT_COLUMNS,
+    EVENTS,
+    INSTANCES,
+    Advance,
+    LeaseLostError,
+    Snapshot,
+    insert_events,
+)
 from .bpmn.reports import ServiceCall, TaskFailure
 from .bpmn.runtime import WorkflowRunner
 from .bpmn.script_engine import SandboxScriptEngine
 from .bpmn.serializer import load_state, to_json_value
 from .config import Settings
 from .db import Database
-from .definitions import DefinitionRef, Definitions
+from .definitions import DefinitionRef, Definitions, newest_version_is
 from .doorbell import Doorbell
 from .errors import ConflictError, StaleStateError, StateFormatError
 from .instances import create_instance
 from .migration import Migrator
 from .models import Event, HumanTask, Incident, Instance, Job, new_id, utcnow
+from .prepared_insert import PreparedInsert, written_row
 from .registry import (
     CallContext,
     CallFailure,
@@ -308,6 +317,8 @@ class Executor:
             adv.record_steps()
             if failure is not None:
                 return failure
+            if adv.runner.completed:  # an ended workflow has no call left to make
+                return None
             pending = []
             for call in adv.runner.pending_service_calls():
                 if self.registry.is_external(call.operation):  # a worker's: no side effect
@@ -412,7 +423,8 @@ class Executor:
         # the messages: reading those empties the workflow's list of what it threw)
         uncaught = runner.uncaught() if inst.caller is not None else ([], [])
         adv.thrown.extend(runner.thrown_messages())
-        blob = runner.dump()
+        # an ended instance is never advanced again: its history is the events, not a state
+        blob = None if runner.completed else runner.dump()
         with self.db.write() as session:
             if job_id is not None and not jobs.still_mine(session, job_id, worker_id):
                 raise LeaseLostError()
@@ -567,18 +579,19 @@ class Executor:
         values: dict[str, Any] = dict(
             id=inst.id, definition_id=definition.id, process_key=definition.key,
             version=definition.version, business_key=business_key, status=status,
-            variables=runner.variables(), state=runner.dump(), started_by=started_by,
+            variables=runner.variables(), state=None if completed else runner.dump(),
+            started_by=started_by,
             active_elements=[] if completed else runner.active_elements(), revision=1,
             created_at=now, updated_at=now, ended_at=now if completed else None)
         if completed and not (adv.incidents or adv.thrown or adv.new_jobs or runner.signals):
             # the common case of an automatic process: two plain inserts, no ORM session
             adv.event("instance_completed")
             with self.db.write_core() as connection:
-                if not self.definitions.is_latest(connection, definition):
+                written = _INSERT_INSTANCE.execute(connection, [values])
+                if written is None or written.rowcount != 1:  # rolled back: nothing written
                     raise StaleStateError(f"a newer version of {definition.key} was deployed")
-                connection.execute(INSTANCES.insert(), [values])
-                connection.execute(EVENTS.insert(), adv.events)
-            return Instance(**values), None
+                _INSERT_EVENTS.execute(connection, adv.events)
+            return written_row(Instance, values), None
         with self.db.write() as session:
             if not self.definitions.is_latest(session, definition):
                 raise StaleStateError(f"a newer version of {definition.key} was deployed")
@@ -688,6 +701,15 @@ _APPLY: dict[JobKind, Callable[[Executor, Advance, dict[str, Any]], TaskFailure 
     JobKind.SET_VARIABLES: Executor._on_set_variables,
 }
 
+
+# The two inserts of a start that ran to its end (the columns ``start_inline`` gives); the
+# instance row only if its version is still the newest, checked in the same statement.
+_INSERT_INSTANCE = PreparedInsert(INSTANCES, (
+    "id", "definition_id", "process_key", "version", "business_key", "status", "variables",
+    "state", "started_by", "active_elements", "revision", "created_at", "updated_at",
+    "ended_at"), where=newest_version_is(bindparam("process_key", type_=String()),
+                                         bindparam("version", type_=Integer())))
+_INSERT_EVENTS = PreparedInsert(EVENTS, EVENT_COLUMNS)
 
 _SNAPSHOT_COLUMNS = [INSTANCES.c[name] for name in (
     "id", "definition_id", "process_key", "business_key", "status", "state", "variables",

@@ -85,7 +85,8 @@ class Definition(Base):
 
 
 class Instance(Base):
-    """A running or finished process instance and its serialized state (spec not included)."""
+    """A running or finished process instance and its serialized state (spec not included;
+    none once it completed: an ended instance is never advanced again)."""
 
     __tablename__ = "instances"
     __table_args__ = (

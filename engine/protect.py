@@ -215,6 +215,15 @@ class PersonalNames:
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
+    @property
+    def by_name_only(self) -> bool:
+        """Whether every pattern is a plain name (no ``a.b`` path): a key alone decides."""
+        return not self._paths
+
+    def named(self, key: str) -> bool:
+        """Whether a key matches one of the plain name patterns."""
+        return bool(self._named(key))
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.matches((key,))
 
@@ -263,9 +272,10 @@ def _walk_seal(data: Any, names: PersonalNames, fn: Callable[[Any], Any],
                path: tuple[str, ...] = ()) -> Any:
     if isinstance(data, dict):
         out: dict[Any, Any] | None = None
+        by_name = names.by_name_only  # then no path is needed: the common case, kept cheap
         for key, value in data.items():
-            here = (*path, str(key))
-            if names.matches(here):
+            here = path if by_name else (*path, str(key))
+            if names.named(str(key)) if by_name else names.matches(here):
                 new = value if value is None or is_sealed(value) else fn(value)
             elif isinstance(value, dict | list):
                 new = _walk_seal(value, names, fn, here)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -391,6 +392,9 @@ class WorkflowRunner:
         starts by one of them and must not also wait on (or fire) the others. When the
         process has no start of that kind, nothing is changed.
         """
+        kinds = _start_kinds(self.wf.spec)
+        if len(kinds) < 2 or kind not in kinds:
+            return  # nothing else to cancel, or no start of this kind: the workflow stays
         starts = [t for t in self.wf.get_tasks(state=TaskState.NOT_FINISHED_MASK)
                   if t.workflow is self.wf and type(t.task_spec).__name__ == "StartEvent"]
         if any(catching.start_kind(t) == kind for t in starts):
@@ -627,6 +631,17 @@ _STRUCTURAL = {"BoundaryEventSplit", "BoundaryEventJoin", "_EndJoin", "StartTask
 
 
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
+
+
+def _start_kinds(spec: Any) -> frozenset[str]:
+    """The kinds of the process's own start events, worked out once per spec."""
+    kinds: frozenset[str] | None = getattr(spec, "bf_start_kinds", None)
+    if kinds is None:
+        kinds = spec.bf_start_kinds = frozenset(
+            catching.start_kind(SimpleNamespace(task_spec=task_spec))
+            for task_spec in spec.task_specs.values()
+            if type(task_spec).__name__ == "StartEvent")
+    return kinds
 
 
 def element_type(spec: Any) -> str:

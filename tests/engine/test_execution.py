@@ -216,6 +216,25 @@ def test_instance_rows_do_not_embed_the_process_spec(engine: Engine, database) -
         assert b"review_request" in row.state
 
 
+def test_an_ended_instance_keeps_its_variables_and_history_but_no_workflow_state(
+        engine: Engine, database, drain: Callable[..., None]) -> None:  # type: ignore[no-untyped-def]
+    automatic = engine.runtime.start("auto_steps", None, {"lines": [{"qty": 1, "price": 9.0}]},
+                                     wait=5)
+    reviewed = engine.runtime.start("review", None, {}, wait=5)
+    [task] = engine.tasks.open_tasks_of(reviewed.id)
+    engine.tasks.complete(task.id, "ann", {"decision": "reject", "amount": 0})
+    drain()
+    for inst in (automatic, reviewed):
+        with database.read() as s:
+            row = s.get(Instance, inst.id)
+            assert row is not None and row.status == "completed"
+            assert row.state is None  # never advanced again: nothing to restore
+        again = engine.runtime.instance(inst.id)
+        assert again.variables == row.variables and again.active_elements == []
+        assert [t for t, _ in _types(engine, inst.id)][-1] == "instance_completed"
+    assert engine.runtime.instance(automatic.id).variables["net"] == 9.0
+
+
 def test_each_round_of_a_loop_is_a_new_call_for_the_connector(engine: Engine,
                                                               system: FakeSystem) -> None:
     # Connectors de-duplicate by the idempotency key: a loop's second round must not look

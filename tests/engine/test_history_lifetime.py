@@ -238,7 +238,8 @@ def test_erase_removes_the_customers_values_everywhere_and_keeps_others(
     theirs = finish(engine, "short_lived", "C-7", OTHER)
     engine.runtime.accept_event(source="crm", event_id="ev-1", event_type="order.created",
                                 record_id="C-42", variables={"name": SECRET})
-    assert len(tables_holding(database, SECRET)) >= 3  # variables, tasks, events at least
+    # variables and the task's completion data at least (an ended instance keeps no state)
+    assert len(tables_holding(database, SECRET)) >= 2
 
     report = engine.management.erase("C-42", actor="dpo")
 

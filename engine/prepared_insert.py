@@ -1,0 +1,117 @@
+"""INSERTs for the hottest write (an inline start), compiled once per database kind.
+
+A Core ``table.insert()`` looks its compiled form up in a cache and builds an execution
+context for it on every call; on a start that runs to its end in memory that was more than
+the SQL itself. These statements convert every value with the columns' own types (sealing,
+masking, JSON, dates), exactly as Core would, then hand the rows to the driver through
+``exec_driver_sql``, so statement events (round-trip counting, logging) still see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Table,
+    bindparam,
+    cast,
+    select,
+    type_coerce,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
+
+_Row = TypeVar("_Row", bound=DeclarativeBase)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    keys: tuple[str, ...]  # in the order of the statement's parameters
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+
+class PreparedInsert:
+    """``INSERT INTO table (columns) VALUES (…)`` for rows that give every one of ``columns``.
+
+    With ``where`` (a condition whose parameters are named after columns, e.g.
+    ``bindparam("version")``), ``INSERT … SELECT … WHERE``: the row is written only if the
+    condition holds, in the same statement; the result's ``rowcount`` says whether it was.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str],
+                 where: ColumnElement[bool] | None = None) -> None:
+        omitted = [c.name for c in table.columns
+                   if c.name not in columns and c.default is not None]
+        if omitted:  # Core would fill these in; this statement would leave them NULL
+            raise ValueError(f"{table.name}: columns with a default must be given: {omitted}")
+        self.table = table
+        self.columns = tuple(columns)
+        self.where = where
+        self._compiled: dict[Dialect, _Compiled] = {}
+        self._lock = Lock()
+
+    def execute(self, connection: Connection,
+                rows: Sequence[Mapping[str, Any]]) -> CursorResult[Any] | None:
+        """Insert ``rows`` (one statement; several rows go as one ``executemany``)."""
+        if not rows:
+            return None
+        compiled = self._for(connection.dialect)
+        pairs = tuple(zip(compiled.keys, compiled.processors, strict=True))
+        params: list[Any]
+        if compiled.positional:
+            params = [tuple(row[k] if p is None else p(row[k]) for k, p in pairs)
+                      for row in rows]
+        else:
+            params = [{k: row[k] if p is None else p(row[k]) for k, p in pairs}
+                      for row in rows]
+        return connection.exec_driver_sql(compiled.sql,
+                                          params[0] if len(params) == 1 else params)
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect)
+        if found is None:
+            with self._lock:
+                found = self._compiled[dialect] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        columns = list(self.columns)
+        if self.where is None:
+            statement: Any = self.table.insert()
+        else:
+            # PostgreSQL types a SELECT's parameters from their casts (an INSERT … VALUES
+            # takes the columns' types); SQLite needs no cast and keeps the values as they are
+            typed = cast if dialect.name == "postgresql" else type_coerce
+            values = [typed(bindparam(c, type_=self.table.c[c].type), self.table.c[c].type)
+                      for c in columns]
+            statement = self.table.insert().from_select(
+                columns, select(*values).where(self.where))
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        if compiled.positional:
+            keys = tuple(compiled.positiontup or ())
+        else:
+            keys = tuple(compiled.binds)
+        if not set(keys) <= set(columns):  # every parameter is named after a column
+            raise ValueError(f"{self.table.name}: unexpected parameters {keys}")
+        processors = tuple(compiled.binds[k].type.dialect_impl(dialect).bind_processor(dialect)
+                           for k in keys)
+        return _Compiled(str(compiled), keys, processors, compiled.positional)
+
+
+def written_row(model: type[_Row], values: Mapping[str, Any]) -> _Row:
+    """The ORM object of a row just written by a Core insert, to return to a caller.
+
+    It is never added to a session, so it skips the constructor's change tracking (which
+    cost more than the insert's own values); attributes not in ``values`` read as None.
+    """
+    row: _Row = model.__mapper__.class_manager.new_instance()
+    row.__dict__.update(values)
+    return row
