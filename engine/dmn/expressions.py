@@ -17,10 +17,11 @@ from engine.dmn.feel_unary import TestCompiler
 
 __all__ = ["FeelExpressionError", "FeelSyntaxError", "compile_feel", "is_feel", "real_errors"]
 
-# null met by an operator or a path: FEEL's null propagation (a missing variable), which
-# Camunda lets through as null too, not a mistake in the expression
+# null met by an operator, a path or a built-in function: FEEL's null propagation (a
+# missing variable), which Camunda lets through as null too, not a mistake in the expression
 _NULL_PROPAGATION = re.compile(r"(?:^|: )(?:(?:null \S+ .+|.+ \S+ null|-null) is not defined: null"
-                               r"$|a null has no property ')")
+                               r"$|a null has no property '"
+                               r"|[\w ]+\(\) gave null: it was given null$)")
 
 
 def real_errors(errors: list[str]) -> list[str]:

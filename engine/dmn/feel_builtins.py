@@ -105,8 +105,11 @@ class Builtin:
                    "as it takes")
             return None
         if result is None and self.name not in _NULL_IS_AN_ANSWER:
-            report(f"{self.name}() gave null: its arguments are missing, too many or not of "
-                   "the types it takes")
+            if any(arg is None for arg in args):  # null in, null out: a missing value
+                report(f"{self.name}() gave null: it was given null")
+            else:
+                report(f"{self.name}() gave null: its arguments are missing, too many or not "
+                       "of the types it takes")
         return result
 
     def _invoke(self, args: list[Any], named: dict[str, Any] | None) -> Any:
