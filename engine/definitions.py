@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Connection, func, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import jobs, xml_text
+from . import xml_text
 from .bpmn import catching, dialects, serializer
 from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
@@ -40,11 +40,11 @@ from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
 from .figures import check_figures
 from .forms import bundle_references
-from .models import Definition, Event, Job, MessageSubscription, utcnow
+from .models import Definition, Event, utcnow
 from .scripting import Sandbox
 from .test_files import is_test_file, stored_tests
-from .timeutil import next_cycle_time, shortest_cycle_gap
-from .vocabulary import JobKind, SubscriptionKind
+from .timeutil import shortest_cycle_gap
+from .versioning import MAX_COMMENT, STARTUP, DeployingAs, next_version, subscribe_starts
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +65,6 @@ def newest_version_is(key: ColumnElement[str], version: ColumnElement[int],
               .where(Definition.key == key, Definition.kind == literal_column("'process'"))
               .scalar_subquery())
     return newest == version
-
-
-STARTUP = "startup"
-"""Who deploys the processes folder when Bridgeflow starts."""
-MAX_COMMENT = 2000
-
-
-@dataclass(frozen=True)
-class _How:
-    """Who deploys, what they wrote about it, and whether older versions may come back."""
-
-    by: str | None
-    comment: str | None
-    keep_newer: bool
 
 
 @dataclass(frozen=True)
@@ -126,7 +112,7 @@ class Definitions:
         if comment is not None and len(comment) > MAX_COMMENT:
             raise DefinitionError([Problem("(request)", f"the comment is {len(comment)} "
                                            f"characters long; at most {MAX_COMMENT} are kept")])
-        how = _How(deployed_by, comment or None, keep_newer)
+        how = DeployingAs(deployed_by, comment or None, keep_newer)
         problems: list[Problem] = []
         bpmn: dict[str, bytes] = {}
         forms: dict[str, bytes] = {}
@@ -184,7 +170,7 @@ class Definitions:
                     for filename, content, doc in dmn_docs:
                         out.extend(store_decisions(
                             session, filename, content, doc, how.by, how.comment,
-                            lambda s, k, kind, h: self._next_version(s, k, kind, h,
+                            lambda s, k, kind, h: next_version(s, k, kind, h,
                                                                      how.keep_newer),
                             tests_of))
                     if dry_run:
@@ -276,42 +262,15 @@ class Definitions:
                     out[row.filename] = row.source.encode()
         return out
 
-    def _next_version(self, session: Session, key: str, kind: str, content_hash: str,
-                      keep_newer: bool) -> tuple[Definition | None, int, tuple[str, ...]]:
-        """The version the content would be (or the stored one it already is), and why a
-        file of the processes folder is not deployed or replaces a console version."""
-        latest = session.scalars(select(Definition).where(
-            Definition.key == key, Definition.kind == kind)
-            .order_by(Definition.version.desc()).limit(1)).first()
-        if latest is not None and latest.content_hash == content_hash:
-            return latest, latest.version, ()
-        if latest is None:
-            return None, 1, ()
-        if not keep_newer or latest.deployed_by == STARTUP:
-            return None, latest.version + 1, ()
-        by = f"{latest.deployed_by or 'someone'} on {latest.deployed_at:%Y-%m-%d %H:%M} UTC"
-        older = session.scalar(select(func.max(Definition.version)).where(
-            Definition.key == key, Definition.kind == kind,
-            Definition.content_hash == content_hash))
-        if older is not None:
-            return latest, latest.version, (
-                f"the processes folder holds version {older}; version {latest.version}, "
-                f"deployed by {by}, is newer and stays the newest (`bridgeflow export` "
-                "writes it to the folder)",)
-        return None, latest.version + 1, (
-            f"the processes folder's file differs from version {latest.version}, deployed "
-            f"by {by}, and is deployed over it as version {latest.version + 1} "
-            "(`bridgeflow export` writes console versions to the folder first)",)
-
     def _store_process(self, session: Session, process: ParsedProcess,
-                       forms: dict[str, dict[str, Any]], how: _How,
+                       forms: dict[str, dict[str, Any]], how: DeployingAs,
                        now: datetime, tests: dict[str, str] | None = None) -> Deployed:
         used: dict[str, Any] = {name: forms[name] for name in process.forms if name in forms}
         if tests:
             used["tests"] = tests  # no form file is named "tests" (forms end in .json)
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
-        same, version, notes = self._next_version(session, process.key, "process", digest,
+        same, version, notes = next_version(session, process.key, "process", digest,
                                                   how.keep_newer)
         topics = tuple(sorted({op for op in process.operations if op and self.is_external(op)}))
         if same is not None:
@@ -326,30 +285,10 @@ class Definitions:
                          history_ttl_days=process.history_ttl_days)
         session.add(row)
         session.flush()
-        self._subscribe_starts(session, process)
+        subscribe_starts(session, process)
         session.add(Event(type="definition_deployed", actor=deployed_by,
                           data={"key": row.key, "version": version, "kind": "process"}))
         return Deployed(row.id, row.key, version, "process", row.name, True, topics, notes)
-
-    def _subscribe_starts(self, session: Session, process: ParsedProcess) -> None:
-        session.execute(delete(MessageSubscription).where(
-            MessageSubscription.process_key == process.key,
-            MessageSubscription.instance_id.is_(None)))
-        for name in process.message_starts:
-            session.add(MessageSubscription(message_name=name, process_key=process.key,
-                                            element_id="start"))
-        for name in process.signal_starts:
-            session.add(MessageSubscription(kind=SubscriptionKind.SIGNAL, message_name=name,
-                                            process_key=process.key, element_id="start"))
-        session.execute(delete(Job).where(Job.kind == JobKind.START_TIMER,
-                                          Job.payload["process_key"].as_string() == process.key))
-        first = (next_cycle_time(process.timer_start, utcnow())
-                 if process.timer_start else None)
-        if process.timer_start and first is not None:
-            # the first start is the cycle's first time, not the moment of deployment
-            jobs.enqueue(session, JobKind.START_TIMER, payload={"process_key": process.key,
-                                                          "expression": process.timer_start,
-                                                          "fired": 0}, due_at=first)
 
     # -- reading ------------------------------------------------------------------------
 
