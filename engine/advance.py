@@ -115,3 +115,20 @@ def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
         return
     session.flush()  # rows the events refer to go first
     session.connection().execute(EVENTS.insert(), events)
+
+
+def snapshot_of(row: Any) -> Snapshot:
+    """What the executor knows of an instance, from its row (ORM or Core)."""
+    caller = ((row.parent_instance_id, row.parent_task_id, row.parent_element_id)
+              if row.parent_instance_id and row.parent_task_id else None)
+    return Snapshot(row.id, row.definition_id, row.process_key, row.business_key, row.status,
+                    row.state, dict(row.variables or {}), row.revision, row.started_by, caller)
+
+
+def task_about(task: HumanTask) -> dict[str, Any]:
+    """A user task as its task listeners see it (``task.assignee``, ``task.name`` …)."""
+    return {"id": task.id, "name": task.name, "element_id": task.element_id,
+            "assignee": task.assignee or task.completed_by,
+            "candidate_groups": list(task.candidate_groups or []),
+            "candidate_users": list(task.candidate_users or []), "priority": task.priority,
+            "due_at": task.due_at.isoformat() + "Z" if task.due_at else None}

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
 from .call_activity import CallActivityTask
-from .runtime import element_type
+from .runner_core import element_type
 
 # spec names SpiffWorkflow derives from an element id
 _SUFFIXES = (" [child]", ".BoundaryEventSplit", ".BoundaryEventJoin")
