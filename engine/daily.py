@@ -20,7 +20,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -45,11 +45,15 @@ class Day:
         self.buckets: dict[str, int] = {}
 
     def add_duration(self, seconds: float) -> None:
-        self.completed += 1
+        self.add_group(bucket(seconds), 1, seconds, seconds)
+
+    def add_group(self, in_bucket: int, count: int, seconds: float, largest: float) -> None:
+        """Add ``count`` durations of one bucket, summing ``seconds``, the longest ``largest``."""
+        self.completed += count
         self.seconds += seconds
-        self.max_seconds = max(self.max_seconds, seconds)
-        key = str(bucket(seconds))
-        self.buckets[key] = self.buckets.get(key, 0) + 1
+        self.max_seconds = max(self.max_seconds, largest)
+        key = str(in_bucket)
+        self.buckets[key] = self.buckets.get(key, 0) + count
 
     def merge(self, other: Day | DayFigure) -> None:
         self.started += other.started
@@ -127,9 +131,13 @@ def roll_up(db: Database, now: datetime) -> None:
             .values(mark_at=cutoff)).rowcount  # type: ignore[attr-defined]
         if not moved:  # another process rolled this range up just now
             return
-        for key, days in _tail(s, start, cutoff, None).items():
+        tail = _tail(s, start, cutoff, None)
+        touched = sorted({day for days in tail.values() for day in days})
+        rows = {(r.day, r.process_key): r for r in s.scalars(
+            select(DayFigure).where(DayFigure.day.in_(touched)))} if touched else {}
+        for key, days in tail.items():
             for day, more in days.items():
-                row = s.get(DayFigure, (day, key))
+                row = rows.get((day, key))
                 if row is None:
                     row = DayFigure(day=day, process_key=key, started=0, started_completed=0,
                                     completed=0, seconds=0.0, max_seconds=0.0, buckets={})
@@ -154,25 +162,46 @@ def _tail(s: Session, start: datetime | None, until: datetime | None,
     def day_of(key: str, day: date) -> Day:
         return out.setdefault(key, {}).setdefault(day, Day())
 
-    started = (select(Instance.process_key, _day(Instance.created_at), func.count())
-               .group_by(Instance.process_key, _day(Instance.created_at)))
-    completed = (select(Instance.process_key, Instance.created_at, Instance.ended_at)
-                 .where(Instance.status == InstanceStatus.COMPLETED,
-                        Instance.ended_at.is_not(None)))
-    if start is not None:
-        started = started.where(Instance.created_at >= start)
-        completed = completed.where(Instance.ended_at >= start)
-    if until is not None:
-        started = started.where(Instance.created_at < until)
-        completed = completed.where(Instance.ended_at < until)
+    def between(query: Any, column: Any) -> Any:
+        if start is not None:
+            query = query.where(column >= start)
+        if until is not None:
+            query = query.where(column < until)
+        return query
+
+    completed = (Instance.status == InstanceStatus.COMPLETED, Instance.ended_at.is_not(None))
+    created_day = _day(Instance.created_at)
+    started = between(select(Instance.process_key, created_day, func.count())
+                      .group_by(Instance.process_key, created_day), Instance.created_at)
     for key, day, n in s.execute(started):
         day_of(key, _as_date(day)).started += int(n)
-    for key, created, ended in s.execute(completed.execution_options(yield_per=5000)):
-        if ended is None:  # pragma: no cover (filtered out)
-            continue
-        day_of(key, ended.date()).add_duration(max(0.0, (ended - created).total_seconds()))
-        if created_since is None or created >= created_since:
-            day_of(key, created.date()).started_completed += 1
+    done = between(select(Instance.process_key, created_day, func.count()).where(*completed)
+                   .group_by(Instance.process_key, created_day), Instance.ended_at)
+    if created_since is not None:
+        done = done.where(Instance.created_at >= created_since)
+    for key, day, n in s.execute(done):
+        day_of(key, _as_date(day)).started_completed += int(n)
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        # grouped by day and bucket in SQL: the first rollup of a long history stays quick
+        seconds = func.greatest(func.extract("epoch", Instance.ended_at - Instance.created_at),
+                                0.0)
+        ms = seconds * 1000.0
+        bucket_of = case((ms <= 1.0, 0),
+                         else_=func.ceil(func.ln(ms) / math.log(RATIO) - 1e-9))
+        ended_day = _day(Instance.ended_at)
+        grouped = between(select(Instance.process_key, ended_day, bucket_of, func.count(),
+                                 func.sum(seconds), func.max(seconds)).where(*completed)
+                          .group_by(Instance.process_key, ended_day, bucket_of),
+                          Instance.ended_at)
+        for key, day, b, n, total, largest in s.execute(grouped):
+            day_of(key, _as_date(day)).add_group(int(b), int(n), float(total), float(largest))
+        return out
+    rows = between(select(Instance.process_key, Instance.created_at, Instance.ended_at)
+                   .where(*completed), Instance.ended_at)
+    for key, created, ended in s.execute(rows.execution_options(yield_per=5000)):
+        seconds_taken = max(0.0, (ended - created).total_seconds())
+        day_of(key, ended.date()).add_group(bucket(seconds_taken), 1, seconds_taken,
+                                            seconds_taken)
     return out
 
 
