@@ -17,7 +17,7 @@ counted in the days they ran, as the running totals keep them (Prometheus-style 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -29,6 +29,7 @@ from .statistics import SETTLE
 from .vocabulary import InstanceStatus
 
 MARK = "days"
+ROLL_EVERY = timedelta(minutes=1)  # a read rolls up when the watermark trails more than this
 RATIO = 1.1  # bucket i holds durations in (RATIO**(i-1), RATIO**i] milliseconds
 ACCURACY = "within 10 % (histogram buckets 10 % wide), never below the exact value"
 
@@ -61,8 +62,9 @@ class Day:
         self.completed += other.completed
         self.seconds += other.seconds
         self.max_seconds = max(self.max_seconds, other.max_seconds)
+        mine = self.buckets
         for key, n in (other.buckets or {}).items():
-            self.buckets[key] = self.buckets.get(key, 0) + int(n)
+            mine[key] = mine.get(key, 0) + n
 
     @property
     def avg_seconds(self) -> float | None:
@@ -96,16 +98,24 @@ def histogram_percentile(buckets: dict[str, int], pct: float,
 
 def figures(db: Database, first_day: date, now: datetime | None = None,
             ) -> dict[str, dict[date, Day]]:
-    """Per process, per day from ``first_day`` on: the stored days plus the unsettled tail."""
+    """Per process, per day from ``first_day`` on: the stored days plus the unsettled tail.
+    Rolls up first when the watermark trails ``SETTLE`` by more than ``ROLL_EVERY``."""
     now = now or utcnow()
-    roll_up(db, now)
     since = datetime(first_day.year, first_day.month, first_day.day)
-    out: dict[str, dict[date, Day]] = {}
-    with db.read() as s:
-        mark = s.scalar(select(StatMark.mark_at).where(StatMark.name == MARK))
-        for row in s.scalars(select(DayFigure).where(DayFigure.day >= first_day)):
-            out.setdefault(row.process_key, {}).setdefault(row.day, Day()).merge(row)
-        tail = _tail(s, max(since, mark) if mark is not None else since, None, since)
+    for attempt in (1, 2):
+        out: dict[str, dict[date, Day]] = {}
+        with db.read() as s:
+            mark = s.scalar(select(StatMark.mark_at).where(StatMark.name == MARK))
+            if attempt == 1 and (mark is None or mark < now - SETTLE - ROLL_EVERY):
+                roll_up_now = True
+            else:
+                roll_up_now = False
+                for row in s.scalars(select(DayFigure).where(DayFigure.day >= first_day)):
+                    out.setdefault(row.process_key, {}).setdefault(row.day, Day()).merge(row)
+                tail = _tail(s, max(since, mark) if mark is not None else since, None, since)
+        if not roll_up_now:
+            break
+        roll_up(db, now)
     for key, days in tail.items():
         for day, figures_of_day in days.items():
             out.setdefault(key, {}).setdefault(day, Day()).merge(figures_of_day)

@@ -3,9 +3,11 @@
 What never changes once written — ended instances (completed, terminated) and service-call
 events — is added once into ``stat_counters`` up to a watermark; each read adds only the
 rows past it (through the indexes on ``ended_at`` and on events' ``type, created_at``).
-Live instances are counted as they are. The watermark trails the clock by ``SETTLE`` so a
-row committed late (its time set when its transaction began) is still counted; a rollup is
-one compare-and-set on the watermark, so two processes never add the same rows twice.
+Live instances are counted as they are, at most once per ``LIVE_MAX_AGE`` for the dashboard
+and /metrics (a count may be that old, as Camunda Cockpit's are not real-time either).
+The watermark trails the clock by ``SETTLE`` so a row committed late (its time set when its
+transaction began) is still counted; a rollup is one compare-and-set on the watermark, so
+two processes never add the same rows twice.
 Totals survive the history cleanup: they are counters, as Prometheus expects.
 """
 
@@ -15,6 +17,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -29,11 +32,18 @@ SETTLE = timedelta(minutes=5)
 ENDED, CALLS = "ended", "service_calls"
 # named, not "not in the final ones", so that the status index finds only the live rows
 NOT_ENDED = tuple(str(s) for s in InstanceStatus if s not in FINAL_STATUSES)
+# the dashboard's and /metrics' live counts may be this old: counting 100,000 live instances
+# is an index-only scan of ~25 ms, so it is done at most once per this time and process
+LIVE_MAX_AGE = timedelta(seconds=5)
+_LIVE: WeakKeyDictionary[Database, tuple[datetime, list[tuple[str, str, int]]]] = (
+    WeakKeyDictionary())
 
 
-def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
+def totals(db: Database, now: datetime | None = None,
+           live_max_age: timedelta = timedelta(0)) -> dict[str, Any]:
     """Instances by process and status, completed durations and service calls, as
-    ``ManagementService.stats`` reports them; rolls up what has settled first."""
+    ``ManagementService.stats`` reports them; rolls up what has settled first.
+    ``live_max_age``: the live counts may be that old (counted by this process)."""
     now = now or utcnow()
     roll_up(db, now)
     with db.read() as s:
@@ -44,16 +54,27 @@ def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
                      _ended(s, marks.get(ENDED), None))
         calls = _add({(k, sub): (n, t) for name, k, sub, n, t in kept if name == CALLS},
                      _calls(s, marks.get(CALLS), None))
-        # grouped in the order of the index on (status, process_key): counted as it is read
-        live = sorted((k, st, int(n)) for st, k, n in s.execute(
-            select(Instance.status, Instance.process_key, func.count())
-            .where(Instance.status.in_(NOT_ENDED))
-            .group_by(Instance.status, Instance.process_key)))
+        live = _live(s, db, now, live_max_age)
     by_status = live + [(k, st, n) for (k, st), (n, _t) in sorted(ended.items())]
     durations = [(k, n, t) for (k, st), (n, t) in sorted(ended.items())
                  if st == InstanceStatus.COMPLETED]
     return {"instances": by_status, "completed_durations": durations,
             "service_calls": [(op, out, n, t) for (op, out), (n, t) in sorted(calls.items())]}
+
+
+def _live(s: Session, db: Database, now: datetime,
+          max_age: timedelta) -> list[tuple[str, str, int]]:
+    """Live instances by process and status, counted again when older than ``max_age``."""
+    kept = _LIVE.get(db)
+    if kept is not None and timedelta(0) <= now - kept[0] < max_age:
+        return kept[1]
+    # grouped in the order of the index on (status, process_key): an index-only scan
+    live = sorted((k, st, int(n)) for st, k, n in s.execute(
+        select(Instance.status, Instance.process_key, func.count())
+        .where(Instance.status.in_(NOT_ENDED))
+        .group_by(Instance.status, Instance.process_key)))
+    _LIVE[db] = (now, live)
+    return live
 
 
 def roll_up(db: Database, now: datetime) -> None:

@@ -118,3 +118,19 @@ def test_two_rollups_of_the_same_range_add_it_once(engine: Engine) -> None:
         assert row is not None
         assert (row.started, row.started_completed, row.completed, row.seconds) == (
             1, 1, 1, 10.0)
+
+
+def test_live_counts_are_at_most_five_seconds_old_on_the_dashboard(engine: Engine) -> None:
+    db = engine._core.db
+    age = statistics.LIVE_MAX_AGE
+
+    def waiting(now: datetime, max_age: timedelta = age) -> int:
+        rows = statistics.totals(db, now, live_max_age=max_age)["instances"]
+        return sum(n for key, status, n in rows if (key, status) == ("review", "waiting"))
+
+    now = T0 + timedelta(days=1)
+    assert waiting(now) == 0
+    add(engine, "live", "waiting", now)
+    assert waiting(now + age / 2) == 0  # counted again only once the count is that old
+    assert waiting(now + age / 2, timedelta(0)) == 1  # asked for exact: counted now
+    assert waiting(now + age * 2) == 1
