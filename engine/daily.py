@@ -17,7 +17,7 @@ counted in the days they ran, as the running totals keep them (Prometheus-style 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session
 
 from .db import Database
 from .models import DayFigure, Instance, StatMark, utcnow
-from .statistics import SETTLE
+from .statistics import ROLL_EVERY, SETTLE
 from .vocabulary import InstanceStatus
 
 MARK = "days"
-ROLL_EVERY = timedelta(minutes=1)  # a read rolls up when the watermark trails more than this
 RATIO = 1.1  # bucket i holds durations in (RATIO**(i-1), RATIO**i] milliseconds
 ACCURACY = "within 10 % (histogram buckets 10 % wide), never below the exact value"
 
@@ -84,15 +83,14 @@ def histogram_percentile(buckets: dict[str, int], pct: float,
                          largest: float) -> float | None:
     """The nearest-rank percentile read from a histogram: its bucket's upper edge, no larger
     than the largest duration counted."""
-    counts = sorted((int(k), int(n)) for k, n in buckets.items() if n)
-    total = sum(n for _k, n in counts)
+    total = sum(buckets.values())
     if not total:
         return None
     rank, seen = max(1, math.ceil(pct / 100 * total)), 0
-    for key, n in counts:
-        seen += n
+    for key in sorted(buckets, key=int):
+        seen += buckets[key]
         if seen >= rank:
-            return min(RATIO ** key / 1000.0, largest)
+            return min(RATIO ** int(key) / 1000.0, largest)
     return largest  # pragma: no cover (rank <= total)
 
 

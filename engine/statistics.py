@@ -29,6 +29,7 @@ from .vocabulary import FINAL_STATUSES, InstanceStatus
 log = logging.getLogger(__name__)
 
 SETTLE = timedelta(minutes=5)
+ROLL_EVERY = timedelta(minutes=1)  # a read rolls up when a watermark trails more than this
 ENDED, CALLS = "ended", "service_calls"
 # named, not "not in the final ones", so that the status index finds only the live rows
 NOT_ENDED = tuple(str(s) for s in InstanceStatus if s not in FINAL_STATUSES)
@@ -42,10 +43,15 @@ _LIVE: WeakKeyDictionary[Database, tuple[datetime, list[tuple[str, str, int]]]] 
 def totals(db: Database, now: datetime | None = None,
            live_max_age: timedelta = timedelta(0)) -> dict[str, Any]:
     """Instances by process and status, completed durations and service calls, as
-    ``ManagementService.stats`` reports them; rolls up what has settled first.
+    ``ManagementService.stats`` reports them; rolls up what has settled first (when a
+    watermark trails ``SETTLE`` by more than ``ROLL_EVERY``: not a write per read).
     ``live_max_age``: the live counts may be that old (counted by this process)."""
     now = now or utcnow()
-    roll_up(db, now)
+    with db.read() as s:
+        marks = {m.name: m.mark_at for m in s.scalars(select(StatMark))}
+    stale = now - SETTLE - ROLL_EVERY
+    if any((mark := marks.get(name)) is None or mark < stale for name in (ENDED, CALLS)):
+        roll_up(db, now)
     with db.read() as s:
         marks = {m.name: m.mark_at for m in s.scalars(select(StatMark))}
         kept = list(s.execute(select(StatCounter.name, StatCounter.key, StatCounter.sub,
