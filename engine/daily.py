@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from .db import Database
 from .models import DayFigure, Instance, StatMark, utcnow
-from .statistics import ROLL_EVERY, SETTLE
+from .statistics import ROLL_EVERY, SETTLE, mark_of
 from .vocabulary import InstanceStatus
 
 MARK = "days"
@@ -124,13 +124,7 @@ def roll_up(db: Database, now: datetime) -> None:
     """Add what settled since the last rollup into ``day_figures`` (once, whoever does it)."""
     cutoff = now - SETTLE
     with db.write() as s:
-        mark = s.get(StatMark, MARK)
-        if mark is None:
-            s.add(StatMark(name=MARK, mark_at=None))
-            s.flush()
-            mark = s.get(StatMark, MARK)
-        assert mark is not None
-        start = mark.mark_at
+        start = mark_of(s, MARK)
         if start is not None and start >= cutoff:
             return
         moved = s.execute(update(StatMark).where(

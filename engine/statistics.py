@@ -20,6 +20,8 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -88,13 +90,7 @@ def roll_up(db: Database, now: datetime) -> None:
     cutoff = now - SETTLE
     for name, rows_of in ((ENDED, _ended), (CALLS, _calls)):
         with db.write() as s:
-            mark = s.get(StatMark, name)
-            if mark is None:
-                s.add(StatMark(name=name, mark_at=None))
-                s.flush()
-                mark = s.get(StatMark, name)
-            assert mark is not None
-            start = mark.mark_at
+            start = mark_of(s, name)
             if start is not None and start >= cutoff:
                 continue
             moved = s.execute(update(StatMark).where(
@@ -109,6 +105,20 @@ def roll_up(db: Database, now: datetime) -> None:
                     s.add(StatCounter(name=name, key=key, sub=sub, count=count, total=total))
                 else:
                     row.count, row.total = row.count + count, row.total + total
+
+
+def mark_of(s: Session, name: str) -> datetime | None:
+    """The watermark ``name`` (made, empty, if there is none: two processes may try at once,
+    so the insert ignores one already there)."""
+    mark = s.get(StatMark, name)
+    if mark is not None:
+        return mark.mark_at
+    dialect = s.bind.dialect.name if s.bind is not None else ""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    s.execute(insert(StatMark).values(name=name, mark_at=None).on_conflict_do_nothing())
+    mark = s.get(StatMark, name)
+    assert mark is not None
+    return mark.mark_at
 
 
 def _ended(s: Session, since: datetime | None,
