@@ -46,6 +46,7 @@ def main() -> None:
         ("instance list, completed, page 1", lambda: eng.history.search_instances(
             status="completed")),
         ("dashboard statistics", eng.management.stats),
+        ("dashboard figures, 14 days", lambda: eng.history.process_figures(14)),
         ("instance search by business key", lambda: eng.history.search_instances(
             business_key="BK-17")),
     ]

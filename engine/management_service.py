@@ -310,8 +310,9 @@ class ManagementService:
 
     def stats(self) -> dict[str, Any]:
         """Figures for /metrics and the dashboard: running totals for what has ended
-        (``statistics``), live counts for the rest; nothing reads the whole history."""
-        figures = statistics.totals(self.db)
+        (``statistics``), live counts for the rest (at most ``statistics.LIVE_MAX_AGE``
+        old); nothing reads the whole history."""
+        figures = statistics.totals(self.db, live_max_age=statistics.LIVE_MAX_AGE)
         with self.db.read() as s:
             alive = self._workers_alive(s)
             open_incidents = s.scalar(select(func.count()).select_from(Incident)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -337,6 +338,21 @@ class StatMark(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     mark_at: Mapped[datetime | None] = mapped_column()
+
+
+class DayFigure(Base):
+    """One day of one process, added up once (engine/daily.py): started, completed, durations."""
+
+    __tablename__ = "day_figures"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started: Mapped[int] = mapped_column(BigInteger, default=0)  # created that day
+    started_completed: Mapped[int] = mapped_column(BigInteger, default=0)  # of those, completed
+    completed: Mapped[int] = mapped_column(BigInteger, default=0)  # completed that day
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # their summed durations
+    max_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    buckets: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # duration histogram
 
 
 class Worker(Base):

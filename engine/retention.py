@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import jobs, partitions
+from . import daily, jobs, partitions, statistics
 from .config import Settings
 from .db import Database
 from .models import (
@@ -157,6 +157,9 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     size = max(1, settings.history_cleanup_batch_size)
     report = CleanupReport(dry_run=dry_run)
     by_month = not dry_run and partitions.is_partitioned(db)
+    if not dry_run:  # what is removed stays counted: add it to the totals and days first
+        statistics.roll_up(db, now)
+        daily.roll_up(db, now)
     events_from = partitions.month_start(now) if by_month else None
     if by_month:
         _ensure_months(db, settings, now)

@@ -3,9 +3,11 @@
 What never changes once written — ended instances (completed, terminated) and service-call
 events — is added once into ``stat_counters`` up to a watermark; each read adds only the
 rows past it (through the indexes on ``ended_at`` and on events' ``type, created_at``).
-Live instances are counted as they are. The watermark trails the clock by ``SETTLE`` so a
-row committed late (its time set when its transaction began) is still counted; a rollup is
-one compare-and-set on the watermark, so two processes never add the same rows twice.
+Live instances are counted as they are, at most once per ``LIVE_MAX_AGE`` for the dashboard
+and /metrics (a count may be that old, as Camunda Cockpit's are not real-time either).
+The watermark trails the clock by ``SETTLE`` so a row committed late (its time set when its
+transaction began) is still counted; a rollup is one compare-and-set on the watermark, so
+two processes never add the same rows twice.
 Totals survive the history cleanup: they are counters, as Prometheus expects.
 """
 
@@ -15,8 +17,11 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -26,16 +31,29 @@ from .vocabulary import FINAL_STATUSES, InstanceStatus
 log = logging.getLogger(__name__)
 
 SETTLE = timedelta(minutes=5)
+ROLL_EVERY = timedelta(minutes=1)  # a read rolls up when a watermark trails more than this
 ENDED, CALLS = "ended", "service_calls"
 # named, not "not in the final ones", so that the status index finds only the live rows
 NOT_ENDED = tuple(str(s) for s in InstanceStatus if s not in FINAL_STATUSES)
+# the dashboard's and /metrics' live counts may be this old: counting 100,000 live instances
+# is an index-only scan of ~25 ms, so it is done at most once per this time and process
+LIVE_MAX_AGE = timedelta(seconds=5)
+_LIVE: WeakKeyDictionary[Database, tuple[datetime, list[tuple[str, str, int]]]] = (
+    WeakKeyDictionary())
 
 
-def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
+def totals(db: Database, now: datetime | None = None,
+           live_max_age: timedelta = timedelta(0)) -> dict[str, Any]:
     """Instances by process and status, completed durations and service calls, as
-    ``ManagementService.stats`` reports them; rolls up what has settled first."""
+    ``ManagementService.stats`` reports them; rolls up what has settled first (when a
+    watermark trails ``SETTLE`` by more than ``ROLL_EVERY``: not a write per read).
+    ``live_max_age``: the live counts may be that old (counted by this process)."""
     now = now or utcnow()
-    roll_up(db, now)
+    with db.read() as s:
+        marks = {m.name: m.mark_at for m in s.scalars(select(StatMark))}
+    stale = now - SETTLE - ROLL_EVERY
+    if any((mark := marks.get(name)) is None or mark < stale for name in (ENDED, CALLS)):
+        roll_up(db, now)
     with db.read() as s:
         marks = {m.name: m.mark_at for m in s.scalars(select(StatMark))}
         kept = list(s.execute(select(StatCounter.name, StatCounter.key, StatCounter.sub,
@@ -44,11 +62,7 @@ def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
                      _ended(s, marks.get(ENDED), None))
         calls = _add({(k, sub): (n, t) for name, k, sub, n, t in kept if name == CALLS},
                      _calls(s, marks.get(CALLS), None))
-        # grouped in the order of the index on (status, process_key): counted as it is read
-        live = sorted((k, st, int(n)) for st, k, n in s.execute(
-            select(Instance.status, Instance.process_key, func.count())
-            .where(Instance.status.in_(NOT_ENDED))
-            .group_by(Instance.status, Instance.process_key)))
+        live = _live(s, db, now, live_max_age)
     by_status = live + [(k, st, n) for (k, st), (n, _t) in sorted(ended.items())]
     durations = [(k, n, t) for (k, st), (n, t) in sorted(ended.items())
                  if st == InstanceStatus.COMPLETED]
@@ -56,18 +70,27 @@ def totals(db: Database, now: datetime | None = None) -> dict[str, Any]:
             "service_calls": [(op, out, n, t) for (op, out), (n, t) in sorted(calls.items())]}
 
 
+def _live(s: Session, db: Database, now: datetime,
+          max_age: timedelta) -> list[tuple[str, str, int]]:
+    """Live instances by process and status, counted again when older than ``max_age``."""
+    kept = _LIVE.get(db)
+    if kept is not None and timedelta(0) <= now - kept[0] < max_age:
+        return kept[1]
+    # grouped in the order of the index on (status, process_key): an index-only scan
+    live = sorted((k, st, int(n)) for st, k, n in s.execute(
+        select(Instance.status, Instance.process_key, func.count())
+        .where(Instance.status.in_(NOT_ENDED))
+        .group_by(Instance.status, Instance.process_key)))
+    _LIVE[db] = (now, live)
+    return live
+
+
 def roll_up(db: Database, now: datetime) -> None:
     """Add what settled since the last rollup into the counters (once, whoever does it)."""
     cutoff = now - SETTLE
     for name, rows_of in ((ENDED, _ended), (CALLS, _calls)):
         with db.write() as s:
-            mark = s.get(StatMark, name)
-            if mark is None:
-                s.add(StatMark(name=name, mark_at=None))
-                s.flush()
-                mark = s.get(StatMark, name)
-            assert mark is not None
-            start = mark.mark_at
+            start = mark_of(s, name)
             if start is not None and start >= cutoff:
                 continue
             moved = s.execute(update(StatMark).where(
@@ -82,6 +105,20 @@ def roll_up(db: Database, now: datetime) -> None:
                     s.add(StatCounter(name=name, key=key, sub=sub, count=count, total=total))
                 else:
                     row.count, row.total = row.count + count, row.total + total
+
+
+def mark_of(s: Session, name: str) -> datetime | None:
+    """The watermark ``name`` (made, empty, if there is none: two processes may try at once,
+    so the insert ignores one already there)."""
+    mark = s.get(StatMark, name)
+    if mark is not None:
+        return mark.mark_at
+    dialect = s.bind.dialect.name if s.bind is not None else ""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    s.execute(insert(StatMark).values(name=name, mark_at=None).on_conflict_do_nothing())
+    mark = s.get(StatMark, name)
+    assert mark is not None
+    return mark.mark_at
 
 
 def _ended(s: Session, since: datetime | None,
