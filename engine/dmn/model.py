@@ -221,8 +221,9 @@ class _Reader:
                 self.problem("decisionService needs a name", element, element.get("id"))
             else:
                 model.services.append(service)
-        if not model.decisions and not model.bkms:  # business knowledge models: a library
-            self.problem("the file defines no decision", root)
+        if not (model.decisions or model.bkms or model.services or model.item_specs):
+            self.problem("the file defines no decision, business knowledge model, decision "
+                         "service or item definition: nothing to deploy", root)
         return model
 
     def decision(self, element: etree._Element) -> DecisionModel | None:
