@@ -130,8 +130,12 @@ class Builtin:
 
     def _order(self, named: dict[str, Any]) -> list[Any] | None:
         for sig in self.signatures:
-            if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]):
+            if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]) and any(
+                    len(other) == len(named) for other in self.signatures):
                 return [named[p] for p in sig[: len(named)]]
+        for sig in self.signatures:  # DMN: a parameter not named is null
+            if set(named) <= set(sig):
+                return [named.get(p) for p in sig]
         return None
 
     def _wrap_lists(self, args: list[Any]) -> list[Any]:

@@ -243,7 +243,7 @@ class Parser:
 
     def paren(self, tok: Token) -> ast.Node:
         op = self.peek()
-        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "="):
+        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "=", "!="):
             return self.unary_range(tok)
         inner = self.expr(0)
         if self.at(".."):
@@ -255,13 +255,14 @@ class Parser:
         return inner
 
     def unary_range(self, tok: Token) -> ast.Node:
-        """``(< 10)``, ``(>= x)``, ``(= 5)``: the range a comparison stands for (DMN 1.4)."""
+        """``(< 10)``, ``(>= x)``, ``(= 5)``, ``(!= 5)``: the range a comparison stands for
+        (DMN 1.4); ``(= 5)`` is not the same range as ``[5..5]``."""
         op = self.advance().text
         endpoint = self.expr(_INFIX["="])
         self.expect(")", "')' to close the range")
         null = ast.Literal(tok.pos, None)
-        if op == "=":
-            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True)
+        if op in ("=", "!="):
+            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True, test=op)
         if op in ("<", "<="):
             return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=", open_ended=True)
         return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False, open_ended=True)
