@@ -1,5 +1,5 @@
 """FEEL cases the DMN TCK checks: a test for one value as a range, and built-ins called
-with a named argument left out."""
+with a named argument left out or a one-item list for a text."""
 
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ def test_a_range_for_one_value_compares_as_the_test_it_stands_for(text: str,
 def test_a_named_argument_left_out_is_null(text: str) -> None:
     # DMN: a parameter not named in the invocation is null, and a date is not null
     assert literal(text) is False
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('upper case(["bob"])', "BOB"),  # a one-item list of a text, where a text is taken
+    ('upper case(["bob", "ann"])', None),
+    ('contains(["foobar"], "oba")', True),
+])
+def test_a_one_item_list_given_for_a_text_is_its_item(text: str, expected: Any) -> None:
+    assert literal(text) == expected
