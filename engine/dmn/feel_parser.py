@@ -7,6 +7,7 @@ from decimal import Decimal
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_hints import (
+    PYTHON_METHODS,
     PYTHON_OPS,
     PYTHON_WORDS,
     RANGE_HINT,
@@ -15,7 +16,7 @@ from engine.dmn.feel_hints import (
     is_plain_value,
     source_start,
 )
-from engine.dmn.feel_lexer import FeelSyntaxError, Token, names_pattern, tokenize
+from engine.dmn.feel_lexer import FeelSyntaxError, Token, name_symbols, names_pattern, tokenize
 from engine.dmn.feel_temporal import at_literal
 from engine.dmn.feel_typespec import TYPE_NAMES, parse_type
 
@@ -29,13 +30,6 @@ _INFIX = {
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _NEGATION_BP = 70
 _BUILTIN_NAMES = frozenset(BUILTINS) | TYPE_NAMES
-# x.lower() is Python; a function in a context, library.sum(a, b), is FEEL
-_PYTHON_METHODS = frozenset({
-    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "format",
-    "append", "keys", "values", "items", "join", "find", "isdigit", "title", "capitalize",
-})
-
-
 class Parser:
     def __init__(self, text: str, names: frozenset[str] = frozenset()) -> None:
         self.text = text
@@ -302,6 +296,8 @@ class Parser:
                 key = str(key_tok.value)
             elif key_tok.kind in ("name", "kw"):
                 key = self.name(key_tok).name if key_tok.kind == "name" else key_tok.text
+                rest, self.i = name_symbols(self.toks, self.i)
+                key += rest
             else:
                 self.fail("expected a context key", key_tok)
             self.expect(":", "':' after the context key")
@@ -416,7 +412,7 @@ class Parser:
         return (self.positive_test(),)
 
     def call(self, tok: Token, func: ast.Node) -> ast.Node:
-        if isinstance(func, ast.Path) and func.member in _PYTHON_METHODS:
+        if isinstance(func, ast.Path) and func.member in PYTHON_METHODS:
             raise FeelSyntaxError(f"FEEL has no methods such as .{func.member}()", func.pos,
                                   "call a function instead, e.g. lower case(x)")
         args: list[ast.Node] = []

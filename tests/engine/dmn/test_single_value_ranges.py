@@ -1,5 +1,5 @@
 """FEEL cases the DMN TCK checks: a test for one value as a range, and built-ins called
-with a named argument left out or a one-item list for a text."""
+with a named argument left out or a one-item list for a text, context keys like foo+bar."""
 
 from __future__ import annotations
 
@@ -39,3 +39,8 @@ def test_a_named_argument_left_out_is_null(text: str) -> None:
 ])
 def test_a_one_item_list_given_for_a_text_is_its_item(text: str, expected: Any) -> None:
     assert literal(text) == expected
+
+
+def test_a_context_key_may_hold_name_symbols() -> None:
+    assert literal('{foo+bar: "foo", a.b-c: 1}') == {"foo+bar": "foo", "a.b-c": 1}
+    assert literal("{a: 2, b: a + 1}.b") == 3  # with spaces, + is still an addition
