@@ -24,11 +24,11 @@ from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_deploy import (
-    document_by_namespace,
+    newest_of_namespace,
     parse_stored,
     read_dmn_files,
     refused_calls,
-    store_decisions,
+    store_dmn_files,
     unavailable_reason,
 )
 from .decision_errors import feel_error
@@ -140,7 +140,7 @@ class Definitions:
                 problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
                                               "form .json files"))
         dmn_docs, dmn_problems = read_dmn_files(
-            dmn_files, lambda ns: document_by_namespace(self.db, self._dmn, ns))
+            dmn_files, lambda ns: newest_of_namespace(self.db, self._dmn, ns))
         problems.extend(dmn_problems)
         if not bpmn and not dmn_files and not problems:
             problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
@@ -151,12 +151,12 @@ class Definitions:
                                                 extra_sources=self._call_activity_sources(bpmn))
             problems.extend(found)
             problems.extend(self._too_frequent_starts(processes))
-        decisions_here = {d for _, _, doc in dmn_docs for d in doc.decisions}
+        decisions_here = {d for f in dmn_docs for d in f.doc.decisions}
         form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
                                                problems)
         tests_of, test_problems = stored_tests(tests, {p.key for p in processes} | decisions_here)
         problems.extend(test_problems)
-        problems.extend(refused_calls(processes, [doc for _, _, doc in dmn_docs],
+        problems.extend(refused_calls(processes, [f.doc for f in dmn_docs],
                                       lambda key: unavailable_reason(self.db, key)))
         if problems:
             raise DefinitionError(problems)
@@ -167,12 +167,10 @@ class Definitions:
                     out = [self._store_process(session, p, form_contents, how, now,
                                                tests_of.get(p.key))
                            for p in processes]
-                    for filename, content, doc in dmn_docs:
-                        out.extend(store_decisions(
-                            session, filename, content, doc, how.by, how.comment,
-                            lambda s, k, kind, h: next_version(s, k, kind, h,
-                                                                     how.keep_newer),
-                            tests_of))
+                    out.extend(store_dmn_files(
+                        session, dmn_docs, how.by, how.comment,
+                        lambda s, k, kind, h: next_version(s, k, kind, h, how.keep_newer),
+                        tests_of))
                     if dry_run:
                         session.rollback()
                         return out
@@ -389,7 +387,8 @@ class Definitions:
             with self.db.read() as session:
                 row = session.get(Definition, definition_id)
                 assert row is not None
-                doc = parse_stored(self.db, self._dmn, row.source, row.filename)
+                doc = parse_stored(self.db, self._dmn, row.source, row.filename,
+                                   pins=row.imports)
             self._dmn[definition_id] = doc
         return doc
 

@@ -69,7 +69,7 @@ class Definition(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))  # "process" or "decision"
+    kind: Mapped[str] = mapped_column(String(16))  # "process", "decision" or "library"
     name: Mapped[str | None] = mapped_column(String(400))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(String(400))
@@ -83,6 +83,9 @@ class Definition(Base):
     history_ttl_days: Mapped[int | None] = mapped_column(Integer)
     # a decision its file defines but that cannot be evaluated: why (None: it can)
     unavailable_reason: Mapped[str | None] = mapped_column(Text)
+    # a DMN file's <import>s, pinned at deploy: namespace -> {"id", "key", "version"} of the
+    # deployed file used (None: no import, or deployed before imports were pinned)
+    imports: Mapped[JsonDict | None] = mapped_column()
 
 
 class Instance(Base):

@@ -17,7 +17,7 @@ from engine.dmn.feel_unary import NOT_CONST, TestCompiler
 from engine.dmn.model import DefinitionsModel, LiteralModel, Logic, TableModel, Text
 from engine.dmn.results import MatchedRule
 from engine.dmn.tables import CompiledInput, CompiledRule, CompiledTable
-from engine.dmn.typeref import TypeMismatchError, converter, result_check
+from engine.dmn.typeref import TypeMismatchError, coercion, converter, result_check
 from engine.errors import Problem
 
 
@@ -179,22 +179,27 @@ class Builder:
             if compiled is None:
                 continue
             self.functions[bkm.name] = FeelFunction(
-                bkm.name, params, self.bkm_body(compiled[0], bkm.params)
+                bkm.name, params, self.bkm_body(compiled[0], bkm.name, bkm.params, bkm.type_ref)
             )
 
-    def bkm_body(self, run: Runner,
-                 params: list[tuple[str, str | None]]) -> Callable[[list[Any]], Any]:
+    def bkm_body(self, run: Runner, name: str, params: list[tuple[str, str | None]],
+                 type_ref: str | None) -> Callable[[list[Any]], Any]:
         functions = self.functions
-        converters = [(name, converter(t, self.model.item_types)) for name, t in params]
+        types, specs = self.model.item_types, self.model.item_specs
+        checks = [(p, coercion(t, types, specs, f"business knowledge model '{name}': "
+                                                f"parameter '{p}'")) for p, t in params]
+        result = coercion(type_ref, types, specs, f"business knowledge model '{name}': result")
 
         def body(args: list[Any]) -> Any:
             env: Env = dict(functions)
-            for (name, convert), value in zip(converters, args, strict=True):
-                try:
-                    env[name] = convert(value) if convert is not None else value
-                except TypeMismatchError:
-                    return None  # FEEL: invoking with a wrong type gives null
-            return run(env)[0]
+            for (param, check), value in zip(checks, args, strict=True):
+                if check is not None and value is not None:
+                    value = check(value)
+                    if value is None:
+                        return None  # DMN: an argument of the wrong type gives null
+                env[param] = value
+            out = run(env)[0]
+            return result(out) if result is not None and out is not None else out
 
         return body
 
@@ -299,5 +304,23 @@ def build_document(filename: str, model: DefinitionsModel,
     document.model_namespace = model.model_namespace
     document.item_types, document.item_specs = model.item_types, model.item_specs
     document.imports = builder.imported
+    _service_checks(model)
     document.add_services(model.services)
     return document, builder.problems
+
+
+def _service_checks(model: DefinitionsModel) -> None:
+    """Each decision service's coercions: its parameters' (the input data's and input
+    decisions' typeRefs) and its single output's (its function type's outputTypeRef)."""
+    types, specs = model.item_types, model.item_specs
+    inputs = {i.id: i for i in model.inputs}
+    decisions = {d.id: d for d in model.decisions}
+    for service in model.services:
+        params = ([(inputs[i].name, inputs[i].type_ref) if i in inputs else (i, None)
+                   for i in service.input_data]
+                  + [(decisions[d].variable_name, decisions[d].type_ref)
+                     for d in service.input_decisions if d in decisions])
+        where = f"decision service '{service.name}':"
+        service.param_checks = [coercion(t, types, specs, f"{where} parameter '{p}'")
+                                for p, t in params]
+        service.output_check = coercion(service.output_type, types, specs, f"{where} result")

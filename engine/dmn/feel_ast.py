@@ -105,6 +105,7 @@ class RangeLit(Node):
     start_included: bool
     end_included: bool
     open_ended: bool = False  # (< 10), (>= 5): the missing end is unbounded, not null
+    test: str = ""  # (= 5), (!= 5): the range a test for one value stands for
 
 
 @dataclass(frozen=True, slots=True)

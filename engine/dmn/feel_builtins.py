@@ -133,15 +133,22 @@ class Builtin:
 
     def _order(self, named: dict[str, Any]) -> list[Any] | None:
         for sig in self.signatures:
-            if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]):
+            if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]) and any(
+                    len(other) == len(named) for other in self.signatures):  # f(a:, b:)
                 return [named[p] for p in sig[: len(named)]]
+        for sig in self.signatures:  # DMN: a parameter not named is null
+            if set(named) <= set(sig):
+                return [named.get(p) for p in sig]
         return None
 
     def _wrap_lists(self, args: list[Any]) -> list[Any]:
-        """A single value passed where a list is taken stands for a one-item list."""
+        """A single value passed where a list is taken stands for a one-item list, and a
+        one-item list of a text passed where a text is taken for its item (DMN 1.5)."""
         for sig in self.signatures:
             if len(sig) == len(args):
                 return [[a] if p in _LIST_PARAMETERS and a is not None and type(a) is not list
+                        else a[0] if p in _TEXT_PARAMETERS and type(a) is list and len(a) == 1
+                        and type(a[0]) is str
                         else a for p, a in zip(sig, args, strict=True)]
         return args
 
@@ -155,6 +162,8 @@ class Builtin:
 
 
 _LIST_PARAMETERS = frozenset({"list", "contexts"})
+_TEXT_PARAMETERS = frozenset({"string", "match", "input", "pattern", "replacement", "flags",
+                              "delimiter"})
 
 
 def _str(*values: Any) -> bool:

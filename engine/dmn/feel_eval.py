@@ -303,6 +303,11 @@ class ExprCompiler:
     def c_RangeLit(self, node: ast.RangeLit) -> Evaluator:
         start, end = self.compile(node.start), self.compile(node.end)
         si, ei = node.start_included, node.end_included
+        if node.test:
+            test = node.test
+            if isinstance(start, Const):
+                return Const(Range(start.value, start.value, si, ei, test))
+            return lambda env: Range(start(env), start(env), si, ei, test)
         if node.open_ended:
             if isinstance(start, Const) and isinstance(end, Const):
                 return Const(Range(start.value, end.value, si, ei))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_limits import call_depth, spend
-from engine.dmn.feel_types import FeelFunction
+from engine.dmn.feel_types import FeelFunction, feel_repr
 from engine.dmn.feel_typespec import TypeSpec, conforms
 
 Env = dict[str, Any]
@@ -28,6 +29,8 @@ def function_value(params: Sequence[str], types: Sequence[TypeSpec | None],
         def run(args: list[Any]) -> Any:
             for value, spec in zip(args, declared, strict=True):
                 if spec is not None and value is not None and conforms(value, spec) is False:
+                    report(f"a function with a parameter of type {spec} was given "
+                           f"{feel_repr(value)}: the call gives null")
                     return None  # an argument of the wrong type: FEEL null
             spend()
             with call_depth():

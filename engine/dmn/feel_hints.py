@@ -48,3 +48,9 @@ def check_filter(cond: ast.Node, base: str) -> None:
 
 def is_plain_value(node: ast.Node) -> bool:
     return isinstance(node, ast.Literal) and type(node.value) in (str, Decimal)
+
+# x.lower() is Python; a function in a context, library.sum(a, b), is FEEL
+PYTHON_METHODS = frozenset({
+    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "format",
+    "append", "keys", "values", "items", "join", "find", "isdigit", "title", "capitalize",
+})

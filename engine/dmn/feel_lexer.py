@@ -124,6 +124,20 @@ def _number(text: str, pos: int) -> Decimal:
     return value
 
 
+def name_symbols(toks: list[Token], i: int) -> tuple[str, int]:
+    """The rest of a name such as ``foo+bar`` from token ``i`` on (+ - * / . between name
+    parts, written without spaces), and the index of the token after it."""
+    rest = ""
+    while i + 1 < len(toks):
+        prev, op, part = toks[i - 1], toks[i], toks[i + 1]
+        if not (op.kind == "op" and op.text in ("+", "-", "*", "/", ".")
+                and part.kind in ("name", "num") and op.pos == prev.pos + len(prev.text)
+                and part.pos == op.pos + 1):
+            break
+        rest, i = rest + op.text + part.text, i + 2
+    return rest, i
+
+
 def tokenize(text: str, known: re.Pattern[str] | None = None) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(text)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS
 from engine.dmn.feel_hints import (
+    PYTHON_METHODS,
     PYTHON_OPS,
     PYTHON_WORDS,
     RANGE_HINT,
@@ -15,7 +16,7 @@ from engine.dmn.feel_hints import (
     is_plain_value,
     source_start,
 )
-from engine.dmn.feel_lexer import FeelSyntaxError, Token, names_pattern, tokenize
+from engine.dmn.feel_lexer import FeelSyntaxError, Token, name_symbols, names_pattern, tokenize
 from engine.dmn.feel_temporal import at_literal
 from engine.dmn.feel_typespec import TYPE_NAMES, parse_type
 
@@ -29,13 +30,6 @@ _INFIX = {
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _NEGATION_BP = 70
 _BUILTIN_NAMES = frozenset(BUILTINS) | TYPE_NAMES
-# x.lower() is Python; a function in a context, library.sum(a, b), is FEEL
-_PYTHON_METHODS = frozenset({
-    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "format",
-    "append", "keys", "values", "items", "join", "find", "isdigit", "title", "capitalize",
-})
-
-
 class Parser:
     def __init__(self, text: str, names: frozenset[str] = frozenset()) -> None:
         self.text = text
@@ -243,7 +237,7 @@ class Parser:
 
     def paren(self, tok: Token) -> ast.Node:
         op = self.peek()
-        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "="):
+        if op.kind == "op" and op.text in ("<", "<=", ">", ">=", "=", "!="):
             return self.unary_range(tok)
         inner = self.expr(0)
         if self.at(".."):
@@ -255,13 +249,14 @@ class Parser:
         return inner
 
     def unary_range(self, tok: Token) -> ast.Node:
-        """``(< 10)``, ``(>= x)``, ``(= 5)``: the range a comparison stands for (DMN 1.4)."""
+        """``(< 10)``, ``(>= x)``, ``(= 5)``, ``(!= 5)``: the range a comparison stands for
+        (DMN 1.4); ``(= 5)`` is not the same range as ``[5..5]``."""
         op = self.advance().text
         endpoint = self.expr(_INFIX["="])
         self.expect(")", "')' to close the range")
         null = ast.Literal(tok.pos, None)
-        if op == "=":
-            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True)
+        if op in ("=", "!="):
+            return ast.RangeLit(tok.pos, endpoint, endpoint, True, True, test=op)
         if op in ("<", "<="):
             return ast.RangeLit(tok.pos, null, endpoint, False, op == "<=", open_ended=True)
         return ast.RangeLit(tok.pos, endpoint, null, op == ">=", False, open_ended=True)
@@ -301,6 +296,8 @@ class Parser:
                 key = str(key_tok.value)
             elif key_tok.kind in ("name", "kw"):
                 key = self.name(key_tok).name if key_tok.kind == "name" else key_tok.text
+                rest, self.i = name_symbols(self.toks, self.i)
+                key += rest
             else:
                 self.fail("expected a context key", key_tok)
             self.expect(":", "':' after the context key")
@@ -415,7 +412,7 @@ class Parser:
         return (self.positive_test(),)
 
     def call(self, tok: Token, func: ast.Node) -> ast.Node:
-        if isinstance(func, ast.Path) and func.member in _PYTHON_METHODS:
+        if isinstance(func, ast.Path) and func.member in PYTHON_METHODS:
             raise FeelSyntaxError(f"FEEL has no methods such as .{func.member}()", func.pos,
                                   "call a function instead, e.g. lower case(x)")
         args: list[ast.Node] = []

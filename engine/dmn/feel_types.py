@@ -73,8 +73,12 @@ class Range:
     end: Any
     start_included: bool
     end_included: bool
+    test: str = ""  # "=" for (= x), "!=" for (!= x): not the same value as [x..x]
 
     def contains(self, value: Any) -> bool | None:
+        if self.test:
+            same = feel_eq(value, self.start)
+            return same if self.test == "=" or same is None else not same
         if self.start is not None:
             c = compare(value, self.start)
             if c is None:
@@ -333,6 +337,8 @@ def feel_repr(value: Any) -> str:
     if t is dt.timedelta or t is YearMonthDuration:
         return f'duration("{format_duration(value)}")'
     if t is Range:
+        if value.test:
+            return f"({value.test} {feel_repr(value.start)})"
         open_ = "[" if value.start_included else "]"
         close = "]" if value.end_included else "["
         return f"{open_}{feel_repr(value.start)}..{feel_repr(value.end)}{close}"

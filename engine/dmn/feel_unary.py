@@ -163,6 +163,9 @@ def match_value(v: Any, r: Any) -> bool | None:
     """The unary test ``r`` (a value, list or range that is not a test on ``?``) against ``v``."""
     tr = type(r)
     if tr is Range:
+        if r.test:  # (= x), (!= x): a test for one value, of any type
+            same = feel_eq(v, r.start)
+            return same if r.test == "=" or same is None else not same
         if type(v) in (bool, list, dict) and r.start_included and r.end_included:
             # (= true), (= [1, 2]): a one-value range of a type without order
             return feel_eq(v, r.start) if feel_eq(r.start, r.end) else None
@@ -181,7 +184,7 @@ def match_value(v: Any, r: Any) -> bool | None:
 
 def _value_test(c: Any) -> Test:
     t = type(c)
-    if t is Range and type(c.start) is Decimal and type(c.end) is Decimal:
+    if t is Range and not c.test and type(c.start) is Decimal and type(c.end) is Decimal:
         return _pure(_decimal_range(c))
     if t is list:
         kinds = {type(item) for item in c}

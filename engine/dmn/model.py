@@ -109,6 +109,7 @@ class BkmModel:
     line: int | None
     params: list[tuple[str, str | None]]
     logic: Logic | None
+    type_ref: str | None = None  # its expression's typeRef: what its result is coerced to
 
 
 @dataclass
@@ -221,8 +222,9 @@ class _Reader:
                 self.problem("decisionService needs a name", element, element.get("id"))
             else:
                 model.services.append(service)
-        if not model.decisions and not model.bkms:  # business knowledge models: a library
-            self.problem("the file defines no decision", root)
+        if not (model.decisions or model.bkms or model.services or model.item_specs):
+            self.problem("the file defines no decision, business knowledge model, decision "
+                         "service or item definition: nothing to deploy", root)
         return model
 
     def decision(self, element: etree._Element) -> DecisionModel | None:
@@ -265,7 +267,10 @@ class _Reader:
             return None
         params = [(p.get("name", ""), p.get("typeRef"))
                   for p in logic.iterchildren(self.tag("formalParameter"))]
-        return BkmModel(bkm_id, name, line_of(element), params, self.logic(logic, bkm_id))
+        body = next((c for c in logic if isinstance(c.tag, str)
+                     and local_name(c) in _EXPRESSION_TAGS), None)
+        return BkmModel(bkm_id, name, line_of(element), params, self.logic(logic, bkm_id),
+                        body.get("typeRef") if body is not None else None)
 
     def logic(self, element: etree._Element, owner: str) -> Logic | None:
         """The one expression ``element`` holds (a decision, a context entry, a binding…)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from engine.dmn.feel_types import FeelFunction
+from engine.dmn.typeref import Converter
 
 if TYPE_CHECKING:
     from engine.dmn.document import DmnDocument
@@ -22,6 +23,11 @@ class ServiceModel:
     output_decisions: list[str] = field(default_factory=list)  # ids
     input_decisions: list[str] = field(default_factory=list)  # ids
     input_data: list[str] = field(default_factory=list)  # ids
+    output_type: str | None = None  # its function type's outputTypeRef
+    # DMN 1.5 coercions at its boundary (set when the file is compiled): its parameters'
+    # (by service_parameters' order) and its single output's
+    param_checks: list[Converter | None] = field(default_factory=list)
+    output_check: Converter | None = None
 
 
 def read_service(element: etree._Element) -> ServiceModel | None:
@@ -29,7 +35,7 @@ def read_service(element: etree._Element) -> ServiceModel | None:
     service_id, name = element.get("id") or element.get("name"), element.get("name")
     if not service_id or not name:
         return None
-    service = ServiceModel(service_id, name)
+    service = ServiceModel(service_id, name, output_type=_output_type(element))
     targets = {"outputDecision": service.output_decisions,
                "inputDecision": service.input_decisions, "inputData": service.input_data}
     for child in element:
@@ -40,6 +46,23 @@ def read_service(element: etree._Element) -> ServiceModel | None:
         if target is not None and "#" in href:
             target.append(href.rsplit("#", 1)[1])
     return service
+
+
+def _output_type(element: etree._Element) -> str | None:
+    """The outputTypeRef of the function item definition the service's variable names."""
+    variable = next((c for c in element if isinstance(c.tag, str)
+                     and etree.QName(c).localname == "variable"), None)
+    type_ref = variable.get("typeRef") if variable is not None else None
+    if not type_ref:
+        return None
+    parent = element.getparent()
+    for item in parent if parent is not None else ():
+        if (isinstance(item.tag, str) and etree.QName(item).localname == "itemDefinition"
+                and item.get("name") == type_ref):
+            for child in item:
+                if isinstance(child.tag, str) and etree.QName(child).localname == "functionItem":
+                    return child.get("outputTypeRef")
+    return None
 
 
 def service_parameters(document: DmnDocument, service: ServiceModel) -> list[str]:
@@ -54,9 +77,15 @@ def run_service(document: DmnDocument, service: ServiceModel,
     """Evaluate the output decisions, the input decisions taken from ``variables``."""
     given = {document.decisions[d].variable_name for d in service.input_decisions
              if d in document.decisions}
-    return {document.decisions[d].variable_name:
-            document.evaluate(d, variables, given=given).outputs
-            for d in service.output_decisions if d in document.decisions}
+    outputs = {document.decisions[d].variable_name:
+               document.evaluate(d, variables, given=given).outputs
+               for d in service.output_decisions if d in document.decisions}
+    check = service.output_check
+    if check is not None and len(outputs) == 1:
+        name, value = next(iter(outputs.items()))
+        if value is not None:
+            outputs[name] = check(value)
+    return outputs
 
 
 def service_function(document: DmnDocument, service: ServiceModel) -> FeelFunction:
@@ -64,6 +93,10 @@ def service_function(document: DmnDocument, service: ServiceModel) -> FeelFuncti
     params = service_parameters(document, service)
 
     def body(args: list[Any]) -> Any:
+        for check, value in zip(service.param_checks, args, strict=False):
+            if check is not None and value is not None:
+                if check(value) is None:
+                    return None  # DMN: an argument of the wrong type gives null
         outputs = run_service(document, service, dict(zip(params, args, strict=True)))
         return next(iter(outputs.values())) if len(outputs) == 1 else outputs
 

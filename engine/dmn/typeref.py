@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_far_dates import FarDate, FarDateTime
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
@@ -129,12 +130,39 @@ def _structured_check(spec: TypeSpec, item_specs: dict[str, TypeSpec]) -> Conver
     return check
 
 
+def coercion(type_ref: str | None, item_types: dict[str, str],
+             item_specs: dict[str, TypeSpec] | None, where: str) -> Converter | None:
+    """Coerce a FEEL value crossing a typed boundary (a business knowledge model's or a
+    decision service's parameter or result), as DMN 1.5 says: a one-item list stands for
+    its item, an item for a one-item list of a list type, and a value of another type is
+    null, with the error reported (a value that is not None gives None only then)."""
+    check = result_check(type_ref, item_types, item_specs)
+    if check is None:
+        return None
+
+    def coerce(value: Any) -> Any:
+        try:
+            return check(value)
+        except TypeMismatchError as exc:
+            report(f"{where} {exc}: null instead")
+            return None
+
+    return coerce
+
+
 def converter(type_ref: str | None, item_types: dict[str, str]) -> Converter | None:
-    """The converter for a typeRef, or None for structures, lists and unknown types."""
+    """The converter for a typeRef, or None for structures, lists and unknown types (a
+    one-item list given for a single value is its item, as DMN 1.5 coerces)."""
     if not type_ref:
         return None
     name = _base_name(type_ref, item_types)
     base = _CONVERTERS.get(name)
     if base is None:
         return None
-    return lambda value: base(to_feel(value))
+
+    def convert(value: Any) -> Any:
+        if type(value) is list and len(value) == 1:
+            value = value[0]  # DMN 1.5: a one-item list stands for its item
+        return base(to_feel(value))
+
+    return convert

@@ -101,7 +101,7 @@ class WaitArgsSchema(StrictSchema):
 
 class DefinitionArgsSchema(PageArgsSchema):
     kind = fields.String(load_default="process",
-                         validate=validate.OneOf(["process", "decision", "all"]))
+                         validate=validate.OneOf(["process", "decision", "library", "all"]))
 
 
 class VersionArgsSchema(StrictSchema):
@@ -226,6 +226,8 @@ class DefinitionSchema(Schema):
     comment = fields.String(allow_none=True)
     available = fields.Function(_is_available)
     unavailable_reason = fields.String(allow_none=True)
+    # a DMN file's imports, pinned at deploy: namespace -> the id, key, version it uses
+    imports = fields.Dict(keys=fields.String(), values=fields.Dict(), allow_none=True)
 
 
 class DefinitionPageSchema(Schema):

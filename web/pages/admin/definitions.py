@@ -33,6 +33,7 @@ def _list_page(problems: list[dict[str, Any]] | None = None,
     return render_template("admin/definitions.html",
                            processes=[d for d in latest if d.kind == "process"],
                            decisions=[d for d in latest if d.kind == "decision"],
+                           libraries=[d for d in latest if d.kind == "library"],
                            versions=versions, problems=problems or []), status
 
 
