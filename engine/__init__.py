@@ -55,6 +55,7 @@ from .models import (
     utcnow,
 )
 from .paging import Page
+from .period_figures import PeriodFigures
 from .process_tests import run_test_file
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
@@ -139,6 +140,7 @@ __all__ = [
     "NotFoundError",
     "OperationRegistry",
     "Page",
+    "PeriodFigures",
     "Principal",
     "Problem",
     "ProcessFigures",

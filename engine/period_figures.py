@@ -1,11 +1,15 @@
 """The dashboard's figures per process over any period (up to 366 days), for reports.
 
 The dashboard shows the last 14 days (``reporting.process_figures``); a report asks for a
-period of its own, so both ends are bounded here and the rows read are capped alike.
+period of its own, so both ends are bounded here. Counts (started, completed, completed by
+day) are exact, counted by the database; durations are read row by row, at most
+``MAX_REPORT_ROWS`` of them (the newest): past that, ``PeriodFigures.durations_capped`` says
+the averages and percentiles are of that sample.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -16,19 +20,33 @@ from .reporting import MAX_REPORT_ROWS, DayFigures, ProcessFigures, percentile
 from .vocabulary import InstanceStatus
 
 
-def figures_between(db: Database, start: datetime, end: datetime) -> list[ProcessFigures]:
+@dataclass
+class PeriodFigures:
+    """Figures per process over a period; ``durations_capped``: durations are of a sample."""
+
+    processes: list[ProcessFigures]
+    durations_capped: bool = False
+
+
+def figures_between(db: Database, start: datetime, end: datetime) -> PeriodFigures:
     """Per process: instances started in ``[start, end)`` (and of those, completed), and
     the instances completed in it with their durations, by day."""
+    done_in = (Instance.status == InstanceStatus.COMPLETED, Instance.ended_at >= start,
+               Instance.ended_at < end)
     with db.read() as s:
         by_status = list(s.execute(
             select(Instance.process_key, Instance.status, func.count())
             .where(Instance.created_at >= start, Instance.created_at < end)
             .group_by(Instance.process_key, Instance.status)))
+        per_day = list(s.execute(
+            select(Instance.process_key, func.date(Instance.ended_at), func.count())
+            .where(*done_in).group_by(Instance.process_key, func.date(Instance.ended_at))))
         ended = list(s.execute(
             select(Instance.process_key, Instance.created_at, Instance.ended_at)
-            .where(Instance.status == InstanceStatus.COMPLETED, Instance.ended_at >= start,
-                   Instance.ended_at < end)
-            .order_by(Instance.ended_at.desc()).limit(MAX_REPORT_ROWS)))
+            .where(*done_in).order_by(Instance.ended_at.desc()).limit(MAX_REPORT_ROWS)))
+    counted: dict[str, dict[date, int]] = {}
+    for key, day, n in per_day:
+        counted.setdefault(key, {})[date.fromisoformat(str(day)[:10])] = int(n)
     durations: dict[str, dict[date, list[float]]] = {}
     for key, created, finished in ended:
         if finished is None:
@@ -42,16 +60,16 @@ def figures_between(db: Database, start: datetime, end: datetime) -> list[Proces
         entry[1] += int(count) if status == InstanceStatus.COMPLETED else 0
     days = _days(start, end)
     out = []
-    for key in sorted(set(started) | set(durations)):
-        by_day = durations.get(key, {})
+    for key in sorted(set(started) | set(counted)):
+        by_day, count_of = durations.get(key, {}), counted.get(key, {})
         every = [d for values in by_day.values() for d in values]
         total, done = started.get(key, [0, 0])
-        figures = ProcessFigures(key, total, done, len(every), _mean(every),
+        figures = ProcessFigures(key, total, done, sum(count_of.values()), _mean(every),
                                  percentile(every, 95))
-        figures.days = [DayFigures(day, len(by_day.get(day, [])), _mean(by_day.get(day, [])),
+        figures.days = [DayFigures(day, count_of.get(day, 0), _mean(by_day.get(day, [])),
                                    percentile(by_day.get(day, []), 95)) for day in days]
         out.append(figures)
-    return out
+    return PeriodFigures(out, len(ended) >= MAX_REPORT_ROWS)
 
 
 def _days(start: datetime, end: datetime) -> list[date]:

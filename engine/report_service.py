@@ -14,7 +14,7 @@ from .core import Core
 from .errors import NotFoundError
 from .models import Instance
 from .paging import Page
-from .reporting import ProcessFigures
+from .period_figures import PeriodFigures
 from .stored_reports import NewReportFile, Report, ReportFile
 from .vocabulary import ReportKind
 
@@ -87,7 +87,8 @@ class ReportService:
         raise NotFoundError(f"no reconciliation report with id '{instance_id}', nor one "
                             "stored by an instance of that id", {"id": instance_id})
 
-    def process_figures(self, start: datetime, end: datetime) -> list[ProcessFigures]:
-        """Per process, the dashboard's figures over ``[start, end)`` (at most 366 days)."""
+    def process_figures(self, start: datetime, end: datetime) -> PeriodFigures:
+        """Per process, the dashboard's figures over ``[start, end)`` (at most 366 days);
+        counts are exact, durations of at most the newest 100,000 completed instances."""
         stored_reports.check_period(start, end, longest=LONGEST_PERIOD)
         return period_figures.figures_between(self.db, start, end)

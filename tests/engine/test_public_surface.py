@@ -29,7 +29,8 @@ EXPORTED = {
     "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
     "run_test_file",
     # stored reports (engine.reports)
-    "NewReportFile", "Report", "ReportFile", "ReportKind", "ReportService", "ReportStatus",
+    "NewReportFile", "PeriodFigures", "Report", "ReportFile", "ReportKind", "ReportService",
+    "ReportStatus",
 }
 
 SERVICES = {

@@ -22,6 +22,7 @@ from engine import (
     NotFoundError,
     ReportKind,
     ReportStatus,
+    period_figures,
 )
 from engine.config import Settings
 from engine.models import Base, Instance, utcnow
@@ -207,12 +208,15 @@ def test_process_figures_cover_exactly_the_period_asked(engine: Engine) -> None:
         for i, at in zip(ids, times, strict=True):
             s.execute(update(Instance).where(Instance.id == i).values(
                 created_at=at, ended_at=at + timedelta(seconds=30)))
-    [quick] = engine.reports.process_figures(datetime(2026, 11, 1), datetime(2026, 12, 1))
+    period = engine.reports.process_figures(datetime(2026, 11, 1), datetime(2026, 12, 1))
+    assert period.durations_capped is False
+    [quick] = period.processes
     assert (quick.process_key, quick.started, quick.completed) == ("quick", 2, 2)
     assert quick.avg_seconds == 30.0
     assert len(quick.days) == 30
     assert [d.completed for d in quick.days[:3]] == [0, 1, 1]
-    assert engine.reports.process_figures(datetime(2026, 9, 1), datetime(2026, 10, 1)) == []
+    assert engine.reports.process_figures(datetime(2026, 9, 1),
+                                          datetime(2026, 10, 1)).processes == []
     with pytest.raises(InvalidInputError, match="at most 366 days"):
         engine.reports.process_figures(datetime(2025, 1, 1), datetime(2026, 11, 1))
     with pytest.raises(InvalidInputError, match="after 'to'"):
@@ -224,3 +228,20 @@ def test_the_migration_makes_the_tables_as_the_models_say(engine: Engine) -> Non
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert [d for d in diff if "report" in repr(d)] == []
+
+
+def test_counts_stay_exact_when_durations_are_sampled(engine: Engine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    engine.repository.deploy({"quick.bpmn": QUICK.replace(b"{key}", b"quick")})
+    ids = [engine.runtime.start("quick", wait=5).id for _ in range(2)]
+    with engine._core.db.write() as s:
+        for i, (at, took) in zip(ids, [(datetime(2026, 11, 2, 9), 10),
+                                        (datetime(2026, 11, 3, 9), 30)], strict=True):
+            s.execute(update(Instance).where(Instance.id == i).values(
+                created_at=at, ended_at=at + timedelta(seconds=took)))
+    monkeypatch.setattr(period_figures, "MAX_REPORT_ROWS", 1)
+    period = engine.reports.process_figures(datetime(2026, 11, 1), datetime(2026, 12, 1))
+    [quick] = period.processes
+    assert period.durations_capped is True
+    assert (quick.completed, [d.completed for d in quick.days[1:3]]) == (2, [1, 1])
+    assert quick.avg_seconds == 30.0  # the newest one only, as durations_capped says

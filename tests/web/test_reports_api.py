@@ -166,6 +166,7 @@ def test_process_figures_of_a_period_in_json_and_csv(reader: AuthClient,
     finished(engine, "credit_approval", datetime(2026, 10, 3, 9), 60)  # before the period
     body = reader.get("/api/v1/reports/processes?from=2026-11-01&to=2026-11-30").get_json()
     assert (body["period_from"], body["period_to"]) == ("2026-11-01", "2026-11-30")
+    assert body["durations_capped"] is False
     [order_sync] = body["processes"]
     assert {k: order_sync[k] for k in ("process_key", "started", "completed", "avg_seconds",
                                        "p95_seconds", "share_completed")} == {

@@ -84,3 +84,5 @@ class ProcessReportSchema(Schema):
     period_from = fields.Date()
     period_to = fields.Date()
     processes = fields.List(fields.Nested(ProcessFiguresSchema))
+    # durations (averages, percentiles) are of the newest 100,000 completed instances only
+    durations_capped = fields.Boolean()

@@ -105,11 +105,12 @@ def process_report() -> Any:
     figures = engine().reports.process_figures(start, end)
     if not _wants_csv(args):
         return dump(ProcessReportSchema, {"period_from": first, "period_to": last,
-                                          "processes": figures})
+                                          "processes": figures.processes,
+                                          "durations_capped": figures.durations_capped})
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\r\n")
     writer.writerow(FIGURE_COLUMNS)
-    for f in figures:
+    for f in figures.processes:
         writer.writerow(["" if getattr(f, c) is None else getattr(f, c) for c in FIGURE_COLUMNS])
     return _attachment(table.getvalue().encode(), "text/csv; charset=utf-8",
                        f"process-figures-{first}-{last}.csv")
