@@ -2,8 +2,9 @@
 
 The names below are the whole public surface (tests/engine/test_public_surface.py pins
 them); every module of this package is private to it. Start from ``Engine``: its services
-``repository``, ``runtime``, ``tasks``, ``history``, ``management`` and ``identity`` take
-and return the types exported here, never SpiffWorkflow's.
+``repository``, ``runtime``, ``tasks``, ``history``, ``management``, ``identity``,
+``external_tasks`` and ``reports`` take and return the types exported here, never
+SpiffWorkflow's.
 """
 
 from .bpmn.migrate import MigrationElement
@@ -54,13 +55,16 @@ from .models import (
     utcnow,
 )
 from .paging import Page
+from .period_figures import PeriodFigures
 from .process_tests import run_test_file
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
+from .report_service import ReportService
 from .reporting import ProcessFigures, VisitedElement
 from .repository_service import RepositoryService
 from .retention import CleanupReport
 from .runtime_service import RuntimeService
+from .stored_reports import NewReportFile, Report, ReportFile
 from .task_queries import Queue, is_overdue
 from .task_service import TaskService
 from .test_files import (
@@ -78,6 +82,8 @@ from .vocabulary import (
     IncidentStatus,
     InstanceStatus,
     JobKind,
+    ReportKind,
+    ReportStatus,
     Scope,
     TaskStatus,
 )
@@ -130,14 +136,21 @@ __all__ = [
     "MigrationProblem",
     "MigrationRecord",
     "MigrationValidation",
+    "NewReportFile",
     "NotFoundError",
     "OperationRegistry",
     "Page",
+    "PeriodFigures",
     "Principal",
     "Problem",
     "ProcessFigures",
     "ProtectionError",
     "Queue",
+    "Report",
+    "ReportFile",
+    "ReportKind",
+    "ReportService",
+    "ReportStatus",
     "RepositoryService",
     "RetryPolicy",
     "RuntimeService",

@@ -89,6 +89,8 @@ class Settings:
     history_cleanup_batch_size: int = 500
     # PostgreSQL: events partitions made this many months ahead at each cleanup run
     history_partition_months_ahead: int = 3
+    # Stored reports: the largest report (all its files together) kept, in bytes
+    report_max_bytes: int = 20_000_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

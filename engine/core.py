@@ -24,6 +24,7 @@ from .executor import Executor
 from .models import Instance, Job, utcnow
 from .protect import Protector, install
 from .registry import OperationRegistry
+from .report_operations import with_builtins
 from .scripting import IsolatedSandbox
 from .vocabulary import InstanceStatus, JobKind
 
@@ -34,7 +35,8 @@ class Core:
     def __init__(self, db: Database, settings: Settings, registry: OperationRegistry) -> None:
         self.db = db
         self.settings = settings
-        self.registry = registry
+        # the engine's own operations (reports.store) beside the connectors'
+        registry = self.registry = with_builtins(registry, db, settings)
         # Personal variables are sealed and opened by the column types of this database.
         self.protector = Protector.from_settings(settings)
         install(db.sql_engine, self.protector)

@@ -12,6 +12,7 @@ from .history_service import HistoryService
 from .identity_service import IdentityService
 from .management_service import ManagementService
 from .registry import OperationRegistry
+from .report_service import ReportService
 from .repository_service import RepositoryService
 from .runtime_service import RuntimeService
 from .task_service import TaskService
@@ -28,7 +29,8 @@ class Engine:
     - ``history``: audit events, the path an instance took, figures per process;
     - ``management``: suspend, resume, terminate, incidents, moving tokens, workers, health;
     - ``identity``: users, sign-in, API keys, what a person may see;
-    - ``external_tasks``: what workers outside Bridgeflow fetch, lock and complete.
+    - ``external_tasks``: what workers outside Bridgeflow fetch, lock and complete;
+    - ``reports``: stored reports and their files, the process figures of a period.
     """
 
     def __init__(self, database: Database | SqlEngine | str, settings: Settings | None = None,
@@ -43,6 +45,7 @@ class Engine:
         self.management = ManagementService(self._core)
         self.identity = IdentityService(self._core)
         self.external_tasks = ExternalTaskService(self._core)
+        self.reports = ReportService(self._core)
 
     @classmethod
     def from_settings(cls, settings: Settings,

@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import daily, jobs, partitions, statistics
+from . import daily, jobs, partitions, statistics, stored_reports
 from .config import Settings
 from .db import Database
 from .models import (
@@ -188,6 +188,8 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         swept = partitions.sweep_past_months(db, now, None if sweep_all else span)
         report.add({"events": swept.events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
+    report.add({"reports": stored_reports.remove_expired(db, settings.history_ttl_days, now,
+                                                         dry_run)})
     if report.instances:
         log.info("history cleanup removed %d instances in %d batches%s", report.instances,
                  report.batches, " (dry run)" if dry_run else "")

@@ -66,6 +66,22 @@ class JobKind(StrEnum):
     MIGRATION_BATCH = "migration_batch"  # migrate a chunk of a batch's instances
 
 
+class ReportKind(StrEnum):
+    """What a stored report is a report of; each kind has its own shape of files."""
+
+    RECONCILIATION = "reconciliation"  # one reconciliation run: differences, repairs, conflicts
+    SALES = "sales"
+    INVENTORY = "inventory"
+    CUSTOMER = "customer"
+
+
+class ReportStatus(StrEnum):
+    """A stored report is written whole (``complete``) or not at all; ``empty``: no data."""
+
+    COMPLETE = "complete"
+    EMPTY = "empty"
+
+
 class SubscriptionKind(StrEnum):
     """What a subscription waits for: a message reaches one catch, a signal every one."""
 
@@ -84,6 +100,7 @@ class Scope(StrEnum):
     ADMIN = "admin"  # instances, incidents, repairs, audit events
     DEPLOY = "deploy"  # deploy BPMN and DMN
     EXTERNAL_TASKS = "external-tasks"  # fetch, lock and complete external tasks (workers)
+    REPORTS_READ = "reports:read"  # list stored reports, download their files, read figures
 
 
 # What keys made before scopes existed were given (migration 0006): everything they did

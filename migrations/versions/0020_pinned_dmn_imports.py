@@ -1,7 +1,7 @@
 """pinned DMN imports: an importing file keeps the imported versions it was deployed with
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-03 12:10:00
 
 ``definitions.imports`` holds, for a DMN file that ``<import>``s other models, the deployed
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0020'
-down_revision = '0016'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -104,6 +104,16 @@ def test_safe_differences_are_repaired_and_conflicts_go_to_sales_operations(
     repaired_part = mail.body.split("Repaired automatically:")[1].split("Conflicts")[0]
     assert f"ERP_Order_Number__c: CRM (none), ERP {blanked_sale['number']}" in repaired_part
 
+    # The run's report is kept: the same findings, by the run's id, in JSON and as CSV.
+    stored = flow.call("GET", f"/reports/reconciliation/{started['id']}")
+    assert stored["report"]["title"] == mail.subject
+    assert stored["counts"]["differences"] == report["counts"]["differences"]
+    assert stored["counts"]["conflicts"] == report["counts"]["conflicts"]
+    table = flow.session.get(f"{flow.bridgeflow.url}/api/v1/reports/reconciliation/"
+                             f"{started['id']}?format=csv", timeout=30)
+    assert table.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert ",amount,115.50,105.00,crm,conflict,handed to people\r\n" in table.text
+
     flow.complete_task(task["id"], "olga", {"resolution": "accepted",
                                            "comment": "hand-made discount"})
     done = flow.wait_for(started["id"], "completed")
@@ -125,3 +135,6 @@ def test_the_nightly_run_compares_everything_and_reports_it(flow: Flow,
     mail = mailbox.wait_for(SALES_OPS, "Reconciliation:")
     assert "changes since the beginning" in mail.body
     assert run["variables"]["report"]["since"] is None
+    kept = flow.call("GET", f"/reports/reconciliation/{nightly['id']}")  # by the nightly run
+    assert kept["report"]["instance_id"] == called["id"] and kept["since"] is None
+    assert kept["report"]["title"] == mail.subject

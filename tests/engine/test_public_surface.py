@@ -28,6 +28,9 @@ EXPORTED = {
     # analysts' tests (bridgeflow test, the console's "Run tests")
     "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
     "run_test_file",
+    # stored reports (engine.reports)
+    "NewReportFile", "PeriodFigures", "Report", "ReportFile", "ReportKind", "ReportService",
+    "ReportStatus",
 }
 
 SERVICES = {
@@ -59,6 +62,7 @@ SERVICES = {
                  "revoke_personal_token", "authenticate_key", "require_scope", "acting_as"},
     "external_tasks": {"fetch_and_lock", "complete", "handle_failure", "handle_bpmn_error",
                        "extend_lock", "unlock", "set_retries", "get", "list_tasks", "count"},
+    "reports": {"store", "list_reports", "get", "file", "reconciliation", "process_figures"},
 }
 
 
@@ -77,7 +81,8 @@ def test_each_service_offers_exactly_its_pinned_operations() -> None:
                "tasks": engine.TaskService, "history": engine.HistoryService,
                "management": engine.ManagementService,
                "identity": engine.IdentityService,
-               "external_tasks": engine.ExternalTaskService}[attribute]
+               "external_tasks": engine.ExternalTaskService,
+               "reports": engine.ReportService}[attribute]
         assert _public(cls) == operations, attribute
 
 

@@ -15,6 +15,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPEN_ENDPOINTS = {"api.openapi_document", "api.receive_crm_event"}
 
 _READ_PROCESSES = (Scope.PROCESSES_START, Scope.DEPLOY, Scope.ADMIN)
+_READ_REPORTS = (Scope.REPORTS_READ, Scope.ADMIN)
 # The scopes a key needs for each route (any one of them); a route missing here is refused.
 ENDPOINT_SCOPES: dict[str, tuple[Scope, ...]] = {
     "api.evaluate_decision": (Scope.PROCESSES_START, Scope.DEPLOY),
@@ -46,6 +47,11 @@ ENDPOINT_SCOPES: dict[str, tuple[Scope, ...]] = {
     "api.migrate": (Scope.ADMIN,),
     "api.show_migration_batch": (Scope.ADMIN,),
     "api.list_migrations": (Scope.ADMIN,),
+    "api.list_reports": _READ_REPORTS,
+    "api.show_report": _READ_REPORTS,
+    "api.report_file": _READ_REPORTS,
+    "api.reconciliation_report": _READ_REPORTS,
+    "api.process_report": _READ_REPORTS,
 }
 
 
@@ -76,9 +82,10 @@ from . import (  # noqa: E402  (the views register themselves on bp)
     messages,
     migrations,
     openapi,
+    reports,
     tasks,
     webhooks,
 )
 
 __all__ = ["bp", "decisions", "definitions", "deployments", "erasures", "incidents",
-           "instances", "messages", "migrations", "openapi", "tasks", "webhooks"]
+           "instances", "messages", "migrations", "openapi", "reports", "tasks", "webhooks"]

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import bp
 from . import migration_schemas as m
+from . import report_schemas as r
 from . import schemas as s
 
 # (path, method, summary, query schema, body schema, status, response schema)
@@ -68,13 +69,24 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, int, Any]] = [
      m.RecordListSchema),
     ("/migrations/batches/{id}", "get", "Progress of a migration batch", None, None, 200,
      m.BatchSchema),
+    ("/reports", "get", "List stored reports", r.ReportArgsSchema, None, 200,
+     r.ReportPageSchema),
+    ("/reports/{id}", "get", "Show a stored report and its files", None, None, 200,
+     r.ReportSchema),
+    ("/reports/{id}/files/{name}", "get", "Download a file of a report (ETag: its SHA-256)",
+     None, None, 200, "binary"),
+    ("/reports/reconciliation/{id}", "get",
+     "A reconciliation run's report, by report id or instance id (JSON, or CSV)",
+     r.FormatArgsSchema, None, 200, r.ReconciliationSchema),
+    ("/reports/processes", "get", "Figures per process over a period (JSON, or CSV)",
+     r.PeriodArgsSchema, None, 200, r.ProcessReportSchema),
 ]
 
 
 def _operation(summary: str, query: Any, body: Any, status: int, response: Any,
                path: str) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "security": [{"apiKey": []}], "parameters": []}
-    for name in ("key", "id"):
+    for name in ("key", "id", "name"):
         if "{" + name + "}" in path:
             op["parameters"].append({"in": "path", "name": name, "required": True,
                                      "schema": {"type": "string"}})
@@ -87,8 +99,15 @@ def _operation(summary: str, query: Any, body: Any, status: int, response: Any,
                 "comment": {"type": "string", "maxLength": 2000}}}}}}
     elif body is not None:
         op["requestBody"] = {"content": {"application/json": {"schema": body}}}
-    content = ({"application/xml": {"schema": {"type": "string"}}} if response == "xml"
-               else {"application/json": {"schema": response}})
+    if response == "xml":
+        content = {"application/xml": {"schema": {"type": "string"}}}
+    elif response == "binary":
+        content = {"application/octet-stream": {"schema": {"type": "string",
+                                                            "format": "binary"}}}
+    else:
+        content = {"application/json": {"schema": response}}
+        if query is not None and "format" in query._declared_fields:
+            content["text/csv"] = {"schema": {"type": "string"}}
     error = {"content": {"application/json": {"schema": s.ErrorSchema}}}
     op["responses"] = {str(status): {"description": "success", "content": content},
                        "default": {"description": "error", **error}}
