@@ -173,12 +173,13 @@ def test_priority_topics_business_key_and_process_variable_filters(shop: Engine)
 
 def test_extend_lock_unlock_and_an_expired_lock(shop: Engine) -> None:
     start(shop)
-    [locked] = shop.external_tasks.fetch_and_lock("w1", [topic(lock=100)])
+    # a second: long enough for the extension to come first on a busy machine
+    [locked] = shop.external_tasks.fetch_and_lock("w1", [topic(lock=1000)])
     task_id = locked.task.id
     with pytest.raises(ConflictError):
         shop.external_tasks.extend_lock(task_id, "w2", 60_000)
     shop.external_tasks.extend_lock(task_id, "w1", 60_000)
-    time.sleep(0.15)
+    time.sleep(1.1)  # past the first lock's second
     assert shop.external_tasks.fetch_and_lock("w2", [topic()]) == []  # extended
     shop.external_tasks.unlock(task_id, "admin")
     [taken] = shop.external_tasks.fetch_and_lock("w2", [topic(lock=50)])
