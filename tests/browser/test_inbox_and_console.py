@@ -180,7 +180,7 @@ def test_analyst_views_definitions_tries_a_decision_and_sees_upload_problems(
     broken.write_bytes((FIXTURES / "credit_review.bpmn").read_bytes().replace(
         b'targetRef="is_approved"/>', b'targetRef="nowhere"/>'))
     visit.goto("/admin/definitions")
-    page.get_by_label("BPMN, DMN and form files").set_input_files(str(broken))
+    page.get_by_label("BPMN, DMN, form and test files").set_input_files(str(broken))
     page.get_by_role("button", name="Deploy").click()
     problems = page.locator("#problems")
     expect(problems).to_contain_text("Nothing was deployed")

@@ -30,7 +30,7 @@ FILTERS = [
     ("/api/v1/process-instances", "status",
      ["running", "waiting", "incident", "suspended", "completed", "terminated"]),
     ("/api/v1/incidents", "status", ["open", "resolved", "all"]),
-    ("/api/v1/process-definitions", "kind", ["process", "decision", "all"]),
+    ("/api/v1/process-definitions", "kind", ["process", "decision", "library", "all"]),
 ]
 
 
