@@ -9,6 +9,10 @@ from the months before this one: a month left with nothing to keep is detached a
 just those; otherwise the dead rows are deleted. Every step holds an advisory lock, so
 several workers may call these at once, and each is one short transaction, so a crash
 leaves either the old month or the new one, never half of each. SQLite is left alone.
+
+What is left to sweep is kept in the database (``note_pending``, in the transaction that
+removes the instances): a sweep that stops — a lock not granted in time, a crash — is
+carried on by the next cleanup run, whether or not that run removes anything.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from .db import Database
 
@@ -32,6 +37,8 @@ SKEW = timedelta(days=1)  # events may be stamped by another machine's clock
 _BOUNDS = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 # an event to keep: not about an instance, or about one that still exists
 _KEEP = "(e.instance_id IS NULL OR EXISTS (SELECT 1 FROM instances i WHERE i.id = e.instance_id))"
+# the span still to sweep, as two rows of stat_marks (absent when nothing is left)
+PENDING_FROM, PENDING_TO = "events_sweep_from", "events_sweep_to"
 
 
 @dataclass(frozen=True)
@@ -139,18 +146,54 @@ def _make_month(c: Connection, start: datetime, end: datetime) -> None:
                    f" FOR VALUES FROM ('{start:%Y-%m-%d}') TO ('{end:%Y-%m-%d}')"))
 
 
-def sweep_past_months(db: Database, now: datetime, span: Span | None) -> SweepReport:
+def note_pending(s: Session, span: Span) -> None:
+    """Add ``span`` to what is left to sweep, in the caller's transaction (PostgreSQL only).
+
+    Written with the removal of the instances that lived in it, so a sweep that never runs
+    or stops half-way is carried on by the next cleanup run.
+    """
+    for name, at, keep in ((PENDING_FROM, span[0], "LEAST"), (PENDING_TO, span[1], "GREATEST")):
+        s.execute(text(
+            "INSERT INTO stat_marks (name, mark_at) VALUES (:n, :at) ON CONFLICT (name)"
+            f" DO UPDATE SET mark_at = {keep}(stat_marks.mark_at, EXCLUDED.mark_at)"),
+            {"n": name, "at": at})
+
+
+def _pending(c: Connection) -> Span | None:
+    rows = c.execute(text("SELECT name, mark_at FROM stat_marks WHERE name IN (:a, :b)"),
+                     {"a": PENDING_FROM, "b": PENDING_TO}).all()
+    marks: dict[str, datetime] = {name: at for name, at in rows}
+    lo, hi = marks.get(PENDING_FROM), marks.get(PENDING_TO)
+    return (lo, hi) if lo is not None and hi is not None else None
+
+
+def _done(c: Connection, span: Span) -> None:
+    """Forget the pending span swept, unless another cleanup has widened it meanwhile."""
+    c.execute(text(
+        "DELETE FROM stat_marks WHERE name IN (:a, :b) AND NOT EXISTS (SELECT 1 FROM stat_marks"
+        " m WHERE (m.name = :a AND m.mark_at < :lo) OR (m.name = :b AND m.mark_at > :hi))"),
+        {"a": PENDING_FROM, "b": PENDING_TO, "lo": span[0], "hi": span[1]})
+
+
+def sweep_past_months(db: Database, now: datetime, span: Span | None = None, *,
+                      everything: bool = False) -> SweepReport:
     """Remove the events of removed instances from the months before ``now``'s.
 
-    With ``span`` (when the removed instances lived) only the months it overlaps are looked
+    Only the months that ``span`` and the pending span (``note_pending``) overlap are looked
     at: an instance's events are written while it runs, so the others hold none of theirs.
-    Without, every past month is (after a crash between a cleanup and its sweep).
+    With ``everything``, every past month is (a manual cleanup). With neither, nothing is.
     """
     report = SweepReport()
     if not is_partitioned(db):
         return report
-    if span is None:
-        span = (datetime.min + SKEW, month_start(now))
+    with db.sql_engine.connect() as c:
+        pending = _pending(c)
+    wanted = [x for x in (span, pending) if x is not None]
+    if everything:
+        wanted.append((datetime.min + SKEW, month_start(now)))
+    if not wanted:
+        return report
+    span = (min(x[0] for x in wanted), max(x[1] for x in wanted))
     lo, hi = span[0] - SKEW, min(span[1] + SKEW, month_start(now))
     with db.sql_engine.connect() as c:
         past = [m for m in months(c) if m.end <= month_start(now) and m.end > lo
@@ -166,6 +209,8 @@ def sweep_past_months(db: Database, now: datetime, span: Span | None) -> SweepRe
                                   f" AND e.created_at < :hi AND NOT {_KEEP}"),
                              {"lo": lo, "hi": hi})
             report.events += int(gone.rowcount)
+            if pending is not None:
+                _done(c, span)
     except OperationalError:  # a lock not granted in time: live work goes first
         log.exception("events partitions: the sweep of past months stopped; the next cleanup "
                       "run carries on")

@@ -151,7 +151,8 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     """Remove ended instances past their time-to-live, one batch per transaction.
 
     Where events are partitioned by month, their past months are swept after: those the
-    removed instances lived in, or with ``sweep_all`` every one (as a manual cleanup does).
+    removed instances lived in and those an earlier sweep did not finish, or with
+    ``sweep_all`` every one (as a manual cleanup does).
     """
     now = now or utcnow()
     size = max(1, settings.history_cleanup_batch_size)
@@ -176,6 +177,8 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
                 levels = _trees(s, roots)
                 if by_month:
                     span = _lifetimes(s, [i for level in levels for i in level], span)
+                    if span is not None:  # kept with the removal: a stopped sweep carries on
+                        partitions.note_pending(s, span)
                 counts = delete_instances(s, levels, events_from)
         if not roots:
             break
@@ -184,8 +187,8 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
         report.add(counts)
         if len(roots) < size:
             break
-    if by_month and (span is not None or sweep_all):
-        swept = partitions.sweep_past_months(db, now, None if sweep_all else span)
+    if by_month:  # this run's months, those a stopped sweep left, or with sweep_all every one
+        swept = partitions.sweep_past_months(db, now, span, everything=sweep_all)
         report.add({"events": swept.events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
     report.add({"reports": stored_reports.remove_expired(db, settings.history_ttl_days, now,

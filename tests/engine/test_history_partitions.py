@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select, text
 
-from engine import Engine
+from engine import Engine, partitions
 from engine.config import Settings
 from engine.db import Database, _migrations_dir
 from engine.models import Event, utcnow
@@ -275,6 +275,40 @@ def test_a_manual_cleanup_sweeps_what_a_crash_left_in_past_months(
 
     assert report.removed["events"] > 0 and events_of(database, old) == []
     assert events_of(database, kept) == kept_events
+
+
+@postgres_only
+def test_a_sweep_that_stops_is_carried_on_by_the_next_run_even_if_it_removes_nothing(
+        engine: Engine, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = expired_in(engine, database, months_back(7), 2)
+    gone += expired_in(engine, database, months_back(5), 1)
+    kept = finish(engine, "short_lived", "K-1")
+    move_events(database, kept, months_back(5))
+    kept_events = events_of(database, kept)
+    with database.read() as s:
+        expected = s.scalar(select(func.count()).select_from(Event)
+                            .where(Event.instance_id.in_(gone)))
+    real_sweep = partitions._sweep_month
+
+    def lock_not_granted(c: Any, month: Any, report: Any) -> None:
+        raise sa.exc.OperationalError("ALTER TABLE events DETACH PARTITION", {},
+                                      Exception("canceling statement due to lock timeout"))
+
+    monkeypatch.setattr(partitions, "_sweep_month", lock_not_granted)
+    first = cleanup(database, engine._core.settings)
+    assert first.instances == 3 and first.removed.get("events", 0) == 0
+    assert events_of(database, gone[0]) != []  # the instances are gone, their events not yet
+
+    monkeypatch.setattr(partitions, "_sweep_month", real_sweep)
+    second = cleanup(database, engine._core.settings)  # the next hourly run: nothing expired
+
+    assert second.instances == 0 and second.removed["events"] == expected
+    assert all(events_of(database, i) == [] for i in gone)
+    assert events_of(database, kept) == kept_events
+    with database.read() as s:  # nothing is left to carry on: the marks are gone
+        left = "SELECT count(*) FROM stat_marks WHERE name LIKE 'events_sweep%'"
+        assert s.scalar(text(left)) == 0
+    assert cleanup(database, engine._core.settings).removed.get("events", 0) == 0
 
 
 @postgres_only
