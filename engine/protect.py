@@ -40,6 +40,8 @@ DEV_KID = "dev"
 _URLSAFE = str.maketrans("-_", "+/")
 _STATE_MARK = b'"$enc"'
 _ESCAPE_NEEDLE = b'$enc"'  # in a serialized state: "$enc" and every escaped "$$…enc"
+# a stored file's first bytes: sealed, or clear (no key configured); older rows have neither
+_FILE_SEALED, _FILE_CLEAR = b"\x00BFSEAL1", b"\x00BFCLR1"
 _GENERATE = ("python -c \"import base64, os; "
              "print('k1:' + base64.b64encode(os.urandom(32)).decode())\"")
 
@@ -133,6 +135,32 @@ class Protector:
         if _STATE_MARK not in blob:
             return blob
         return _dumps(self.open_variables(json.loads(blob)))
+
+    def seal_bytes(self, blob: bytes) -> bytes:
+        """Encrypt a whole file with the first key (``open_bytes`` reverses it)."""
+        if self.kid is None:
+            raise ProtectionError("no encryption key is configured (BRIDGEFLOW_ENCRYPTION_KEYS)")
+        nonce, kid = os.urandom(12), self.kid.encode()
+        ct = self._keys[self.kid].encrypt(nonce, blob, _aad(self.kid) + b":file")
+        return _FILE_SEALED + bytes([len(kid)]) + kid + nonce + ct
+
+    def open_bytes(self, blob: bytes) -> bytes:
+        """Decrypt what ``seal_bytes`` made; refuse an unknown key or a changed file."""
+        body = blob[len(_FILE_SEALED):]
+        size = body[0] if body else 0
+        kid = body[1:1 + size].decode(errors="replace")
+        aes = self._keys.get(kid)
+        if aes is None:
+            known = ", ".join(self._keys) or "none"
+            raise ProtectionError(f"a file is sealed with encryption key '{kid}', which is not "
+                                  f"configured (configured: {known}); add it to "
+                                  "BRIDGEFLOW_ENCRYPTION_KEYS")
+        nonce, ct = body[1 + size:13 + size], body[13 + size:]
+        try:
+            return aes.decrypt(nonce, ct, _aad(kid) + b":file")
+        except (InvalidTag, ValueError) as exc:
+            raise ProtectionError(f"a file sealed with key '{kid}' does not decrypt: it was "
+                                  "changed, or the key is wrong") from exc
 
     def mask_variables(self, data: Any) -> Any:
         """Mask, at any depth, the values whose key is a personal name (for events, pages)."""
@@ -415,6 +443,36 @@ class SealedState(TypeDecorator[bytes]):
             return value
         opened = _walk_open(json.loads(value), lambda sealed: _must_open(dialect).open(sealed))
         return _dumps(opened)
+
+
+class SealedFile(TypeDecorator[bytes]):
+    """A file's bytes (a stored report), sealed whole when an encryption key is configured.
+
+    Reports carry customers' names, addresses and figures, which nothing but the file names;
+    so the whole file is sealed, not chosen values. Without keys the bytes are kept clear
+    behind a marker, so a clear file that happens to start like a sealed one stays itself.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        protector = _protector(dialect)
+        if protector is None or protector.kid is None:
+            return _FILE_CLEAR + value
+        return protector.seal_bytes(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        value = bytes(value)  # PostgreSQL answers a memoryview
+        if value.startswith(_FILE_SEALED):
+            return _must_open(dialect).open_bytes(value)
+        if value.startswith(_FILE_CLEAR):
+            return value[len(_FILE_CLEAR):]
+        return value  # stored before files were sealed
 
 
 class MaskedJSON(TypeDecorator[Any]):

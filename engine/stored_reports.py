@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, delete, func, or_, select
+from sqlalchemy import ForeignKey, Index, String, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, defer, mapped_column, relationship, selectinload
 
@@ -23,6 +23,7 @@ from .db import Database
 from .errors import InvalidInputError, NotFoundError
 from .models import Base, JsonDict, new_id, utcnow
 from .paging import Page
+from .protect import SealedFile
 from .vocabulary import ReportKind, ReportStatus
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -64,7 +65,7 @@ class ReportFile(Base):
     media_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(SealedFile)  # sealed whole (engine/protect.py)
     report: Mapped[Report] = relationship(back_populates="files")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import Engine
+from engine import Engine, NewReportFile, ReportKind
 from engine.config import Settings
 from engine.db import Database
 from engine.models import Event
@@ -291,3 +292,54 @@ def test_a_dotted_pattern_matches_that_path_only() -> None:
     masked = protector.mask_variables(data)
     assert masked["order"]["customer"]["phone"] == "+49 •••• 67"
     assert masked["supplier"]["phone"] == "+49 30 1234567"
+
+
+# -- stored report files ----------------------------------------------------------------------
+
+def keep_report(engine: Engine, content: bytes) -> str:
+    return engine.reports.store(kind=ReportKind.RECONCILIATION, title="Nightly reconciliation",
+                                started_by="user:ann",
+                                files=[NewReportFile("differences.csv", "text/csv", content)]).id
+
+
+def stored_file(database: Database, report_id: str) -> bytes:
+    with database.sql_engine.connect() as conn:
+        return bytes(conn.execute(text("SELECT content FROM report_files WHERE report_id = :r"),
+                                  {"r": report_id}).scalar_one())
+
+
+def test_a_report_file_is_sealed_whole_and_downloads_as_it_was_made(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    content = f"record,email\r\ncustomer,{EMAIL}\r\n".encode()
+    engine = make_engine()
+    report_id = keep_report(engine, content)
+    raw = stored_file(database, report_id)
+    assert EMAIL.encode() not in raw and b"customer" not in raw  # nothing readable at rest
+    assert b"k1" in raw[:16]  # the key it is sealed with, for rotation
+    got = engine.reports.file(report_id, "differences.csv")
+    assert got.content == content
+    assert got.sha256 == hashlib.sha256(content).hexdigest()  # the ETag is the clear file's
+    rotated = make_engine(keys=f"k2:{K2},k1:{K1}")
+    assert rotated.reports.file(report_id, "differences.csv").content == content
+    with pytest.raises(ProtectionError, match="key 'k1', which is not configured"):
+        make_engine(keys=f"k2:{K2}").reports.file(report_id, "differences.csv")
+
+
+def test_a_tampered_report_file_is_refused(make_engine: Callable[..., Engine],
+                                           database: Database) -> None:
+    engine = make_engine()
+    report_id = keep_report(engine, b"record,id\r\norder,801\r\n")
+    raw = bytearray(stored_file(database, report_id))
+    raw[-1] ^= 1
+    with database.sql_engine.begin() as conn:
+        conn.execute(text("UPDATE report_files SET content = :c WHERE report_id = :r"),
+                     {"c": bytes(raw), "r": report_id})
+    with pytest.raises(ProtectionError, match="does not decrypt"):
+        engine.reports.file(report_id, "differences.csv")
+
+
+def test_without_keys_a_file_that_looks_sealed_is_kept_as_it_is(database: Database) -> None:
+    engine = Engine(database, Settings(encryption_keys="", personal_variables=""))
+    lookalike = b"\x00BFSEAL1\x02k1" + os.urandom(40)
+    report_id = keep_report(engine, lookalike)
+    assert engine.reports.file(report_id, "differences.csv").content == lookalike
