@@ -21,6 +21,7 @@ from .db import Database
 from .errors import EngineError, InvalidInputError
 from .models import utcnow
 from .registry import CallContext, OperationRegistry, RegisteredOperation, RetryPolicy
+from .report_delivery import deliver_operation
 from .stored_reports import NewReportFile
 from .vocabulary import ReportKind
 
@@ -201,10 +202,15 @@ class WithBuiltins(OperationRegistry):
 
 def with_builtins(registry: OperationRegistry, db: Database,
                   settings: Settings) -> OperationRegistry:
-    """``registry`` with the engine's own operations (``reports.store``) added."""
+    """``registry`` with the engine's own operations (``reports.store``,
+    ``reports.deliver``) added."""
     if isinstance(registry, WithBuiltins):
         registry = registry._base
-    name = f"{FAMILY}.store"
-    own = {name: RegisteredOperation(name, store_operation(db, settings), None,
-                                     "keep a report of this run (built into the engine)")}
+    base = registry
+    store, deliver = f"{FAMILY}.store", f"{FAMILY}.deliver"
+    own = {store: RegisteredOperation(store, store_operation(db, settings), None,
+                                      "keep a report of this run (built into the engine)"),
+           deliver: RegisteredOperation(
+               deliver, deliver_operation(db, lambda: base), None,
+               "e-mail a kept report's files to groups (built into the engine)")}
     return WithBuiltins(registry, own)
