@@ -174,7 +174,7 @@ def _column_widths(header: list[str], cells: list[list[str]]) -> list[float]:
 def _section(section: dict[str, Any], currency: str) -> list[Flowable]:
     columns = section["columns"]
     heading = _p(section["title"], _H2)
-    chart = chart_of(section)
+    chart = chart_of(section, currency)
     parts: list[Flowable] = [KeepTogether([heading, _drawing(chart, currency)])] if chart \
         else [heading]
     if not section["rows"]:
