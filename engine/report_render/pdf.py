@@ -188,11 +188,49 @@ def _section(section: dict[str, Any], currency: str) -> list[Flowable]:
     widths = _column_widths(header, body)
     fitted = [[_fit(text, w - 6) for text, w in zip(row, widths, strict=True)]
               for row in [header, *body]]
-    table = Table(fitted, colWidths=widths, rowHeights=ROW_HEIGHT, repeatRows=1, hAlign="LEFT")
-    table.setStyle(_table_style(len(fitted), totals=bool(section["totals"]),
-                                numeric=[i for i, c in enumerate(columns)
-                                         if c["format"] not in ("text", "date", "datetime")]))
-    return [*parts, table]
+    numeric = [i for i, c in enumerate(columns) if c["format"] not in ("text", "date",
+                                                                        "datetime")]
+    return [*parts, PagedTable(fitted[0], fitted[1:], widths, numeric,
+                               bool(section["totals"]))]
+
+
+class PagedTable(Flowable):
+    """A long table that splits page by page in linear time: each page's part is a table of
+    the rows that fit there under the repeated header (every row is one line high)."""
+
+    def __init__(self, header: list[str], rows: list[list[str]], widths: list[float],
+                 numeric: list[int], totals: bool) -> None:
+        super().__init__()
+        self.header, self.rows, self.widths = header, rows, widths
+        self.numeric, self.totals = numeric, totals
+        self.hAlign = "LEFT"
+
+    def _table(self, rows: list[list[str]], last: bool) -> Table:
+        table = Table([self.header, *rows], colWidths=self.widths, rowHeights=ROW_HEIGHT,
+                      hAlign="LEFT")
+        table.setStyle(_table_style(len(rows) + 1, numeric=self.numeric,
+                                    totals=self.totals and last))
+        return table
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return sum(self.widths), ROW_HEIGHT * (len(self.rows) + 1)
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        fit = int(availHeight // ROW_HEIGHT) - 1
+        if fit < 1:
+            return []  # not even the header and one row: the next page
+        if self.totals and fit == len(self.rows) - 1:
+            fit -= 1  # never leave the totals row alone on a page
+        if fit >= len(self.rows):
+            return [self._table(self.rows, last=True)]
+        return [self._table(self.rows[:fit], last=False),
+                PagedTable(self.header, self.rows[fit:], self.widths, self.numeric,
+                           self.totals)]
+
+    def draw(self) -> None:
+        table = self._table(self.rows, last=True)
+        table.wrapOn(self.canv, sum(self.widths), ROW_HEIGHT * (len(self.rows) + 1))
+        table.drawOn(self.canv, 0, 0)
 
 
 def _value_label(fmt: str, currency: str) -> Any:
