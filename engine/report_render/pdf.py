@@ -52,7 +52,7 @@ def register_fonts() -> None:
 
 
 def _canvas_for(doc: dict[str, Any]) -> type[Canvas]:
-    title = doc["title"]
+    title = _fit(doc["title"], WIDTH * 0.5, BOLD, 9)
     period = f"{doc['period']['label']} ({doc['period']['from']} – {doc['period']['to']})"
     as_of = "Data as of " + format_value(doc["data_as_of"], "datetime")
 
@@ -150,12 +150,13 @@ def _table_style(count: int, *, numeric_from: int | None = None,
     return TableStyle(commands)
 
 
-def _fit(text: str, width: float) -> str:
+def _fit(text: str, width: float, font: str = FONT, size: float = TABLE_FONT_SIZE) -> str:
     """``text`` cut to fit ``width`` points (an ellipsis says it was cut)."""
-    if pdfmetrics.stringWidth(text, FONT, TABLE_FONT_SIZE) <= width:
+    full = pdfmetrics.stringWidth(text, font, size)
+    if full <= width:
         return text
-    cut = max(1, int(len(text) * width / pdfmetrics.stringWidth(text, FONT, TABLE_FONT_SIZE)))
-    while cut > 1 and pdfmetrics.stringWidth(text[:cut] + "…", FONT, TABLE_FONT_SIZE) > width:
+    cut = max(1, int(len(text) * width / full))
+    while cut > 1 and pdfmetrics.stringWidth(text[:cut] + "…", font, size) > width:
         cut -= 1
     return text[:cut] + "…"
 

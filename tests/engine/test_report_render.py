@@ -181,3 +181,11 @@ def test_a_screenshot_of_the_pdf_first_page_is_kept_for_a_person(tmp_path: Path)
                     str(path), str(target)], check=True)
     png = target.with_suffix(".png")
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+
+
+def test_a_long_title_is_cut_in_the_page_header_not_over_the_period(tmp_path: Path) -> None:
+    document = sales_document()
+    document["title"] = "Quarterly sales of every product line in every region " * 3
+    [first, *_] = pdf_pages(files_of(document)["sales-2026-11.pdf"].content, tmp_path)
+    header = first.splitlines()[0]
+    assert "…" in header and header.rstrip().endswith("November 2026 (2026-11-01 – 2026-11-30)")
