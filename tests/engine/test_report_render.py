@@ -189,3 +189,16 @@ def test_a_long_title_is_cut_in_the_page_header_not_over_the_period(tmp_path: Pa
     [first, *_] = pdf_pages(files_of(document)["sales-2026-11.pdf"].content, tmp_path)
     header = first.splitlines()[0]
     assert "…" in header and header.rstrip().endswith("November 2026 (2026-11-01 – 2026-11-30)")
+
+
+def test_a_line_chart_and_negative_values_render(tmp_path: Path) -> None:
+    document = sales_document()
+    document["sections"][0]["chart"] = {"type": "line", "label": "first_order",
+                                        "values": ["change"]}
+    document["sections"][0]["rows"][2]["change"] = -0.35
+    files = files_of(document)
+    text = "\n".join(pdf_pages(files["sales-2026-11.pdf"].content, tmp_path))
+    assert "-35.0 %" in text and "2026-11-03" in text
+    sheet = openpyxl.load_workbook(io.BytesIO(files["sales-2026-11.xlsx"].content))[
+        "Revenue by customer"]
+    assert sheet["E8"].value == -0.35 and sheet["E8"].number_format == "0.0%"

@@ -90,3 +90,13 @@ def test_only_admins_see_the_page_and_api_keys_need_the_reports_scope(
     other = AuthClient(app.test_client(),
                        engine.identity.create_api_key("starter", ["processes:start"]))
     assert other.get(f"/api/v1/reports/{report_id}").status_code == 403
+
+
+def test_a_line_chart_is_drawn_as_a_polyline_with_its_values(app: Flask,
+                                                              engine: Engine) -> None:
+    document = changed(sales_document(), "sections.0.chart",
+                       {"type": "line", "label": "first_order", "values": ["revenue"]})
+    report_id = stored(engine, document)
+    text = signed_in(app, "admin").get(f"/admin/reports/{report_id}").text
+    assert "<polyline" in text
+    assert "2026-11-01 – Revenue: €1,000.50" in text
