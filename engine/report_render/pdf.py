@@ -20,11 +20,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.tables import TableStyle
 
+from ..errors import EngineError
 from .formats import Chart, chart_of, format_change, format_value, period_text
 
 MEDIA_TYPE = "application/pdf"
@@ -44,11 +45,22 @@ _H2 = ParagraphStyle("h2", fontName=BOLD, fontSize=12, leading=15, spaceBefore=1
                      spaceAfter=4)
 
 
+class FontsMissingError(EngineError):
+    """The server lacks the fonts the PDF is set in: an administrator must install them."""
+
+    code = "fonts_missing"
+    retryable = False
+
+
 @cache
 def register_fonts() -> None:
     """Make the DejaVu fonts (``fonts-dejavu-core``) known to reportlab, once."""
-    pdfmetrics.registerFont(TTFont(FONT, f"{FONT_DIR}/DejaVuSans.ttf"))
-    pdfmetrics.registerFont(TTFont(BOLD, f"{FONT_DIR}/DejaVuSans-Bold.ttf"))
+    try:
+        pdfmetrics.registerFont(TTFont(FONT, f"{FONT_DIR}/DejaVuSans.ttf"))
+        pdfmetrics.registerFont(TTFont(BOLD, f"{FONT_DIR}/DejaVuSans-Bold.ttf"))
+    except (OSError, TTFError) as exc:
+        raise FontsMissingError(f"the PDF needs Debian's DejaVu fonts in {FONT_DIR} ({exc}); "
+                                "install them: apt-get install fonts-dejavu-core") from exc
 
 
 def _canvas_for(doc: dict[str, Any]) -> type[Canvas]:

@@ -202,3 +202,17 @@ def test_a_line_chart_and_negative_values_render(tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(files["sales-2026-11.xlsx"].content))[
         "Revenue by customer"]
     assert sheet["E8"].value == -0.35 and sheet["E8"].number_format == "0.0%"
+
+
+def test_missing_fonts_say_which_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.report_render import pdf
+
+    monkeypatch.setattr(pdf, "FONT_DIR", "/nonexistent/dejavu")
+    pdf.register_fonts.cache_clear()
+    try:
+        with pytest.raises(pdf.FontsMissingError, match="apt-get install fonts-dejavu-core"):
+            render_files(sales_document())
+    finally:
+        monkeypatch.undo()
+        pdf.register_fonts.cache_clear()
+    assert files_of(sales_document())["sales-2026-11.pdf"].content.startswith(b"%PDF")
