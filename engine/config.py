@@ -33,6 +33,11 @@ class Settings:
     script_memory_mb: int = 512  # address space of each worker (RLIMIT_AS)
     script_max_output_bytes: int = 16_000_000  # a result or the variables a script hands back
     script_workers: int = 2  # worker processes per engine process
+    # The console's "Run tests": each run is a job, run in a child process under these.
+    test_run_seconds: float = 45.0  # wall clock per run (kept under job_lease_seconds)
+    test_run_memory_mb: int = 1024  # address space of the child process (RLIMIT_AS)
+    test_run_max_output_bytes: int = 1_000_000  # the results of one run
+    test_run_max_queued: int = 2  # runs one person may have waiting per version
     retry_attempts: int = 3
     retry_backoff_seconds: float = 10.0
     retry_backoff_factor: float = 2.0

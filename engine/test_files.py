@@ -33,6 +33,7 @@ class TestFileError(EngineError):
         self.filename = filename
         self.line = line
         self.field = field
+        self.reason = message
         self.problem = f"{field}: {message}" if field else message
 
 
@@ -170,6 +171,31 @@ class FileResult:
     @property
     def passed(self) -> bool:
         return self.error is None and all(c.passed for c in self.cases)
+
+
+def result_to_json(result: FileResult) -> dict[str, Any]:
+    """A file's result as JSON data (values a test names that JSON lacks become text)."""
+    error = result.error
+    return {"filename": result.filename, "kind": result.kind, "key": result.key,
+            "cases": [{"name": c.name,
+                       "failures": [{"expectation": f.expectation, "expected": f.expected,
+                                     "actual": f.actual, "element_id": f.element_id}
+                                    for f in c.failures]} for c in result.cases],
+            "error": None if error is None else {"filename": error.filename,
+                                                 "line": error.line, "field": error.field,
+                                                 "reason": error.reason}}
+
+
+def result_from_json(data: dict[str, Any]) -> FileResult:
+    """The ``FileResult`` that ``result_to_json`` wrote."""
+    error = data.get("error")
+    return FileResult(
+        data["filename"], data["kind"], data["key"],
+        [CaseResult(c["name"], [Failure(f["expectation"], f["expected"], f["actual"],
+                                        f["element_id"]) for f in c["failures"]])
+         for c in data["cases"]],
+        None if error is None else TestFileError(error["filename"], error["line"],
+                                                 error["field"], error["reason"]))
 
 
 def report(results: list[FileResult]) -> str:

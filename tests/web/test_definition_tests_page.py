@@ -1,12 +1,15 @@
 """The console's "Run tests" button on a definition's page: tests deployed with a process or
-decision run in a private database and show green or red, failures marked on the diagram."""
+decision are queued as a job, run by a worker in a private database under limits, and show
+green or red, failures marked on the diagram."""
 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,7 +18,7 @@ from engine import Engine
 
 from ..processes.fakes import Systems
 from .conftest import AuthClient, prepared_app
-from .test_pages import People, text_of
+from .test_pages import People, Person, settle, text_of
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
@@ -97,10 +100,28 @@ def people(app: Flask) -> People:
     return People(app)
 
 
-def test_an_analyst_runs_a_process_s_tests_and_sees_them_green(people: People) -> None:
+def run_tests(person: Person, app: Flask, key: str, version: int = 1) -> Any:
+    """Press "Run tests": the page says the run is queued, a worker runs it, the page's
+    poll is told to load the page again, which shows the results."""
+    response = person.post(f"/admin/definitions/{key}/{version}/tests")
+    assert response.status_code == 303
+    page = response.headers["Location"]
+    assert "run=" in page
+    queued = person.get(page)
+    assert "The tests are queued" in text_of(queued)
+    poll = re.search(r'hx-get="([^"]+)"', queued.get_data(as_text=True))
+    assert poll, "the queued run is not polled"
+    assert "HX-Refresh" not in person.get(poll.group(1)).headers
+    settle(app.extensions["bridgeflow"])
+    assert person.get(poll.group(1)).headers["HX-Refresh"] == "true"
+    return person.get(page)
+
+
+def test_an_analyst_runs_a_process_s_tests_and_sees_them_green(people: People,
+                                                               app: Flask) -> None:
     page = text_of(people["ana"].get("/admin/definitions/credit_approval"))
     assert "Deployed with this version: credit_approval.test.yaml" in page
-    response = people["ana"].post("/admin/definitions/credit_approval/1/tests")
+    response = run_tests(people["ana"], app, "credit_approval")
     assert response.status_code == 200
     shown = text_of(response)
     assert "1 passed, 0 failed" in shown
@@ -112,7 +133,7 @@ def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) 
     app = app_with(tmp_path, CREDIT_TESTS + BROKEN_CASE)
     try:
         admin = People(app)["admin"]
-        response = admin.post("/admin/definitions/credit_approval/1/tests")
+        response = run_tests(admin, app, "credit_approval")
         body = response.get_data(as_text=True)
         shown = text_of(response)
     finally:
@@ -125,8 +146,8 @@ def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) 
     assert 'class="test-case test-fail"' in body
 
 
-def test_a_decision_s_test_table_runs_from_its_page(people: People) -> None:
-    response = people["ana"].post("/admin/definitions/refund_approval/1/tests")
+def test_a_decision_s_test_table_runs_from_its_page(people: People, app: Flask) -> None:
+    response = run_tests(people["ana"], app, "refund_approval")
     assert response.status_code == 200
     assert "✓ passed: gold, exactly 1000" in text_of(response)
 
