@@ -67,6 +67,18 @@ def test_a_broken_or_orphan_test_file_is_refused_and_nothing_deploys(
     assert engine.repository.list_definitions() == []
 
 
+def test_an_unknown_kind_of_file_is_refused_with_every_kind_deploy_takes(engine: Engine) -> None:
+    with pytest.raises(DefinitionError) as refused:
+        engine.repository.deploy(refund(ROWS) | {"notes.txt": b"hello"})
+    (problem,) = refused.value.problems
+    assert problem.file == "notes.txt"
+    assert problem.message == (
+        "unknown kind of file: deploy processes (.bpmn, .bpmn20.xml), decisions (.dmn, "
+        ".dmn11.xml), forms (.json) or process and decision tests (.test.yaml, .test.yml, "
+        ".test.json)")
+    assert engine.repository.list_definitions() == []
+
+
 def test_rolling_back_and_exporting_keep_the_test_file(engine: Engine, tmp_path: Path) -> None:
     engine.repository.deploy(refund(ROWS))
     engine.repository.deploy(refund(ROWS.replace("gold, exactly", "gold, a full")))
