@@ -55,6 +55,10 @@ def test_a_decision_deployed_without_tests_has_none_to_run(engine: Engine) -> No
      "refund_approval.test.yaml:2: is not valid YAML"),
     ("credit_decision.test.yaml", ROWS, "tests 'credit_decision', which this deployment "
                                         "does not contain"),
+    ("refund_approval.test.yaml", ROWS + 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+     + "".join(f"l{i}: &l{i} [" + ",".join([f"*{'a' if i == 1 else f'l{i - 1}'}"] * 10) + "]\n"
+               for i in range(1, 9)),
+     "has more than 200000 values once its aliases (*name) are expanded"),
 ])
 def test_a_broken_or_orphan_test_file_is_refused_and_nothing_deploys(
         engine: Engine, name: str, text: str, message: str) -> None:
