@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import jobs
 from .config import Settings
 from .db import Database
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 from .models import Base, BigId, Definition, new_id, utcnow
 from .test_files import FileResult, result_from_json, result_to_json
 from .test_run_process import RunLimits, TestRunLimitError, run_isolated
@@ -81,6 +81,9 @@ def _view(row: TestRunRow) -> TestRun:
 def queue_run(db: Database, settings: Settings, definition: Definition, by: str) -> TestRun:
     """Queue a run of ``definition``'s tests for ``by``; refused while ``by`` has
     ``test_run_max_queued`` runs of this version queued or running."""
+    if not (definition.extra_files or {}).get("tests"):
+        raise InvalidInputError(f"{definition.key} version {definition.version} was deployed "
+                                "without tests: deploy a .test.yaml file with it")
     with db.write() as s:
         pending = s.scalar(select(func.count()).select_from(TestRunRow).where(
             TestRunRow.definition_id == definition.id, TestRunRow.requested_by == by,

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from engine import ConflictError, Engine, NotFoundError, Settings, Worker
+from engine import ConflictError, Engine, InvalidInputError, NotFoundError, Settings, Worker
 from engine.db import Database
 from engine.models import Base, Job
 from tests.processes.conftest import shipped_files
@@ -108,6 +108,17 @@ def test_a_run_needing_more_memory_than_allowed_is_stopped(database: Database) -
     stopped = engine.repository.test_run(run.id)
     assert stopped.status == "stopped"
     assert stopped.error is not None and "more than 20 MB of memory" in stopped.error
+
+
+def test_a_version_without_tests_has_nothing_to_queue(database: Database) -> None:
+    engine = Engine(database)
+    engine.repository.deploy({
+        "refund_approval.dmn": (PROCESSES / "refund_approval.dmn").read_bytes()})
+    with pytest.raises(InvalidInputError, match="refund_approval version 1 was deployed "
+                                                "without tests"):
+        engine.repository.start_test_run(engine.repository.definition("refund_approval"),
+                                         "ana")
+    assert jobs_queued(engine) == 0
 
 
 def test_an_unknown_run_is_not_found(database: Database) -> None:

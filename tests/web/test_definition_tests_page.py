@@ -71,7 +71,7 @@ cases:
 """
 
 
-def app_with(tmp_path: Path, credit_tests: str) -> Flask:
+def app_with(tmp_path: Path, credit_tests: str, **settings: Any) -> Flask:
     folder = tmp_path / "processes"
     (folder / "forms").mkdir(parents=True)
     for name in ("credit_approval.bpmn", "credit_decision.dmn", "refund_approval.dmn",
@@ -82,7 +82,7 @@ def app_with(tmp_path: Path, credit_tests: str) -> Flask:
     app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'pages.db'}",
                         "run_worker_in_web": False, "processes_dir": str(folder),
                         # the deployed process needs its connectors; the tests never call them
-                        "operations": Systems().registry()},
+                        "operations": Systems().registry(), **settings},
                        demo_users=True)
     app.config["TESTING"] = True
     return app
@@ -150,6 +150,38 @@ def test_a_decision_s_test_table_runs_from_its_page(people: People, app: Flask) 
     response = run_tests(people["ana"], app, "refund_approval")
     assert response.status_code == 200
     assert "✓ passed: gold, exactly 1000" in text_of(response)
+
+
+def test_a_third_waiting_run_is_refused_with_the_reason(people: People, app: Flask) -> None:
+    ana = people["ana"]
+    for _ in range(2):
+        assert ana.post("/admin/definitions/credit_approval/1/tests").status_code == 303
+    refused = ana.post("/admin/definitions/credit_approval/1/tests", follow_redirects=True)
+    assert ("The tests were not started: you already have 2 test run(s) of credit_approval "
+            "version 1 waiting (at most 2); wait for their results.") in text_of(refused)
+    settle(app.extensions["bridgeflow"])  # the two queued runs end: ana may run again
+    assert ana.post("/admin/definitions/credit_approval/1/tests").status_code == 303
+
+
+def test_a_run_past_its_time_limit_says_it_was_stopped(tmp_path: Path) -> None:
+    app = app_with(tmp_path, CREDIT_TESTS, test_run_seconds=0.2)
+    try:
+        page = run_tests(People(app)["ana"], app, "credit_approval")
+    finally:
+        app.extensions["bridgeflow"].close()
+    shown = text_of(page)
+    assert ("The tests were stopped: the tests ran longer than 0.2 seconds and were "
+            "stopped.") in shown
+    assert "passed," not in shown
+
+
+def test_another_version_s_run_is_not_polled_through_this_one(people: People,
+                                                              app: Flask) -> None:
+    ana = people["ana"]
+    page = ana.post("/admin/definitions/credit_approval/1/tests").headers["Location"]
+    run_id = page.split("run=")[1].split("#")[0]
+    assert ana.get(f"/admin/definitions/refund_approval/1/tests/{run_id}").status_code == 404
+    assert ana.get("/admin/definitions/credit_approval/1/tests/nope").status_code == 404
 
 
 def test_finance_may_not_run_tests(people: People) -> None:
