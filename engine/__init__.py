@@ -77,6 +77,7 @@ from .test_files import (
     is_test_file,
     report,
 )
+from .test_run_queue import TestRun
 from .vocabulary import (
     FINAL_STATUSES,
     LIVE_STATUSES,
@@ -165,6 +166,7 @@ __all__ = [
     "TaskService",
     "TaskStatus",
     "TestFileError",
+    "TestRun",
     "TopicRequest",
     "UnauthenticatedError",
     "User",

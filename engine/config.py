@@ -13,9 +13,19 @@ if TYPE_CHECKING:
     from .scripting import WorkerLimits
 
 
+PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg 3's own default
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///instance/bridgeflow.db"
+    # PostgreSQL behind a transaction-pooling PgBouncer: "none" (or 0) turns psycopg's
+    # server-side prepared statements off; a number: prepare after that many runs; empty:
+    # psycopg's own default (5).
+    database_prepare_threshold: str = ""
+    # The one connection per process that LISTENs for NOTIFY must be a session of its own
+    # (PostgreSQL directly, or a session-mode pool); empty: database_url.
+    listen_database_url: str = field(default="", repr=False)
     processes_dir: str = "processes"
     environment: str = "development"
     secret_key: str = "dev-only-secret"
@@ -33,6 +43,11 @@ class Settings:
     script_memory_mb: int = 512  # address space of each worker (RLIMIT_AS)
     script_max_output_bytes: int = 16_000_000  # a result or the variables a script hands back
     script_workers: int = 2  # worker processes per engine process
+    # The console's "Run tests": each run is a job, run in a child process under these.
+    test_run_seconds: float = 45.0  # wall clock per run (kept under job_lease_seconds)
+    test_run_memory_mb: int = 1024  # address space of the child process (RLIMIT_AS)
+    test_run_max_output_bytes: int = 1_000_000  # the results of one run
+    test_run_max_queued: int = 2  # runs one person may have waiting per version
     retry_attempts: int = 3
     retry_backoff_seconds: float = 10.0
     retry_backoff_factor: float = 2.0
@@ -105,6 +120,29 @@ class Settings:
                 continue
             values[f.name] = _convert(raw, type(getattr(cls(), f.name)), f.name)
         return replace(cls(**values), **overrides)
+
+    def __post_init__(self) -> None:
+        self.prepare_threshold()  # a bad value stops the start, before anything connects
+
+    def prepare_threshold(self) -> int | None:
+        """psycopg's ``prepare_threshold`` from ``database_prepare_threshold``; a clear
+        error for anything but empty, ``none`` or a whole number."""
+        raw = self.database_prepare_threshold.strip().lower()
+        if raw in ("none", "0"):
+            return None
+        if raw == "":
+            return PSYCOPG_PREPARE_THRESHOLD
+        if not raw.isdigit():
+            raise ValueError("BRIDGEFLOW_DATABASE_PREPARE_THRESHOLD must be a whole number, "
+                             f"or none (or 0) for no prepared statements, not "
+                             f"{self.database_prepare_threshold!r}")
+        return int(raw)
+
+    def postgres_connect_args(self) -> dict[str, Any]:
+        """psycopg's connect arguments these settings ask for (none: its defaults)."""
+        if not self.database_prepare_threshold.strip():
+            return {}
+        return {"prepare_threshold": self.prepare_threshold()}
 
     def retry_policy(self) -> RetryPolicy:
         """The one default retry policy: failed service calls and failed jobs alike."""

@@ -26,9 +26,15 @@ def _migrations_dir() -> Path:
 class Database:
     """Owns the SQLAlchemy engine; gives short transactions to the rest of the engine."""
 
-    def __init__(self, url_or_engine: str | Engine) -> None:
+    def __init__(self, url_or_engine: str | Engine,
+                 postgres_connect_args: dict[str, Any] | None = None,
+                 listen_url: str | None = None) -> None:
+        """``listen_url``: where the LISTEN connection goes (a transaction-pooling PgBouncer
+        loses notifications), when not the database's own pool."""
+        self.listen_url = listen_url or None
+        self._postgres_connect_args = dict(postgres_connect_args or {})
         if isinstance(url_or_engine, str):
-            self.sql_engine = make_engine(url_or_engine)
+            self.sql_engine = make_engine(url_or_engine, self._postgres_connect_args)
         else:
             self.sql_engine = url_or_engine
             if self.sql_engine.dialect.name == "sqlite":
@@ -94,8 +100,31 @@ class Database:
     def dispose(self) -> None:
         self.sql_engine.dispose()
 
+    @contextmanager
+    def listen_connection(self) -> Iterator[Any]:
+        """A psycopg connection in autocommit mode for LISTEN, closed (never pooled) after:
+        to ``listen_url`` when there is one, else from the database's own pool."""
+        if self.listen_url is not None:
+            import psycopg
 
-def make_engine(url: str) -> Engine:
+            conninfo = self.listen_url.replace("postgresql+psycopg://", "postgresql://", 1)
+            connection = psycopg.connect(conninfo, autocommit=True,
+                                         **self._postgres_connect_args)
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        raw: Any = self.sql_engine.raw_connection()
+        try:
+            connection = raw.driver_connection
+            connection.autocommit = True
+            yield connection
+        finally:
+            raw.invalidate()  # a LISTENing connection must not go back to the pool
+
+
+def make_engine(url: str, postgres_connect_args: dict[str, Any] | None = None) -> Engine:
     """Create an engine with the settings each backend needs for many workers."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
@@ -106,7 +135,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20,
+                           connect_args=dict(postgres_connect_args or {}))
     ping_when_idle(engine)
     return engine
 

@@ -42,7 +42,7 @@ from .figures import check_figures
 from .forms import bundle_references
 from .models import Definition, Event, utcnow
 from .scripting import Sandbox
-from .test_files import is_test_file, stored_tests
+from .test_files import TEST_SUFFIXES, is_test_file, stored_tests
 from .timeutil import shortest_cycle_gap
 from .versioning import MAX_COMMENT, STARTUP, DeployingAs, next_version, subscribe_starts
 
@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn", ".dmn11.xml")
+# every kind of file a deployment takes, with its extensions, for the refusal of any other
+UNKNOWN_KIND = ("unknown kind of file: deploy processes (" + ", ".join(BPMN_SUFFIXES)
+                + "), decisions (" + ", ".join(DMN_SUFFIXES) + "), forms (.json) or "
+                "process and decision tests (" + ", ".join(TEST_SUFFIXES) + ")")
 
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
@@ -137,8 +141,7 @@ class Definitions:
             elif base.endswith(".json"):
                 forms[base] = content
             else:
-                problems.append(Problem(base, "unknown kind of file: deploy .bpmn, .dmn or "
-                                              "form .json files"))
+                problems.append(Problem(base, UNKNOWN_KIND))
         dmn_docs, dmn_problems = read_dmn_files(
             dmn_files, lambda ns: newest_of_namespace(self.db, self._dmn, ns))
         problems.extend(dmn_problems)

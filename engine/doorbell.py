@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -137,13 +136,8 @@ class Doorbell:
                 delay = min(delay * 2, 10.0)
 
     def _listen_once(self) -> None:
-        raw: Any = self._db.sql_engine.raw_connection()
-        try:
-            connection = raw.driver_connection
-            connection.autocommit = True
+        with self._db.listen_connection() as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             while not self._stopped.is_set():
                 for _ in connection.notifies(timeout=5.0, stop_after=1):
                     self.ring()
-        finally:
-            raw.invalidate()  # a LISTENing connection must not go back to the pool

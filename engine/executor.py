@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from . import calling, external_work, jobs, migration_batch, retention
+from . import calling, external_work, jobs, migration_batch, retention, test_run_queue
 from .advance import INSTANCES, Advance, LeaseLostError, Snapshot, snapshot_of, task_about
 from .bpmn.reports import TaskFailure
 from .bpmn.runtime import WorkflowRunner
@@ -89,6 +89,8 @@ class Executor(InlineStart, InlineCompletion):
                 migration_batch.run_chunk(self.db, Migrator(
                     self.db, self.definitions, self.script_engine.sandbox, self.settings),
                     job_id, worker_id, payload)
+            elif kind is JobKind.TEST_RUN:
+                test_run_queue.run_job(self.db, self.settings, job_id, worker_id, payload)
             elif instance_id is not None:
                 self._advance(job_id, worker_id, kind, instance_id, payload)
         except LeaseLostError:
@@ -288,6 +290,8 @@ class Executor(InlineStart, InlineCompletion):
         with self.db.write() as session:
             if kind is JobKind.MIGRATION_BATCH:  # its batch must not wait for it forever
                 migration_batch.chunk_gave_up(session, job_id, message)
+            elif kind is JobKind.TEST_RUN:  # … nor its analyst for results
+                test_run_queue.gave_up(session, job_id, message)
             jobs.finish(session, job_id)
             if instance_id is None:
                 return

@@ -35,8 +35,10 @@ class Engine:
 
     def __init__(self, database: Database | SqlEngine | str, settings: Settings | None = None,
                  registry: OperationRegistry | None = None) -> None:
-        db = database if isinstance(database, Database) else Database(database)
         self.settings = settings or Settings()
+        db = database if isinstance(database, Database) else Database(
+            database, self.settings.postgres_connect_args(),
+            self.settings.listen_database_url or None)
         self._core = Core(db, self.settings, registry or OperationRegistry())
         self.repository = RepositoryService(self._core)
         self.runtime = RuntimeService(self._core)

@@ -18,6 +18,7 @@ from .errors import ConflictError, NotFoundError
 from .model_diff import ModelDiff, diff_models
 from .models import Definition, ExternalTopic
 from .test_files import FileResult
+from .test_run_queue import TestRun, get_run, queue_run
 from .test_runs import run_definition_tests
 
 # list queries leave out the big columns: every version's files would load otherwise
@@ -140,6 +141,15 @@ class RepositoryService:
         """Run the test files deployed with ``definition`` (from ``definition(key, version)``)
         in a private temporary database; [] when it was deployed without tests."""
         return run_definition_tests(self._core.db, definition)
+
+    def start_test_run(self, definition: Definition, by: str) -> TestRun:
+        """Queue a run of ``definition``'s tests as a job (a worker runs it in a child
+        process, under the ``test_run_*`` limits); poll ``test_run`` for its results."""
+        return queue_run(self._core.db, self._core.settings, definition, by)
+
+    def test_run(self, run_id: str) -> TestRun:
+        """One test run: queued, running, or finished with its results."""
+        return get_run(self._core.db, run_id)
 
     def decision_inputs(self, definition: Definition) -> list[DecisionInput]:
         """The inputs a decision reads, for a form that tries it."""

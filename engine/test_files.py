@@ -15,6 +15,7 @@ import yaml
 from .errors import EngineError, Problem
 
 MAX_TEST_FILE_BYTES = 256 * 1024
+MAX_VALUES = 200_000  # more than a file of MAX_TEST_FILE_BYTES can hold without aliases
 TEST_SUFFIXES = (".test.yaml", ".test.yml", ".test.json")
 
 Path = tuple[str | int, ...]
@@ -33,12 +34,21 @@ class TestFileError(EngineError):
         self.filename = filename
         self.line = line
         self.field = field
+        self.reason = message
         self.problem = f"{field}: {message}" if field else message
 
 
+class _TooManyValues(Exception):
+    pass
+
+
 def _lines(node: yaml.Node | None, path: Path, out: dict[Path, int]) -> None:
+    """Note the line of every value; past ``MAX_VALUES`` (aliases repeating a block many
+    times over: a few hundred bytes can stand for billions of values) stop."""
     if node is None:
         return
+    if len(out) > MAX_VALUES:
+        raise _TooManyValues
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -116,11 +126,19 @@ def load_test_file(filename: str, content: bytes) -> TestDocument:
                             f"is not valid YAML: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise TestFileError(filename, None, "", f"is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise TestFileError(filename, None, "", "is nested too deeply to read") from exc
     if not isinstance(data, dict):
         raise TestFileError(filename, 1, "", "must be a mapping with 'process' or 'decision' "
                                              "and 'cases'")
     lines: dict[Path, int] = {}
-    _lines(node, (), lines)
+    try:
+        _lines(node, (), lines)
+    except _TooManyValues:
+        raise TestFileError(filename, None, "", f"has more than {MAX_VALUES} values once its "
+                                                "aliases (*name) are expanded") from None
+    except RecursionError as exc:
+        raise TestFileError(filename, None, "", "is nested too deeply to read") from exc
     return TestDocument(filename, data, lines)
 
 
@@ -170,6 +188,31 @@ class FileResult:
     @property
     def passed(self) -> bool:
         return self.error is None and all(c.passed for c in self.cases)
+
+
+def result_to_json(result: FileResult) -> dict[str, Any]:
+    """A file's result as JSON data (values a test names that JSON lacks become text)."""
+    error = result.error
+    return {"filename": result.filename, "kind": result.kind, "key": result.key,
+            "cases": [{"name": c.name,
+                       "failures": [{"expectation": f.expectation, "expected": f.expected,
+                                     "actual": f.actual, "element_id": f.element_id}
+                                    for f in c.failures]} for c in result.cases],
+            "error": None if error is None else {"filename": error.filename,
+                                                 "line": error.line, "field": error.field,
+                                                 "reason": error.reason}}
+
+
+def result_from_json(data: dict[str, Any]) -> FileResult:
+    """The ``FileResult`` that ``result_to_json`` wrote."""
+    error = data.get("error")
+    return FileResult(
+        data["filename"], data["kind"], data["key"],
+        [CaseResult(c["name"], [Failure(f["expectation"], f["expected"], f["actual"],
+                                        f["element_id"]) for f in c["failures"]])
+         for c in data["cases"]],
+        None if error is None else TestFileError(error["filename"], error["line"],
+                                                 error["field"], error["reason"]))
 
 
 def report(results: list[FileResult]) -> str:

@@ -64,6 +64,18 @@ class JobKind(StrEnum):
     EXTERNAL_TASK = "external_task"  # a worker completed an external task, or reported on it
     SET_VARIABLES = "set_variables"  # an administrator set or removed instance variables
     MIGRATION_BATCH = "migration_batch"  # migrate a chunk of a batch's instances
+    TEST_RUN = "test_run"  # run a definition's stored tests (the console's "Run tests")
+
+
+class TestRunStatus(StrEnum):
+    """Where a run of a definition's tests stands."""
+
+    __test__ = False
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"  # every file ran (or could not be read): the results say how
+    STOPPED = "stopped"  # a limit ended it, or its worker died every time: ``error`` says
 
 
 class ReportKind(StrEnum):

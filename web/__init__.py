@@ -42,7 +42,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     registry = registry or default_operations(settings)
     app.config.from_mapping(SECRET_KEY=settings.secret_key,
                             MAX_CONTENT_LENGTH=settings.max_body_bytes,
-                            **database_config(settings.database_url))
+                            **database_config(settings.database_url,
+                                             settings.postgres_connect_args()))
     db.init_app(app)  # Flask-SQLAlchemy owns the pool; the engine runs over it
     with app.app_context():
         engine = open_engine(settings, registry, database=db.engine)

@@ -16,7 +16,8 @@ from flask_sqlalchemy import SQLAlchemy
 db = SQLAlchemy()
 
 
-def database_config(database_url: str) -> dict[str, Any]:
+def database_config(database_url: str,
+                    postgres_connect_args: dict[str, Any] | None = None) -> dict[str, Any]:
     """``SQLALCHEMY_*`` settings for ``database_url``, as engine/db.py ``make_engine`` does.
 
     A relative SQLite path stays relative to the working directory (as for the CLI and the
@@ -35,4 +36,6 @@ def database_config(database_url: str) -> dict[str, Any]:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         # no pool_pre_ping: the engine's Database checks idle connections more cheaply
         options = {"pool_size": 10, "max_overflow": 20}
+        if postgres_connect_args:  # BRIDGEFLOW_DATABASE_PREPARE_THRESHOLD, for PgBouncer
+            options["connect_args"] = dict(postgres_connect_args)
     return {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": options}

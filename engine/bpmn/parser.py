@@ -44,7 +44,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, SubWorkflowTask, User
 
 from ..errors import Problem
 from ..scripting import Sandbox
-from . import deploy_checks, dialects
+from . import deploy_checks, dialects, spiff_messages
 from .call_activity import CallActivityParser, CallActivityTask
 from .compensation import CompensationEndEvent, CompensationParsing, CompensationThrowEvent
 from .dialects import NSMAP, element_line, local_name
@@ -263,7 +263,7 @@ def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
     problems = []
     if not VALIDATOR.validator.validate(doc):
         for err in VALIDATOR.validator.error_log:
-            message, element_id = deploy_checks.schema_message(err.message, doc, err.line)
+            message, element_id = spiff_messages.schema_message(err.message, doc, err.line)
             problems.append(Problem(filename, message, err.line, element_id))
     return doc, problems
 
@@ -435,4 +435,4 @@ def _add_unless_reported(problems: list[Problem], problem: Problem) -> None:
 
 
 def _validation_problem(exc: ValidationException, docs: Mapping[str, Any]) -> Problem:
-    return deploy_checks.translate(str(exc), exc.id or None, exc.file_name or None, docs)
+    return spiff_messages.translate(str(exc), exc.id or None, exc.file_name or None, docs)

@@ -55,6 +55,10 @@ def test_a_decision_deployed_without_tests_has_none_to_run(engine: Engine) -> No
      "refund_approval.test.yaml:2: is not valid YAML"),
     ("credit_decision.test.yaml", ROWS, "tests 'credit_decision', which this deployment "
                                         "does not contain"),
+    ("refund_approval.test.yaml", ROWS + 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+     + "".join(f"l{i}: &l{i} [" + ",".join([f"*{'a' if i == 1 else f'l{i - 1}'}"] * 10) + "]\n"
+               for i in range(1, 9)),
+     "has more than 200000 values once its aliases (*name) are expanded"),
 ])
 def test_a_broken_or_orphan_test_file_is_refused_and_nothing_deploys(
         engine: Engine, name: str, text: str, message: str) -> None:
@@ -64,6 +68,18 @@ def test_a_broken_or_orphan_test_file_is_refused_and_nothing_deploys(
     (problem,) = refused.value.problems
     assert problem.file == name
     assert message in str(problem)
+    assert engine.repository.list_definitions() == []
+
+
+def test_an_unknown_kind_of_file_is_refused_with_every_kind_deploy_takes(engine: Engine) -> None:
+    with pytest.raises(DefinitionError) as refused:
+        engine.repository.deploy(refund(ROWS) | {"notes.txt": b"hello"})
+    (problem,) = refused.value.problems
+    assert problem.file == "notes.txt"
+    assert problem.message == (
+        "unknown kind of file: deploy processes (.bpmn, .bpmn20.xml), decisions (.dmn, "
+        ".dmn11.xml), forms (.json) or process and decision tests (.test.yaml, .test.yml, "
+        ".test.json)")
     assert engine.repository.list_definitions() == []
 
 

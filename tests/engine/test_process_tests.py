@@ -3,6 +3,7 @@ what was expected, what happened and where, and a malformed file says which line
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,30 @@ def test_a_file_too_large_is_refused_unread() -> None:
     result = run("# x\n" * 70_000)
     assert result.error is not None
     assert "at most 262144 are accepted" in result.error.message
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes of YAML whose aliases stand for 10 ** ``levels`` values."""
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ",".join([f"*{'a' if i == 1 else f'l{i - 1}'}"] * 10)
+                     + "]")
+    return "process: credit_approval\n" + "\n".join(lines) + "\ncases: []\n"
+
+
+def test_aliases_that_expand_past_the_limit_are_refused_at_once() -> None:
+    started = time.monotonic()
+    result = run(alias_bomb(9))  # a billion values: before, gigabytes and many seconds
+    assert result.error is not None
+    assert "has more than 200000 values once its aliases (*name) are expanded" in \
+        result.error.message
+    assert time.monotonic() - started < 5
+
+
+def test_a_file_nested_too_deeply_is_refused() -> None:
+    result = run("process: credit_approval\ncases: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    assert result.error is not None
+    assert "is nested too deeply to read" in result.error.message
 
 
 def test_a_timer_that_is_not_waiting_fails_the_step() -> None:

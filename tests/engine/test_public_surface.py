@@ -26,8 +26,8 @@ EXPORTED = {
     "is_overdue",
     "utcnow",
     # analysts' tests (bridgeflow test, the console's "Run tests")
-    "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
-    "run_test_file",
+    "CaseResult", "Failure", "FileResult", "TestFileError", "TestRun", "is_test_file",
+    "report", "run_test_file",
     # stored reports (engine.reports)
     "NewReportFile", "PeriodFigures", "Report", "ReportFile", "ReportKind", "ReportService",
     "ReportStatus",
@@ -38,7 +38,7 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
-                   "export", "run_tests", "files"},
+                   "export", "run_tests", "start_test_run", "test_run", "files"},
     "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
                 "list_instances",
                 "send_message", "send_signal", "accept_event"},

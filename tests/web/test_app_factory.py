@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import inspect
 
 from engine import Settings
+from tests.conftest import postgres_url, reset_postgres
 from web import create_app
 from web.bootstrap import StartupError, upgrade_database
 from web.extensions import database_config, db
@@ -71,8 +72,23 @@ def test_database_settings_mirror_the_engines() -> None:
     assert database_config("postgresql://u:p@h/bf") == {
         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@h/bf",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 20}}
+    assert database_config("postgresql://u:p@h/bf", {"prepare_threshold": None})[
+        "SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"prepare_threshold": None}
     relative = database_config("sqlite:///instance/bridgeflow.db")  # the working directory's
     assert relative["SQLALCHEMY_DATABASE_URI"] == \
         f"sqlite:///{Path('instance/bridgeflow.db').absolute()}"
     assert relative["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "connect_args": {"timeout": 30, "check_same_thread": False}}
+
+
+@pytest.mark.postgres
+def test_behind_pgbouncer_the_app_s_pool_prepares_no_statements() -> None:
+    url = postgres_url()
+    reset_postgres(url)
+    upgrade_database(Settings.from_env(database_url=url))
+    app = create_app({"database_url": url, "database_prepare_threshold": "none"})
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            assert connection.connection.driver_connection.prepare_threshold is None
+    finally:
+        app.extensions["bridgeflow"].close()

@@ -1,12 +1,15 @@
 """The console's "Run tests" button on a definition's page: tests deployed with a process or
-decision run in a private database and show green or red, failures marked on the diagram."""
+decision are queued as a job, run by a worker in a private database under limits, and show
+green or red, failures marked on the diagram."""
 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,7 +18,7 @@ from engine import Engine
 
 from ..processes.fakes import Systems
 from .conftest import AuthClient, prepared_app
-from .test_pages import People, text_of
+from .test_pages import People, Person, settle, text_of
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
@@ -68,7 +71,7 @@ cases:
 """
 
 
-def app_with(tmp_path: Path, credit_tests: str) -> Flask:
+def app_with(tmp_path: Path, credit_tests: str, **settings: Any) -> Flask:
     folder = tmp_path / "processes"
     (folder / "forms").mkdir(parents=True)
     for name in ("credit_approval.bpmn", "credit_decision.dmn", "refund_approval.dmn",
@@ -79,7 +82,7 @@ def app_with(tmp_path: Path, credit_tests: str) -> Flask:
     app = prepared_app({"database_url": f"sqlite:///{tmp_path / 'pages.db'}",
                         "run_worker_in_web": False, "processes_dir": str(folder),
                         # the deployed process needs its connectors; the tests never call them
-                        "operations": Systems().registry()},
+                        "operations": Systems().registry(), **settings},
                        demo_users=True)
     app.config["TESTING"] = True
     return app
@@ -97,10 +100,28 @@ def people(app: Flask) -> People:
     return People(app)
 
 
-def test_an_analyst_runs_a_process_s_tests_and_sees_them_green(people: People) -> None:
+def run_tests(person: Person, app: Flask, key: str, version: int = 1) -> Any:
+    """Press "Run tests": the page says the run is queued, a worker runs it, the page's
+    poll is told to load the page again, which shows the results."""
+    response = person.post(f"/admin/definitions/{key}/{version}/tests")
+    assert response.status_code == 303
+    page = response.headers["Location"]
+    assert "run=" in page
+    queued = person.get(page)
+    assert "The tests are queued" in text_of(queued)
+    poll = re.search(r'hx-get="([^"]+)"', queued.get_data(as_text=True))
+    assert poll, "the queued run is not polled"
+    assert "HX-Refresh" not in person.get(poll.group(1)).headers
+    settle(app.extensions["bridgeflow"])
+    assert person.get(poll.group(1)).headers["HX-Refresh"] == "true"
+    return person.get(page)
+
+
+def test_an_analyst_runs_a_process_s_tests_and_sees_them_green(people: People,
+                                                               app: Flask) -> None:
     page = text_of(people["ana"].get("/admin/definitions/credit_approval"))
     assert "Deployed with this version: credit_approval.test.yaml" in page
-    response = people["ana"].post("/admin/definitions/credit_approval/1/tests")
+    response = run_tests(people["ana"], app, "credit_approval")
     assert response.status_code == 200
     shown = text_of(response)
     assert "1 passed, 0 failed" in shown
@@ -112,7 +133,7 @@ def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) 
     app = app_with(tmp_path, CREDIT_TESTS + BROKEN_CASE)
     try:
         admin = People(app)["admin"]
-        response = admin.post("/admin/definitions/credit_approval/1/tests")
+        response = run_tests(admin, app, "credit_approval")
         body = response.get_data(as_text=True)
         shown = text_of(response)
     finally:
@@ -125,10 +146,42 @@ def test_a_broken_expectation_shows_red_with_its_element_marked(tmp_path: Path) 
     assert 'class="test-case test-fail"' in body
 
 
-def test_a_decision_s_test_table_runs_from_its_page(people: People) -> None:
-    response = people["ana"].post("/admin/definitions/refund_approval/1/tests")
+def test_a_decision_s_test_table_runs_from_its_page(people: People, app: Flask) -> None:
+    response = run_tests(people["ana"], app, "refund_approval")
     assert response.status_code == 200
     assert "✓ passed: gold, exactly 1000" in text_of(response)
+
+
+def test_a_third_waiting_run_is_refused_with_the_reason(people: People, app: Flask) -> None:
+    ana = people["ana"]
+    for _ in range(2):
+        assert ana.post("/admin/definitions/credit_approval/1/tests").status_code == 303
+    refused = ana.post("/admin/definitions/credit_approval/1/tests", follow_redirects=True)
+    assert ("The tests were not started: you already have 2 test run(s) of credit_approval "
+            "version 1 waiting (at most 2); wait for their results.") in text_of(refused)
+    settle(app.extensions["bridgeflow"])  # the two queued runs end: ana may run again
+    assert ana.post("/admin/definitions/credit_approval/1/tests").status_code == 303
+
+
+def test_a_run_past_its_time_limit_says_it_was_stopped(tmp_path: Path) -> None:
+    app = app_with(tmp_path, CREDIT_TESTS, test_run_seconds=0.2)
+    try:
+        page = run_tests(People(app)["ana"], app, "credit_approval")
+    finally:
+        app.extensions["bridgeflow"].close()
+    shown = text_of(page)
+    assert ("The tests were stopped: the tests ran longer than 0.2 seconds and were "
+            "stopped.") in shown
+    assert "passed," not in shown
+
+
+def test_another_version_s_run_is_not_polled_through_this_one(people: People,
+                                                              app: Flask) -> None:
+    ana = people["ana"]
+    page = ana.post("/admin/definitions/credit_approval/1/tests").headers["Location"]
+    run_id = page.split("run=")[1].split("#")[0]
+    assert ana.get(f"/admin/definitions/refund_approval/1/tests/{run_id}").status_code == 404
+    assert ana.get("/admin/definitions/credit_approval/1/tests/nope").status_code == 404
 
 
 def test_finance_may_not_run_tests(people: People) -> None:

@@ -9,17 +9,19 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import (
+    ConflictError,
     DecisionEvaluationError,
     DecisionInput,
     Definition,
     DefinitionError,
     FileResult,
     InvalidInputError,
+    TestRun,
 )
 from web.api.common import json_safe
 from web.auth import roles_required
 
-from ..common import engine, me, page_number
+from ..common import engine, error_page, me, page_number
 from . import bp
 
 AUTHORS = ("admin", "analyst")
@@ -80,21 +82,32 @@ def _version(key: str) -> tuple[Definition, list[Definition]]:
 def _decision_page(definition: Definition, versions: list[Definition],
                    values: dict[str, str] | None = None, extra: str = "",
                    result: dict[str, Any] | None = None, error: str | None = None,
-                   status: int = 200, tests: list[FileResult] | None = None
-                   ) -> tuple[str, int]:
+                   status: int = 200) -> tuple[str, int]:
     inputs = engine().repository.decision_inputs(definition)
     return render_template("admin/definition.html", definition=definition, versions=versions,
                            inputs=inputs, values=values or {}, extra=extra, result=result,
-                           error=error, **_tests_shown(definition, tests)), status
+                           error=error, **_tests_shown(definition)), status
 
 
-def _tests_shown(definition: Definition, tests: list[FileResult] | None) -> dict[str, Any]:
-    """What the page shows of the stored tests: how many files, and the last run's results
-    with the elements (or rules) of the failures to mark on the diagram."""
+def _run_asked(definition: Definition) -> TestRun | None:
+    """The test run the page was opened for (``?run=``), if it is one of this version."""
+    run_id = request.args.get("run")
+    if not run_id:
+        return None
+    run = engine().repository.test_run(run_id)
+    return run if run.definition_id == definition.id else None
+
+
+def _tests_shown(definition: Definition) -> dict[str, Any]:
+    """What the page shows of the stored tests: how many files, the run asked for (still
+    running, stopped at a limit, or its results) with the elements (or rules) of the
+    failures to mark on the diagram."""
     stored = sorted((definition.extra_files or {}).get("tests") or {})
+    run = _run_asked(definition)
+    tests: list[FileResult] | None = None if run is None or run.pending else run.results
     failed = sorted({f.element_id for r in tests or [] for c in r.cases for f in c.failures
                      if f.element_id})
-    return {"test_files": stored, "tests": tests, "failed_elements": failed}
+    return {"test_files": stored, "tests": tests, "test_run": run, "failed_elements": failed}
 
 
 @bp.get("/definitions/<key>")
@@ -105,21 +118,41 @@ def show_definition(key: str) -> tuple[str, int]:
     if definition.kind == "decision":
         return _decision_page(definition, versions)
     return render_template("admin/definition.html", definition=definition,
-                           versions=versions, **_tests_shown(definition, None)), 200
+                           versions=versions, **_tests_shown(definition)), 200
 
 
 @bp.post("/definitions/<key>/<int:version>/tests")
 @roles_required(*AUTHORS)
-def run_tests(key: str, version: int) -> tuple[str, int]:
-    """Run the tests deployed with this version, in a private temporary database, and show
-    each case green or red with its failures marked on the diagram."""
+def run_tests(key: str, version: int) -> ResponseReturnValue:
+    """Queue a run of the tests deployed with this version; the page then shows it running
+    and, when a worker has run it in a private temporary database, each case green or red
+    with its failures marked on the diagram."""
     definition = engine().repository.definition(key, version)
-    versions = engine().repository.definition_versions(key)
-    results = engine().repository.run_tests(definition)
-    if definition.kind == "decision":
-        return _decision_page(definition, versions, tests=results)
-    return render_template("admin/definition.html", definition=definition, versions=versions,
-                           **_tests_shown(definition, results)), 200
+    try:
+        run = engine().repository.start_test_run(definition, me().name)
+    except ConflictError as exc:
+        flash(f"The tests were not started: {exc.message}.", "error")
+        return redirect(url_for("admin.show_definition", key=key, version=version,
+                                _anchor="tests"))
+    return redirect(url_for("admin.show_definition", key=key, version=version, run=run.id,
+                            _anchor="tests"), 303)
+
+
+@bp.get("/definitions/<key>/<int:version>/tests/<run_id>")
+@roles_required(*AUTHORS)
+def test_run_status(key: str, version: int, run_id: str) -> ResponseReturnValue:
+    """While a run is queued or running, its status line (the page polls it); once it has
+    ended, ask the page to load again with the results."""
+    definition = engine().repository.definition(key, version)
+    run = engine().repository.test_run(run_id)
+    if run.definition_id != definition.id:
+        return error_page(404, "Not found", f"'{run_id}' is not a test run of {key} "
+                                            f"version {version}")
+    body = render_template("admin/_test_run_pending.html", definition=definition, test_run=run)
+    response = Response(body, mimetype="text/html")
+    if not run.pending:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @bp.get("/definitions/<key>/<int:version>/source")
