@@ -1,6 +1,6 @@
 """test runs: the console's "Run tests" queued as jobs, with their results
 
-Revision ID: 0021_tidy
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-03 14:30:00
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021_tidy'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
