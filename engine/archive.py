@@ -118,11 +118,15 @@ def _roots(s: Session, before: datetime, size: int, after: tuple[datetime, str] 
 
 def _movable(s: Session, roots: list[str]) -> list[str]:
     """Every instance of the trees of ``roots`` that have ended whole and hold no waits."""
-    trees = []
+    c = INSTANCES.c
+    callers = set(s.scalars(select(c.parent_instance_id).distinct()
+                            .where(c.parent_instance_id.in_(roots)))) if roots else set()
+    trees = [[root] for root in roots if root not in callers]  # most call nothing
     for root in roots:
-        levels, ended = call_tree(s, [root])
-        if ended:
-            trees.append([i for level in levels for i in level])
+        if root in callers:
+            levels, ended = call_tree(s, [root])
+            if ended:
+                trees.append([i for level in levels for i in level])
     everyone = [i for tree in trees for i in tree]
     if not everyone:
         return []

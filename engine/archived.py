@@ -65,14 +65,22 @@ def is_archived(s: Session, instance_id: str) -> bool:
     return s.scalar(select(HISTORY.c.id).where(HISTORY.c.id == instance_id)) is not None
 
 
-def both(columns: Sequence[str] = COLUMNS, where: Any = None) -> FromClause:
+def both(columns: Sequence[str] = COLUMNS, where: Any = None,
+         newest: int | None = None) -> FromClause:
     """Live and archived instances as one selectable (``where``: a function of a table's
-    columns giving the filter of each arm, so each arm uses its own indexes)."""
+    columns giving the filter of each arm, so each arm uses its own indexes).
+
+    ``newest``: only each arm's first ``newest`` rows in the lists' order (newest first, the
+    id breaking ties), which hold the union's first ``newest``: each table reads its top
+    rows by its own index, rather than the two being merged and sorted whole."""
     arms = []
     for table in (INSTANCES, HISTORY):
         arm: Select[Any] = select(*[table.c[name] for name in columns])
         if where is not None:
             arm = arm.where(*where(table.c))
+        if newest is not None:
+            top = arm.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(newest)
+            arm = select(top.subquery())
         arms.append(arm)
     return union_all(*arms).subquery("any_instances")
 

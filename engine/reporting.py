@@ -95,7 +95,8 @@ def search_instances(db: Database, *, process_key: str | None = None,
     """Instances matching every filter given, newest first, one page of them (``offset``:
     from that row on instead of from ``page``). The database filters, counts and pages; the
     id breaks ties so pages never repeat or skip one; the serialized state is not loaded.
-    Where ended instances may match, the archived ones are read too, in the same order.
+    Where ended instances may match, the archived ones are read too (PostgreSQL: SQLite
+    keeps them in the live table), in the same order.
 
     ``count_limit``: count at most that many rows past the page's start (the page says
     when the count stopped there), so that a list over the whole history stays cheap."""
@@ -120,15 +121,16 @@ def search_instances(db: Database, *, process_key: str | None = None,
         return terms
 
     start = (page - 1) * per_page if offset is None else offset
-    if not archived.may_have_ended(statuses) or not archived.may_have_ended(
-            None if status is None else [status]):
+    if not db.is_postgres or not archived.may_have_ended(statuses) or \
+            not archived.may_have_ended(None if status is None else [status]):
         return _search_live(db, where(Instance), start, page, per_page, count_limit)
     wanted = [name for name in archived.COLUMNS if name != "state"]
-    rows = archived.both(wanted, where)
-    counted: Any = select(func.count()).select_from(rows)
+    rows = archived.both(wanted, where, newest=start + per_page)
+    every = archived.both(("id",), where)
+    counted: Any = select(func.count()).select_from(every)
     if count_limit is not None:
         counted = select(func.count()).select_from(
-            select(rows.c.id).limit(start + count_limit + 1).subquery())
+            select(every.c.id).limit(start + count_limit + 1).subquery())
     with db.read() as s:
         total = int(s.scalar(counted) or 0)
         items = [archived.detached(r) for r in s.execute(

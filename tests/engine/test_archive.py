@@ -272,10 +272,9 @@ def test_a_transaction_killed_mid_batch_leaves_every_instance_in_one_table(
     assert set(map(tuple, where_is(database, ids).values())) == {("archived",)}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_keeps_every_instance_in_the_live_table(engine: Engine,
                                                        database: Database) -> None:
-    if database.is_postgres:
-        pytest.skip("the PostgreSQL variant archives: the tests above")
     ids = [quick(engine, n) for n in range(3)]
     ended_days_ago(database, ids, 2)
     assert archive(database, SETTINGS).instances == 0
