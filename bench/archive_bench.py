@@ -1,20 +1,21 @@
-"""The live tables with 1,000,000 ended instances kept in them, and with them archived.
+"""The live queries with 1,000,000 ended instances kept in the live table, and archived.
 
-Run: .venv/bin/python bench/archive_bench.py [--database-url postgresql://…] [--runs 50]
-         [--batch 500]
+Run: .venv/bin/python bench/archive_bench.py [--kept-url postgresql://…]
+         [--archived-url postgresql://…] [--runs 50] [--batch 500]
 
-Needs a database seeded by ``bench/scale_bench.py`` (100,000 open tasks, 1,000,000 ended
-instances with their events), for example a copy of one:
-``createdb -T bf_scale bf_archive_bench``. Upgrades it to the newest migration; if an earlier
-run archived its ended instances, they are first put back in ``instances`` (and VACUUM FULL),
-so every run starts from the same state.
+Needs two databases seeded alike by ``bench/scale_bench.py`` (100,000 open tasks, 1,000,000
+ended instances with their events), for example two copies of one:
+``createdb -T bf_scale bf_archive_kept; createdb -T bf_scale bf_archive_bench``. Both are
+upgraded to the newest migration. In ``--archived-url`` every ended instance is archived
+(``engine/archive.py`` with ``history_archive_after_seconds`` 0), timed, then VACUUM FULL
+(the size the table settles at once its freed pages are reused; the VACUUM ANALYZE size is
+printed first); a second run finds it archived and only measures. ``--kept-url`` keeps every
+instance in ``instances`` (an earlier archiving there is undone first).
 
-Prints, for the live table kept whole and then archived (``engine/archive.py``, every ended
-instance at once: ``history_archive_after_seconds`` 0): the size of ``instances`` with its
-indexes and p50 / p95 of the queries that read live work and history, through the engine's
-services, as the pages and the REST API call them; then the ratio of each p95. The archived
-state is measured twice: after the archiving's own VACUUM (the table keeps its pages, reused
-by new rows) and after a VACUUM FULL (the size it settles at once the pages are reused).
+Prints the size of ``instances`` with its indexes in each, and p50 / p95 of the queries that
+read live work and history, through the engine's services (what the pages and the REST API
+call), the two databases taking turns run by run so that the machine's load falls on both
+alike; then the ratio of the p95s.
 """
 
 from __future__ import annotations
@@ -41,49 +42,47 @@ from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import User, utcnow  # noqa: E402
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bf_archive_bench"
+KEPT_URL = "postgresql://postgres@127.0.0.1:5432/bf_archive_kept"
+ARCHIVED_URL = "postgresql://postgres@127.0.0.1:5432/bf_archive_bench"
 PROCESSES = [f"process_{i:02d}" for i in range(10)]
 TABLES = ("instances", "instances_history")
+Case = tuple[str, Callable[[], Any]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--kept-url", default=KEPT_URL)
+    parser.add_argument("--archived-url", default=ARCHIVED_URL)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--batch", type=int, default=500, help="instances per archive batch")
     args = parser.parse_args()
-    url = args.database_url
-    db = Database(url)
-    db.upgrade()
-    unarchive(url)
-    eng = Engine(db, Settings(database_url=url))
-    cases = queries(eng, url)
+    kept, old = Database(args.kept_url), Database(args.archived_url)
+    kept.upgrade()
+    old.upgrade()
+    unarchive(args.kept_url)
+    if not archived_count(args.archived_url):
+        archive_all(old, args.archived_url, args.batch)
+    print(f"kept whole: instances {size(args.kept_url)}")
+    print(f"archived:   instances {size(args.archived_url)}")
+    sides = [queries(Engine(db, Settings(database_url=url)), url)
+             for db, url in ((kept, args.kept_url), (old, args.archived_url))]
+    measure(sides[0], sides[1], args.runs)
 
-    results: dict[str, dict[str, float]] = {}
-    print(f"kept whole: instances {size(url)}")
-    results["kept whole"] = measure(cases, args.runs)
 
-    settings = replace(eng._core.settings, history_archive_after_seconds=0,
-                       history_cleanup_batch_size=args.batch)
+def archive_all(db: Database, url: str, batch: int) -> None:
+    """Archive every ended instance, timed; VACUUM after (plain, then FULL)."""
     daily.roll_up(db, utcnow())  # (untimed) the figures count what moves first
     stats.roll_up(db, utcnow())
+    settings = replace(Settings(database_url=url), history_archive_after_seconds=0,
+                       history_cleanup_batch_size=batch)
     started = time.perf_counter()
     report = archive(db, settings)
     took = time.perf_counter() - started
     print(f"archived {report.instances} instances in {report.batches} batches of "
-          f"{args.batch}: {took:.1f} s, {report.instances / took:.0f} instances/s")
+          f"{batch}: {took:.1f} s, {report.instances / took:.0f} instances/s")
     vacuum(url, full=False)
     print(f"archived, VACUUM ANALYZE: instances {size(url)}")
-    results["archived"] = measure(cases, args.runs)
     vacuum(url, full=True)
-    print(f"archived, VACUUM FULL: instances {size(url)}")
-    results["archived, VACUUM FULL"] = measure(cases, args.runs)
-
-    print(f"\n{'p95 ratio, kept whole / archived':56} {'VACUUM':>8} {'FULL':>8}")
-    for name in results["kept whole"]:
-        whole = results["kept whole"][name]
-        print(f"{name:56} {whole / results['archived'][name]:8.2f}"
-              f" {whole / results['archived, VACUUM FULL'][name]:8.2f}")
 
 
 def queries(eng: Engine, url: str) -> list[tuple[str, Callable[[], Any]]]:
@@ -93,9 +92,14 @@ def queries(eng: Engine, url: str) -> list[tuple[str, Callable[[], Any]]]:
     rng = random.Random(11)
     with psycopg.connect(url) as conn:
         ended = [r[0] for r in conn.execute(
-            "SELECT id FROM instances WHERE status = 'completed' LIMIT 200")]
+            "(SELECT id FROM instances WHERE status = 'completed' LIMIT 200) UNION ALL"
+            " (SELECT id FROM instances_history WHERE status = 'completed' LIMIT 200)")]
+        waiting = [r[0] for r in conn.execute(
+            "SELECT id FROM instances WHERE status = 'waiting' LIMIT 200")]
     return [
         ("inbox page 1, user in 3 groups", lambda: eng.tasks.queue(three)),
+        ("instance by id (a waiting one)", lambda: eng.runtime.instance_detail(
+            f"{rng.choice(waiting)}")),
         ("running instance list, page 1 (waiting)", lambda: eng.runtime.list_instances(
             statuses=["running", "waiting"])),
         ("running instance list by process", lambda: eng.runtime.list_instances(
@@ -110,21 +114,26 @@ def queries(eng: Engine, url: str) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def measure(cases: list[tuple[str, Callable[[], Any]]], runs: int) -> dict[str, float]:
-    print(f"{'query':56} {'p50 ms':>8} {'p95 ms':>8}")
-    out = {}
-    for name, call in cases:
-        call()  # warm
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
-        out[name] = p95
-        print(f"{name:56} {statistics.median(times):8.1f} {p95:8.1f}", flush=True)
-    return out
+def measure(kept: list[Case], old: list[Case], runs: int) -> None:
+    print(f"{'query':50} {'kept p50':>9} {'p95':>7} {'archived p50':>13} {'p95':>7}"
+          f" {'p95 ratio':>10}")
+    for (name, on_kept), (_, on_old) in zip(kept, old, strict=True):
+        on_kept()  # warm: the first run pays for connections and compiled statements
+        on_old()
+        times: tuple[list[float], list[float]] = ([], [])
+        for run in range(runs):
+            order = ((0, on_kept), (1, on_old)) if run % 2 else ((1, on_old), (0, on_kept))
+            for side, call in order:
+                started = time.perf_counter()
+                call()
+                times[side].append((time.perf_counter() - started) * 1000)
+        p50s, p95s = [], []
+        for side_times in times:
+            side_times.sort()
+            p50s.append(statistics.median(side_times))
+            p95s.append(side_times[max(0, int(round(0.95 * len(side_times))) - 1)])
+        print(f"{name:50} {p50s[0]:9.1f} {p95s[0]:7.1f} {p50s[1]:13.1f} {p95s[1]:7.1f}"
+              f" {p95s[0] / p95s[1]:10.2f}", flush=True)
 
 
 def size(url: str) -> str:
@@ -141,6 +150,12 @@ def vacuum(url: str, full: bool) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for table in TABLES:
             conn.execute(f"VACUUM {'FULL ' if full else ''}ANALYZE {table}")
+
+
+def archived_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM instances_history").fetchone()
+    return int(row[0]) if row else 0
 
 
 def unarchive(url: str) -> None:
