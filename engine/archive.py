@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text, tuple_, union
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import daily, history_months, statistics
@@ -93,13 +94,18 @@ def archive(db: Database, settings: Settings, *, now: datetime | None = None,
 
 
 def _make_months(db: Database, before: datetime) -> None:
-    """The history partitions of every month an instance to move ended in."""
+    """The history partitions of every month an instance to move ended in; a failure (a
+    lock not granted in time) is logged: the rows go to the default partition meanwhile."""
     with db.read() as s:
         ended = list(s.scalars(text(
             "SELECT DISTINCT date_trunc('month', ended_at) FROM instances"
             " WHERE ended_at < :before AND status = ANY(:final)"),
             {"before": before, "final": list(FINAL_STATUSES)}))
-    history_months.ensure_months(db, ended)
+    try:
+        history_months.ensure_months(db, ended)
+    except DBAPIError:
+        log.exception("instances_history partitions could not be made now; archived "
+                      "instances go to the default partition until a later run makes them")
 
 
 def _roots(s: Session, before: datetime, size: int, after: tuple[datetime, str] | None,

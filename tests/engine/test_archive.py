@@ -21,7 +21,7 @@ from engine.archived import HISTORY
 from engine.config import Settings
 from engine.db import Database
 from engine.history_months import month_name
-from engine.models import Base, Event, Instance, utcnow
+from engine.models import Base, Event, HumanTask, Instance, utcnow
 from engine.partitions import month_start
 
 from ..conftest import postgres_only
@@ -101,18 +101,25 @@ def test_an_archived_instance_reads_as_before_and_refuses_changes(
     fresh = finish(engine, "default_lived", "CUST-2")
     ended_days_ago(database, [kept], 2)
     before = read_everything(engine, kept, "CUST-1")
+    with database.read() as s:
+        done_task = s.scalars(select(HumanTask.id).where(HumanTask.instance_id == kept)).one()
 
     report = archive(database, SETTINGS)
 
     assert report.instances == 1  # ended two days ago; the one that ended just now stays
     assert where_is(database, [kept, fresh]) == {kept: ["archived"], fresh: ["live"]}
     assert read_everything(engine, kept, "CUST-1") == before
+    assert engine.tasks.task(done_task).status == "completed"
     assert before["variables"]["note"] == "called Ada Lovelace"
     assert len(before["events"]) >= 3 and before["path"][-1] == "e"
     with pytest.raises(ConflictError, match="completed"):
         engine.management.terminate(kept, "admin")
     with pytest.raises(ConflictError, match="cannot change"):
         engine.management.set_variables(kept, {"x": 1}, actor="admin")
+    with pytest.raises(ConflictError, match="already completed"):
+        engine.tasks.complete(done_task, "fin", {})
+    with pytest.raises(ConflictError, match="already completed"):
+        engine.tasks.claim(done_task, "fin")
     assert where_is(database, [kept]) == {kept: ["archived"]}  # the refusals changed nothing
 
 
