@@ -23,6 +23,7 @@ from engine.db import Database
 from engine.history_months import month_name
 from engine.models import Base, Event, HumanTask, Instance, utcnow
 from engine.partitions import month_start
+from engine.retention import run_cleanup_job
 
 from ..conftest import postgres_only
 from .test_history_lifetime import CALLER, finish, process, tables_holding
@@ -306,3 +307,35 @@ def _has_table(db: Database, name: str) -> bool:
     with db.sql_engine.connect() as c:
         return c.execute(text("SELECT to_regclass(:t)"), {"t": name}).scalar() is not None
 
+
+
+@postgres_only
+def test_the_cleanup_job_archives_and_rows_wait_in_the_default_month_when_it_cannot_be_made(
+        engine: Engine, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = quick(engine, 1), quick(engine, 2)
+    ended_days_ago(database, [first, second], 70)
+    month = month_name(month_start(utcnow() - timedelta(days=70)))
+
+    def busy(*_: Any) -> None:
+        raise OperationalError("CREATE TABLE", {}, Exception("lock timeout"))
+
+    monkeypatch.setattr("engine.history_months.ensure_months", busy)
+    run_cleanup_job(database, SETTINGS, 0, "w1")  # what a worker runs every hour
+    assert set(map(tuple, where_is(database, [first, second]).values())) == {("archived",)}
+    assert not _has_table(database, month)
+    assert _count(database, "instances_history_default") == 2
+    assert engine.runtime.instance(first).variables["done"] == 2
+
+    monkeypatch.undo()
+    third = quick(engine, 3)
+    ended_days_ago(database, [third], 70)
+    run_cleanup_job(database, SETTINGS, 0, "w1")
+
+    assert _count(database, "instances_history_default") == 0
+    assert _count(database, month) == 3  # the month made, what waited in the default moved in
+    assert engine.history.search_instances(status="completed").total == 3
+
+
+def _count(db: Database, table: str) -> int:
+    with db.sql_engine.connect() as c:
+        return int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
