@@ -49,6 +49,7 @@ class CleanupReport:
     dry_run: bool = False
     batches: int = 0
     removed: dict[str, int] = field(default_factory=dict)
+    archived: int = 0  # ended instances then moved out of the live table (engine/archive.py)
 
     @property
     def instances(self) -> int:
@@ -257,8 +258,8 @@ def run_cleanup_job(db: Database, settings: Settings, job_id: int, worker_id: st
     else later."""
     from .archive import archive  # it reads call trees from here
 
+    report = cleanup(db, settings, max_batches=MAX_BATCHES_PER_JOB)  # the expired go first
     moved = archive(db, settings, max_batches=MAX_BATCHES_PER_JOB)
-    report = cleanup(db, settings, max_batches=MAX_BATCHES_PER_JOB)
     more_left = max(report.batches, moved.batches) >= MAX_BATCHES_PER_JOB
     delay = 0.0 if more_left else settings.history_cleanup_interval_seconds
     with db.write() as s:

@@ -339,3 +339,16 @@ def test_the_cleanup_job_archives_and_rows_wait_in_the_default_month_when_it_can
 def _count(db: Database, table: str) -> int:
     with db.sql_engine.connect() as c:
         return int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+
+
+@postgres_only
+def test_a_manual_cleanup_removes_the_expired_and_then_archives_the_rest(
+        engine: Engine, database: Database) -> None:
+    expired, ended = quick(engine, 1), quick(engine, 2)
+    ended_days_ago(database, [expired], 200)  # past the default 90 days
+    ended_days_ago(database, [ended], 2)
+
+    report = engine.history.cleanup()
+
+    assert (report.instances, report.archived) == (1, 1)
+    assert where_is(database, [expired, ended]) == {expired: [], ended: ["archived"]}
