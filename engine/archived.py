@@ -50,11 +50,11 @@ def detached(row: Any) -> Instance:
     return Instance(**{name: mapping[name] for name in COLUMNS if name in mapping})
 
 
-def find(s: Session, instance_id: str, archived: bool = True) -> Instance | None:
-    """The instance ``instance_id``, live or (with ``archived``) from the history; None if
-    neither table has it."""
-    row = s.get(Instance, instance_id)
-    if row is not None or not archived:
+def find(s: Session, instance_id: str, live: bool = True) -> Instance | None:
+    """The instance ``instance_id``, live or from the history (``live`` False: the caller
+    has looked in the live table already); None if neither table has it."""
+    row = s.get(Instance, instance_id) if live else None
+    if row is not None:
         return row
     old = s.execute(select(HISTORY).where(HISTORY.c.id == instance_id)).first()
     return None if old is None else detached(old)

@@ -327,7 +327,7 @@ class ManagementService:
 def _archived(s: Session, instance_id: str) -> Instance:
     """The archived instance ``instance_id`` (read-only, for a clear refusal), or
     ``NotFoundError`` when there is none with that id."""
-    row = archived.find(s, instance_id)
+    row = archived.find(s, instance_id, live=False)
     if row is None:
         raise NotFoundError(f"no process instance with id '{instance_id}'", {"id": instance_id})
     return row

@@ -94,7 +94,7 @@ class RuntimeService:
         with self._core.db.read() as s:
             row = s.get(Instance, instance_id, options=[defer(Instance.state)])
             if row is None:
-                row = archived.find(s, instance_id)
+                row = archived.find(s, instance_id, live=False)
             if row is None:
                 raise NotFoundError(f"no process instance with id '{instance_id}'",
                                     {"id": instance_id})
