@@ -102,6 +102,9 @@ class Settings:
     history_ttl_days: int = 180
     history_cleanup_interval_seconds: float = 3600.0  # 0: the worker never cleans up
     history_cleanup_batch_size: int = 500
+    # PostgreSQL: ended instances move out of the live table this long after they end (and
+    # once the dashboard's figures have counted them, about 5 minutes); -1: never (archive.py)
+    history_archive_after_seconds: float = 86400.0
     # PostgreSQL: events partitions made this many months ahead at each cleanup run
     history_partition_months_ahead: int = 3
     # Stored reports: the largest report (all its files together) kept, in bytes

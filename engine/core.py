@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import jobs
+from . import archived, jobs
 from .bpmn.script_engine import SandboxScriptEngine
 from .config import Settings
 from .db import Database
@@ -55,7 +55,7 @@ class Core:
 
     def instance(self, instance_id: str) -> Instance:
         with self.db.read() as s:
-            row = s.get(Instance, instance_id)
+            row = archived.find(s, instance_id)
         if row is None:
             raise NotFoundError(f"no process instance with id '{instance_id}'",
                                 {"id": instance_id})

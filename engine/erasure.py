@@ -1,9 +1,10 @@
 """Erase one customer's personal data: every instance of a business key and all kept about it.
 
-The customer's instances go, with the instances they called and every row keyed by them
-(variables, workflow state, tasks and their forms and completion data, events, incidents,
-jobs, subscriptions), and the webhook receipts about them. What stays is one audit event
-naming who erased which business key and how many rows: never a value that was erased.
+The customer's instances go, live or archived (engine/archive.py), with the instances they
+called and every row keyed by them (variables, workflow state, tasks and their forms and
+completion data, events, incidents, jobs, subscriptions), and the webhook receipts about
+them. What stays is one audit event naming who erased which business key and how many rows:
+never a value that was erased.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import archived, jobs
 from .db import Database
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .instances import clear_open_work, terminate_called
@@ -57,9 +58,11 @@ def erase(db: Database, business_key: Any, actor: str | None,
         query = select(Instance.id).where(Instance.business_key == key)
         roots = list(s.scalars(query.with_for_update() if db.is_postgres else query))
         levels, _ = call_tree(s, roots) if roots else ([], True)
+        old_levels = _archived_trees(s, key, db.is_postgres)
         ids = list(dict.fromkeys(i for level in levels for i in level))
-        receipts = _inbound_events(s, key, ids)
-        if not ids and not receipts:
+        old_ids = list(dict.fromkeys(i for level in old_levels for i in level))
+        receipts = _inbound_events(s, key, ids + old_ids)
+        if not ids and not old_ids and not receipts:
             raise NotFoundError(f"nothing is kept about business key '{key}': no instance "
                                 "and no webhook has it; nothing was erased",
                                 {"business_key": key})
@@ -73,6 +76,10 @@ def erase(db: Database, business_key: Any, actor: str | None,
             _terminate(s, instance_id, set(ids))
         report.terminated = len(live)
         report.removed = delete_instances(s, _deepest_once(levels))
+        if old_ids:  # and those moved out of the live table (a call tree is moved whole)
+            for table, n in delete_instances(s, _deepest_once(old_levels),
+                                             t=archived.HISTORY).items():
+                report.removed[table] = report.removed.get(table, 0) + n
         report.removed["inbound_events"] = len(receipts)
         if receipts:
             s.execute(delete(InboundEvent).where(InboundEvent.id.in_(receipts)))
@@ -82,6 +89,13 @@ def erase(db: Database, business_key: Any, actor: str | None,
                           "terminated": report.terminated, "rows": report.rows,
                           "removed": dict(report.removed)}))
     return report
+
+
+def _archived_trees(s: Session, key: str, lock: bool) -> list[list[str]]:
+    """The archived instances of ``key`` and those they called, level by level."""
+    query = select(archived.HISTORY.c.id).where(archived.HISTORY.c.business_key == key)
+    roots = list(s.scalars(query.with_for_update() if lock else query))
+    return call_tree(s, roots, archived.HISTORY)[0] if roots else []
 
 
 def _deepest_once(levels: list[list[str]]) -> list[list[str]]:

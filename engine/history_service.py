@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from . import reporting, retention
+from . import archive, reporting, retention
 from .core import Core
 from .models import Event
 from .paging import Page
@@ -62,6 +62,11 @@ class HistoryService:
 
         With ``dry_run`` nothing is removed: the report says what would be. On PostgreSQL
         every past month of the audit trail is swept too (the worker's periodic cleanup
-        sweeps only the months of what it removed).
+        sweeps only the months of what it removed), and ended instances past
+        ``history_archive_after_seconds`` move to the history table (``report.archived``).
         """
-        return retention.cleanup(self.db, self._core.settings, dry_run=dry_run, sweep_all=True)
+        report = retention.cleanup(self.db, self._core.settings, dry_run=dry_run,
+                                   sweep_all=True)
+        if not dry_run:  # then what ended a while ago leaves the live table, as the job does
+            report.archived = archive.archive(self.db, self._core.settings).instances
+        return report

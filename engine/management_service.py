@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from . import erasure, jobs, migration_batch, reporting, statistics
+from . import archived, erasure, jobs, migration_batch, reporting, statistics
 from .bpmn.migrate import MigrationElement
 from .core import Core
 from .erasure import ErasureReport
@@ -56,7 +56,7 @@ class ManagementService:
         with self.db.write() as s:
             row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
             if row is None:
-                raise NotFoundError(f"no process instance with id '{instance_id}'")
+                row = _archived(s, instance_id)  # ended long ago: refused below, as any ended
             if row.status not in allowed:
                 raise ConflictError(f"cannot {action} an instance that is {row.status}",
                                     {"status": row.status})
@@ -187,8 +187,7 @@ class ManagementService:
         with self.db.write() as s:
             row = s.get(Instance, instance_id, with_for_update=self.db.is_postgres)
             if row is None:
-                raise NotFoundError(f"no process instance with id '{instance_id}'",
-                                    {"id": instance_id})
+                row = _archived(s, instance_id)
             if row.status in FINAL_STATUSES:
                 raise ConflictError(f"the instance is {row.status}: its variables cannot "
                                     "change any more", {"status": row.status})
@@ -323,3 +322,12 @@ class ManagementService:
         return {**figures, "workers_alive": int(alive), "open_incidents": int(open_incidents),
                 "due_jobs": due, "incidents": incidents}
 
+
+
+def _archived(s: Session, instance_id: str) -> Instance:
+    """The archived instance ``instance_id`` (read-only, for a clear refusal), or
+    ``NotFoundError`` when there is none with that id."""
+    row = archived.find(s, instance_id, live=False)
+    if row is None:
+        raise NotFoundError(f"no process instance with id '{instance_id}'", {"id": instance_id})
+    return row

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from . import archived
 from .advance import Advance, Snapshot, insert_events
 from .bpmn import migrate as transform
 from .bpmn.migrate import MigrationElement
@@ -135,7 +136,7 @@ class Migrator:
         checks = []
         for instance_id in instance_ids:
             with self.db.read() as s:
-                row = s.get(Instance, instance_id)
+                row = archived.find(s, instance_id)
                 check = self._check(plan, row, bad, instance_id)
             checks.append(check)
         return MigrationValidation(plan, problems, checks)
@@ -208,7 +209,7 @@ class Migrator:
         """
         bad = {p.element_id for p in problems if p.element_id}
         with self.db.read() as s:
-            row = s.get(Instance, instance_id)
+            row = archived.find(s, instance_id)
             check = self._check(plan, row, bad, instance_id)
         codes = {p.code for p in check.problems}
         if codes == {"already_migrated"}:

@@ -36,7 +36,10 @@ REBUILD_SHARE = 0.5  # rebuild a month instead of deleting when at most this sha
 SKEW = timedelta(days=1)  # events may be stamped by another machine's clock
 _BOUNDS = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 # an event to keep: not about an instance, or about one that still exists
-_KEEP = "(e.instance_id IS NULL OR EXISTS (SELECT 1 FROM instances i WHERE i.id = e.instance_id))"
+# (live or archived: engine/archived.py)
+_KEEP = ("(e.instance_id IS NULL"
+         " OR EXISTS (SELECT 1 FROM instances i WHERE i.id = e.instance_id)"
+         " OR EXISTS (SELECT 1 FROM instances_history h WHERE h.id = e.instance_id))")
 # the span still to sweep, as two rows of stat_marks (absent when nothing is left)
 PENDING_FROM, PENDING_TO = "events_sweep_from", "events_sweep_to"
 

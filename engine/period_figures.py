@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from . import archived
 from .db import Database
-from .models import Instance
 from .reporting import DayFigures, ProcessFigures, percentile
 from .vocabulary import InstanceStatus
 
@@ -33,19 +33,21 @@ class PeriodFigures:
 def figures_between(db: Database, start: datetime, end: datetime) -> PeriodFigures:
     """Per process: instances started in ``[start, end)`` (and of those, completed), and
     the instances completed in it with their durations, by day."""
-    done_in = (Instance.status == InstanceStatus.COMPLETED, Instance.ended_at >= start,
-               Instance.ended_at < end)
+    # live and archived instances alike (engine/archived.py), each table by its own indexes
+    started_in = archived.both(("process_key", "status"), lambda c: [
+        c.created_at >= start, c.created_at < end])
+    done_in = archived.both(("process_key", "created_at", "ended_at"), lambda c: [
+        c.status == InstanceStatus.COMPLETED, c.ended_at >= start, c.ended_at < end])
     with db.read() as s:
         by_status = list(s.execute(
-            select(Instance.process_key, Instance.status, func.count())
-            .where(Instance.created_at >= start, Instance.created_at < end)
-            .group_by(Instance.process_key, Instance.status)))
+            select(started_in.c.process_key, started_in.c.status, func.count())
+            .group_by(started_in.c.process_key, started_in.c.status)))
         per_day = list(s.execute(
-            select(Instance.process_key, func.date(Instance.ended_at), func.count())
-            .where(*done_in).group_by(Instance.process_key, func.date(Instance.ended_at))))
+            select(done_in.c.process_key, func.date(done_in.c.ended_at), func.count())
+            .group_by(done_in.c.process_key, func.date(done_in.c.ended_at))))
         ended = list(s.execute(
-            select(Instance.process_key, Instance.created_at, Instance.ended_at)
-            .where(*done_in).order_by(Instance.ended_at.desc()).limit(MAX_REPORT_ROWS)))
+            select(done_in.c.process_key, done_in.c.created_at, done_in.c.ended_at)
+            .order_by(done_in.c.ended_at.desc()).limit(MAX_REPORT_ROWS)))
     counted: dict[str, dict[date, int]] = {}
     for key, day, n in per_day:
         counted.setdefault(key, {})[date.fromisoformat(str(day)[:10])] = int(n)

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import period_figures, report_render, stored_reports
+from . import archived, period_figures, report_render, stored_reports
 from .core import Core
 from .errors import NotFoundError
-from .models import Instance
 from .paging import Page
 from .period_figures import PeriodFigures
 from .report_render import ReportView
@@ -92,8 +91,8 @@ class ReportService:
                                                      ReportKind.RECONCILIATION)
         except NotFoundError:
             with self.db.read() as s:
-                called = list(s.scalars(select(Instance.id).where(
-                    Instance.parent_instance_id == instance_id)))
+                arms = archived.both(("id",), lambda c: [c.parent_instance_id == instance_id])
+                called = list(s.scalars(select(arms.c.id)))
             for child in called:
                 try:
                     return stored_reports.latest_of_instance(self.db, child,

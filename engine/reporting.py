@@ -6,11 +6,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Interval, func, literal, select
 from sqlalchemy.orm import defer
 
-from . import daily
+from . import archived, daily
 from .db import Database
 from .errors import NotFoundError
 from .models import Event, Incident, Instance, Worker, utcnow
@@ -94,38 +95,69 @@ def search_instances(db: Database, *, process_key: str | None = None,
     """Instances matching every filter given, newest first, one page of them (``offset``:
     from that row on instead of from ``page``). The database filters, counts and pages; the
     id breaks ties so pages never repeat or skip one; the serialized state is not loaded.
+    Where ended instances may match, the archived ones are read too (PostgreSQL: SQLite
+    keeps them in the live table), in the same order.
 
     ``count_limit``: count at most that many rows past the page's start (the page says
     when the count stopped there), so that a list over the whole history stays cheap."""
-    query = select(Instance)
-    if statuses is not None:
-        query = query.where(Instance.status.in_(statuses))
-    if ids is not None:
-        query = query.where(Instance.id.in_(ids))
-    if parent_instance_id:
-        query = query.where(Instance.parent_instance_id == parent_instance_id)
-    if process_key:
-        query = query.where(Instance.process_key == process_key)
-    if status:
-        query = query.where(Instance.status == status)
-    if business_key:
-        query = query.where(Instance.business_key == business_key)
-    if started_from:
-        query = query.where(Instance.created_at >= started_from)
-    if started_before:
-        query = query.where(Instance.created_at < started_before)
+    def where(c: Any) -> list[Any]:
+        terms = []
+        if statuses is not None:
+            terms.append(c.status.in_(statuses))
+        if ids is not None:
+            terms.append(c.id.in_(ids))
+        if parent_instance_id:
+            terms.append(c.parent_instance_id == parent_instance_id)
+        if process_key:
+            terms.append(c.process_key == process_key)
+        if status:
+            terms.append(c.status == status)
+        if business_key:
+            terms.append(c.business_key == business_key)
+        if started_from:
+            terms.append(c.created_at >= started_from)
+        if started_before:
+            terms.append(c.created_at < started_before)
+        return terms
+
     start = (page - 1) * per_page if offset is None else offset
+    if not db.is_postgres or not archived.may_have_ended(statuses) or \
+            not archived.may_have_ended(None if status is None else [status]):
+        return _search_live(db, where(Instance), start, page, per_page, count_limit)
+    wanted = [name for name in archived.COLUMNS if name != "state"]
+    rows = archived.both(wanted, where, newest=start + per_page)
+    every = archived.both(("id",), where)
+    counted: Any = select(func.count()).select_from(every)
+    if count_limit is not None:
+        counted = select(func.count()).select_from(
+            select(every.c.id).limit(start + count_limit + 1).subquery())
+    with db.read() as s:
+        total = int(s.scalar(counted) or 0)
+        items = [archived.detached(r) for r in s.execute(
+            select(rows).order_by(rows.c.created_at.desc(), rows.c.id.desc())
+            .offset(start).limit(per_page))]
+    return _page(items, total, start, page, per_page, count_limit)
+
+
+def _search_live(db: Database, terms: list[Any], start: int, page: int, per_page: int,
+                 count_limit: int | None) -> Page:
+    """``search_instances`` when only live instances can match: the live table alone."""
+    query = select(Instance).where(*terms)
     counted = query.with_only_columns(func.count(), maintain_column_froms=True)
     if count_limit is not None:
-        limit = start + count_limit
         counted = select(func.count()).select_from(
             query.with_only_columns(Instance.id, maintain_column_froms=True)
-            .limit(limit + 1).subquery())
+            .limit(start + count_limit + 1).subquery())
     with db.read() as s:
         total = int(s.scalar(counted) or 0)
         items = list(s.scalars(query.options(defer(Instance.state))
                                .order_by(Instance.created_at.desc(), Instance.id.desc())
                                .offset(start).limit(per_page)))
+    return _page(items, total, start, page, per_page, count_limit)
+
+
+def _page(items: list[Any], total: int, start: int, page: int, per_page: int,
+          count_limit: int | None) -> Page:
     if count_limit is not None and total > start + count_limit:
         return Page(items, start + count_limit, page, per_page, total_capped=True)
     return Page(items, total, page, per_page)
@@ -146,7 +178,8 @@ def path_taken(db: Database, instance_id: str) -> list[VisitedElement]:
     query = select(Event.element_id, Event.data).where(Event.instance_id == instance_id,
                                                        Event.type == "step")
     if db.is_postgres:  # only the months since it started (partitions pruned as it runs)
-        started = select(Instance.created_at).where(Instance.id == instance_id)
+        arms = archived.both(("created_at",), lambda c: [c.id == instance_id])
+        started = select(func.min(arms.c.created_at))
         query = query.where(Event.created_at >= started.scalar_subquery()
                             - literal(SKEW, type_=Interval()))
     with db.read() as s:

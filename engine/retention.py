@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, false, func, or_, select
+from sqlalchemy import Table, and_, delete, false, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import daily, jobs, partitions, statistics, stored_reports
+from . import archived, daily, history_months, jobs, partitions, statistics, stored_reports
+from .archived import INSTANCES
 from .config import Settings
 from .db import Database
 from .models import (
@@ -27,7 +28,6 @@ from .models import (
     HumanTask,
     InboundEvent,
     Incident,
-    Instance,
     Job,
     MessageSubscription,
     utcnow,
@@ -49,6 +49,7 @@ class CleanupReport:
     dry_run: bool = False
     batches: int = 0
     removed: dict[str, int] = field(default_factory=dict)
+    archived: int = 0  # ended instances then moved out of the live table (engine/archive.py)
 
     @property
     def instances(self) -> int:
@@ -59,7 +60,7 @@ class CleanupReport:
             self.removed[table] = self.removed.get(table, 0) + n
 
 
-def _expired(session: Session, default_days: int, now: datetime) -> Any:
+def _expired(session: Session, default_days: int, now: datetime, t: Table = INSTANCES) -> Any:
     """SQL for "ended before its definition's time-to-live ran out" (one term per TTL)."""
     ttls = set(session.scalars(select(Definition.history_ttl_days).distinct()
                                .where(Definition.kind == "process")))
@@ -68,30 +69,33 @@ def _expired(session: Session, default_days: int, now: datetime) -> Any:
         of_ttl = (Definition.history_ttl_days.is_(None) if ttl is None
                   else Definition.history_ttl_days == ttl)
         days = default_days if ttl is None else ttl
-        terms.append(and_(Instance.definition_id.in_(select(Definition.id).where(of_ttl)),
-                          Instance.ended_at < now - timedelta(days=days)))
+        terms.append(and_(t.c.definition_id.in_(select(Definition.id).where(of_ttl)),
+                          t.c.ended_at < now - timedelta(days=days)))
     return or_(*terms) if terms else false()
 
 
 def expired_roots(session: Session, settings: Settings, now: datetime, limit: int,
-                  lock: bool = False, after: str = "") -> list[str]:
-    """Ended instances, not called by another, whose time-to-live has run out, by id."""
-    query = (select(Instance.id)
-             .where(_expired(session, settings.history_ttl_days, now),
-                    Instance.status.in_(FINAL_STATUSES),
-                    Instance.parent_instance_id.is_(None), Instance.id > after)
-             .order_by(Instance.id).limit(limit))
+                  lock: bool = False, after: str = "", t: Table = INSTANCES) -> list[str]:
+    """Ended instances, not called by another, whose time-to-live has run out, by id
+    (``t``: of the live table or of the archived instances)."""
+    query = (select(t.c.id)
+             .where(_expired(session, settings.history_ttl_days, now, t),
+                    t.c.status.in_(FINAL_STATUSES),
+                    t.c.parent_instance_id.is_(None), t.c.id > after)
+             .order_by(t.c.id).limit(limit))
     if lock:
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
 
-def call_tree(session: Session, roots: list[str]) -> tuple[list[list[str]], bool]:
-    """The instances ``roots`` called, level by level, and whether every one has ended."""
+def call_tree(session: Session, roots: list[str], t: Table = INSTANCES,
+              ) -> tuple[list[list[str]], bool]:
+    """The instances ``roots`` called, level by level, and whether every one has ended
+    (a call tree is archived whole: its instances are all in ``t``)."""
     levels, frontier, ended = [roots], roots, True
     while frontier:
-        rows = session.execute(select(Instance.id, Instance.status).where(
-            Instance.parent_instance_id.in_(frontier))).all()
+        rows = session.execute(select(t.c.id, t.c.status).where(
+            t.c.parent_instance_id.in_(frontier))).all()
         ended = ended and all(status in FINAL_STATUSES for _, status in rows)
         frontier = [i for i, _ in rows]
         if frontier:
@@ -109,7 +113,8 @@ def count_rows(session: Session, ids: list[str]) -> dict[str, int]:
 
 
 def delete_instances(session: Session, levels: list[list[str]],
-                     events_from: datetime | None = None) -> dict[str, int]:
+                     events_from: datetime | None = None, t: Table = INSTANCES,
+                     ) -> dict[str, int]:
     """Delete the instances (callers before called, as ``call_tree`` lists them) and their rows.
 
     With ``events_from``, only their events from then on go now: the older ones are in past
@@ -124,16 +129,16 @@ def delete_instances(session: Session, levels: list[list[str]],
         result = session.execute(delete(model).where(which))
         counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
     for level in reversed(levels):  # the called first: they point at their caller
-        session.execute(delete(Instance).where(Instance.id.in_(level)))
+        session.execute(delete(t).where(t.c.id.in_(level)))
     counts["instances"] = len(ids)
     return counts
 
 
-def _trees(session: Session, roots: Iterable[str]) -> list[list[str]]:
+def _trees(session: Session, roots: Iterable[str], t: Table = INSTANCES) -> list[list[str]]:
     """The whole-tree levels of those ``roots`` whose called instances have all ended."""
     kept = []
     for root in roots:
-        levels, ended = call_tree(session, [root])
+        levels, ended = call_tree(session, [root], t)
         if ended:
             kept.append(levels)
     merged: list[list[str]] = []
@@ -164,30 +169,35 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     events_from = partitions.month_start(now) if by_month else None
     if by_month:
         _ensure_months(db, settings, now)
-    after, span = "", None
-    while max_batches is None or report.batches < max_batches:
-        if dry_run:
-            with db.read() as s:
-                roots = expired_roots(s, settings, now, size, after=after)
-                levels = _trees(s, roots)
-                counts = count_rows(s, [i for level in levels for i in level])
-        else:
-            with db.write() as s:
-                roots = expired_roots(s, settings, now, size, lock=db.is_postgres, after=after)
-                levels = _trees(s, roots)
-                if by_month:
-                    span = _lifetimes(s, [i for level in levels for i in level], span)
-                    if span is not None:  # kept with the removal: a stopped sweep carries on
-                        partitions.note_pending(s, span)
-                counts = delete_instances(s, levels, events_from)
-        if not roots:
-            break
-        after = max(roots)  # keyset: roots kept (what they called still runs) are passed by
-        report.batches += 1
-        report.add(counts)
-        if len(roots) < size:
-            break
+    span = None
+    # the live table, then (PostgreSQL) the archived instances, whose empty months go after
+    for t in (INSTANCES, archived.HISTORY) if db.is_postgres else (INSTANCES,):
+        after = ""
+        while max_batches is None or report.batches < max_batches:
+            if dry_run:
+                with db.read() as s:
+                    roots = expired_roots(s, settings, now, size, after=after, t=t)
+                    levels = _trees(s, roots, t)
+                    counts = count_rows(s, [i for level in levels for i in level])
+            else:
+                with db.write() as s:
+                    roots = expired_roots(s, settings, now, size, lock=db.is_postgres,
+                                          after=after, t=t)
+                    levels = _trees(s, roots, t)
+                    if by_month:
+                        span = _lifetimes(s, [i for level in levels for i in level], span, t)
+                        if span is not None:  # kept with the removal: a stopped sweep goes on
+                            partitions.note_pending(s, span)
+                    counts = delete_instances(s, levels, events_from, t)
+            if not roots:
+                break
+            after = max(roots)  # keyset: roots kept (what they called still runs) passed by
+            report.batches += 1
+            report.add(counts)
+            if len(roots) < size:
+                break
     if by_month:  # this run's months, those a stopped sweep left, or with sweep_all every one
+        history_months.drop_empty_months(db, now)
         swept = partitions.sweep_past_months(db, now, span, everything=sweep_all)
         report.add({"events": swept.events})
     report.add({"inbound_events": _old_inbound_events(db, settings, now, dry_run)})
@@ -199,12 +209,12 @@ def cleanup(db: Database, settings: Settings, *, dry_run: bool = False,
     return report
 
 
-def _lifetimes(s: Session, ids: list[str], span: partitions.Span | None
-               ) -> partitions.Span | None:
+def _lifetimes(s: Session, ids: list[str], span: partitions.Span | None,
+               t: Table = INSTANCES) -> partitions.Span | None:
     """Widen ``span`` to the first start and last end of the instances ``ids``."""
     # by primary key, then min/max here: min() in SQL would walk the created_at index
-    rows = s.execute(select(Instance.created_at, Instance.ended_at)
-                     .where(Instance.id.in_(ids))).all() if ids else []
+    rows = s.execute(select(t.c.created_at, t.c.ended_at)
+                     .where(t.c.id.in_(ids))).all() if ids else []
     starts = [r[0] for r in rows] + ([span[0]] if span else [])
     ends = [r[1] or r[0] for r in rows] + ([span[1]] if span else [])
     return (min(starts), max(ends)) if starts else span
@@ -244,9 +254,13 @@ def schedule_cleanup(db: Database, settings: Settings) -> None:
 
 
 def run_cleanup_job(db: Database, settings: Settings, job_id: int, worker_id: str) -> None:
-    """Clean up for a while, then queue the next run: soon if more is left, else later."""
-    report = cleanup(db, settings, max_batches=MAX_BATCHES_PER_JOB)
-    more_left = report.batches >= MAX_BATCHES_PER_JOB
+    """Archive and clean up for a while, then queue the next run: soon if more is left,
+    else later."""
+    from .archive import archive  # it reads call trees from here
+
+    report = cleanup(db, settings, max_batches=MAX_BATCHES_PER_JOB)  # the expired go first
+    moved = archive(db, settings, max_batches=MAX_BATCHES_PER_JOB)
+    more_left = max(report.batches, moved.batches) >= MAX_BATCHES_PER_JOB
     delay = 0.0 if more_left else settings.history_cleanup_interval_seconds
     with db.write() as s:
         # one cleanup job stays queued, even if two workers started at the same moment

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 
-from . import messages, signals
+from . import archived, messages, signals
 from .bpmn.serializer import to_json_value
 from .core import Core
 from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
@@ -19,7 +19,13 @@ from .messages import MessageResult
 from .models import HumanTask, Incident, Instance
 from .paging import Page
 from .reporting import search_instances
-from .vocabulary import LIVE_STATUSES, OPEN_TASK_STATUSES, IncidentStatus, InstanceStatus
+from .vocabulary import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    OPEN_TASK_STATUSES,
+    IncidentStatus,
+    InstanceStatus,
+)
 
 
 class InstanceDetail(NamedTuple):
@@ -88,11 +94,12 @@ class RuntimeService:
         with self._core.db.read() as s:
             row = s.get(Instance, instance_id, options=[defer(Instance.state)])
             if row is None:
+                row = archived.find(s, instance_id, live=False)
+            if row is None:
                 raise NotFoundError(f"no process instance with id '{instance_id}'",
                                     {"id": instance_id})
-            called = list(s.scalars(select(Instance).options(defer(Instance.state))
-                                    .where(Instance.parent_instance_id == instance_id)
-                                    .order_by(Instance.created_at, Instance.id)))
+            # a live instance's called ones are live: only an ended one's may be archived
+            called = _called(s, instance_id, False, row.status in FINAL_STATUSES)
             tasks = list(s.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance_id,
                 HumanTask.status.in_(OPEN_TASK_STATUSES))))
@@ -109,11 +116,7 @@ class RuntimeService:
         """The instances ``instance_id``'s call activities started (live ones unless told
         otherwise), oldest first."""
         with self._core.db.read() as s:
-            query = select(Instance).where(Instance.parent_instance_id == instance_id)
-            if live_only:
-                query = query.where(Instance.status.in_((*LIVE_STATUSES,
-                                                         InstanceStatus.SUSPENDED)))
-            return list(s.scalars(query.order_by(Instance.created_at, Instance.id)))
+            return _called(s, instance_id, live_only, not live_only)
 
     def list_instances(self, *, status: str | None = None, process_key: str | None = None,
                        business_key: str | None = None, parent_instance_id: str | None = None,
@@ -174,3 +177,21 @@ class RuntimeService:
         return accept_event(self._core.db, self._core.definitions, source=source,
                             event_id=event_id, event_type=event_type, record_id=record_id,
                             variables=variables)
+
+
+def _called(s: Session, instance_id: str, live_only: bool, read_archive: bool,
+            ) -> list[Instance]:
+    """The instances ``instance_id`` called, oldest first: live ones, or the ended ones too
+    (``read_archive``: and the archived ones); the workflow state is not loaded."""
+    query = select(Instance).options(defer(Instance.state)).where(
+        Instance.parent_instance_id == instance_id)
+    if live_only:
+        query = query.where(Instance.status.in_((*LIVE_STATUSES, InstanceStatus.SUSPENDED)))
+    rows = list(s.scalars(query.order_by(Instance.created_at, Instance.id)))
+    if not read_archive:
+        return rows
+    old = archived.HISTORY
+    rows += [archived.detached(r) for r in s.execute(
+        select(*[old.c[n] for n in archived.COLUMNS if n != "state"])
+        .where(old.c.parent_instance_id == instance_id))]
+    return sorted(rows, key=lambda r: (r.created_at, r.id))

@@ -28,19 +28,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # An inline completion reads in one statement, built once: the task, the person acting (none
-# when nobody has the name), the instance, and whether a job of the instance is due.
+# when nobody has the name), the instance, and whether a job of the instance is due. (An outer
+# join: an archived instance's finished task is refused as done, not as unknown.)
 _DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
                                 Job.due_at <= bindparam("now")).exists()
 _FOR_COMPLETION = (
     select(HumanTask, User, Instance, _DUE_JOB)
-    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id, isouter=True)
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
 # A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
 # instance's definition (for the assignment listeners).
 _FOR_ACTION = (
     select(HumanTask, User, Instance.definition_id)
-    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id)
+    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id, isouter=True)
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
 _FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)

@@ -333,6 +333,8 @@ def history_cleanup(dry_run: bool) -> None:
     click.echo(f"{verb} {report.instances} instance(s) in {report.batches} batch(es)")
     for table, count in sorted(report.removed.items()):
         click.echo(f"  {table}: {count}")
+    if report.archived:
+        click.echo(f"archived {report.archived} ended instance(s) out of the live table")
 
 
 @main.command()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import String, cast, func, inspect, select, text, update
 
 from engine import ConflictError, Engine, InvalidInputError, NotFoundError
+from engine.archived import HISTORY, find
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import DefinitionError
@@ -90,14 +91,17 @@ def waiting(engine: Engine, key: str, business_key: str, name: str = "Ada Lovela
 
 def age(database: Database, instance_id: str, days: float) -> None:
     """Pretend the instance ended ``days`` ago."""
-    with database.write() as s:
-        s.execute(update(Instance).where(Instance.id == instance_id)
-                  .values(ended_at=utcnow() - timedelta(days=days)))
+    with database.write() as s:  # live or archived
+        for table in (Instance.__table__, HISTORY):
+            s.execute(update(table).where(table.c.id == instance_id)
+                      .values(ended_at=utcnow() - timedelta(days=days)))
 
 
 def exists(database: Database, instance_id: str) -> bool:
+    """Whether the instance is kept: live, or moved to the history table (engine/archive.py,
+    which a manual cleanup runs after removing the expired)."""
     with database.read() as s:
-        return s.get(Instance, instance_id) is not None
+        return find(s, instance_id) is not None
 
 
 def rows_of(database: Database, instance_id: str) -> dict[str, int]:
