@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import stored_reports
+from . import report_reads, stored_reports
 from .config import Settings
 from .db import Database
 from .errors import EngineError, InvalidInputError
@@ -182,7 +182,12 @@ def with_builtins(registry: OperationRegistry, db: Database,
     """``registry`` with the engine's own operations (``reports.store``) added."""
     if isinstance(registry, WithBuiltins):
         registry = registry._base
-    name = f"{FAMILY}.store"
-    own = {name: RegisteredOperation(name, store_operation(db, settings), None,
-                                     "keep a report of this run (built into the engine)")}
+    def own_op(name: str, fn: Callable[..., dict[str, Any]], text: str) -> RegisteredOperation:
+        return RegisteredOperation(f"{FAMILY}.{name}", fn, None,
+                                   f"{text} (built into the engine)")
+    own = {op.name: op for op in (
+        own_op("store", store_operation(db, settings), "keep a report of this run"),
+        own_op("period", report_reads.period, "the period a report covers, and the one before"),
+        own_op("waiting_orders", report_reads.waiting_operation(db),
+               "orders and contracts waiting in Bridgeflow on stock, credit or a person"))}
     return WithBuiltins(registry, own)
