@@ -12,10 +12,10 @@ import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import report_reads, stored_reports
+from . import report_reads, report_render, stored_reports
 from .config import Settings
 from .db import Database
 from .errors import EngineError, InvalidInputError
@@ -109,8 +109,30 @@ def reconciliation(params: Mapping[str, Any], now: datetime) -> Built:
     return Built(title, since, now, counts, files, empty=not rows)
 
 
+def business(params: Mapping[str, Any], now: datetime) -> Built:
+    """A sales, inventory or customer report: ``report``, the report document (see
+    ``engine/report_render``), rendered to JSON, XLSX, PDF and one CSV per section."""
+    doc = report_render.validate(params.get("report"))
+    if doc["kind"] != params.get("kind"):
+        raise ReportParameterError(f"'kind' is {params.get('kind')!r} but the report document "
+                                   f"is a {doc['kind']!r} report")
+    files = report_render.render_validated(doc)
+    period = doc["period"]
+    start = datetime.fromisoformat(period["from"])
+    end = datetime.fromisoformat(period["to"]) + timedelta(days=1)  # the end is exclusive
+    summary = {"period": period["key"], "period_label": period["label"],
+               "data_as_of": doc["data_as_of"], "currency": doc["currency"],
+               "rows": {s["key"]: len(s["rows"]) for s in doc["sections"]},
+               "figures": {f["label"]: f["value"] for f in doc["summary"]}}
+    return Built(f"{doc['title']}: {period['label']}", start, end, summary, files,
+                 empty=report_render.is_empty(doc))
+
+
 BUILDERS: dict[ReportKind, Callable[[Mapping[str, Any], datetime], Built]] = {
     ReportKind.RECONCILIATION: reconciliation,
+    ReportKind.SALES: business,
+    ReportKind.INVENTORY: business,
+    ReportKind.CUSTOMER: business,
 }
 
 
