@@ -59,6 +59,8 @@ from .period_figures import PeriodFigures
 from .process_tests import run_test_file
 from .protect import ProtectionError
 from .registry import CallContext, OperationRegistry, RetryPolicy
+from .report_render import Chart as ReportChart
+from .report_render import ReportDocumentError, ReportView
 from .report_service import ReportService
 from .reporting import ProcessFigures, VisitedElement
 from .repository_service import RepositoryService
@@ -147,10 +149,13 @@ __all__ = [
     "ProtectionError",
     "Queue",
     "Report",
+    "ReportChart",
+    "ReportDocumentError",
     "ReportFile",
     "ReportKind",
     "ReportService",
     "ReportStatus",
+    "ReportView",
     "RepositoryService",
     "RetryPolicy",
     "RuntimeService",

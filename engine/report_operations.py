@@ -21,6 +21,7 @@ from .db import Database
 from .errors import EngineError, InvalidInputError
 from .models import utcnow
 from .registry import CallContext, OperationRegistry, RegisteredOperation, RetryPolicy
+from .report_delivery import deliver_operation
 from .stored_reports import NewReportFile
 from .vocabulary import ReportKind
 
@@ -201,14 +202,19 @@ class WithBuiltins(OperationRegistry):
 
 def with_builtins(registry: OperationRegistry, db: Database,
                   settings: Settings) -> OperationRegistry:
-    """``registry`` with the engine's own operations (``reports.store``) added."""
+    """``registry`` with the engine's own operations (``reports.store``,
+    ``reports.deliver``) added."""
     if isinstance(registry, WithBuiltins):
         registry = registry._base
+    base = registry
+
     def own_op(name: str, fn: Callable[..., dict[str, Any]], text: str) -> RegisteredOperation:
         return RegisteredOperation(f"{FAMILY}.{name}", fn, None,
                                    f"{text} (built into the engine)")
     own = {op.name: op for op in (
         own_op("store", store_operation(db, settings), "keep a report of this run"),
+        own_op("deliver", deliver_operation(db, lambda: base),
+               "e-mail a kept report's files to groups"),
         own_op("period", report_reads.period, "the period a report covers, and the one before"),
         own_op("waiting_orders", report_reads.waiting_operation(db),
                "orders and contracts waiting in Bridgeflow on stock, credit or a person"))}

@@ -9,16 +9,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import period_figures, stored_reports
+from . import period_figures, report_render, stored_reports
 from .core import Core
 from .errors import NotFoundError
 from .models import Instance
 from .paging import Page
 from .period_figures import PeriodFigures
+from .report_render import ReportView
 from .stored_reports import NewReportFile, Report, ReportFile
 from .vocabulary import ReportKind
 
 LONGEST_PERIOD = timedelta(days=366)
+BUSINESS_KINDS = frozenset({ReportKind.SALES, ReportKind.INVENTORY, ReportKind.CUSTOMER})
 
 
 class ReportService:
@@ -56,6 +58,20 @@ class ReportService:
     def file(self, report_id: str, name: str) -> ReportFile:
         """One file of a report, with its bytes."""
         return stored_reports.file(self.db, report_id, name)
+
+    def document(self, report_id: str) -> dict[str, Any]:
+        """The document of a sales, inventory or customer report (its ``report.json``)."""
+        report = stored_reports.get(self.db, report_id)
+        if report.kind not in BUSINESS_KINDS:
+            raise NotFoundError(f"report '{report_id}' is a {report.kind} report, which has no "
+                                "report document", {"id": report_id})
+        content = stored_reports.file(self.db, report.id, report_render.DOCUMENT_FILE).content
+        return report_render.validate(json.loads(content))
+
+    def view(self, report_id: str, rows_shown: int = 500) -> ReportView:
+        """A sales, inventory or customer report formatted for a page: cards, charts, the
+        first ``rows_shown`` rows of each section."""
+        return report_render.view_of(self.document(report_id), rows_shown)
 
     def reconciliation(self, run: str) -> tuple[Report, dict[str, Any]]:
         """A reconciliation run's report and its content, by the report's id or by the id of

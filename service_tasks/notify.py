@@ -16,6 +16,8 @@ The body is never logged; addresses only at DEBUG.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import re
@@ -43,6 +45,10 @@ Security = Literal["none", "starttls", "ssl"]
 Operation = Callable[[dict[str, Any], CallInfo], dict[str, Any]]
 SECURITY_MODES = ("none", "starttls", "ssl")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_FILENAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTENT_TYPE = re.compile(r"^([a-z]+)/([a-z0-9][a-z0-9.+-]{0,99})$")
+MAX_ATTACHMENTS = 20
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # all attachments of one mail, decoded
 _DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
                      r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
@@ -53,6 +59,64 @@ class SentEmail:
 
     message_id: str
     recipients: list[str]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a mail: a safe file name, its media type and its bytes."""
+
+    filename: str
+    maintype: str
+    subtype: str
+    content: bytes
+
+
+def safe_filename(name: str) -> str:
+    """``name`` without any path and with only letters, digits, ``.``, ``_`` and ``-``."""
+    base = name.replace("\\", "/").rpartition("/")[2]
+    cleaned = _FILENAME_BAD.sub("_", base).strip("._")[:100]
+    return cleaned or "attachment"
+
+
+def attachments_of(value: Any) -> list[Attachment]:
+    """The ``attachments`` parameter (``[{filename, content_type, content_base64}]``)
+    checked and decoded; ``InvalidParameters`` names what is wrong."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_ATTACHMENTS:
+        raise InvalidParameters(f"'attachments' must be a list of at most {MAX_ATTACHMENTS} "
+                                "files", {"invalid": ["attachments"]})
+    result, total = [], 0
+    for i, item in enumerate(value):
+        where = f"attachments[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("filename"), str) \
+                or not isinstance(item.get("content_base64"), str):
+            raise InvalidParameters(f"{where} needs 'filename' and 'content_base64' (text)",
+                                    {"invalid": [where]})
+        media = str(item.get("content_type") or "application/octet-stream")
+        match = _CONTENT_TYPE.match(media.partition(";")[0].strip().lower())
+        if match is None:
+            raise InvalidParameters(f"{where}.content_type {media!r} is not a media type such "
+                                    "as application/pdf", {"invalid": [f"{where}.content_type"]})
+        encoded = item["content_base64"]
+        if (len(encoded) // 4) * 3 > MAX_ATTACHMENT_BYTES + 3:
+            raise _too_large()
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidParameters(f"{where}.content_base64 is not base64",
+                                    {"invalid": [f"{where}.content_base64"]}) from None
+        total += len(content)
+        if total > MAX_ATTACHMENT_BYTES:
+            raise _too_large()
+        result.append(Attachment(safe_filename(item["filename"]), match.group(1),
+                                 match.group(2), content))
+    return result
+
+
+def _too_large() -> InvalidParameters:
+    return InvalidParameters(f"the attachments take more than {MAX_ATTACHMENT_BYTES:,} bytes, "
+                             "the most one mail carries", {"invalid": ["attachments"]})
 
 
 def parse_address(text: Any) -> tuple[str, str] | None:
@@ -101,11 +165,15 @@ class EmailNotifier:
 
     def send(self, to: str | Sequence[str], subject: str, body: str, *,
              idempotency_key: str, html: str | None = None,
-             reply_to: str | None = None) -> SentEmail:
+             reply_to: str | None = None,
+             attachments: Sequence[Attachment] = ()) -> SentEmail:
         """Send one message; raise the connector error that says what went wrong."""
         recipients = _recipients(to)
         message = self.build(recipients, subject, body, html=html, reply_to=reply_to,
                              message_id=self.message_id(idempotency_key))
+        for attachment in attachments:
+            message.add_attachment(attachment.content, maintype=attachment.maintype,
+                                   subtype=attachment.subtype, filename=attachment.filename)
         addresses = [address for _, address in recipients]
         refused = self._transmit(message, addresses)
         accepted = [a for a in addresses if a not in refused]
@@ -234,12 +302,15 @@ def _text(reply: bytes | str) -> str:
 
 
 def operations(notifier: EmailNotifier) -> dict[str, Operation]:
-    """The operations to register: ``notify.email`` {to, subject, body, html?, reply_to?}."""
+    """The operations to register: ``notify.email`` {to, subject, body, html?, reply_to?,
+    attachments?: [{filename, content_type, content_base64}]}."""
 
     def email(params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
         to, subject, body = require(params, "to", "subject", "body")
+        files = attachments_of(params.get("attachments"))
         sent = notifier.send(to, subject, body, idempotency_key=ctx.idempotency_key,
-                             html=params.get("html"), reply_to=params.get("reply_to"))
+                             html=params.get("html"), reply_to=params.get("reply_to"),
+                             attachments=files)
         log.info("e-mail %s sent to %d recipient(s)", sent.message_id, len(sent.recipients),
                  extra={"instance_id": ctx.instance_id, "element_id": ctx.element_id})
         return {"message_id": sent.message_id, "recipients": sent.recipients}

@@ -15,11 +15,13 @@ from .csv_files import render_csv
 from .document import ReportDocumentError, validate
 from .formats import Chart, chart_of, format_change, format_value, period_text
 from .pdf import render_pdf
+from .view import Card, ReportView, SectionView, view_of
 from .xlsx import render_xlsx
 
-__all__ = ["Chart", "ReportDocumentError", "chart_of", "file_stem", "format_change",
-           "format_value", "is_empty", "period_text", "render_files", "render_validated",
-           "validate"]
+__all__ = ["DOCUMENT_FILE", "Card", "Chart", "ReportDocumentError", "ReportView",
+           "SectionView", "chart_of", "file_stem", "format_change", "format_value",
+           "is_empty", "period_text", "render_files", "render_validated", "validate",
+           "view_of"]
 
 DOCUMENT_FILE = "report.json"
 

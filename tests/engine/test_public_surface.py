@@ -31,6 +31,8 @@ EXPORTED = {
     # stored reports (engine.reports)
     "NewReportFile", "PeriodFigures", "Report", "ReportFile", "ReportKind", "ReportService",
     "ReportStatus",
+    # business reports: the document's error, and what the console page shows
+    "ReportChart", "ReportDocumentError", "ReportView",
 }
 
 SERVICES = {
@@ -62,7 +64,8 @@ SERVICES = {
                  "revoke_personal_token", "authenticate_key", "require_scope", "acting_as"},
     "external_tasks": {"fetch_and_lock", "complete", "handle_failure", "handle_bpmn_error",
                        "extend_lock", "unlock", "set_retries", "get", "list_tasks", "count"},
-    "reports": {"store", "list_reports", "get", "file", "reconciliation", "process_figures"},
+    "reports": {"store", "list_reports", "get", "file", "reconciliation", "process_figures",
+                "document", "view"},
 }
 
 
