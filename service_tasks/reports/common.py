@@ -80,7 +80,7 @@ def document(kind: str, title: str, params: Mapping[str, Any], summary: list[Any
     if period is None:
         raise InvalidParameters("'period' is required (from reports.period)",
                                 {"parameter": "period"})
-    return {"kind": kind, "title": f"{title}: {period['label']}", "period": period,
+    return {"kind": kind, "title": title, "period": period,
             "previous_period": _period(params, "previous_period") if with_previous else None,
             "data_as_of": _now(), "currency": currency or "EUR", "summary": summary,
             "sections": sections}
