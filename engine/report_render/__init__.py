@@ -45,7 +45,7 @@ def render_validated(doc: dict[str, Any]) -> list[NewReportFile]:
     """The files of a document ``validate`` answered."""
     stem = file_stem(doc)
     files = [NewReportFile(DOCUMENT_FILE, "application/json",
-                           json.dumps(doc, indent=1, ensure_ascii=False).encode()),
+                           json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()),
              NewReportFile(f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument"
                            ".spreadsheetml.sheet", render_xlsx(doc)),
              NewReportFile(f"{stem}.pdf", "application/pdf", render_pdf(doc))]

@@ -94,9 +94,10 @@ class Chart:
     labels: list[str]
     series: list[tuple[str, list[float]]]
     value_format: str
+    texts: list[list[str]]  # each series' values as the reader reads them
 
 
-def chart_of(section: dict[str, Any]) -> Chart | None:
+def chart_of(section: dict[str, Any], currency: str = "EUR") -> Chart | None:
     """The chart of a validated section: its ``top`` rows (by the first value, for bars and
     pies; in order, for lines); None when the section has no chart or no rows."""
     spec = section.get("chart")
@@ -119,4 +120,6 @@ def chart_of(section: dict[str, Any]) -> Chart | None:
             return None
     title = section["title"] if len(rows) == len(section["rows"]) \
         else f"{section['title']} (top {len(rows)})"
-    return Chart(spec["type"], title, labels, series, columns[first]["format"])
+    fmt = columns[first]["format"]
+    texts = [[format_value(v, fmt, currency) for v in values] for _name, values in series]
+    return Chart(spec["type"], title, labels, series, fmt, texts)

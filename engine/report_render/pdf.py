@@ -20,11 +20,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.tables import TableStyle
 
+from ..errors import EngineError
 from .formats import Chart, chart_of, format_change, format_value, period_text
 
 MEDIA_TYPE = "application/pdf"
@@ -44,15 +45,26 @@ _H2 = ParagraphStyle("h2", fontName=BOLD, fontSize=12, leading=15, spaceBefore=1
                      spaceAfter=4)
 
 
+class FontsMissingError(EngineError):
+    """The server lacks the fonts the PDF is set in: an administrator must install them."""
+
+    code = "fonts_missing"
+    retryable = False
+
+
 @cache
 def register_fonts() -> None:
     """Make the DejaVu fonts (``fonts-dejavu-core``) known to reportlab, once."""
-    pdfmetrics.registerFont(TTFont(FONT, f"{FONT_DIR}/DejaVuSans.ttf"))
-    pdfmetrics.registerFont(TTFont(BOLD, f"{FONT_DIR}/DejaVuSans-Bold.ttf"))
+    try:
+        pdfmetrics.registerFont(TTFont(FONT, f"{FONT_DIR}/DejaVuSans.ttf"))
+        pdfmetrics.registerFont(TTFont(BOLD, f"{FONT_DIR}/DejaVuSans-Bold.ttf"))
+    except (OSError, TTFError) as exc:
+        raise FontsMissingError(f"the PDF needs Debian's DejaVu fonts in {FONT_DIR} ({exc}); "
+                                "install them: apt-get install fonts-dejavu-core") from exc
 
 
 def _canvas_for(doc: dict[str, Any]) -> type[Canvas]:
-    title = doc["title"]
+    title = _fit(doc["title"], WIDTH * 0.5, BOLD, 9)
     period = f"{doc['period']['label']} ({doc['period']['from']} – {doc['period']['to']})"
     as_of = "Data as of " + format_value(doc["data_as_of"], "datetime")
 
@@ -150,12 +162,13 @@ def _table_style(count: int, *, numeric_from: int | None = None,
     return TableStyle(commands)
 
 
-def _fit(text: str, width: float) -> str:
+def _fit(text: str, width: float, font: str = FONT, size: float = TABLE_FONT_SIZE) -> str:
     """``text`` cut to fit ``width`` points (an ellipsis says it was cut)."""
-    if pdfmetrics.stringWidth(text, FONT, TABLE_FONT_SIZE) <= width:
+    full = pdfmetrics.stringWidth(text, font, size)
+    if full <= width:
         return text
-    cut = max(1, int(len(text) * width / pdfmetrics.stringWidth(text, FONT, TABLE_FONT_SIZE)))
-    while cut > 1 and pdfmetrics.stringWidth(text[:cut] + "…", FONT, TABLE_FONT_SIZE) > width:
+    cut = max(1, int(len(text) * width / full))
+    while cut > 1 and pdfmetrics.stringWidth(text[:cut] + "…", font, size) > width:
         cut -= 1
     return text[:cut] + "…"
 
@@ -174,7 +187,7 @@ def _column_widths(header: list[str], cells: list[list[str]]) -> list[float]:
 def _section(section: dict[str, Any], currency: str) -> list[Flowable]:
     columns = section["columns"]
     heading = _p(section["title"], _H2)
-    chart = chart_of(section)
+    chart = chart_of(section, currency)
     parts: list[Flowable] = [KeepTogether([heading, _drawing(chart, currency)])] if chart \
         else [heading]
     if not section["rows"]:
@@ -188,11 +201,49 @@ def _section(section: dict[str, Any], currency: str) -> list[Flowable]:
     widths = _column_widths(header, body)
     fitted = [[_fit(text, w - 6) for text, w in zip(row, widths, strict=True)]
               for row in [header, *body]]
-    table = Table(fitted, colWidths=widths, rowHeights=ROW_HEIGHT, repeatRows=1, hAlign="LEFT")
-    table.setStyle(_table_style(len(fitted), totals=bool(section["totals"]),
-                                numeric=[i for i, c in enumerate(columns)
-                                         if c["format"] not in ("text", "date", "datetime")]))
-    return [*parts, table]
+    numeric = [i for i, c in enumerate(columns) if c["format"] not in ("text", "date",
+                                                                        "datetime")]
+    return [*parts, PagedTable(fitted[0], fitted[1:], widths, numeric,
+                               bool(section["totals"]))]
+
+
+class PagedTable(Flowable):
+    """A long table that splits page by page in linear time: each page's part is a table of
+    the rows that fit there under the repeated header (every row is one line high)."""
+
+    def __init__(self, header: list[str], rows: list[list[str]], widths: list[float],
+                 numeric: list[int], totals: bool) -> None:
+        super().__init__()
+        self.header, self.rows, self.widths = header, rows, widths
+        self.numeric, self.totals = numeric, totals
+        self.hAlign = "LEFT"
+
+    def _table(self, rows: list[list[str]], last: bool) -> Table:
+        table = Table([self.header, *rows], colWidths=self.widths, rowHeights=ROW_HEIGHT,
+                      hAlign="LEFT")
+        table.setStyle(_table_style(len(rows) + 1, numeric=self.numeric,
+                                    totals=self.totals and last))
+        return table
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return sum(self.widths), ROW_HEIGHT * (len(self.rows) + 1)
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        fit = int(availHeight // ROW_HEIGHT) - 1
+        if fit < 1:
+            return []  # not even the header and one row: the next page
+        if self.totals and fit == len(self.rows) - 1:
+            fit -= 1  # never leave the totals row alone on a page
+        if fit >= len(self.rows):
+            return [self._table(self.rows, last=True)]
+        return [self._table(self.rows[:fit], last=False),
+                PagedTable(self.header, self.rows[fit:], self.widths, self.numeric,
+                           self.totals)]
+
+    def draw(self) -> None:
+        table = self._table(self.rows, last=True)
+        table.wrapOn(self.canv, sum(self.widths), ROW_HEIGHT * (len(self.rows) + 1))
+        table.drawOn(self.canv, 0, 0)
 
 
 def _value_label(fmt: str, currency: str) -> Any:

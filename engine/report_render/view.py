@@ -70,7 +70,7 @@ def _section(section: dict[str, Any], currency: str, shown: int) -> SectionView:
         len(section["rows"]),
         None if not totals else [format_value(totals.get(c["key"]), c["format"], currency)
                                  if c["key"] in totals else "" for c in columns],
-        chart_of(section), section["empty_text"])
+        chart_of(section, currency), section["empty_text"])
 
 
 def view_of(doc: dict[str, Any], shown: int = ROWS_SHOWN) -> ReportView:

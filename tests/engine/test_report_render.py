@@ -181,3 +181,38 @@ def test_a_screenshot_of_the_pdf_first_page_is_kept_for_a_person(tmp_path: Path)
                     str(path), str(target)], check=True)
     png = target.with_suffix(".png")
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+
+
+def test_a_long_title_is_cut_in_the_page_header_not_over_the_period(tmp_path: Path) -> None:
+    document = sales_document()
+    document["title"] = "Quarterly sales of every product line in every region " * 3
+    [first, *_] = pdf_pages(files_of(document)["sales-2026-11.pdf"].content, tmp_path)
+    header = first.splitlines()[0]
+    assert "…" in header and header.rstrip().endswith("November 2026 (2026-11-01 – 2026-11-30)")
+
+
+def test_a_line_chart_and_negative_values_render(tmp_path: Path) -> None:
+    document = sales_document()
+    document["sections"][0]["chart"] = {"type": "line", "label": "first_order",
+                                        "values": ["change"]}
+    document["sections"][0]["rows"][2]["change"] = -0.35
+    files = files_of(document)
+    text = "\n".join(pdf_pages(files["sales-2026-11.pdf"].content, tmp_path))
+    assert "-35.0 %" in text and "2026-11-03" in text
+    sheet = openpyxl.load_workbook(io.BytesIO(files["sales-2026-11.xlsx"].content))[
+        "Revenue by customer"]
+    assert sheet["E8"].value == -0.35 and sheet["E8"].number_format == "0.0%"
+
+
+def test_missing_fonts_say_which_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.report_render import pdf
+
+    monkeypatch.setattr(pdf, "FONT_DIR", "/nonexistent/dejavu")
+    pdf.register_fonts.cache_clear()
+    try:
+        with pytest.raises(pdf.FontsMissingError, match="apt-get install fonts-dejavu-core"):
+            render_files(sales_document())
+    finally:
+        monkeypatch.undo()
+        pdf.register_fonts.cache_clear()
+    assert files_of(sales_document())["sales-2026-11.pdf"].content.startswith(b"%PDF")

@@ -11,10 +11,13 @@ from engine import InvalidInputError, ReportKind
 from web.auth import roles_required
 
 from ..common import day_start, engine, page_number, parse_day
+from ..report_charts import report_chart
 from . import bp
 
 PER_PAGE = 25
 DIFFERENCES_SHOWN = 500
+ROWS_SHOWN = 500
+BUSINESS_KINDS = {ReportKind.SALES, ReportKind.INVENTORY, ReportKind.CUSTOMER}
 
 
 @bp.get("/reports")
@@ -52,14 +55,18 @@ def reports() -> tuple[str, int]:
 @bp.get("/reports/<report_id>")
 @roles_required("admin")
 def show_report(report_id: str) -> str:
-    """Show a report: its period, who started it, its files; a reconciliation's findings."""
+    """Show a report: its period, who started it, its files; a reconciliation's findings, or a
+    business report's figures, charts and tables."""
     eng = engine()
     report = eng.reports.get(report_id)
-    content = None
+    content = view = None
     if report.kind == ReportKind.RECONCILIATION:
         content = eng.reports.reconciliation(report.id)[1]
+    elif report.kind in BUSINESS_KINDS:
+        view = eng.reports.view(report.id, ROWS_SHOWN)
     return render_template("admin/report.html", nav_section="reports", report=report,
-                           content=content, shown=DIFFERENCES_SHOWN)
+                           content=content, view=view, shown=DIFFERENCES_SHOWN,
+                           report_chart=report_chart)
 
 
 @bp.get("/reports/<report_id>/files/<name>")
