@@ -108,9 +108,9 @@ def complete(key: Any, today: date, name: str = "period") -> Period:
     period = parse(key, name)
     if period.last >= today:
         when = "is in the future" if period.first > today else "has not ended yet"
-        raise PeriodError(f"'{name}': {period.key} ({period.label}) {when}; a report covers "
-                          f"a period that is over, such as {last_complete(period.kind, today).key}",
-                          {"fields": {name: f"{period.key} {when}"}})
+        detail = (f"{period.key} ({period.label}) {when}; a report covers a period that is "
+                  f"over, such as {last_complete(period.kind, today).key}")
+        raise PeriodError(f"'{name}': {detail}", {"fields": {name: detail}})
     return period
 
 
