@@ -125,3 +125,57 @@ def test_reports_period_answers_the_period_and_the_one_before(
     drain()
     expected = last_complete(PeriodKind.WEEK, utcnow().date()).key
     assert reports.runtime.instance(week.id).variables["periods"]["period"]["key"] == expected
+
+
+# --- reports.waiting_orders --------------------------------------------------------------
+
+WAITING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="w" targetNamespace="http://t">
+  <bpmn:message id="restocked" name="restocked" />
+  <bpmn:process id="order_sync" isExecutable="true">
+    <bpmn:startEvent id="order_in"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:receiveTask id="wait_for_restock" messageRef="restocked">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:receiveTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="order_in" targetRef="wait_for_restock" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_for_restock" targetRef="done" />
+  </bpmn:process>
+  <bpmn:process id="credit_approval" isExecutable="true">
+    <bpmn:startEvent id="contract_in"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="review_credit" camunda:candidateGroups="finance">
+      <bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="decided"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="g1" sourceRef="contract_in" targetRef="review_credit" />
+    <bpmn:sequenceFlow id="g2" sourceRef="review_credit" targetRef="decided" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_waiting_orders_are_the_order_syncs_and_credit_approvals_that_wait(
+        engine: Engine, drain: Callable[..., None]) -> None:
+    from engine.report_reads import waiting_operation
+
+    engine.repository.deploy({"waiting.bpmn": WAITING.encode()})
+    order = {"order_id": "801A", "order_number": "00000104", "total_amount": 2180.0,
+             "account": {"id": "001A", "name": "Acme"}, "owner": {"name": "Sam Seller"},
+             "items": [{"product_code": "BF-100", "quantity": 4}]}
+    contract = {"contract_id": "800A", "contract_number": "00000100", "amount": 9000.0,
+                "account": {"id": "001B", "name": "Borealis"}, "owner": {"name": "Sam Seller"}}
+    stock = engine.runtime.start("order_sync", "801A", {"order": order})
+    credit = engine.runtime.start("credit_approval", "800A", {"contract": contract})
+    drain()
+    found = waiting_operation(engine._core.db)({}, None)["instances"]
+    rows = {r["instance_id"]: r for r in found}
+    assert rows[stock.id] | {"started_at": None, "age_days": None} == {
+        "instance_id": stock.id, "process_key": "order_sync", "business_key": "801A",
+        "waiting_on": "stock", "waiting_at": ["wait_for_restock"], "record_id": "801A",
+        "record_number": "00000104", "account_id": "001A", "account_name": "Acme",
+        "owner": "Sam Seller", "amount": 2180.0,
+        "products": [{"product_code": "BF-100", "quantity": 4}],
+        "started_at": None, "age_days": None}
+    assert rows[credit.id]["waiting_on"] == "credit" and rows[credit.id]["amount"] == 9000.0
+    assert 0 <= rows[stock.id]["age_days"] < 0.01
+    only = waiting_operation(engine._core.db)({"processes": ["credit_approval"]}, None)
+    assert [r["instance_id"] for r in only["instances"]] == [credit.id]
