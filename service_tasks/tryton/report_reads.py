@@ -106,7 +106,7 @@ class TrytonReportReads(TrytonRecords):
                                      ["product", "min_quantity"])}
 
     def stock_levels(self, params: Mapping[str, Any], ctx: CallInfo) -> dict[str, Any]:
-        """Stock of every goods product per storage location of the warehouse.
+        """Stock of every goods product per location of the warehouse's storage zone.
 
         Params: optional ``reorder_point`` (a quantity for products without an order point
         in the ERP; none: such a product is never below its reorder point).
@@ -120,9 +120,11 @@ class TrytonReportReads(TrytonRecords):
             raise InvalidParameters("'reorder_point' must be a number", {"parameter":
                                                                           "reorder_point"})
         warehouse = self._warehouse()
+        # the storage zone and its sub-locations: the input and output zones are transit
+        storage = self._model("stock.location").read([warehouse], ["storage_location"])[0]
         locations = self._model("stock.location").search_read(
-            [("parent", "child_of", [warehouse]), ("type", "=", "storage")], ["name"],
-            order=[("name", "ASC")])
+            [("parent", "child_of", [storage["storage_location"]]), ("type", "=", "storage")],
+            ["name"], order=[("name", "ASC")])
         today = dt.date.today()
         fields = ["code", "name", "quantity", "forecast_quantity"]
         goods = [("type", "=", "goods"), ("active", "=", True)]
