@@ -187,7 +187,11 @@ def test_customer_report_puts_erp_credit_beside_crm_cases(
     header = next(r for r in accounts if r and r[0] == "Customer")
     acme = dict(zip(header, row_of(accounts, "Acme Industrial GmbH"), strict=False))
     assert (acme["Orders"], acme["Revenue"], acme["Tier"]) == (2, 675.0, "gold")
-    assert acme["Credit limit"] == 50000.0 and acme["Open cases"] == open_cases
+    assert acme["Open cases"] == open_cases
+    credits = sheet_rows(xlsx, "Credit used against the limit")
+    header = next(r for r in credits if r and r[0] == "Customer")
+    acme = dict(zip(header, row_of(credits, "Acme Industrial GmbH"), strict=False))
+    assert acme["Credit limit"] == 50000.0 and acme["Account owner"] == "Sam Seller"
     assert acme["Credit used"] == pytest.approx(float(credit["exposure"]), abs=0.01)
     pdf = download(flow, report, ".pdf")
     text = pdf_text(pdf, tmp_path)
