@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .forms import BUNDLED
+from .forms import BUNDLED, START_FORM
 from .models import Definition
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ def version_files(definition: Definition) -> dict[str, bytes]:
 
 def _forms(definition: Definition) -> dict[str, Any]:
     """The stored forms (``extra_files`` also holds the test files, under ``tests``)."""
-    return {k: v for k, v in (definition.extra_files or {}).items() if k != "tests"}
+    return {k: v for k, v in (definition.extra_files or {}).items()
+            if k not in ("tests", START_FORM)}
 
 
 def _tests(definition: Definition) -> dict[str, str]:

@@ -39,7 +39,7 @@ from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
 from .figures import check_figures
-from .forms import bundle_references
+from .forms import START_FORM, bundle_references
 from .models import Definition, Event, utcnow
 from .scripting import Sandbox
 from .test_files import TEST_SUFFIXES, is_test_file, stored_tests
@@ -98,6 +98,7 @@ class Definitions:
         self._dmn: dict[str, DmnDocument] = {}
         self._latest_decision: dict[str, tuple[float, str]] = {}
         self._latest_process: dict[str, DefinitionRef] = {}
+        self._start_forms: dict[str, dict[str, Any] | None] = {}
         self._lock = threading.Lock()
 
     # -- deploying ----------------------------------------------------------------------
@@ -269,6 +270,8 @@ class Definitions:
         used: dict[str, Any] = {name: forms[name] for name in process.forms if name in forms}
         if tests:
             used["tests"] = tests  # no form file is named "tests" (forms end in .json)
+        if process.start_form:
+            used[START_FORM] = process.start_form  # the name of the form that checks starts
         digest = hashlib.sha256(process.source + process.key.encode()
                                 + json.dumps(used, sort_keys=True).encode()).hexdigest()
         same, version, notes = next_version(session, process.key, "process", digest,
@@ -350,6 +353,16 @@ class Definitions:
         connection = db.connection() if isinstance(db, Session) else db
         newest = connection.execute(_NEWEST_VERSION, {"key": ref.key}).scalar()
         return bool(newest == ref.version)
+
+    def start_form(self, session: Session, definition_id: str) -> dict[str, Any] | None:
+        """The form a plain start of this version must fill in (None: any variables)."""
+        if definition_id not in self._start_forms:
+            stored = session.scalar(select(Definition.extra_files)
+                                    .where(Definition.id == definition_id)) or {}
+            name = stored.get(START_FORM)
+            form = stored.get(name) if isinstance(name, str) else None
+            self._start_forms[definition_id] = form if isinstance(form, dict) else None
+        return self._start_forms[definition_id]
 
     def spec_for(self, definition_id: str) -> tuple[Any, dict[str, Any]]:
         """Return the parsed spec of a process version, from cache when possible."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import jsonschema
@@ -13,10 +13,14 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from . import periods
 from .errors import InvalidInputError
 
 BUNDLED = "x-bridgeflow-forms"
 """Where a deployed form keeps the sibling form files its ``$ref``s name, checked at deploy."""
+START_FORM = "start_form"
+"""Under this key a definition's stored forms name the form its plain start event has: the
+variables of a start (by API, CLI or console, not a timer or message) must fill it in."""
 _SIBLING = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.json")
 
 _FIELD_TYPES = {"string": "string", "long": "integer", "integer": "integer",
@@ -128,6 +132,19 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_FORMATS = jsonschema.FormatChecker()
+
+
+def _complete_period(value: object) -> bool:
+    """``"format": "period"``: a report period (month, ISO week, quarter, year) that is over."""
+    if isinstance(value, str):
+        periods.complete(value, datetime.now(UTC).date())
+    return True
+
+
+_FORMATS.checks("period", raises=periods.PeriodError)(_complete_period)
+
+
 def _refuse_retrieval(uri: str) -> Resource[Any]:
     # a form never makes the server read a file or fetch a URL (attrs alias: mypy misses it)
     raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
@@ -140,7 +157,7 @@ def _validator(form: dict[str, Any]) -> tuple[dict[str, Any], jsonschema.Validat
         (sibling, DRAFT202012.create_resource(content))
         for sibling, content in (form.get(BUNDLED) or {}).items())
     validator = jsonschema.Draft202012Validator(schema, registry=registry,
-                                                format_checker=jsonschema.FormatChecker())
+                                                format_checker=_FORMATS)
     return schema, validator
 
 
@@ -166,6 +183,8 @@ def validate_submission(form: dict[str, Any] | None, data: Any) -> dict[str, Any
             problems[missing] = "is required"
         elif error.validator == "format" and error.validator_value == "date":
             problems[path or "?"] = "must be a date like 2024-01-31"
+        elif error.validator == "format" and isinstance(error.cause, periods.PeriodError):
+            problems[path or "?"] = error.cause.details["fields"]["period"]
         else:
             problems[path or "?"] = error.message
     for name, prop in (schema.get("properties") or {}).items():
@@ -184,3 +203,21 @@ def _dates_checked(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, An
         if prop.get("format") == "date" and isinstance(data.get(name), str):
             date.fromisoformat(data[name])
     return data
+
+
+def start_variables(form: dict[str, Any], process_key: str, data: dict[str, Any],
+                    check: bool = True) -> dict[str, Any]:
+    """A start's variables with the start form's defaults for those not given; with
+    ``check``, refused (naming each variable and what is wrong) unless they fill it in."""
+    defaults = {name: prop["default"] for name, prop in (form.get("properties") or {}).items()
+                if isinstance(prop, dict) and "default" in prop and name not in data}
+    if not check:
+        return {**defaults, **data}
+    try:
+        validate_submission(form, data)
+    except InvalidInputError as exc:
+        fields = exc.details.get("fields") or {}
+        summary = "; ".join(f"'{k}': {v}" for k, v in sorted(fields.items()))
+        raise InvalidInputError(f"{process_key} cannot start with these variables: {summary}",
+                                {"fields": fields}) from None
+    return {**defaults, **data}

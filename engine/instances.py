@@ -11,6 +11,7 @@ from . import jobs
 from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef, Definitions
 from .errors import InvalidInputError
+from .forms import start_variables
 from .models import (
     Event,
     ExternalTask,
@@ -56,6 +57,16 @@ def check_business_key(business_key: Any) -> None:
                                 "characters", {"fields": {"business_key": "invalid"}})
 
 
+def check_start(session: Session, definitions: Definitions, definition: DefinitionRef,
+                variables: dict[str, Any], check: bool = True) -> dict[str, Any]:
+    """The variables of a start with its start form's defaults; with ``check`` (a plain
+    start), refused unless they fill the form in."""
+    form = definitions.start_form(session, definition.id)
+    if form is None:
+        return variables
+    return start_variables(form, definition.key, variables, check)
+
+
 def create_instance(session: Session, definitions: Definitions, process_key: str,
                     business_key: str | None, variables: dict[str, Any],
                     started_by: str | None = None, start_message: str | None = None,
@@ -71,6 +82,9 @@ def create_instance(session: Session, definitions: Definitions, process_key: str
         definition = definitions.latest_process(session, process_key)
     variables = check_variables(variables)
     check_business_key(business_key)
+    if caller is None:
+        variables = check_start(session, definitions, definition, variables,
+                                check=not (start_message or start_signal or start_timer))
     parent, task, element = caller or (None, None, None)
     instance = Instance(definition_id=definition.id, process_key=definition.key,
                         version=definition.version, business_key=business_key,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import report_render, stored_reports
+from . import report_reads, report_render, stored_reports
 from .config import Settings
 from .db import Database
 from .errors import EngineError, InvalidInputError
@@ -207,10 +207,15 @@ def with_builtins(registry: OperationRegistry, db: Database,
     if isinstance(registry, WithBuiltins):
         registry = registry._base
     base = registry
-    store, deliver = f"{FAMILY}.store", f"{FAMILY}.deliver"
-    own = {store: RegisteredOperation(store, store_operation(db, settings), None,
-                                      "keep a report of this run (built into the engine)"),
-           deliver: RegisteredOperation(
-               deliver, deliver_operation(db, lambda: base), None,
-               "e-mail a kept report's files to groups (built into the engine)")}
+
+    def own_op(name: str, fn: Callable[..., dict[str, Any]], text: str) -> RegisteredOperation:
+        return RegisteredOperation(f"{FAMILY}.{name}", fn, None,
+                                   f"{text} (built into the engine)")
+    own = {op.name: op for op in (
+        own_op("store", store_operation(db, settings), "keep a report of this run"),
+        own_op("deliver", deliver_operation(db, lambda: base),
+               "e-mail a kept report's files to groups"),
+        own_op("period", report_reads.period, "the period a report covers, and the one before"),
+        own_op("waiting_orders", report_reads.waiting_operation(db),
+               "orders and contracts waiting in Bridgeflow on stock, credit or a person"))}
     return WithBuiltins(registry, own)

@@ -14,7 +14,7 @@ from .bpmn.serializer import to_json_value
 from .core import Core
 from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
 from .inbound import InboundOutcome, accept_event
-from .instances import check_business_key, check_variables, create_instance
+from .instances import check_business_key, check_start, check_variables, create_instance
 from .messages import MessageResult
 from .models import HumanTask, Incident, Instance
 from .paging import Page
@@ -68,9 +68,10 @@ class RuntimeService:
         check_business_key(business_key)
         definition = core.definitions.remembered_latest(process_key)
         for _ in range(3):
-            if definition is None:
-                with core.db.read() as s:
+            with core.db.read() as s:
+                if definition is None:
                     definition = core.definitions.latest_process(s, process_key)
+                data = check_start(s, core.definitions, definition, data)
             try:
                 row, job_id = core.executor.start_inline(definition, business_key, data,
                                                          started_by)

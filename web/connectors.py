@@ -101,6 +101,10 @@ def build_registry(settings: Settings) -> OperationRegistry:
             return dict(notify.operations(notifier))
 
         register_per_thread(registry, mail_ops)
+    from service_tasks import reports  # pure Python: always there
+
+    for name, fn in reports.operations().items():
+        registry.register(name, fn, retry=RetryPolicy(attempts=1))
     if Path(settings.mappings_dir).is_dir():
         from service_tasks import mapping
 

@@ -243,6 +243,7 @@ class ParsedProcess:
     message_starts: list[str] = field(default_factory=list)
     signal_starts: list[str] = field(default_factory=list)
     timer_start: str | None = None
+    start_form: str | None = None  # the plain start event's form: checks start variables
     history_ttl_days: int | None = None  # camunda:historyTimeToLive; None: the default
 
     @property
@@ -271,7 +272,14 @@ def _xml_problems(filename: str, source: bytes) -> tuple[Any, list[Problem]]:
 def _process_facts(process_node: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {"forms": [], "decisions": [], "decision_tasks": [],
                              "operations": [],
-                             "message_starts": [], "signal_starts": [], "timer_start": None}
+                             "message_starts": [], "signal_starts": [], "timer_start": None,
+                             "start_form": None}
+    for node in process_node.xpath("./bpmn:startEvent", namespaces=NSMAP):
+        form = dialects.read_human_task(node)["form_file"]
+        plain = not node.xpath("./*[contains(local-name(), 'EventDefinition')]")
+        if plain and form and form.endswith(".json"):
+            facts["forms"].append(form)
+            facts["start_form"] = form
     for node in process_node.xpath(".//bpmn:userTask", namespaces=NSMAP):
         form = dialects.read_human_task(node)["form_file"]
         if form and form.endswith(".json"):

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..base import BusinessRuleError, CallInfo, InvalidParameters, require
 from .client import SalesforceClient
+from .report_reads import CrmReportReads
 from .soql import datetime_literal, literal, record_id
 
 Operation = Callable[[dict[str, Any], CallInfo], dict[str, Any]]
@@ -357,6 +358,7 @@ def _date(value: Any) -> str:
 def operations(client: SalesforceClient) -> dict[str, Operation]:
     """The CRM operations by the names BPMN service tasks use."""
     ops = CrmOperations(client)
+    reads = CrmReportReads(client)
     return {
         "crm.get_order": ops.get_order,
         "crm.update_order": ops.update_order,
@@ -366,4 +368,7 @@ def operations(client: SalesforceClient) -> dict[str, Operation]:
         "crm.update_case": ops.update_case,
         "crm.create_task": ops.create_task,
         "crm.changes_since": ops.changes_since,
+        "crm.accounts_and_orders": reads.accounts_and_orders,
+        "crm.accounts_and_cases": reads.accounts_and_cases,
+        "crm.orders_awaiting_restock": reads.orders_awaiting_restock,
     }

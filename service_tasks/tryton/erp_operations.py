@@ -44,6 +44,7 @@ from service_tasks.tryton.records import (
     utc_param,
     wanted_key,
 )
+from service_tasks.tryton.report_reads import TrytonReportReads
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,7 @@ class TrytonOperations(TrytonRecords):
 def operations(client: TrytonClient, *, warehouse_code: str = "WH") -> dict[str, ErpOperation]:
     """The ``erp.*`` operation names and their callables, for the engine's registry."""
     ops = TrytonOperations(client, warehouse_code=warehouse_code)
+    reads = TrytonReportReads(client, warehouse_code=warehouse_code)
     return {
         "erp.find_customer": ops.find_customer,
         "erp.ensure_customer": ops.ensure_customer,
@@ -308,4 +310,7 @@ def operations(client: TrytonClient, *, warehouse_code: str = "WH") -> dict[str,
         "erp.find_order": ops.find_order,
         "erp.create_refund": ops.create_refund,
         "erp.changes_since": ops.changes_since,
+        "erp.sales_in_period": reads.sales_in_period,
+        "erp.stock_levels": reads.stock_levels,
+        "erp.customer_accounts": reads.customer_accounts,
     }

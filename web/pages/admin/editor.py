@@ -30,7 +30,7 @@ def edit_definition(key: str) -> tuple[str, int]:
     return render_template(
         "admin/editor.html", kind=definition.kind, key=key, definition=definition,
         source_url=url_for("admin.definition_source", key=key, version=definition.version),
-        forms=sorted((definition.extra_files or {}).keys())), 200
+        forms=sorted(k for k in (definition.extra_files or {}) if k.endswith(".json"))), 200
 
 
 @bp.get("/definitions/new")
