@@ -132,6 +132,8 @@ class Builtin:
         return self._run(args)
 
     def _order(self, named: dict[str, Any]) -> list[Any] | None:
+        if type(named.get("key")) is list and any("keys" in sig for sig in self.signatures):
+            return None  # context put(key: […]): a path of keys is passed as keys
         for sig in self.signatures:
             if set(named) <= set(sig) and all(p in named for p in sig[: len(named)]) and any(
                     len(other) == len(named) for other in self.signatures):  # f(a:, b:)
