@@ -17,7 +17,7 @@ from typing import Any, cast
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
 from engine.dmn.feel_errors import report
-from engine.dmn.feel_functions import function_value, instance_of
+from engine.dmn.feel_functions import BuiltinFunction, function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_java import java_function
 from engine.dmn.feel_lexer import FeelSyntaxError
@@ -205,7 +205,11 @@ class ExprCompiler:
 
     def c_Name(self, node: ast.Name) -> Evaluator:
         name = node.name
-        return lambda env: lookup(env, name)
+        builtin = BUILTINS.get(name) if name not in self.names else None
+        if builtin is None:
+            return lambda env: lookup(env, name)
+        function = BuiltinFunction(builtin)  # a built-in passed as a value, unless shadowed
+        return lambda env: lookup(env, name) if name in env else function
 
     def c_InputRef(self, node: ast.InputRef) -> Evaluator:
         raise FeelSyntaxError("'?' can only be used in an input cell", node.pos)

@@ -184,6 +184,8 @@ def to_feel(value: Any) -> Any:
         return check_number(Decimal(int(value)))
     if isinstance(value, Decimal):
         return check_number(Decimal(value))
+    if isinstance(value, FeelFunction):  # a built-in passed by name
+        return value
     raise UnsupportedValueError(f"a {t.__name__} value cannot be used in a decision")
 
 
