@@ -120,8 +120,11 @@ class RepositoryService:
         if newest.version == old.version:
             raise ConflictError(f"version {version} of '{key}' is already the newest",
                                 {"key": key, "version": version})
-        return self.deploy(version_files(old), by,
-                           comment=f"rolled back to version {version} (from {newest.version})")
+        # its DMN imports bind the library versions it was deployed with, not the newest
+        deployed = self._core.definitions.deploy(
+            version_files(old), by, comment=f"rolled back to version {version} "
+            f"(from {newest.version})", pins=old.imports)
+        return [self._warned(d) for d in deployed]
 
     def diff(self, key: str, old: int, new: int) -> ModelDiff:
         """What changed from version ``old`` to version ``new`` of one definition."""
