@@ -25,6 +25,8 @@ EXPORTED = {
     "TaskStatus", "TopicRequest", "UnauthenticatedError", "User", "VisitedElement", "Worker",
     "is_overdue",
     "utcnow",
+    # DMN libraries' console pages
+    "LibraryElement", "LibraryImporter", "library_id",
     # analysts' tests (bridgeflow test, the console's "Run tests")
     "CaseResult", "Failure", "FileResult", "TestFileError", "is_test_file", "report",
     "run_test_file",
@@ -36,7 +38,8 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
-                   "export", "run_tests", "files"},
+                   "export", "run_tests", "files", "library", "library_elements",
+                   "library_importers"},
     "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
                 "list_instances",
                 "send_message", "send_signal", "accept_event"},
