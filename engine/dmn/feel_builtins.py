@@ -56,6 +56,7 @@ from engine.dmn.feel_lists import (
     total,
 )
 from engine.dmn.feel_ranges import range_from_text
+from engine.dmn.feel_regex import RegexSyntaxError
 from engine.dmn.feel_temporal import (
     day_of_week,
     day_of_year,
@@ -84,6 +85,7 @@ from engine.dmn.feel_types import all_numbers as _num
 from engine.dmn.feel_types import integer_value as _int
 
 _FAILURES = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
+_REPORTED = object()  # null, and the reason is reported already
 _DOLLAR_GROUP = re.compile(r"\$(\d)")
 
 
@@ -100,6 +102,8 @@ class Builtin:
 
     def invoke(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
         result = self._invoke(args, named)
+        if result is _REPORTED:
+            return None
         if result is _WRONG_ARGUMENTS:
             report(f"{self.name}() gave null: its arguments are missing, too many or not named "
                    "as it takes")
@@ -159,6 +163,9 @@ class Builtin:
         spend(1 + sum(len(a) for a in args if type(a) is list))
         try:
             return check_size(self.fn(*args))
+        except RegexSyntaxError as exc:
+            report(f"{self.name}() gave null: {exc}")
+            return _REPORTED
         except _FAILURES:
             return None
 
