@@ -311,37 +311,3 @@ def temporal_property(value: Any, name: str) -> Any:
     """``value.name`` for temporal values (``d.year``, ``t.hour``, ``dur.days``...)."""
     getter = _PROPERTIES.get(type(value), {}).get(name)
     return None if getter is None else getter(value)
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _is_day(value: Any) -> bool:
-    return type(value) in DAY_TYPES
-
-
-def day_of_year(value: Any) -> Any:
-    return Decimal(value.timetuple().tm_yday) if _is_day(value) else None
-
-
-def day_of_week(value: Any) -> Any:
-    return _DAYS[value.weekday()] if _is_day(value) else None
-
-
-def week_of_year(value: Any) -> Any:
-    """The ISO 8601 week number (weeks start on Monday; week 1 holds the first Thursday)."""
-    return Decimal(value.isocalendar()[1]) if _is_day(value) else None
-
-
-def month_of_year(value: Any) -> Any:
-    return _MONTHS[value.month - 1] if _is_day(value) else None
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
