@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.dmn.feel_far_dates import DAY_TYPES
 from engine.dmn.feel_limits import check_length, compile_regex
+from engine.dmn.feel_nanos import NanoTime
 from engine.dmn.feel_temporal import iso_text
 from engine.dmn.feel_types import YearMonthDuration, feel_repr, format_duration
 from engine.dmn.feel_types import integer_value as _int
@@ -26,7 +27,7 @@ def to_string(value: Any) -> Any:
         return None
     if type(value) is str:
         return value
-    if type(value) in DAY_TYPES or type(value) is dt.time:
+    if type(value) in DAY_TYPES or type(value) in (dt.time, NanoTime):
         return iso_text(value)
     if type(value) in (dt.timedelta, YearMonthDuration):
         return format_duration(value)

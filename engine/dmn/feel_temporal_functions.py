@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn.feel_far_dates import DAY_TYPES, FarDate, FarDateTime, combine, make_date
+from engine.dmn.feel_nanos import NanoDateTime, NanoTime, fraction_seconds, with_nanos
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import YearMonthDuration
 from engine.dmn.feel_types import integer_value as _int
@@ -33,27 +34,27 @@ def time(*args: Any) -> Any:
         h, m = _int(args[0]), _int(args[1])
         if h is None or m is None or type(args[2]) is not Decimal:
             return None
-        micro = int((args[2] % 1) * 1000000)
+        seconds, micro, nanos = fraction_seconds(args[2])
         tz = None
         if len(args) == 4 and args[3] is not None:
             if type(args[3]) is not dt.timedelta:
                 return None
             tz = dt.timezone(args[3])
-        return dt.time(h, m, int(args[2]), micro, tzinfo=tz)
+        return with_nanos(dt.time(h, m, seconds, micro, tzinfo=tz), nanos)
     value = args[0]
     if type(value) is str:
         return parse_time(value)
-    if type(value) in (dt.datetime, FarDateTime):
+    if type(value) in (dt.datetime, FarDateTime, NanoDateTime):
         return value.timetz()
     if type(value) in (dt.date, FarDate):
         return dt.time(0, 0, tzinfo=dt.UTC)  # a date is its midnight UTC
-    return value if type(value) is dt.time else None
+    return value if type(value) in (dt.time, NanoTime) else None
 
 
 def date_and_time(*args: Any) -> Any:
     if len(args) == 2:
         day, clock = args
-        if type(day) not in DAY_TYPES or type(clock) is not dt.time:
+        if type(day) not in DAY_TYPES or type(clock) not in (dt.time, NanoTime):
             return None
         return combine(day, clock)
     value = args[0]
