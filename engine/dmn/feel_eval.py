@@ -174,14 +174,22 @@ _RANGE_PROPERTIES = {
 }  # fmt: skip
 
 
+_MISSING = object()
+
+
 def member(value: Any, name: str) -> Any:
+    """``value.name``; a missing entry is null, reported as null propagation (no incident)."""
     if type(value) is dict:
-        return value.get(name)
+        found = value.get(name, _MISSING)
+        if found is _MISSING:
+            report(f"a context has no entry '{name}': null")
+            return None
+        return found
     if type(value) is list:
         return [member(v, name) for v in value]
     if type(value) is Range and name in _RANGE_PROPERTIES:
         return _RANGE_PROPERTIES[name](value)
-    if value is not None and not has_property(value, name):
+    if not has_property(value, name):
         report(f"a {feel_type_name(value)} has no property '{name}': null")
     return temporal_property(value, name)
 
