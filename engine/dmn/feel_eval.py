@@ -174,17 +174,14 @@ _RANGE_PROPERTIES = {
 }  # fmt: skip
 
 
-_MISSING = object()
-
-
 def member(value: Any, name: str) -> Any:
     """``value.name``; a missing entry is null, reported as null propagation (no incident)."""
     if type(value) is dict:
-        found = value.get(name, _MISSING)
-        if found is _MISSING:
+        try:
+            return value[name]
+        except KeyError:
             report(f"a context has no entry '{name}': null")
             return None
-        return found
     if type(value) is list:
         return [member(v, name) for v in value]
     if type(value) is Range and name in _RANGE_PROPERTIES:

@@ -103,6 +103,8 @@ def make_date(year: int, month: int, day: int) -> Any:
 
 def combine(day: Any, clock: Any) -> Any:
     """The date and time of a (possibly far) date and a time (maybe to the nanosecond)."""
+    if type(clock) is dt.time and type(day) is not NanoDateTime:
+        return _combine(day, clock)
     day = split_nanos(day)[0]
     clock, nanos = split_nanos(clock)
     return with_nanos(_combine(day, clock), nanos)

@@ -190,9 +190,6 @@ def _time_shift(clock: dt.time, delta: dt.timedelta) -> dt.time:
 def temporal_add(a: Any, b: Any) -> Any:
     """FEEL ``+`` for temporal values; None when the operands do not combine."""
     ta, tb = type(a), type(b)
-    if ta in NANO_TYPES or tb in NANO_TYPES:  # a duration moves the rest; the nanos stay
-        (base_a, nanos_a), (base_b, nanos_b) = split_nanos(a), split_nanos(b)
-        return with_nanos(temporal_add(base_a, base_b), nanos_a + nanos_b)
     if ta in (dt.timedelta, YearMonthDuration) and tb not in (dt.timedelta, YearMonthDuration):
         a, b, ta, tb = b, a, tb, ta
     if ta in FAR_TYPES:
@@ -214,6 +211,9 @@ def temporal_add(a: Any, b: Any) -> Any:
                 return _add_months(a, b.months)
     except OverflowError:
         return _far_add(a, b) if ta in (dt.date, dt.datetime) else None
+    if ta in NANO_TYPES or tb in NANO_TYPES:  # a duration moves the rest; the nanos stay
+        (base_a, nanos_a), (base_b, nanos_b) = split_nanos(a), split_nanos(b)
+        return with_nanos(temporal_add(base_a, base_b), nanos_a + nanos_b)
     return None
 
 
