@@ -13,6 +13,7 @@ from .credentials import Principal
 from .decision_inputs import DecisionInput
 from .deployed import Deployed
 from .dmn import DecisionEvaluationError
+from .dmn_libraries import LibraryElement, LibraryImporter, library_id
 from .erasure import ErasureReport
 from .errors import (
     ConflictError,
@@ -106,6 +107,9 @@ __all__ = [
     "Definition",
     "DefinitionError",
     "Deployed",
+    "LibraryElement",
+    "LibraryImporter",
+    "library_id",
     "Engine",
     "EngineError",
     "ErasureReport",

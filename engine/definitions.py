@@ -24,6 +24,8 @@ from .bpmn.listeners import event_listeners
 from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
 from .decision_deploy import (
+    Pin,
+    document_by_id,
     newest_of_namespace,
     parse_stored,
     read_dmn_files,
@@ -105,14 +107,17 @@ class Definitions:
 
     def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
                forms_dir: Path | None = None, *, dry_run: bool = False,
-               comment: str | None = None, keep_newer: bool = False) -> list[Deployed]:
+               comment: str | None = None, keep_newer: bool = False,
+               pins: Mapping[str, Pin] | None = None) -> list[Deployed]:
         """Check every file, then store new versions of what changed; all or nothing.
 
         With ``dry_run`` the same checks and inserts run but are rolled back: the answer says
         what a deployment would make (the ids of would-be new versions are not kept).
         ``comment`` is kept with each new version. ``keep_newer`` (the processes folder at
         start-up) never puts an older version back over one deployed since from the console
-        or the API, and warns when the folder's file replaces such a version.
+        or the API, and warns when the folder's file replaces such a version. ``pins`` binds
+        a DMN import to the deployed file of that namespace it names (a rollback: the file
+        the old version was deployed with), instead of the newest one.
         """
         if comment is not None and len(comment) > MAX_COMMENT:
             raise DefinitionError([Problem("(request)", f"the comment is {len(comment)} "
@@ -143,8 +148,7 @@ class Definitions:
                 forms[base] = content
             else:
                 problems.append(Problem(base, UNKNOWN_KIND))
-        dmn_docs, dmn_problems = read_dmn_files(
-            dmn_files, lambda ns: newest_of_namespace(self.db, self._dmn, ns))
+        dmn_docs, dmn_problems = read_dmn_files(dmn_files, lambda ns: self._imported(ns, pins))
         problems.extend(dmn_problems)
         if not bpmn and not dmn_files and not problems:
             problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
@@ -184,6 +188,17 @@ class Definitions:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _imported(self, namespace: str, pins: Mapping[str, Pin] | None,
+                  ) -> tuple[Pin, DmnDocument] | None:
+        """The deployed file an import of ``namespace`` binds to: the pinned one, if any and
+        still stored, else the newest."""
+        pin = (pins or {}).get(namespace)
+        if pin is not None:
+            doc = document_by_id(self.db, self._dmn, pin["id"])
+            if doc is not None and doc.model_namespace == namespace:
+                return dict(pin), doc
+        return newest_of_namespace(self.db, self._dmn, namespace)
 
     def deploy_directory(self, path: Path, deployed_by: str = STARTUP) -> list[Deployed]:
         """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``); a

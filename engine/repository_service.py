@@ -14,6 +14,13 @@ from .core import Core
 from .decision_inputs import DecisionInput, decision_inputs
 from .definition_files import export_definitions, version_files
 from .deployed import Deployed
+from .dmn_libraries import (
+    LibraryElement,
+    LibraryImporter,
+    library_elements,
+    library_importers,
+    namespace_of,
+)
 from .errors import ConflictError, NotFoundError
 from .model_diff import ModelDiff, diff_models
 from .models import Definition, ExternalTopic
@@ -121,8 +128,11 @@ class RepositoryService:
         if newest.version == old.version:
             raise ConflictError(f"version {version} of '{key}' is already the newest",
                                 {"key": key, "version": version})
-        return self.deploy(version_files(old), by,
-                           comment=f"rolled back to version {version} (from {newest.version})")
+        # its DMN imports bind the library versions it was deployed with, not the newest
+        deployed = self._core.definitions.deploy(
+            version_files(old), by, comment=f"rolled back to version {version} "
+            f"(from {newest.version})", pins=old.imports)
+        return [self._warned(d) for d in deployed]
 
     def diff(self, key: str, old: int, new: int) -> ModelDiff:
         """What changed from version ``old`` to version ``new`` of one definition."""
@@ -154,3 +164,23 @@ class RepositoryService:
     def decision_inputs(self, definition: Definition) -> list[DecisionInput]:
         """The inputs a decision reads, for a form that tries it."""
         return decision_inputs(definition.source, definition.filename, definition.key)
+
+    def library(self, identifier: str, version: int | None = None) -> Definition:
+        """A version of the DMN library named by ``library_id(namespace)`` (the newest when
+        ``version`` is not given); NotFoundError when the address names no library."""
+        namespace = namespace_of(identifier)
+        definition = self.definition(namespace, version)
+        if definition.kind != "library":
+            raise NotFoundError(f"'{namespace}' is not a DMN library", {"key": namespace})
+        return definition
+
+    def library_elements(self, definition: Definition) -> list[LibraryElement]:
+        """The business knowledge models, decision services and item definitions that a
+        library version defines, as an importer uses them."""
+        return library_elements(definition.source, definition.filename)
+
+    def library_importers(self, namespace: str) -> list[LibraryImporter]:
+        """The deployed decisions and libraries whose newest version imports ``namespace``,
+        with the library version each is pinned to."""
+        with self.db.read() as s:
+            return library_importers(s, namespace)

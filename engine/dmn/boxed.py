@@ -58,14 +58,16 @@ def compile_boxed(boxed: Boxed, compile_logic: CompileLogic,
         return lambda env: [dict(zip(columns, (c(env) for c in row), strict=False))
                             for row in rows]
     if isinstance(boxed, BoxedConditional):
-        cond, then, other = part(boxed.cond), part(boxed.then), part(boxed.otherwise)
-        return lambda env: then(env) if cond(env) is True else other(env)
+        return _conditional(part(boxed.cond), part(boxed.then), part(boxed.otherwise))
     if isinstance(boxed, BoxedFilter):
         return _filter(part(boxed.source), part(boxed.match, frozenset({"item"})))
     if isinstance(boxed, BoxedIteration):
         var = canonical_name(boxed.var)
-        return loop(boxed.kind, [(var, part(boxed.source))],
-                    part(boxed.body, frozenset({var})))
+        body = part(boxed.body, frozenset({var}))
+        if boxed.kind == "for":
+            return loop(boxed.kind, [(var, part(boxed.source))], body)
+        return _quantified(loop(boxed.kind, [(var, part(boxed.source))], _boolean(body)),
+                           boxed.kind)
     return _function(boxed, part)
 
 
@@ -121,11 +123,59 @@ def _filter(source: Evaluator, match: Evaluator) -> Evaluator:
             spend()
             local = {**env, **item} if type(item) is dict else dict(env)
             local["item"] = item
-            if match(local) is True:
+            keep = match(local)
+            if keep is True:
                 out.append(item)
+            elif keep is not False and keep is not None:
+                report(f"a boxed filter's match gave a {feel_type_name(keep)}, not a "
+                       "boolean: null")
+                return None
         return out
 
     return select
+
+
+# The boxed forms are stricter than their FEEL text (DMN 1.5, 10.2.1.x): a condition, match
+# or satisfies that is not a boolean makes the whole expression null, with an error.
+def _conditional(cond: Evaluator, then: Evaluator, other: Evaluator) -> Evaluator:
+    def choose(env: Env) -> Any:
+        test = cond(env)
+        if test is True:
+            return then(env)
+        if test is False or test is None:
+            return other(env)
+        report(f"a boxed conditional's if gave a {feel_type_name(test)}, not a boolean: null")
+        return None
+
+    return choose
+
+
+class _NotBoolean(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _boolean(body: Evaluator) -> Evaluator:
+    def check(env: Env) -> Any:
+        result = body(env)
+        if result is not True and result is not False and result is not None:
+            raise _NotBoolean(result)
+        return result
+
+    return check
+
+
+def _quantified(run: Evaluator, kind: str) -> Evaluator:
+    def quantify(env: Env) -> Any:
+        try:
+            return run(env)
+        except _NotBoolean as exc:
+            report(f"a boxed {kind}'s satisfies gave a {feel_type_name(exc.value)}, "
+                   "not a boolean: null")
+            return None
+
+    return quantify
 
 
 def _function(boxed: BoxedFunction, part: Callable[..., Evaluator]) -> Evaluator:

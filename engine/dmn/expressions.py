@@ -20,7 +20,7 @@ __all__ = ["FeelExpressionError", "FeelSyntaxError", "compile_feel", "is_feel", 
 # null met by an operator, a path or a built-in function: FEEL's null propagation (a
 # missing variable), which Camunda lets through as null too, not a mistake in the expression
 _NULL_PROPAGATION = re.compile(r"(?:^|: )(?:(?:null \S+ .+|.+ \S+ null|-null) is not defined: null"
-                               r"$|a null has no property '"
+                               r"$|a null has no property '|a context has no entry '"
                                r"|[\w ]+\(\) gave null: it was given null$)")
 
 

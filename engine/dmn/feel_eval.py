@@ -17,7 +17,7 @@ from typing import Any, cast
 from engine.dmn import feel_ast as ast
 from engine.dmn.feel_builtins import BUILTINS, PYTHON_FUNCTIONS, Builtin
 from engine.dmn.feel_errors import report
-from engine.dmn.feel_functions import function_value, instance_of
+from engine.dmn.feel_functions import BuiltinFunction, function_value, instance_of
 from engine.dmn.feel_iteration import int_range, loop, three_valued_all
 from engine.dmn.feel_java import java_function
 from engine.dmn.feel_lexer import FeelSyntaxError
@@ -175,13 +175,18 @@ _RANGE_PROPERTIES = {
 
 
 def member(value: Any, name: str) -> Any:
+    """``value.name``; a missing entry is null, reported as null propagation (no incident)."""
     if type(value) is dict:
-        return value.get(name)
+        try:
+            return value[name]
+        except KeyError:
+            report(f"a context has no entry '{name}': null")
+            return None
     if type(value) is list:
         return [member(v, name) for v in value]
     if type(value) is Range and name in _RANGE_PROPERTIES:
         return _RANGE_PROPERTIES[name](value)
-    if value is not None and not has_property(value, name):
+    if not has_property(value, name):
         report(f"a {feel_type_name(value)} has no property '{name}': null")
     return temporal_property(value, name)
 
@@ -205,7 +210,11 @@ class ExprCompiler:
 
     def c_Name(self, node: ast.Name) -> Evaluator:
         name = node.name
-        return lambda env: lookup(env, name)
+        builtin = BUILTINS.get(name) if name not in self.names else None
+        if builtin is None:
+            return lambda env: lookup(env, name)
+        function = BuiltinFunction(builtin)  # a built-in passed as a value, unless shadowed
+        return lambda env: lookup(env, name) if name in env else function
 
     def c_InputRef(self, node: ast.InputRef) -> Evaluator:
         raise FeelSyntaxError("'?' can only be used in an input cell", node.pos)

@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from engine.dmn.feel_nanos import NanoDateTime, split_nanos, with_nanos
+
 CYCLE_YEARS = 400
 CYCLE_DAYS = 146_097
 BASE_YEAR = 2000
@@ -62,7 +64,7 @@ class FarDateTime:
 
 
 FAR_TYPES: tuple[type, ...] = (FarDate, FarDateTime)
-DAY_TYPES: tuple[type, ...] = (dt.date, dt.datetime, FarDate, FarDateTime)
+DAY_TYPES: tuple[type, ...] = (dt.date, dt.datetime, FarDate, FarDateTime, NanoDateTime)
 """Every type that holds a calendar day (FEEL date or date and time)."""
 
 
@@ -99,8 +101,16 @@ def make_date(year: int, month: int, day: int) -> Any:
         return None
 
 
-def combine(day: Any, clock: dt.time) -> Any:
-    """The date and time of a (possibly far) date and a time."""
+def combine(day: Any, clock: Any) -> Any:
+    """The date and time of a (possibly far) date and a time (maybe to the nanosecond)."""
+    if type(clock) is dt.time and type(day) is not NanoDateTime:
+        return _combine(day, clock)
+    day = split_nanos(day)[0]
+    clock, nanos = split_nanos(clock)
+    return with_nanos(_combine(day, clock), nanos)
+
+
+def _combine(day: Any, clock: dt.time) -> Any:
     if type(day) in FAR_TYPES:
         moved = day.base if type(day) is FarDate else day.base.date()
         return FarDateTime(day.cycles, dt.datetime.combine(moved, clock))

@@ -48,3 +48,17 @@ def instance_of(value: Evaluator, spec: TypeSpec,
                 types: dict[str, TypeSpec] | None = None) -> Evaluator:
     resolve = (types or {}).get
     return lambda env: conforms(value(env), spec, resolve)
+
+
+class BuiltinFunction(FeelFunction):
+    """A built-in passed as a value (``bkm(abs, sqrt)``): a call takes any of its signatures."""
+
+    __slots__ = ("builtin",)
+
+    def __init__(self, builtin: Any) -> None:
+        super().__init__(builtin.name, builtin.signatures[0], builtin.invoke)
+        self.builtin = builtin
+
+    def call(self, args: list[Any], named: dict[str, Any] | None = None) -> Any:
+        spend()
+        return self.builtin.invoke(args, named)

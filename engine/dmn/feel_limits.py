@@ -8,9 +8,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import re2
+
+from engine.dmn.feel_regex import BackreferenceError, check_flags, translate
 
 MAX_STEPS = 200_000
 """Loop iterations, filter items, function calls and list items a built-in walks, per evaluation."""
@@ -22,9 +25,6 @@ MAX_EXPONENT = 999
 """A FEEL number must lie strictly between -1E+1000 and 1E+1000 (and 0 or beyond ±1E-999)."""
 
 _local = threading.local()
-_REGEX_FLAGS = {"i": "i", "s": "s", "m": "m"}
-# what the linear-time engine says of the constructs that need backtracking
-_UNBOUNDED = ("invalid escape sequence: \\", "invalid perl operator: (?")
 
 
 class FeelLimitError(Exception):
@@ -125,49 +125,34 @@ def _number_message() -> str:
             "came up; FEEL numbers are limited to that range and are not computed past it")
 
 
-def compile_regex(pattern: str, flags: str | None) -> Any:
-    """Compile an XPath-style pattern for a linear-time engine (no catastrophic backtracking).
+def compile_regex(pattern: str, flags: Any) -> Any:
+    """Compile an XPath regular expression (``feel_regex``) for RE2, a linear-time engine.
 
-    Constructs such an engine cannot run in bounded time — backreferences, lookaround — are
-    refused with a ``FeelLimitError`` that says so; an unknown flag is a ``ValueError`` (null).
+    A pattern or flags XPath refuses is a ``ValueError`` (FEEL null, with the error); a
+    backreference (``\\1``), valid XPath that RE2 cannot run in bounded time, is refused with
+    a ``FeelLimitError`` that says so.
     """
     check_size(pattern)
-    prefix = ""
-    for flag in flags or "":
-        if flag == "q":
-            pattern = re2.escape(pattern)
-        elif flag == "x":
-            pattern = _strip_whitespace(pattern)
-        elif flag in _REGEX_FLAGS:
-            prefix += _REGEX_FLAGS[flag]
-        else:
-            raise ValueError(f"unknown regular expression flag {flag!r}")
+    return _compiled(pattern, check_flags(flags))
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str, flags: str) -> Any:
+    try:
+        translated = translate(pattern, flags)
+    except BackreferenceError as exc:
+        raise FeelLimitError("regex", f"the pattern {pattern[:80]!r} refers back to group "
+                             f"{exc.args[0]}; Bridgeflow runs regular expressions in linear "
+                             "time, which backreferences (\\1) do not allow: match the "
+                             "group's text again instead") from None
     options = re2.Options()
     options.log_errors = False
     try:
-        return re2.compile(f"(?{prefix}){pattern}" if prefix else pattern, options)
-    except re2.error as exc:
-        reason = _reason(exc)
-        if not reason.startswith(_UNBOUNDED):
-            raise ValueError(reason) from None  # a pattern that is not one: FEEL null
-        raise FeelLimitError("regex", f"the pattern {pattern[:80]!r} cannot be run: "
-                             f"{reason}; Bridgeflow runs regular expressions in linear "
-                             "time, without backreferences (\\1) or lookaround ((?=…), "
-                             "(?!…), (?<=…))") from None
+        return re2.compile(translated, options)
+    except re2.error as exc:  # a translation RE2 still refuses: a count too large
+        raise ValueError(f"the pattern {pattern[:80]!r} cannot be run: {_reason(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:
     text = exc.args[0] if exc.args else str(exc)
     return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-
-
-def _strip_whitespace(pattern: str) -> str:
-    out, in_class = [], False
-    for ch in pattern:
-        if ch == "[":
-            in_class = True
-        elif ch == "]":
-            in_class = False
-        if in_class or not ch.isspace():
-            out.append(ch)
-    return "".join(out)

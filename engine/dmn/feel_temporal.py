@@ -22,6 +22,17 @@ from engine.dmn.feel_far_dates import (
     rebuild,
     year_text,
 )
+from engine.dmn.feel_nanos import (
+    NANO_TYPES,
+    NanoDateTime,
+    NanoTime,
+    parse_fraction,
+    second_value,
+    split_nanos,
+    with_fraction,
+    with_nanos,
+    without_fraction,
+)
 from engine.dmn.feel_types import YearMonthDuration
 
 # a year has four digits, or more without a leading zero (ISO 8601 expanded years)
@@ -75,21 +86,21 @@ def _zone(text: str | None) -> dt.tzinfo | None | _BadZone:
     return dt.timezone(sign * offset)
 
 
-def parse_time(text: str) -> dt.time | None:
+def parse_time(text: str) -> Any:
     m = _TIME.fullmatch(text)
     if not m:
         return None
     zone = _zone(m[5])
     if isinstance(zone, _BadZone):
         return None
-    micro = int((m[4] or ".0")[1:7].ljust(6, "0"))
+    micro, nanos = parse_fraction((m[4] or ".0")[1:])
     try:
-        return dt.time(int(m[1]), int(m[2]), int(m[3]), micro, tzinfo=zone)
+        return with_nanos(dt.time(int(m[1]), int(m[2]), int(m[3]), micro, tzinfo=zone), nanos)
     except ValueError:
         return None
 
 
-def parse_date_time(text: str) -> dt.datetime | FarDateTime | None:
+def parse_date_time(text: str) -> Any:
     if "T" not in text:
         day = parse_date(text)
         return None if day is None else combine(day, dt.time(0))
@@ -98,9 +109,9 @@ def parse_date_time(text: str) -> dt.datetime | FarDateTime | None:
     if end_of_day:
         time_text = "00" + time_text[2:]
     day, clock = parse_date(day_text), parse_time(time_text)
-    if day is None or clock is None or (end_of_day and clock.microsecond):
+    if day is None or clock is None or (end_of_day and clock != dt.time(0, tzinfo=clock.tzinfo)):
         return None
-    joined: dt.datetime | FarDateTime = combine(day, clock)
+    joined = combine(day, clock)
     return temporal_add(joined, dt.timedelta(days=1)) if end_of_day else joined
 
 
@@ -128,6 +139,10 @@ def iso_text(value: Any) -> str:
 
     Fractions of a second are written in groups of three digits, as java.time does.
     """
+    if type(value) in NANO_TYPES:
+        text = iso_text(value.base)
+        clock = text.index("T") + 1 if type(value) is NanoDateTime else 0
+        return with_fraction(without_fraction(text, clock), clock, value.fraction)
     if type(value) in FAR_TYPES:
         return year_text(value.year) + iso_text(value.base)[4:]
     if type(value) is dt.date:
@@ -196,6 +211,9 @@ def temporal_add(a: Any, b: Any) -> Any:
                 return _add_months(a, b.months)
     except OverflowError:
         return _far_add(a, b) if ta in (dt.date, dt.datetime) else None
+    if ta in NANO_TYPES or tb in NANO_TYPES:  # a duration moves the rest; the nanos stay
+        (base_a, nanos_a), (base_b, nanos_b) = split_nanos(a), split_nanos(b)
+        return with_nanos(temporal_add(base_a, base_b), nanos_a + nanos_b)
     return None
 
 
@@ -220,6 +238,8 @@ def _midnight(day: Any) -> Any:
 def temporal_sub(a: Any, b: Any) -> Any:
     """FEEL ``-`` for temporal values; None when the operands do not combine."""
     ta, tb = type(a), type(b)
+    if ta in NANO_TYPES or tb in NANO_TYPES:
+        return _nano_sub(a, b)
     if ta in DAY_TYPES and tb in DAY_TYPES and (ta in FAR_TYPES or tb in FAR_TYPES or ta is not tb):
         if ta in (dt.date, FarDate) and tb in (dt.datetime, FarDateTime):
             a = _midnight(a)
@@ -241,6 +261,15 @@ def temporal_sub(a: Any, b: Any) -> Any:
     except (OverflowError, TypeError):
         return None
     return None
+
+
+def _nano_sub(a: Any, b: Any) -> Any:
+    (base_a, nanos_a), (base_b, nanos_b) = split_nanos(a), split_nanos(b)
+    result = temporal_sub(base_a, base_b)
+    if type(result) is dt.timedelta and type(b) not in (dt.timedelta, YearMonthDuration):
+        # a duration holds microseconds: the nanoseconds' difference rounds it down
+        return result - dt.timedelta(microseconds=1) if nanos_a < nanos_b else result
+    return with_nanos(result, nanos_a)
 
 
 def _seconds(value: dt.timedelta) -> Decimal:
@@ -301,6 +330,8 @@ _PROPERTIES: dict[type, dict[str, Any]] = {
 _PROPERTIES[dt.datetime] = {**_PROPERTIES[dt.date], **_PROPERTIES[dt.time]}
 _PROPERTIES[FarDate] = _PROPERTIES[dt.date]
 _PROPERTIES[FarDateTime] = _PROPERTIES[dt.datetime]
+_PROPERTIES[NanoTime] = {**_PROPERTIES[dt.time], "second": second_value}
+_PROPERTIES[NanoDateTime] = {**_PROPERTIES[dt.datetime], "second": second_value}
 
 
 def has_property(value: Any, name: str) -> bool:
@@ -311,37 +342,3 @@ def temporal_property(value: Any, name: str) -> Any:
     """``value.name`` for temporal values (``d.year``, ``t.hour``, ``dur.days``...)."""
     getter = _PROPERTIES.get(type(value), {}).get(name)
     return None if getter is None else getter(value)
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _is_day(value: Any) -> bool:
-    return type(value) in DAY_TYPES
-
-
-def day_of_year(value: Any) -> Any:
-    return Decimal(value.timetuple().tm_yday) if _is_day(value) else None
-
-
-def day_of_week(value: Any) -> Any:
-    return _DAYS[value.weekday()] if _is_day(value) else None
-
-
-def week_of_year(value: Any) -> Any:
-    """The ISO 8601 week number (weeks start on Monday; week 1 holds the first Thursday)."""
-    return Decimal(value.isocalendar()[1]) if _is_day(value) else None
-
-
-def month_of_year(value: Any) -> Any:
-    return _MONTHS[value.month - 1] if _is_day(value) else None
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

@@ -23,6 +23,7 @@ from typing import Any
 from engine.dmn.feel_errors import report
 from engine.dmn.feel_far_dates import FarDate, FarDateTime, order_key
 from engine.dmn.feel_limits import MAX_EXPONENT, check_number
+from engine.dmn.feel_nanos import NANO_TYPES, NanoDateTime, NanoTime, split_nanos
 
 # FEEL numbers follow IEEE 754-2008 Decimal128: 34 significant digits, half-even rounding;
 # the exponent is bounded tighter (see feel_limits) so that every result prints as JSON.
@@ -146,6 +147,8 @@ ATOMIC_TYPES: frozenset[type] = frozenset(
         Range,
         FarDate,
         FarDateTime,
+        NanoTime,
+        NanoDateTime,
         FeelFunction,
     }
 )
@@ -184,6 +187,8 @@ def to_feel(value: Any) -> Any:
         return check_number(Decimal(int(value)))
     if isinstance(value, Decimal):
         return check_number(Decimal(value))
+    if isinstance(value, FeelFunction):  # a built-in passed by name
+        return value
     raise UnsupportedValueError(f"a {t.__name__} value cannot be used in a decision")
 
 
@@ -198,12 +203,18 @@ def compare(a: Any, b: Any) -> int | None:
         return None
 
 
-_SAME_KIND = {FarDate: dt.date, FarDateTime: dt.datetime}
+_SAME_KIND = {FarDate: dt.date, FarDateTime: dt.datetime, NanoTime: dt.time,
+              NanoDateTime: dt.datetime}
 
 
 def _compare_far(a: Any, b: Any) -> int | None:
-    """Order a far date (year outside 1..9999) against a near one of the same kind."""
+    """Order a far date (year outside 1..9999) against a near one of the same kind, and a
+    value to the nanosecond against another of its kind."""
     kind_a, kind_b = type(a), type(b)
+    if kind_a in NANO_TYPES or kind_b in NANO_TYPES:
+        (base_a, nanos_a), (base_b, nanos_b) = split_nanos(a), split_nanos(b)
+        order = compare(base_a, base_b)
+        return order if order != 0 else (nanos_a > nanos_b) - (nanos_a < nanos_b)
     if _SAME_KIND.get(kind_a, kind_a) is not _SAME_KIND.get(kind_b, kind_b):
         return None
     if kind_a not in _SAME_KIND and kind_b not in _SAME_KIND:
@@ -247,7 +258,7 @@ def feel_is(a: Any, b: Any) -> bool:
     """FEEL ``is(a, b)``: the same type and value, and for times the same zone or offset."""
     if type(a) is not type(b):
         return False
-    if type(a) in (dt.time, dt.datetime, FarDateTime) and a.tzinfo != b.tzinfo:
+    if type(a) in (dt.time, dt.datetime, FarDateTime, *NANO_TYPES) and a.tzinfo != b.tzinfo:
         return False
     return feel_eq(a, b) is True
 
@@ -302,7 +313,7 @@ _TYPE_NAMES: dict[type, str] = {
     dt.datetime: "date and time", dt.time: "time", dt.timedelta: "days and time duration",
     YearMonthDuration: "years and months duration", Range: "range", list: "list",
     dict: "context", FeelFunction: "function", _NullEnd: "null", FarDate: "date",
-    FarDateTime: "date and time",
+    FarDateTime: "date and time", NanoTime: "time", NanoDateTime: "date and time",
 }
 
 
@@ -330,9 +341,9 @@ def feel_repr(value: Any) -> str:
         return "{" + ", ".join(f"{k}: {feel_repr(v)}" for k, v in value.items()) + "}"
     if t is dt.date or t is FarDate:
         return f'date("{value.isoformat()}")'
-    if t is dt.datetime or t is FarDateTime:
+    if t is dt.datetime or t is FarDateTime or t is NanoDateTime:
         return f'date and time("{value.isoformat()}")'
-    if t is dt.time:
+    if t is dt.time or t is NanoTime:
         return f'time("{value.isoformat()}")'
     if t is dt.timedelta or t is YearMonthDuration:
         return f'duration("{format_duration(value)}")'
@@ -356,4 +367,6 @@ def plain_numbers(value: Any) -> Any:
         return [plain_numbers(v) for v in value]
     if type(value) is FarDate or type(value) is FarDateTime:
         return value.isoformat()  # no Python date holds the year; process data gets the text
+    if type(value) in NANO_TYPES:  # Python's times stop at the microsecond
+        return plain_numbers(value.base)
     return value

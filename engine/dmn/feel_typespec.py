@@ -13,13 +13,15 @@ from typing import Any, Protocol
 
 from engine.dmn.feel_far_dates import FarDate, FarDateTime
 from engine.dmn.feel_lexer import FeelSyntaxError, Token
+from engine.dmn.feel_nanos import NanoDateTime, NanoTime
 from engine.dmn.feel_types import FeelFunction, Range, YearMonthDuration
 
 # Type names with spaces, for the lexer to keep whole.
 TYPE_NAMES = frozenset({"date and time", "days and time duration", "years and months duration"})
 _SIMPLE: dict[str, tuple[type, ...]] = {
     "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date, FarDate),
-    "time": (dt.time,), "date and time": (dt.datetime, FarDateTime),
+    "time": (dt.time, NanoTime),
+    "date and time": (dt.datetime, FarDateTime, NanoDateTime),
     "days and time duration": (dt.timedelta,),
     "years and months duration": (YearMonthDuration,),
 }  # fmt: skip

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn import feel_ast as ast
+from engine.dmn.feel_errors import report
 from engine.dmn.feel_eval import COMPARE, Const, Env, Evaluator, ExprCompiler
 from engine.dmn.feel_lexer import FeelSyntaxError
 from engine.dmn.feel_types import Range, feel_eq, feel_not
@@ -53,7 +54,15 @@ class TestCompiler(ExprCompiler):
 
     def c_InTest(self, node: ast.InTest) -> Evaluator:
         value, test = self.compile(node.value), self.compile_tests(node.tests)
-        return lambda env: test(value(env), env)
+
+        def within(env: Env) -> Any:
+            tested = value(env)
+            result = test(tested, env)
+            if tested is None and result is None:
+                report("null in a range is not defined: null")  # null propagation
+            return result
+
+        return within
 
     def compile_cell(self, node: ast.Node) -> Test | None:
         """The predicate for a whole input cell, or None for ``-`` (matches anything).

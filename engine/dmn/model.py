@@ -145,6 +145,7 @@ class _Reader:
         self.ns = namespace
         self.problems: list[Problem] = []
         self.imported: set[str] = set()  # the namespaces the file imports
+        self.own_namespace = ""
 
     def tag(self, local: str) -> str:
         return f"{{{self.ns}}}{local}"
@@ -175,10 +176,14 @@ class _Reader:
                          element, element.get("id"))
 
     def href(self, element: etree._Element | None, owner: str) -> str | None:
-        """``#id`` in this file gives ``id``; ``namespace#id`` of an imported model as is."""
+        """``#id`` in this file gives ``id`` (so does ``namespace#id`` with the file's own
+        namespace); ``namespace#id`` of an imported model as is."""
         ref = element.get("href", "") if element is not None else ""
         if ref.startswith("#"):
             return ref[1:]
+        namespace, _, local = ref.rpartition("#")
+        if namespace and namespace == self.own_namespace:
+            return local
         if ref.rpartition("#")[0] in self.imported:
             return ref
         self.problem(f"'{owner}' requires '{ref}', which is neither in this file nor in a "
@@ -187,6 +192,7 @@ class _Reader:
 
     def read(self, root: etree._Element) -> DefinitionsModel:
         model = DefinitionsModel(self.ns, root.get("namespace") or "")
+        self.own_namespace = model.model_namespace
         self.check_language(root)
         for element in root.iterchildren(self.tag("import")):
             namespace, name = element.get("namespace"), element.get("name")

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.dmn.feel_errors import report
 from engine.dmn.feel_far_dates import FarDate, FarDateTime
+from engine.dmn.feel_nanos import NanoDateTime, NanoTime
 from engine.dmn.feel_temporal import parse_date, parse_date_time, parse_duration, parse_time
 from engine.dmn.feel_types import ATOMIC_TYPES, YearMonthDuration, feel_repr, to_feel
 from engine.dmn.feel_typespec import TypeSpec, conforms
@@ -50,10 +51,10 @@ def _exact(kind: type, label: str) -> Converter:
 
 
 _DATES = (dt.date, FarDate)
-_DATE_TIMES = (dt.datetime, FarDateTime)
+_DATE_TIMES = (dt.datetime, FarDateTime, NanoDateTime)
 
 
-def _as_date_time(text: str) -> dt.datetime | FarDateTime | None:
+def _as_date_time(text: str) -> Any:
     return parse_date_time(text)
 
 
@@ -62,7 +63,7 @@ _CONVERTERS: dict[str, Converter] = {
     "string": _exact(str, "string"),
     "boolean": _exact(bool, "boolean"),
     "date": _from_text(parse_date, _DATES, "date (yyyy-mm-dd)"),
-    "time": _from_text(parse_time, dt.time, "time (hh:mm:ss)"),
+    "time": _from_text(parse_time, (dt.time, NanoTime), "time (hh:mm:ss)"),
     "date and time": _from_text(_as_date_time, _DATE_TIMES, "date and time"),
     "days and time duration": _from_text(parse_duration, dt.timedelta, "days and time duration"),
     "years and months duration": _from_text(
@@ -113,7 +114,8 @@ def result_check(type_ref: str | None, item_types: dict[str, str],
 
 _RESULT_TYPES: dict[str, tuple[type, ...]] = {
     "number": (Decimal,), "string": (str,), "boolean": (bool,), "date": (dt.date, FarDate),
-    "time": (dt.time,), "date and time": (dt.datetime, FarDateTime),
+    "time": (dt.time, NanoTime),
+    "date and time": (dt.datetime, FarDateTime, NanoDateTime),
     "days and time duration": (dt.timedelta,),
     "years and months duration": (YearMonthDuration,),
 }  # fmt: skip

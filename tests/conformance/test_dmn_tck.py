@@ -8,7 +8,7 @@ from tests.conformance import tck
 
 # Raise these when the engine passes more cases; never lower one to make a change green.
 EXPECTED_PASSED = 116
-EXPECTED_PASSED_LEVEL3 = 3245
+EXPECTED_PASSED_LEVEL3 = 3271
 
 
 def _run(level: int) -> tck.Report:

@@ -25,6 +25,8 @@ EXPORTED = {
     "TaskStatus", "TopicRequest", "UnauthenticatedError", "User", "VisitedElement", "Worker",
     "is_overdue",
     "utcnow",
+    # DMN libraries' console pages
+    "LibraryElement", "LibraryImporter", "library_id",
     # analysts' tests (bridgeflow test, the console's "Run tests")
     "CaseResult", "Failure", "FileResult", "TestFileError", "TestRun", "is_test_file",
     "report", "run_test_file",
@@ -38,7 +40,8 @@ EXPORTED = {
 SERVICES = {
     "repository": {"deploy", "deploy_directory", "list_definitions", "definition_versions",
                    "definition", "evaluate_decision", "decision_inputs", "rollback", "diff",
-                   "export", "run_tests", "start_test_run", "test_run", "files"},
+                   "export", "run_tests", "start_test_run", "test_run", "files", "library",
+                   "library_elements", "library_importers"},
     "runtime": {"start", "instance", "instance_detail", "wait_for", "called_instances",
                 "list_instances",
                 "send_message", "send_signal", "accept_event"},

@@ -28,6 +28,7 @@ from engine import (
     ForbiddenError,
     NotFoundError,
     User,
+    library_id,
     utcnow,
 )
 from web.auth import current_user, visible_variables
@@ -165,7 +166,8 @@ def status_badge(status: str | None) -> Markup:
 
 
 FILTERS = {"when": when, "exact": exact, "duration": duration, "short_id": short_id,
-           "pretty_json": pretty_json, "status_badge": status_badge, "iso": iso}
+           "pretty_json": pretty_json, "status_badge": status_badge, "iso": iso,
+           "library_id": library_id}
 
 
 # -- errors on pages ----------------------------------------------------------------------

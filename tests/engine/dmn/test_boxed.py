@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tests.engine.dmn.builders import DMN13, load
 
 
@@ -52,3 +54,37 @@ def test_a_boxed_context_with_every_kind_of_boxed_expression_evaluates() -> None
         "rows": [{"a": Decimal(1), "b": "x"}],
         "next": Decimal(11),
     }
+
+
+def _boxed_decision(body: str) -> bytes:
+    return (f'<definitions xmlns="{DMN13}" id="d" name="d" namespace="http://t">'
+            f'<decision id="b" name="B">{body}</decision></definitions>').encode()
+
+
+NOT_BOOLEAN = '"not a boolean"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<conditional><if>" + lit('"abc"') + "</if><then>" + lit('"then"') + "</then><else>"
+        + lit('"else"') + "</else></conditional>",
+        "<filter><in>" + lit("[1, 2, 3]") + "</in><match>"
+        + lit(f"if item &lt;= 2 then true else {NOT_BOOLEAN}") + "</match></filter>",
+        '<some iteratorVariable="e"><in>' + lit("[1, 2]") + "</in><satisfies>"
+        + lit(f"if e = 2 then true else {NOT_BOOLEAN}") + "</satisfies></some>",
+        '<every iteratorVariable="e"><in>' + lit("[1, 2]") + "</in><satisfies>"
+        + lit(f"if e = 1 then true else {NOT_BOOLEAN}") + "</satisfies></every>",
+    ],
+)
+def test_a_boxed_condition_that_is_not_a_boolean_gives_null_with_an_error(body: str) -> None:
+    result = load(_boxed_decision(body)).evaluate("b", {})
+    assert result.outputs is None
+    assert any("not a boolean" in e for e in result.errors), result.errors
+
+
+def test_a_boxed_condition_that_is_null_is_false() -> None:
+    body = ("<conditional><if>" + lit("null") + "</if><then>" + lit('"then"') + "</then><else>"
+            + lit('"else"') + "</else></conditional>")
+    result = load(_boxed_decision(body)).evaluate("b", {})
+    assert result.outputs == "else"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,18 @@ def test_a_feel_error_in_a_condition_is_an_incident_not_the_default_path(
     assert "number + string" in incident.message
     fine = engine.runtime.start("routing", None, {"amount": 500, "note": 1}, wait=5)
     assert fine.status == "completed"
+
+
+@pytest.mark.parametrize(("fee", "variables", "reported"), [
+    ("order.discount", {"order": {"lines": 3}}, "a context has no entry 'discount': null"),
+    ("order.discount", {"order": None}, "a null has no property 'discount': null"),
+    ("limit in [1..10]", {"limit": None}, "null in a range is not defined: null"),
+])
+def test_a_missing_entry_is_reported_as_null_propagation_without_an_incident(
+        engine: Engine, fee: str, variables: dict[str, Any], reported: str) -> None:
+    engine.repository.deploy({"rules.dmn": rules(fee=fee), "pricing.bpmn": process("fee")})
+    result = engine.repository.evaluate_decision("fee", {"amount": 20, **variables})
+    assert result.outputs is None
+    assert any(reported in e for e in result.errors), result.errors
+    inst = engine.runtime.start("pricing", None, {"amount": 20, **variables}, wait=5)
+    assert inst.status == "completed" and inst.variables["result"] is None

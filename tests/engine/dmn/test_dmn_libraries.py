@@ -109,3 +109,28 @@ def test_an_importer_without_its_library_is_refused_naming_the_namespace(
     [problem] = caught.value.problems
     assert f"imports namespace '{LIB_NS}'" in problem.message
     assert "shop_discount" not in {d.key for d in engine.repository.list_definitions()}
+
+
+def test_a_rolled_back_importer_binds_the_library_version_it_was_deployed_with(
+        engine: Engine) -> None:
+    engine.repository.deploy({"loyalty.dmn": library("0.1")})
+    engine.repository.deploy({"shop.dmn": IMPORTER})  # version 1, on library version 1
+    engine.repository.deploy({"loyalty.dmn": library("0.2")})
+    engine.repository.deploy({"shop.dmn": IMPORTER})  # version 2, on library version 2
+    assert engine.repository.evaluate_decision("shop_discount", LOYAL).outputs == Decimal("0.2")
+    [back] = engine.repository.rollback("shop_discount", 1, "ana")
+    assert (back.version, back.new_version) == (3, True)
+    assert engine.repository.evaluate_decision("shop_discount", LOYAL).outputs == Decimal("0.1")
+    assert engine.repository.definition("shop_discount").imports[LIB_NS]["version"] == 1
+    # the library itself is not rolled back: other importers still see its newest version
+    assert engine.repository.definition(LIB_NS).version == 2
+
+
+def test_a_rolled_back_library_importer_deployed_together_keeps_its_pin(
+        engine: Engine) -> None:
+    engine.repository.deploy({"shop.dmn": IMPORTER, "loyalty.dmn": library("0.3")})
+    engine.repository.deploy({"loyalty.dmn": library("0.4")})
+    engine.repository.deploy({"shop.dmn": IMPORTER})
+    [back] = engine.repository.rollback("shop_discount", 1, "ana")
+    assert back.version == 3
+    assert engine.repository.evaluate_decision("shop_discount", LOYAL).outputs == Decimal("0.3")

@@ -39,6 +39,10 @@ from tests.engine.dmn.test_literal_expressions import literal
         ('time(date("2017-08-10")) = time("00:00:00Z")', True),
         ('{🐎: "bar"}.🐎', "bar"),  # names may use characters beyond U+FFFF
         ('string(@"23:00:50@Etc/GMT")', "23:00:50@Etc/GMT"),  # the T of Etc is no date's T
+        # a built-in passed as a value, and a name that shadows it
+        ("(function(f, g) f(-5) * g(25))(abs, sqrt)", Decimal(25)),
+        ("{abs: 3, r: abs * 2}.r", Decimal(6)),
+        ("(function(f) f([1, 2, 3]) + f(4, 5))(sum)", Decimal(15)),
     ],
 )
 def test_tck_corner_cases(text: str, expected: Any) -> None:
@@ -55,6 +59,7 @@ def test_tck_corner_cases(text: str, expected: Any) -> None:
         ("list replace([2, 4], function(item, new) item, 5)", "list replace() gave null"),
         ("[1, 2, 3][0]", "FEEL lists start at 1"),
         ("[1, 2, 3][4]", "there is no item 4"),
+        ('context put(context: {y: {a: 0}}, key: ["y", "a"], value: 2)', "context put()"),
     ],
 )
 def test_null_range_ends_and_missing_items_are_reported(text: str, reported: str) -> None:
