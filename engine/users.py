@@ -48,6 +48,7 @@ DEMO_USERS: tuple[tuple[str, str, list[str], str], ...] = (
     ("leo", "user", ["logistics"], "Leo Logistics"),
     ("olga", "user", ["sales-ops", "sales"], "Olga Sales-Ops"),
 )
+DEMO_MAIL_DOMAIN = "bridgeflow.example"  # the demo's mail sink takes every address
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,199}$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -146,7 +147,8 @@ def ensure_demo_users(db: Database) -> list[str]:
             if s.scalar(select(func.count()).select_from(User)):
                 return []
             s.add_all(User(name=name, role=role, groups=groups, display_name=display,
-                           password_hash=hashed, active=True)
+                           email=f"{name}@{DEMO_MAIL_DOMAIN}", password_hash=hashed,
+                           active=True)
                       for name, role, groups, display in DEMO_USERS)
     except IntegrityError:  # another web process created them at the same moment
         return []

@@ -404,6 +404,10 @@ def test_the_demo_users_command_creates_them_once(tmp_path: Path) -> None:
                     "frank": ("user", ["finance-manager", "finance"]),
                     "sam": ("user", ["sales"]), "sue": ("user", ["support"]),
                     "leo": ("user", ["logistics"]), "olga": ("user", ["sales-ops", "sales"])}
+    # the weekly reports go to sales-ops and finance: in the demo they reach the mail sink
+    addresses = {u.name: u.email for u in app.extensions["bridgeflow"].identity.list_users()}
+    assert addresses["olga"] == "olga@bridgeflow.example"
+    assert addresses["fiona"] == "fiona@bridgeflow.example"
     resp = sign_in(app.test_client(), "fiona", users.DEMO_PASSWORD)
     assert resp.headers["Location"] == "/inbox"
     app.extensions["bridgeflow"].close()
