@@ -22,10 +22,11 @@ from .doorbell import Doorbell
 from .errors import NotFoundError
 from .executor import Executor
 from .models import Instance, Job, utcnow
-from .protect import Protector, install
+from .protect import Protector
 from .registry import OperationRegistry
 from .report_operations import with_builtins
 from .scripting import IsolatedSandbox
+from .sealed_columns import install
 from .vocabulary import InstanceStatus, JobKind
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from .protect import MaskedJSON, SealedJSON, SealedState
+from .sealed_columns import MaskedJSON, SealedJSON, SealedState
 from .vocabulary import CandidateKind, IncidentStatus, SubscriptionKind
 
 

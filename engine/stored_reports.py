@@ -23,7 +23,7 @@ from .db import Database
 from .errors import InvalidInputError, NotFoundError
 from .models import Base, JsonDict, new_id, utcnow
 from .paging import Page
-from .protect import SealedFile
+from .sealed_columns import SealedFile
 from .vocabulary import ReportKind, ReportStatus
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
