@@ -291,3 +291,36 @@ def test_a_dotted_pattern_matches_that_path_only() -> None:
     masked = protector.mask_variables(data)
     assert masked["order"]["customer"]["phone"] == "+49 •••• 67"
     assert masked["supplier"]["phone"] == "+49 30 1234567"
+
+
+TALLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs"
+    targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="tally" isExecutable="true">
+    <bpmn:startEvent id="start_event"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="count" name="Count" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>contacts_count = len(contacts)</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end_event"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start_event" targetRef="count"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="end_event"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_start_that_ends_at_once_seals_lists_and_keeps_sealed_looking_data(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    engine = make_engine()
+    engine.repository.deploy({"tally.bpmn": TALLY})
+    forged = {"$enc": "v1", "kid": "k1", "nonce": "AAAA", "ct": "not a cipher text"}
+    variables = {"contacts": [{"email": EMAIL, "tags": [{"$$enc": "x"}, "plain"]},
+                              {"name": "Desk", "phone": PHONE}],
+                 "notes": [forged, [forged]]}
+    inst = engine.runtime.start("tally", None, variables, wait=5)
+    assert inst.status == "completed" and inst.variables["contacts_count"] == 2
+    stored = raw_rows(database)
+    for value in CLEAR:
+        assert value not in stored["instances"] and value not in stored["events"], value
+    read = engine.runtime.instance(inst.id).variables
+    assert read["contacts"] == variables["contacts"] and read["notes"] == variables["notes"]
