@@ -208,7 +208,15 @@ def queries_while_waiting(database_url: str, waiting: int,
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             counted[1] += 1
 
-    event.listen(eng._core.db.sql_engine, "before_cursor_execute", count)
+    def count_begin(_conn: Any) -> None:
+        # SQLite's BEGIN goes straight to the driver (engine.db): count it from the event
+        if sqlite:
+            counted[0] += 1
+
+    sql_engine = eng._core.db.sql_engine
+    sqlite = sql_engine.dialect.name == "sqlite"
+    event.listen(sql_engine, "before_cursor_execute", count)
+    event.listen(sql_engine, "begin", count_begin)
     topic = TopicRequest(name="nobody.sends.this", lock_duration_ms=1000)
     eng.external_tasks.fetch_and_lock("warm", [topic])  # topics seen: written once
     counted[:] = [0, 0]

@@ -28,13 +28,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)
+_NOTHING = object()  # no value seen yet
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     keys: tuple[str, ...]  # in the order of the statement's parameters
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, the type's processor)
     positional: bool
 
 
@@ -64,14 +65,20 @@ class PreparedInsert:
         if not rows:
             return None
         compiled = self._for(connection.dialect)
-        pairs = tuple(zip(compiled.keys, compiled.processors, strict=True))
-        params: list[Any]
-        if compiled.positional:
-            params = [tuple(row[k] if p is None else p(row[k]) for k, p in pairs)
-                      for row in rows]
-        else:
-            params = [{k: row[k] if p is None else p(row[k]) for k, p in pairs}
-                      for row in rows]
+        params: list[Any] = []
+        # the rows of one call often share a value object (the events of a run share their
+        # time): each distinct object is converted once
+        previous: list[Any] = [_NOTHING] * len(compiled.converted)
+        converted: list[Any] = [None] * len(compiled.converted)
+        for row in rows:
+            values = [row[k] for k in compiled.keys]
+            for n, (i, process) in enumerate(compiled.converted):
+                value = values[i]
+                if value is not previous[n]:
+                    previous[n], converted[n] = value, process(value)
+                values[i] = converted[n]
+            params.append(tuple(values) if compiled.positional  # a list would read as rows
+                          else dict(zip(compiled.keys, values, strict=True)))
         return connection.exec_driver_sql(compiled.sql,
                                           params[0] if len(params) == 1 else params)
 
@@ -101,9 +108,10 @@ class PreparedInsert:
             keys = tuple(compiled.binds)
         if not set(keys) <= set(columns):  # every parameter is named after a column
             raise ValueError(f"{self.table.name}: unexpected parameters {keys}")
-        processors = tuple(compiled.binds[k].type.dialect_impl(dialect).bind_processor(dialect)
-                           for k in keys)
-        return _Compiled(str(compiled), keys, processors, compiled.positional)
+        processors = [compiled.binds[k].type.dialect_impl(dialect).bind_processor(dialect)
+                      for k in keys]
+        converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+        return _Compiled(str(compiled), keys, converted, compiled.positional)
 
 
 def written_row(model: type[_Row], values: Mapping[str, Any]) -> _Row:

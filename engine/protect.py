@@ -283,25 +283,50 @@ def _is_mark(key: Any) -> bool:
 def escape_marks(data: Any) -> Any:
     """Give every ``$enc``-like key of caller data one more ``$`` (copies what changes)."""
     if isinstance(data, dict):
-        out = {("$" + k if _is_mark(k) else k): escape_marks(v) for k, v in data.items()}
-        same = all(a is b for a, b in zip(out.values(), data.values(), strict=True))
-        return data if same and not any(_is_mark(k) for k in data) else out
+        # the usual case, nothing to escape, is found without building a copy
+        for key, value in data.items():
+            if _is_mark(key) or (isinstance(value, _CONTAINERS)
+                                 and escape_marks(value) is not value):
+                return {("$" + k if _is_mark(k) else k): escape_marks(v)
+                        for k, v in data.items()}
+        return data
     if isinstance(data, list):
-        items = [escape_marks(v) for v in data]
-        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+        return _walk_list(data, escape_marks)
     return data
+
+
+_CONTAINERS = (dict, list)
+
+
+def _walk_list(data: list[Any], walk: Callable[[Any], Any]) -> list[Any]:
+    """``data`` with ``walk`` applied to its dicts and lists; itself if none changed."""
+    items: list[Any] | None = None
+    for i, value in enumerate(data):
+        if isinstance(value, _CONTAINERS):
+            new = walk(value)
+            if new is not value:
+                if items is None:
+                    items = list(data)
+                items[i] = new
+    return data if items is None else items
 
 
 def _walk_seal(data: Any, names: PersonalNames, fn: Callable[[Any], Any],
                path: tuple[str, ...] = ()) -> Any:
     if isinstance(data, dict):
         out: dict[Any, Any] | None = None
-        by_name = names.by_name_only  # then no path is needed: the common case, kept cheap
+        # only plain names: a key alone decides, no path is needed (the common case, cheap)
+        named = names._named if names.by_name_only else None
         for key, value in data.items():
-            here = path if by_name else (*path, str(key))
-            if names.named(str(key)) if by_name else names.matches(here):
+            if named is not None:
+                here = path
+                personal = named(key if type(key) is str else str(key))
+            else:
+                here = (*path, str(key))
+                personal = names.matches(here)
+            if personal:
                 new = value if value is None or is_sealed(value) else fn(value)
-            elif isinstance(value, dict | list):
+            elif isinstance(value, _CONTAINERS):
                 new = _walk_seal(value, names, fn, here)
             else:
                 continue
@@ -310,9 +335,7 @@ def _walk_seal(data: Any, names: PersonalNames, fn: Callable[[Any], Any],
                 out[key] = new
         return data if out is None else out
     if isinstance(data, list):
-        items = [_walk_seal(v, names, fn, path) if isinstance(v, dict | list) else v
-                 for v in data]
-        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+        return _walk_list(data, lambda value: _walk_seal(value, names, fn, path))
     return data
 
 

@@ -343,3 +343,36 @@ def test_without_keys_a_file_that_looks_sealed_is_kept_as_it_is(database: Databa
     lookalike = b"\x00BFSEAL1\x02k1" + os.urandom(40)
     report_id = keep_report(engine, lookalike)
     assert engine.reports.file(report_id, "differences.csv").content == lookalike
+
+
+TALLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs"
+    targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="tally" isExecutable="true">
+    <bpmn:startEvent id="start_event"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="count" name="Count" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>contacts_count = len(contacts)</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end_event"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start_event" targetRef="count"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="end_event"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_start_that_ends_at_once_seals_lists_and_keeps_sealed_looking_data(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    engine = make_engine()
+    engine.repository.deploy({"tally.bpmn": TALLY})
+    forged = {"$enc": "v1", "kid": "k1", "nonce": "AAAA", "ct": "not a cipher text"}
+    variables = {"contacts": [{"email": EMAIL, "tags": [{"$$enc": "x"}, "plain"]},
+                              {"name": "Desk", "phone": PHONE}],
+                 "notes": [forged, [forged]]}
+    inst = engine.runtime.start("tally", None, variables, wait=5)
+    assert inst.status == "completed" and inst.variables["contacts_count"] == 2
+    stored = raw_rows(database)
+    for value in CLEAR:
+        assert value not in stored["instances"] and value not in stored["events"], value
+    read = engine.runtime.instance(inst.id).variables
+    assert read["contacts"] == variables["contacts"] and read["notes"] == variables["notes"]
