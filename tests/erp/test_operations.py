@@ -72,8 +72,9 @@ def test_every_operation_is_registered_with_a_docstring() -> None:
     ops = operations(TrytonClient(FakeTryton(), "http://erp", "demo", "admin", "pw"))
 
     assert sorted(ops) == ["erp.changes_since", "erp.check_stock", "erp.create_refund",
-                           "erp.create_sales_order", "erp.ensure_customer",
-                           "erp.find_customer", "erp.find_order", "erp.get_credit"]
+                           "erp.create_sales_order", "erp.customer_accounts",
+                           "erp.ensure_customer", "erp.find_customer", "erp.find_order",
+                           "erp.get_credit", "erp.sales_in_period", "erp.stock_levels"]
     assert all("Result:" in (fn.__doc__ or "") for fn in ops.values())
 
 
