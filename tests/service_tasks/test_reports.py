@@ -155,6 +155,7 @@ def test_inventory_report_without_the_period_before_leaves_the_comparison_empty(
     assert summary["Units in stock"] == (4.0, None)
     assert summary["Below reorder point"] == (1, None)
     assert section(doc, "stock")["rows"][0]["change"] is None
+    assert {f.name.rsplit(".", 1)[-1] for f in render_files(doc)} >= {"xlsx", "pdf", "csv"}
 
 
 def test_customer_report_puts_erp_and_crm_side_by_side() -> None:
