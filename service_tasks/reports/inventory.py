@@ -36,10 +36,23 @@ def _waiting_by_product(waiting: list[Mapping[str, Any]],
     return by_product
 
 
-def build_inventory(params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
-    """The inventory report document.
+def _below(products: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    """The products whose ``key`` quantity is under their reorder point."""
+    return [p for p in products if p.get("reorder_point") is not None
+            and p.get(key) is not None and float(p[key]) < float(p["reorder_point"])]
 
-    Params: ``period`` (reports.period's), ``erp`` (erp.stock_levels), ``crm``
+
+def _total(products: list[Mapping[str, Any]], key: str) -> float | None:
+    values = [float(p[key]) for p in products if p.get(key) is not None]
+    return sum(values) if values else None
+
+
+def build_inventory(params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
+    """The inventory report document: the stock at the end of the period beside the stock
+    at the end of the period before.
+
+    Params: ``period``, optional ``previous_period`` (reports.period's), ``erp``
+    (erp.stock_levels read with ``to`` and ``previous_to``), ``crm``
     (crm.orders_awaiting_restock), ``waiting`` (reports.waiting_orders).
     Result: ``{report, empty}``.
     """
@@ -51,42 +64,47 @@ def build_inventory(params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
     wanted = _waiting_by_product(waiting, restock)
     location_columns = [column(f"loc_{loc['id']}", str(loc.get("name")), "number")
                         for loc in locations]
-    stock_rows, below = [], []
+    stock_rows = []
     for p in products:
+        now, before = p.get("quantity"), p.get("previous_quantity")
+        stock_rows.append({
+            "code": str(p.get("code")), "product": p.get("name"),
+            **{f"loc_{loc['id']}": (p.get("by_location") or {}).get(loc.get("name"), 0.0)
+               for loc in locations},
+            "quantity": now, "previous": before,
+            "change": None if before is None else float(now or 0) - float(before),
+            "reorder_point": p.get("reorder_point")})
+    below = []
+    for p in _below(products, "quantity"):
         code = str(p.get("code"))
-        row = {"code": code, "product": p.get("name"),
-               **{f"loc_{loc['id']}": (p.get("by_location") or {}).get(loc.get("name"), 0.0)
-                  for loc in locations},
-               "quantity": p.get("quantity"), "forecast": p.get("forecast_quantity"),
-               "reorder_point": p.get("reorder_point")}
-        stock_rows.append(row)
-        point = p.get("reorder_point")
-        if point is not None and float(p.get("quantity") or 0) < float(point):
-            w = wanted.get(code) or {}
-            below.append({"code": code, "product": p.get("name"),
-                          "quantity": p.get("quantity"), "reorder_point": point,
-                          "shortfall": float(point) - float(p.get("quantity") or 0),
-                          "waiting": w.get("orders", 0)})
+        below.append({"code": code, "product": p.get("name"), "quantity": p.get("quantity"),
+                      "reorder_point": p.get("reorder_point"),
+                      "shortfall": float(p["reorder_point"]) - float(p.get("quantity") or 0),
+                      "waiting": (wanted.get(code) or {}).get("orders", 0)})
     names = {str(p.get("code")): p.get("name") for p in products}
     waiting_rows = [{"code": code, "product": names.get(code), "orders": w["orders"],
                      "wanted": w["wanted"], "oldest": w["oldest"],
                      "numbers": ", ".join(w["numbers"][:20])}
                     for code, w in sorted(wanted.items())]
-    units = sum(float(p.get("quantity") or 0) for p in products)
+    units, units_before = _total(products, "quantity") or 0.0, _total(products,
+                                                                       "previous_quantity")
+    has_previous = units_before is not None
     summary = [figure("Products", len(products), "integer"),
-               figure("Units in stock", units, "number"),
-               figure("Below reorder point", len(below), "integer"),
+               figure("Units in stock", units, "number", units_before),
+               figure("Below reorder point", len(below), "integer",
+                      len(_below(products, "previous_quantity")) if has_previous else None),
                figure("Orders waiting on stock", len({n for w in wanted.values()
                                                       for n in w["numbers"]}), "integer")]
     sections = [
-        section("stock", "Stock per product and location",
+        section("stock", "Stock per product and location at the end of the period",
                 [column("code", "Product"), column("product", "Name"), *location_columns,
                  column("quantity", "In stock", "number"),
-                 column("forecast", "Forecast", "number"),
+                 column("previous", "Period before", "number"),
+                 column("change", "Change", "number"),
                  column("reorder_point", "Reorder point", "number")],
                 stock_rows, "The ERP has no stocked products.",
-                {"code": "Total", "quantity": units,
-                 "forecast": sum(float(p.get("forecast_quantity") or 0) for p in products)}),
+                {"code": "Total", "quantity": units, "previous": units_before,
+                 "change": None if units_before is None else units - units_before}),
         section("below_reorder", "Below the reorder point",
                 [column("code", "Product"), column("product", "Name"),
                  column("quantity", "In stock", "number"),
@@ -103,6 +121,6 @@ def build_inventory(params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
                  column("oldest", "Oldest wait", "days"), column("numbers", "Orders")],
                 waiting_rows, "No order is waiting on stock.")]
     report = document("inventory", "Inventory report", params, summary, sections,
-                      with_previous=False)
+                      with_previous=has_previous)
     report["data_as_of"] = (params.get("erp") or {}).get("as_of") or report["data_as_of"]
     return {"report": report, "empty": not products}

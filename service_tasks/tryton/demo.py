@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import fcntl
 import hashlib
 import importlib.metadata
@@ -48,15 +49,17 @@ DEMO_USER = "admin"
 DEMO_PASSWORD = "bridgeflow-demo"
 DEMO_EMAIL = "admin@bridgeflow.example"
 #: Bump when the build steps change in a way the dataset below does not show.
-BUILD_REVISION = 2
+BUILD_REVISION = 3
 
 MODULES = ("sale", "sale_stock_quantity", "sale_credit_limit", "sale_opportunity",
-           "sale_complaint", "account_invoice", "account_product")
+           "sale_complaint", "account_invoice", "account_product", "stock_supply")
 
 COMPANY_NAME = "Bridgeflow Demo Ltd"
 CURRENCY = {"name": "Euro", "code": "EUR", "symbol": "€", "numeric_code": "978",
             "rounding": "0.01", "digits": 2}
 WAREHOUSE_CODE = "WH"
+#: The day of the opening inventory: stock read at a date before it is zero.
+OPENING_STOCK_DATE = "2025-01-01"
 REFUND_PRODUCT_CODE = "REFUND"
 COMPLAINT_TYPE = "Refund"
 TIERS = ("gold", "silver", "bronze")
@@ -89,6 +92,8 @@ class DemoProduct:
     name: str
     list_price: str
     stock: int
+    #: the warehouse's order point: (minimal, target) quantity, or none
+    order_point: tuple[int, int] | None = None
 
 
 # The CRM sandbox uses the same account ids and product codes.
@@ -114,11 +119,11 @@ CUSTOMERS = (
 )
 
 PRODUCTS = (
-    DemoProduct("BF-100", "Pallet racking bay", "420.00", 40),
+    DemoProduct("BF-100", "Pallet racking bay", "420.00", 40, (50, 80)),
     DemoProduct("BF-110", "Shelf beam pair", "65.00", 300),
     DemoProduct("BF-120", "Wire mesh deck", "38.50", 500),
-    DemoProduct("BF-200", "Hand pallet truck", "890.00", 12),
-    DemoProduct("BF-210", "Electric stacker", "6400.00", 2),
+    DemoProduct("BF-200", "Hand pallet truck", "890.00", 12, (5, 15)),
+    DemoProduct("BF-210", "Electric stacker", "6400.00", 2, (3, 6)),
     DemoProduct("BF-300", "Safety barrier 2 m", "149.00", 80),
     DemoProduct("BF-310", "Column guard", "42.00", 150),
     DemoProduct("BF-400", "Storage bin small (pack of 20)", "55.00", 60),
@@ -142,7 +147,8 @@ def fingerprint() -> str:
     """A short hash of the trytond version and the demo dataset: the template's cache key."""
     data = {
         "trytond": importlib.metadata.version("trytond"),
-        "revision": BUILD_REVISION, "modules": MODULES, "company": COMPANY_NAME,
+        "revision": BUILD_REVISION, "modules": MODULES, "opening": OPENING_STOCK_DATE,
+        "company": COMPANY_NAME,
         "currency": CURRENCY, "countries": COUNTRIES, "tiers": TIERS,
         "customers": [dataclasses.asdict(c) for c in CUSTOMERS],
         "products": [dataclasses.asdict(p) for p in PRODUCTS],
@@ -241,6 +247,7 @@ def load_demo_data(client: TrytonClient) -> None:
     }])[0]
     product_ids = _create_products(client, unit_id, category_id)
     _stock_in(client, company_id, product_ids)
+    _order_points(client, company_id, product_ids)
     _create_customers(client)
     sale_model = _only(client.model("ir.model").search([("name", "=", "sale.sale")]),
                        "ir.model sale.sale")
@@ -298,6 +305,7 @@ def _create_products(client: TrytonClient, unit_id: int, category_id: int) -> di
     templates: list[dict[str, Any]] = [{
         "name": p.name, "code": p.code, "type": "goods", "salable": True,
         "list_price": Decimal(p.list_price), "default_uom": unit_id, "sale_uom": unit_id,
+        "purchasable": True, "purchase_uom": unit_id,  # bought back up to an order point
         "account_category": category_id,
         "products": [["create", [{"cost_price": (Decimal(p.list_price) * Decimal("0.6"))
                                   .quantize(Decimal("0.0001"))}]]],
@@ -322,10 +330,22 @@ def _stock_in(client: TrytonClient, company_id: int, product_ids: dict[str, int]
     inventory = client.model("stock.inventory")
     inventory_id = inventory.create([{
         "location": warehouse[0]["storage_location"], "company": company_id,
+        "date": dt.date.fromisoformat(OPENING_STOCK_DATE),
         "lines": [["create", [{"product": product_ids[p.code], "quantity": float(p.stock)}
                               for p in PRODUCTS if p.stock > 0]]],
     }])[0]
     inventory.button("confirm", [inventory_id])
+
+
+def _order_points(client: TrytonClient, company_id: int, product_ids: dict[str, int]) -> None:
+    """stock_supply's purchase order points: a product under its minimal quantity in the
+    warehouse is to be bought back up to its target."""
+    warehouse = _only(client.model("stock.location").search(
+        [("type", "=", "warehouse"), ("code", "=", WAREHOUSE_CODE)]), "warehouse")
+    client.model("stock.order_point").create([{
+        "product": product_ids[p.code], "location": warehouse, "type": "purchase",
+        "min_quantity": float(p.order_point[0]), "target_quantity": float(p.order_point[1]),
+        "company": company_id} for p in PRODUCTS if p.order_point is not None])
 
 
 def _create_customers(client: TrytonClient) -> None:

@@ -94,55 +94,76 @@ class TrytonReportReads(TrytonRecords):
         return {"from": first.isoformat(), "to": last.isoformat(),
                 "currency": self._currency(), "orders": self._sales(first, last)}
 
-    def _order_points(self) -> dict[int, float]:
-        """Minimal quantities from ``stock.order_point`` when that module is installed."""
+    def _order_points(self, warehouse: int) -> dict[int, float]:
+        """The minimal quantities of the warehouse's purchase order points (``stock_supply``),
+        when that module is activated."""
         installed = self._model("ir.module").search_count([("name", "=", "stock_supply"),
                                                            ("state", "=", "activated")])
         if not installed:
             return {}
-        return {int((r.get("product.") or {}).get("id") or r["product"]):
-                _number(r.get("min_quantity"))
-                for r in self._pages("stock.order_point", [("type", "=", "purchase")],
+        return {int(r["product"]): _number(r.get("min_quantity"))
+                for r in self._pages("stock.order_point", [("type", "=", "purchase"),
+                                                           ("location", "=", warehouse)],
                                      ["product", "min_quantity"])}
 
-    def stock_levels(self, params: Mapping[str, Any], ctx: CallInfo) -> dict[str, Any]:
-        """Stock of every goods product per location of the warehouse's storage zone.
+    def _quantities(self, location: int, day: dt.date) -> dict[int, dict[str, Any]]:
+        """Every active goods product's quantity in ``location`` at the end of ``day``."""
+        goods = [("type", "=", "goods"), ("active", "=", True)]
+        return {r["id"]: r for r in self._pages(
+            "product.product", goods, ["code", "name", "quantity"],
+            {"locations": [location], "stock_date_end": day})}
 
-        Params: optional ``reorder_point`` (a quantity for products without an order point
-        in the ERP; none: such a product is never below its reorder point).
-        Result: ``{as_of, warehouse, locations: [{id, name}], products: [{code, name,
-        quantity, forecast_quantity, by_location: {location name: quantity},
-        reorder_point}]}``; ``quantity`` and ``forecast_quantity`` are the warehouse's.
+    def stock_levels(self, params: Mapping[str, Any], ctx: CallInfo) -> dict[str, Any]:
+        """Stock of every goods product per location of the warehouse's storage zone, at the
+        end of a day and at the end of an earlier one.
+
+        Params: optional ``to`` (the day whose closing stock is read; default today; not in
+        the future), optional ``previous_to`` (an earlier day, for comparison), optional
+        ``reorder_point`` (a quantity for products without a purchase order point in the
+        ERP; none: such a product is never below its reorder point).
+        Result: ``{as_of, stock_date, previous_date, warehouse, locations: [{id, name}],
+        products: [{code, name, quantity, previous_quantity, by_location: {location name:
+        quantity}, reorder_point}]}``; ``quantity`` is the warehouse's at the end of
+        ``stock_date``, ``previous_quantity`` at the end of ``previous_date`` (``None``
+        without one).
         """
         default = params.get("reorder_point")
         if default is not None and (isinstance(default, bool)
                                     or not isinstance(default, int | float)):
             raise InvalidParameters("'reorder_point' must be a number", {"parameter":
                                                                           "reorder_point"})
+        today = dt.date.today()
+        day = _day(params, "to") if params.get("to") is not None else today
+        if day > today:
+            raise InvalidParameters(f"'to' ({day}) is in the future: stock can only be read "
+                                    "up to today", {"parameter": "to"})
+        before = (_day(params, "previous_to") if params.get("previous_to") is not None
+                  else None)
+        if before is not None and before >= day:
+            raise InvalidParameters(f"'previous_to' ({before}) is not before 'to' ({day})",
+                                    {"parameter": "previous_to"})
         warehouse = self._warehouse()
         # the storage zone and its sub-locations: the input and output zones are transit
         storage = self._model("stock.location").read([warehouse], ["storage_location"])[0]
         locations = self._model("stock.location").search_read(
             [("parent", "child_of", [storage["storage_location"]]), ("type", "=", "storage")],
             ["name"], order=[("name", "ASC")])
-        today = dt.date.today()
-        fields = ["code", "name", "quantity", "forecast_quantity"]
-        goods = [("type", "=", "goods"), ("active", "=", True)]
-        products = {r["id"]: r for r in self._pages(
-            "product.product", goods, fields, {"locations": [warehouse],
-                                               "stock_date_end": today})}
+        products = self._quantities(warehouse, day)
+        previous = self._quantities(warehouse, before) if before is not None else {}
         by_location: dict[int, dict[str, float]] = defaultdict(dict)
         for loc in locations:
-            for r in self._pages("product.product", goods, ["quantity"],
-                                 {"locations": [loc["id"]], "stock_date_end": today}):
-                by_location[r["id"]][loc["name"]] = _number(r["quantity"])
-        points = self._order_points()
+            for pid, r in self._quantities(loc["id"], day).items():
+                by_location[pid][loc["name"]] = _number(r["quantity"])
+        points = self._order_points(warehouse)
         return {"as_of": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "stock_date": day.isoformat(),
+                "previous_date": before.isoformat() if before is not None else None,
                 "warehouse": self.warehouse_code,
                 "locations": [{"id": loc["id"], "name": loc["name"]} for loc in locations],
                 "products": [{"code": p["code"], "name": p["name"],
                               "quantity": _number(p["quantity"]),
-                              "forecast_quantity": _number(p["forecast_quantity"]),
+                              "previous_quantity": (_number(previous[pid]["quantity"])
+                                                    if pid in previous else None),
                               "by_location": by_location.get(pid, {}),
                               "reorder_point": points.get(pid, default)}
                              for pid, p in sorted(products.items(),

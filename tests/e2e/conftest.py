@@ -19,6 +19,7 @@ CRM orders, contracts, cases) and never count on totals of the whole database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -108,9 +109,11 @@ class Later:
 
 
 @contextmanager
-def served(app: Callable[..., Any]) -> Iterator[tuple[str, BaseWSGIServer]]:
-    """Serve ``app`` on a free local port in a thread; yields its base URL and the server."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def served(app: Callable[..., Any],
+           port: int = 0) -> Iterator[tuple[str, BaseWSGIServer]]:
+    """Serve ``app`` on a local port (a free one by default) in a thread; yields its base
+    URL and the server."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True, name=f"wsgi-{server.server_port}")
     thread.start()
@@ -120,6 +123,36 @@ def served(app: Callable[..., Any]) -> Iterator[tuple[str, BaseWSGIServer]]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+class Switchable:
+    """``app`` served on a local port that can be closed (connections refused: the system
+    is unreachable) and opened again on the same port."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.port = 0
+        self._served: contextlib.ExitStack | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._served is not None
+
+    def start(self) -> None:
+        if self._served is None:
+            stack = contextlib.ExitStack()
+            server = stack.enter_context(served(self.app, self.port))[1]
+            self.port, self._served = server.server_port, stack
+
+    def stop(self) -> None:
+        if self._served is not None:
+            self._served.close()
+            self._served = None
 
 
 # --- e-mail --------------------------------------------------------------------------------
@@ -285,6 +318,7 @@ def erp(e2e_erp_server: TrytonServer) -> Iterator[Erp]:
 class CrmSandbox:
     url: str
     app: Flask
+    server: Switchable
 
 
 @dataclass
@@ -315,9 +349,12 @@ def crm_sandbox(bridgeflow_server: BridgeflowServer,
         "WEBHOOK_URL": f"{bridgeflow_server.url}/api/v1/webhooks/crm",
         "WEBHOOK_SECRET": WEBHOOK_SECRET, "WEBHOOK_POLL_INTERVAL": 0.1,
         "WEBHOOK_BACKOFF_BASE": 0.5, "WEBHOOK_BACKOFF_MAX": 2.0, "API_DAILY_LIMIT": 1_000_000})
-    with served(app) as (url, _server):
-        yield CrmSandbox(url, app)
+    server = Switchable(app)
+    try:
+        yield CrmSandbox(server.url, app, server)
+    finally:
         crm_of(app).sender.stop()
+        server.stop()
 
 
 class Crm:
@@ -395,6 +432,13 @@ class Crm:
         [row] = self.query(f"SELECT List_Price__c FROM Product2 WHERE ProductCode = '{code}'")
         return float(row["List_Price__c"])
 
+    def stop(self) -> None:
+        """Take the CRM off the network: connections to it are refused."""
+        self.sandbox.server.stop()
+
+    def start(self) -> None:
+        self.sandbox.server.start()
+
     def fail_next(self, status: int = 503, count: int = 1) -> None:
         """Make the CRM answer the next ``count`` API calls with ``status`` (an outage)."""
         crm_of(self.sandbox.app).faults.inject(status, count)
@@ -432,6 +476,7 @@ class Crm:
 def crm(crm_sandbox: CrmSandbox, bridgeflow: Bridgeflow) -> Iterator[Crm]:
     with requests.Session() as session:
         yield Crm(crm_sandbox, session, f"{bridgeflow.url}/api/v1/webhooks/crm")
+    crm_sandbox.server.start()  # a test that took the CRM down must not leave it down
 
 
 # --- Bridgeflow ----------------------------------------------------------------------------

@@ -156,23 +156,64 @@ def test_sales_report_on_its_timer_covers_the_last_complete_week(
     mailed_same_files(mailbox, f"Sales report: Week {week.week}, {week.year}", flow, report)
 
 
-def test_inventory_report_shows_stock_and_what_is_below_its_reorder_point(
-        reader: str, flow: Flow, erp: Erp, mailbox: Mailbox, tmp_path: Path) -> None:
-    barriers = erp.stock("BF-300")
-    done, report = run_report(flow, "inventory_report", "2025-06")
+def test_inventory_report_shows_stock_at_the_period_end_beside_the_period_before(
+        reader: str, flow: Flow, mailbox: Mailbox, tmp_path: Path) -> None:
+    # The demo's opening stock is counted in on 2025-01-01 (1,188 units): January ends with
+    # it, December 2024 with nothing; whatever tests sell or count in later is not in them.
+    done, report = run_report(flow, "inventory_report", "2025-01")
+    assert report["title"] == "Inventory report: January 2025"
     xlsx = download(flow, report, ".xlsx")
+    summary = sheet_rows(xlsx, "Summary")
+    assert row_of(summary, "Units in stock")[1:3] == (1188, 0)
+    assert row_of(summary, "Below reorder point")[1:3] == (5, 12)
     stock = sheet_rows(xlsx, "Stock per product and location")
     header = next(r for r in stock if r and r[0] == "Product")
     row = dict(zip(header, row_of(stock, "BF-300"), strict=False))
-    assert row["Name"] == "Safety barrier 2 m" and row["Reorder point"] == 20
-    assert row["Forecast"] == barriers
+    assert row["Name"] == "Safety barrier 2 m" and row["Storage Zone"] == 80
+    assert (row["In stock"], row["Period before"], row["Change"]) == (80, 0, 80)
+    assert row["Reorder point"] == 20  # no order point in the ERP: the BPMN's default
     below = sheet_rows(xlsx, "Below the reorder point")
+    assert row_of(below, "BF-100")[1:5] == ("Pallet racking bay", 40, 50, 10)  # the ERP's
+    assert row_of(below, "BF-210")[1:5] == ("Electric stacker", 2, 3, 1)
     assert row_of(below, "BF-510")[1:5] == ("Barcode scanner", 0, 20, 20)
+    assert not any(r and r[0] == "BF-200" for r in below)  # 12, its order point is 5
     pdf = download(flow, report, ".pdf")
     text = pdf_text(pdf, tmp_path)
-    assert "Inventory report" in text and "June 2025" in text and "Barcode scanner" in text
+    assert "Inventory report" in text and "January 2025" in text and "Barcode scanner" in text
+    assert "December 2024" in text  # the period compared with
     screenshot(pdf, "report-inventory", tmp_path)
-    mailed_same_files(mailbox, "Inventory report: June 2025", flow, report)
+    mailed_same_files(mailbox, "Inventory report: January 2025", flow, report)
+
+
+def test_a_crm_that_is_down_ends_in_an_incident_and_a_retry_after_it_keeps_the_report(
+        reader: str, flow: Flow, crm: Crm, mailbox: Mailbox) -> None:
+    kept = flow.call("GET", "/reports?kind=inventory&per_page=100")["total"]
+    crm.stop()
+    try:
+        started = flow.call("POST", "/process-instances", expect=(200, 201),
+                            json={"process_key": "inventory_report",
+                                  "variables": {"period": "2025-02"}})
+
+        def gave_up() -> bool:
+            flow.hurry_retries(started["id"])
+            return flow.instance(started["id"])["status"] == "incident"
+        wait_until(gave_up, timeout=90, interval=0.5,
+                   message="the inventory report did not give up on the CRM")
+        inst = flow.instance(started["id"])
+        assert inst["active_elements"] == ["read_crm"]
+        [incident] = flow.incidents(started["id"])
+        assert "crm.orders_awaiting_restock failed 3 time(s)" in incident["message"]
+        assert flow.call("GET", "/reports?kind=inventory&per_page=100")["total"] == kept
+    finally:
+        crm.start()
+    flow.retry_incident(str(incident["id"]))  # as an administrator would, the CRM back
+    done = flow.wait_for(started["id"], "completed", "incident", timeout=60)
+    assert done["status"] == "completed", done
+    assert flow.incidents(started["id"]) == []
+    report = flow.call("GET", f"/reports/{done['variables']['stored_report']['report_id']}")
+    assert report["title"] == "Inventory report: February 2025"
+    assert flow.call("GET", "/reports?kind=inventory&per_page=100")["total"] == kept + 1
+    mailed_same_files(mailbox, "Inventory report: February 2025", flow, report)
 
 
 def test_customer_report_puts_erp_credit_beside_crm_cases(

@@ -56,6 +56,11 @@ def order(order_id: str, account_id: str, *lines: tuple[str, float] | tuple[str,
     ("erp.create_refund", {"case_id": "C", "amount": "five", "reason": "x",
                            "crm_account_id": ACME}, "amount"),
     ("erp.changes_since", {"since": "yesterday"}, "ISO 8601"),
+    ("erp.stock_levels", {"to": "2999-01-31"}, "'to' .2999-01-31. is in the future"),
+    ("erp.stock_levels", {"to": "end of June"}, "'to' must be a date"),
+    ("erp.stock_levels", {"to": "2025-06-30", "previous_to": "2025-07-31"},
+     "'previous_to' .2025-07-31. is not before 'to'"),
+    ("erp.stock_levels", {"reorder_point": True}, "'reorder_point' must be a number"),
 ])
 def test_bad_parameters_are_refused_before_calling_tryton(name: str, params: dict[str, Any],
                                                           says: str, call: Call) -> None:
@@ -72,8 +77,9 @@ def test_every_operation_is_registered_with_a_docstring() -> None:
     ops = operations(TrytonClient(FakeTryton(), "http://erp", "demo", "admin", "pw"))
 
     assert sorted(ops) == ["erp.changes_since", "erp.check_stock", "erp.create_refund",
-                           "erp.create_sales_order", "erp.ensure_customer",
-                           "erp.find_customer", "erp.find_order", "erp.get_credit"]
+                           "erp.create_sales_order", "erp.customer_accounts",
+                           "erp.ensure_customer", "erp.find_customer", "erp.find_order",
+                           "erp.get_credit", "erp.sales_in_period", "erp.stock_levels"]
     assert all("Result:" in (fn.__doc__ or "") for fn in ops.values())
 
 

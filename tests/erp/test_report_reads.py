@@ -82,16 +82,72 @@ def test_a_period_the_wrong_way_round_is_refused(erp_client: TrytonClient) -> No
         read(erp_client, "erp.customer_accounts", **{"from": "last month", "to": "2025-02-01"})
 
 
+def count_stock(erp: TrytonOperations, day: dt.date, code: str, quantity: float) -> None:
+    """A stock count of ``code`` in the warehouse's storage zone on ``day``: Tryton moves
+    the difference from what it expected (at that day) in or out, dated that day."""
+    [warehouse] = erp._model("stock.location").search_read(
+        [("type", "=", "warehouse"), ("code", "=", "WH")], ["storage_location"])
+    [product] = erp._model("product.product").search([("code", "=", code)])
+    inventory = erp._model("stock.inventory")
+    inventory_id = inventory.create([{
+        "location": warehouse["storage_location"], "date": day,
+        "lines": [["create", [{"product": product, "quantity": quantity}]]]}])[0]
+    inventory.button("confirm", [inventory_id])
+
+
 @pytest.mark.slow
-def test_stock_levels_per_location_with_a_default_reorder_point(
+def test_stock_levels_per_location_with_the_erp_order_points_or_the_default(
         erp_client: TrytonClient) -> None:
     result = read(erp_client, "erp.stock_levels", reorder_point=100)
     products = {p["code"]: p for p in result["products"]}
     assert result["warehouse"] == "WH" and result["locations"]
-    barrier = products["BF-300"]  # stocked, never ordered by any test
+    assert result["stock_date"] == dt.date.today().isoformat()
+    barrier = products["BF-300"]  # stocked, never ordered by any test, no order point
     assert (barrier["quantity"], barrier["reorder_point"]) == (80.0, 100)
     assert barrier["by_location"] == {"Storage Zone": 80.0}  # not the input and output zones
+    assert barrier["previous_quantity"] is None  # no day before asked for
+    stacker = products["BF-210"]  # 2 in stock, the ERP's order point: at least 3
+    assert (stacker["quantity"], stacker["reorder_point"]) == (2.0, 3.0)
+    assert products["BF-200"]["reorder_point"] == 5.0  # 12 in stock: not below it
     assert products["BF-510"]["quantity"] == 0.0
+
+
+@pytest.mark.slow
+def test_stock_levels_at_the_end_of_a_period_and_of_the_period_before(
+        erp: TrytonOperations, erp_client: TrytonClient) -> None:
+    # Before the demo's opening stock (2025-01-01) the bins are counted in, then out again:
+    # 10 on 2024-03-10, 6 on 2024-04-12, none from 2024-05-05, so today's stock is unchanged.
+    now = read(erp_client, "erp.stock_levels")
+    count_stock(erp, dt.date(2024, 3, 10), "BF-400", 10)
+    count_stock(erp, dt.date(2024, 4, 12), "BF-400", 6)
+    count_stock(erp, dt.date(2024, 5, 5), "BF-400", 0)
+    march = read(erp_client, "erp.stock_levels", to="2024-03-31", previous_to="2024-02-29")
+    april = read(erp_client, "erp.stock_levels", to="2024-04-30", previous_to="2024-03-31")
+    bins = {r["stock_date"]: next(p for p in r["products"] if p["code"] == "BF-400")
+            for r in (march, april)}
+    assert (bins["2024-03-31"]["quantity"], bins["2024-03-31"]["previous_quantity"]) == (
+        10.0, 0.0)
+    assert (bins["2024-04-30"]["quantity"], bins["2024-04-30"]["previous_quantity"]) == (
+        6.0, 10.0)
+    assert bins["2024-04-30"]["by_location"] == {"Storage Zone": 6.0}
+    assert april["previous_date"] == "2024-03-31"
+    june = read(erp_client, "erp.stock_levels", to="2025-06-30")  # after the opening stock
+    assert next(p for p in june["products"] if p["code"] == "BF-300")["quantity"] == 80.0
+    again = read(erp_client, "erp.stock_levels")
+    assert [p["quantity"] for p in again["products"]] == [p["quantity"]
+                                                         for p in now["products"]]
+
+
+@pytest.mark.slow
+def test_stock_levels_refuse_a_future_day_and_a_previous_day_not_before(
+        erp_client: TrytonClient) -> None:
+    later = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidParameters, match="is in the future"):
+        read(erp_client, "erp.stock_levels", to=later)
+    with pytest.raises(InvalidParameters, match="'previous_to' .* is not before 'to'"):
+        read(erp_client, "erp.stock_levels", to="2025-06-30", previous_to="2025-06-30")
+    with pytest.raises(InvalidParameters, match="'reorder_point' must be a number"):
+        read(erp_client, "erp.stock_levels", reorder_point="twenty")
 
 
 @pytest.mark.slow

@@ -102,16 +102,17 @@ def test_a_connector_answer_of_the_wrong_shape_is_refused() -> None:
 
 def test_inventory_report_flags_products_below_reorder_point_with_waiting_orders() -> None:
     params = {
-        "period": NOV,
-        "erp": {"as_of": "2026-12-01T06:00:00Z", "locations": [{"id": 3, "name": "Storage"},
-                                                               {"id": 7, "name": "Overflow"}],
+        "period": NOV, "previous_period": OCT,
+        "erp": {"as_of": "2026-12-01T06:00:00Z", "stock_date": "2026-11-30",
+                "previous_date": "2026-10-31",
+                "locations": [{"id": 3, "name": "Storage"}, {"id": 7, "name": "Overflow"}],
                 "products": [
                     {"code": "BF-100", "name": "Racking", "quantity": 40.0,
-                     "forecast_quantity": 36.0, "by_location": {"Storage": 30.0,
+                     "previous_quantity": 55.0, "by_location": {"Storage": 30.0,
                                                                 "Overflow": 10.0},
                      "reorder_point": 50},
                     {"code": "BF-300", "name": "Barrier", "quantity": 80.0,
-                     "forecast_quantity": 80.0, "by_location": {"Storage": 80.0},
+                     "previous_quantity": 45.0, "by_location": {"Storage": 80.0},
                      "reorder_point": 50}]},
         "crm": {"orders": [{"id": "801X", "order_number": "00000110",
                             "items": [{"product_code": "BF-100", "quantity": 4}]},
@@ -122,18 +123,39 @@ def test_inventory_report_flags_products_below_reorder_point_with_waiting_orders
                                    "products": [{"product_code": "BF-100",
                                                  "quantity": 9}]}]}}
     doc = validate(build_inventory(params, Ctx())["report"])
-    assert doc["previous_period"] is None and doc["data_as_of"] == "2026-12-01T06:00:00Z"
+    assert doc["previous_period"]["key"] == "2026-10"
+    assert doc["data_as_of"] == "2026-12-01T06:00:00Z"
+    summary = {f["label"]: (f["value"], f["previous"]) for f in doc["summary"]}
+    assert summary["Units in stock"] == (120.0, 100.0)
+    assert summary["Below reorder point"] == (1, 1)  # BF-100 now, BF-300 at October's end
     stock = section(doc, "stock")
     assert stock["rows"][0] == {"code": "BF-100", "product": "Racking", "loc_3": 30.0,
-                                "loc_7": 10.0, "quantity": 40.0, "forecast": 36.0,
-                                "reorder_point": 50}
-    assert stock["totals"]["quantity"] == 120.0
+                                "loc_7": 10.0, "quantity": 40.0, "previous": 55.0,
+                                "change": -15.0, "reorder_point": 50}
+    assert [c["label"] for c in stock["columns"]][-4:] == [
+        "In stock", "Period before", "Change", "Reorder point"]
+    assert (stock["totals"]["quantity"], stock["totals"]["previous"],
+            stock["totals"]["change"]) == (120.0, 100.0, 20.0)
     below = section(doc, "below_reorder")["rows"]
     assert below == [{"code": "BF-100", "product": "Racking", "quantity": 40.0,
                       "reorder_point": 50, "shortfall": 10.0, "waiting": 2}]
     waiting = section(doc, "waiting_by_product")["rows"]
     assert waiting == [{"code": "BF-100", "product": "Racking", "orders": 2, "wanted": 13.0,
                         "oldest": 2.5, "numbers": "00000104, 00000110"}]
+    render_files(doc)
+
+
+def test_inventory_report_without_the_period_before_leaves_the_comparison_empty() -> None:
+    params = {"period": NOV, "erp": {"locations": [], "products": [
+        {"code": "BF-100", "name": "Racking", "quantity": 4.0, "previous_quantity": None,
+         "by_location": {}, "reorder_point": 5}]}}
+    doc = validate(build_inventory(params, Ctx())["report"])
+    summary = {f["label"]: (f["value"], f["previous"]) for f in doc["summary"]}
+    assert doc["previous_period"] is None
+    assert summary["Units in stock"] == (4.0, None)
+    assert summary["Below reorder point"] == (1, None)
+    assert section(doc, "stock")["rows"][0]["change"] is None
+    assert {f.name.rsplit(".", 1)[-1] for f in render_files(doc)} >= {"xlsx", "pdf", "csv"}
 
 
 def test_customer_report_puts_erp_and_crm_side_by_side() -> None:
