@@ -74,6 +74,7 @@ class CrmReportReads:
     def accounts_and_cases(self, params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
         """Every account and every case: open ones (with their age) and refunded ones.
 
+        params: none.
         result: ``{as_of, accounts: [...as in accounts_and_orders], cases: [{id,
         case_number, account_id, status, open, created_at, age_days, refund_amount,
         modified_at}]}``; ``age_days`` counts from creation to now.
@@ -99,6 +100,7 @@ class CrmReportReads:
     def orders_awaiting_restock(self, params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
         """The CRM orders in status "Awaiting restock", with what they order.
 
+        params: none.
         result: ``{orders: [{id, order_number, account_id, account_name, effective_date,
         items: [{product_code, quantity}]}]}``.
         """

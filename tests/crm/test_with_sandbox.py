@@ -226,9 +226,10 @@ def test_paging_and_usage_against_the_sandbox(make_crm: Callable[..., Crm]) -> N
 
 def test_every_operation_is_registered_with_a_docstring(crm: Crm) -> None:
     ops = operations(crm.client)
-    assert sorted(ops) == ["crm.changes_since", "crm.create_task", "crm.get_case",
-                           "crm.get_contract", "crm.get_order", "crm.update_case",
-                           "crm.update_contract", "crm.update_order"]
+    assert sorted(ops) == ["crm.accounts_and_cases", "crm.accounts_and_orders",
+                           "crm.changes_since", "crm.create_task", "crm.get_case",
+                           "crm.get_contract", "crm.get_order", "crm.orders_awaiting_restock",
+                           "crm.update_case", "crm.update_contract", "crm.update_order"]
     for fn in ops.values():
         assert fn.__doc__ and "params:" in fn.__doc__ and "result:" in fn.__doc__
 
