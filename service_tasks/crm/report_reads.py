@@ -6,7 +6,7 @@ Each operation is a few SOQL queries whatever the number of records (the client 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -117,8 +117,7 @@ class CrmReportReads:
                 continue
             a["open"] += 1
             a["pipeline"] = round(a["pipeline"] + float(o.get("Amount") or 0), 2)
-            if a["stage"] is None or _rank(o.get("StageName")) > _rank(a["stage"]):
-                a["stage"] = o.get("StageName")
+            a["stage"] = most_advanced((a["stage"], o.get("StageName")))
         return list(accounts.values())
 
     def accounts_and_cases(self, params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
@@ -170,5 +169,7 @@ class CrmReportReads:
         return {"orders": [{**o, "items": items[k]} for k, o in orders.items()]}
 
 
-def _rank(stage: Any) -> int:
-    return STAGES.index(stage) if stage in STAGES else -1
+def most_advanced(stages: Iterable[str | None]) -> str | None:
+    """The most advanced of ``stages`` in Salesforce's order (None when there is none)."""
+    known = [s for s in stages if s]
+    return max(known, key=lambda s: STAGES.index(s) if s in STAGES else -1, default=None)
