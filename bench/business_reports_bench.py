@@ -90,7 +90,11 @@ def part_one(orders: int, seed: int = 7) -> None:
     stages = ("Activated", "Synced to ERP", "Awaiting restock")
     crm = {"accounts": accounts, "orders": [{"id": o["crm_order_id"],
                                              "status": stages[i % 3]}
-                                            for i, o in enumerate(erp["orders"])]}
+                                            for i, o in enumerate(erp["orders"])],
+           "opportunities": [{"account_id": account(i), "open": 1 + i % 4,
+                              "stage": "Qualification" if i % 2 else "Negotiation/Review",
+                              "pipeline": 1000.0 * (1 + i % 7), "won": i % 3}
+                             for i in range(customers)]}
     by_customer: dict[str, dict[str, Any]] = {}
     for o in erp["orders"]:
         c = by_customer.setdefault(o["customer_code"], {"orders": 0, "revenue": Decimal(0)})

@@ -1,4 +1,5 @@
-"""What particular objects do beyond field checks: order totals, activation, and webhooks."""
+"""What particular objects do beyond field checks: order totals, activation, opportunity
+states derived from the stage, and webhooks."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def before_save(records: Records, obj: SObject, old: dict[str, Any] | None,
             raise SalesforceError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
                                   "UnitPrice: must not be negative", ["UnitPrice"])
         new["TotalPrice"] = round(new["Quantity"] * new["UnitPrice"], 2)
+    elif obj.name == "Opportunity":
+        # Derived from the stage, as Salesforce does; never sent by a client.
+        new["IsClosed"] = new["StageName"] in ("Closed Won", "Closed Lost")
+        new["IsWon"] = new["StageName"] == "Closed Won"
     elif obj.name == "Order":
         if old is None:
             new["TotalAmount"] = 0.0

@@ -108,6 +108,10 @@ TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone 
                  "Deferred")
 TASK_PRIORITIES = ("High", "Normal", "Low")
 TIERS = ("gold", "silver", "bronze")
+# Salesforce's standard sales process, least to most advanced; the last two close the deal.
+OPPORTUNITY_STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
+                      "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
+                      "Negotiation/Review", "Closed Won", "Closed Lost")
 
 OBJECTS: tuple[SObject, ...] = (
     SObject("User", "005", [
@@ -135,6 +139,12 @@ OBJECTS: tuple[SObject, ...] = (
         _readonly("OrderNumber", "autonumber"),
         Field("ERP_Order_Number__c", external_id=True, length=80),
         Field("ERP_Status__c", length=80)], number_field="OrderNumber", number_start=100),
+    SObject("Opportunity", "006", [
+        Field("Name", required=True, length=120),
+        _ref("AccountId", "Account", on_delete="cascade"), _owner(),
+        _pick("StageName", OPPORTUNITY_STAGES, required=True), Field("Amount", "currency"),
+        Field("CloseDate", "date", required=True), Field("Probability", "double"),
+        _readonly("IsClosed", "boolean"), _readonly("IsWon", "boolean")]),
     SObject("OrderItem", "802", [
         _ref("OrderId", "Order", required=True, on_delete="cascade", updateable=False),
         _ref("Product2Id", "Product2", required=True, updateable=False),

@@ -47,13 +47,25 @@ PRODUCTS = [
 ]
 
 
+# Account number (in ACCOUNTS), Name, StageName, Amount, CloseDate, Probability
+OPPORTUNITIES = [
+    (1, "Acme: second warehouse racking", "Proposal/Price Quote", 48000.00, "2026-12-18", 75),
+    (1, "Acme: safety barriers, hall 3", "Qualification", 6500.00, "2027-01-29", 20),
+    (2, "Borealis: store back-room shelving", "Negotiation/Review", 12400.00, "2026-12-11", 90),
+    (3, "Cobalt: label printers", "Closed Lost", 2100.00, "2026-10-30", 0),
+    (5, "Evergreen: electric stackers", "Needs Analysis", 25600.00, "2027-02-26", 20),
+    (5, "Evergreen: loading ramps", "Closed Won", 9400.00, "2026-11-13", 100),
+]
+
+
 def _seed_id(prefix: str, n: int) -> str:
     # Seed ids use pod "00" and end in AAA (the checksum of an all-digit id), like the ERP's.
     return f"{prefix}{n:012d}AAA"
 
 
 def seed(records: Records) -> None:
-    """Insert the demo users, accounts, contacts and products (a new database only)."""
+    """Insert the demo users, accounts, contacts, products and opportunities (a new database
+    only)."""
     for user_id, name, email in USERS:
         records.create(named("User"), {"Name": name, "Email": email, "Username": email},
                        record_id=user_id)
@@ -70,3 +82,9 @@ def seed(records: Records) -> None:
         records.create(named("Product2"), {"Name": name, "ProductCode": code, "IsActive": True,
                                            "List_Price__c": price},
                        record_id=_seed_id("01t", n))
+    for n, (account, name, stage, amount, close, probability) in enumerate(OPPORTUNITIES,
+                                                                          start=1):
+        records.create(named("Opportunity"), {
+            "Name": name, "AccountId": ACCOUNTS[account - 1][0], "OwnerId": SAM,
+            "StageName": stage, "Amount": amount, "CloseDate": close,
+            "Probability": probability}, record_id=_seed_id("006", n))

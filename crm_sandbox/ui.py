@@ -73,13 +73,16 @@ def _board(records: Records) -> dict[str, Any]:
                           for i in records.find(named("OrderItem"), "OrderId", order["Id"])]
     contracts = records.all(named("Contract"), descending=True, limit=50)
     cases = records.all(named("Case"), descending=True, limit=50)
+    opportunities = records.all(named("Opportunity"), "CloseDate", descending=True,
+                                limit=50)
     tasks = records.all(named("Task"), descending=True, limit=50)
     labels: dict[str, str] = {a["Id"]: a["Name"] for a in accounts.values()}
     labels.update({o["Id"]: f"Order {o['OrderNumber']}" for o in orders})
     labels.update({c["Id"]: f"Contract {c['ContractNumber']}" for c in contracts})
     labels.update({c["Id"]: f"Case {c['CaseNumber']}" for c in cases})
     return {"accounts": accounts, "products": products, "users": users, "orders": orders,
-            "contracts": contracts, "cases": cases, "tasks": tasks, "labels": labels}
+            "contracts": contracts, "cases": cases,
+            "opportunities": opportunities, "tasks": tasks, "labels": labels}
 
 
 @bp.get("/")

@@ -6,8 +6,8 @@ Each operation is a few SOQL queries whatever the number of records (the client 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ..base import CallInfo, InvalidParameters
@@ -17,6 +17,11 @@ from .soql import literal, record_id
 CHUNK = 200
 """Record ids per ``IN (…)`` list: a query string stays well under the URL limit."""
 MAX_IDS = 50_000
+STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
+          "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
+          "Negotiation/Review")
+"""Salesforce's standard open stages, least to most advanced (another org's own stages rank
+below them, so a known stage is always the one shown)."""
 
 
 def _iso(value: Any) -> str | None:
@@ -32,6 +37,28 @@ def _ids(params: dict[str, Any], name: str) -> list[str]:
         raise InvalidParameters(f"'{name}' must be a list of at most {MAX_IDS} record ids",
                                 {"parameter": name})
     return sorted({record_id(v, name) for v in raw if v})
+
+
+def _date(params: dict[str, Any], name: str) -> str:
+    value = params.get(name)
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise InvalidParameters(f"'{name}' must be a date (YYYY-MM-DD), not {str(value)[:40]!r}",
+                            {"parameter": name})
+
+
+def _won(params: dict[str, Any]) -> str:
+    """The SOQL condition for opportunities won in ``won_from``..``won_to`` ("" without)."""
+    if params.get("won_from") is None and params.get("won_to") is None:
+        return ""
+    start, end = _date(params, "won_from"), _date(params, "won_to")
+    if start > end:
+        raise InvalidParameters(f"'won_from' {start} is after 'won_to' {end}",
+                                {"parameter": "won_from"})
+    return f" OR (IsWon = true AND CloseDate >= {start} AND CloseDate <= {end})"
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[str]:
@@ -55,21 +82,43 @@ class CrmReportReads:
                     "FROM Account ORDER BY Name")]
 
     def accounts_and_orders(self, params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
-        """Every account (owner, tier) and the CRM orders named (their status: the stage).
+        """Every account (owner, tier), the CRM orders named (their status), and each
+        account's opportunities.
 
-        params: ``order_ids`` — CRM Order Ids (the ERP sales' references), may be empty.
+        params: ``order_ids`` — CRM Order Ids (the ERP sales' references), may be empty;
+        ``won_from``/``won_to`` — the dates (both or neither) whose won opportunities count.
         result: ``{accounts: [{id, name, tier, owner, owner_email, erp_customer_id}],
-        orders: [{id, order_number, status, account_id, total_amount}]}``.
+        orders: [{id, order_number, status, account_id, total_amount}],
+        opportunities: [{account_id, open, stage, pipeline, won}]}``: ``stage`` is the most
+        advanced stage of the open ones (None without any), ``pipeline`` their total amount.
         """
-        orders = []
-        for chunk in _chunks(_ids(params, "order_ids")):
+        orders, won, ids = [], _won(params), _ids(params, "order_ids")
+        for chunk in _chunks(ids):
             orders += [{"id": o["Id"], "order_number": o.get("OrderNumber"),
                         "status": o.get("Status"), "account_id": o.get("AccountId"),
                         "total_amount": o.get("TotalAmount")}
                        for o in self.client.query_iter(
                            "SELECT Id, OrderNumber, Status, AccountId, TotalAmount FROM Order "
                            f"WHERE Id IN ({chunk})")]
-        return {"accounts": self._accounts(), "orders": orders}
+        return {"accounts": self._accounts(), "orders": orders,
+                "opportunities": self._opportunities(won)}
+
+    def _opportunities(self, won: str) -> list[dict[str, Any]]:
+        """Per account: its open opportunities' most advanced stage, their amount, and the
+        opportunities won that the ``won`` condition (from ``_won``) selects."""
+        accounts: dict[str, dict[str, Any]] = {}
+        for o in self.client.query_iter(
+                "SELECT AccountId, StageName, Amount, IsClosed, IsWon FROM Opportunity "
+                f"WHERE AccountId != null AND (IsClosed = false{won}) ORDER BY AccountId"):
+            a = accounts.setdefault(o["AccountId"], {"account_id": o["AccountId"], "open": 0,
+                                                     "stage": None, "pipeline": 0.0, "won": 0})
+            if o.get("IsClosed"):
+                a["won"] += 1
+                continue
+            a["open"] += 1
+            a["pipeline"] = round(a["pipeline"] + float(o.get("Amount") or 0), 2)
+            a["stage"] = most_advanced((a["stage"], o.get("StageName")))
+        return list(accounts.values())
 
     def accounts_and_cases(self, params: dict[str, Any], ctx: CallInfo) -> dict[str, Any]:
         """Every account and every case: open ones (with their age) and refunded ones.
@@ -120,3 +169,9 @@ class CrmReportReads:
                 {"product_code": (i.get("Product2") or {}).get("ProductCode"),
                  "quantity": i.get("Quantity")})
         return {"orders": [{**o, "items": items[k]} for k, o in orders.items()]}
+
+
+def most_advanced(stages: Iterable[str | None]) -> str | None:
+    """The most advanced of ``stages`` in Salesforce's order (None when there is none)."""
+    known = [s for s in stages if s]
+    return max(known, key=lambda s: STAGES.index(s) if s in STAGES else -1, default=None)

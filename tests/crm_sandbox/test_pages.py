@@ -29,6 +29,9 @@ def test_the_page_offers_the_demo_accounts_and_products(client: FlaskClient) -> 
     page = client.get("/").get_data(as_text=True)
     assert "Acme Industrial GmbH" in page and "Fjord Marine AS" in page
     assert "BF-600 Loading ramp" in page
+    opportunities = page[page.index('id="opportunities"'):page.index('id="cases"')]
+    assert "Acme: second warehouse racking" in opportunities
+    assert "Proposal/Price Quote" in opportunities and "2026-12-18" in opportunities
     # Every form control has a label tied to it.
     ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page))
     labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', page))

@@ -4,6 +4,9 @@ Sales are seeded in the ERP in June 2025 (and May, the period before), a month n
 test sells in, so the report's totals are known: June 1,000.00 in three orders (Acme 675.00
 in two, gold; Borealis 325.00 in one, silver), May 770.00 in one. The XLSX cells and the
 PDF's text carry those figures; the download and the e-mail carry the same bytes.
+
+The CRM's opportunities (the demo seed's plus those ``june_opportunities`` adds) give the
+sales report's Stage, Pipeline and Won-in-period columns known values too.
 """
 
 from __future__ import annotations
@@ -45,6 +48,27 @@ def june_sales(e2e_erp_server: TrytonServer) -> Iterator[None]:
         seed_sale(erp, ACME, dt.date(2025, 5, 12), ("BF-120", 20, "38.50"))
         seed_sale(erp, ACME, dt.date(2025, 6, 12), ("BF-120", 3, "38.50"), confirm=False)
         yield
+
+
+@pytest.fixture
+def june_opportunities(crm: Crm) -> None:
+    """Opportunities with known stages and amounts, added once to the session's CRM.
+
+    With the seed's (Acme: Proposal/Price Quote 48,000.00 and Qualification 6,500.00 open;
+    Borealis: Negotiation/Review 12,400.00 open), June 2025 reads: Acme most advanced at
+    Negotiation/Review, 64,500.00 open, 1 won; Borealis Negotiation/Review, 12,400.00, 1 won.
+    """
+    if crm.query("SELECT Id FROM Opportunity WHERE Name LIKE 'June test:%'"):
+        return
+    for account, name, stage, amount, close in [
+            (ACME, "mezzanine", "Negotiation/Review", 10000, "2025-07-15"),
+            (ACME, "racking", "Closed Won", 3000, "2025-06-15"),
+            (ACME, "barriers", "Closed Won", 800, "2025-05-31"),   # won the month before
+            (BOREALIS, "shelving", "Closed Won", 2500, "2025-06-30"),
+            (BOREALIS, "scanners", "Closed Lost", 900, "2025-06-10")]:
+        crm.client.create("Opportunity", {"Name": f"June test: {name}", "AccountId": account,
+                                          "StageName": stage, "Amount": amount,
+                                          "CloseDate": close})
 
 
 @pytest.fixture
@@ -113,7 +137,8 @@ def mailed_same_files(mailbox: Mailbox, subject: str, flow: Flow,
 
 
 def test_sales_report_on_demand_carries_the_seeded_figures(
-        june_sales: None, reader: str, flow: Flow, mailbox: Mailbox, tmp_path: Path) -> None:
+        june_sales: None, june_opportunities: None, reader: str, flow: Flow, mailbox: Mailbox,
+        tmp_path: Path) -> None:
     done, report = run_report(flow, "sales_report", "2025-06")
     assert report["kind"] == "sales" and report["title"] == "Sales report: June 2025"
     xlsx = download(flow, report, ".xlsx")
@@ -124,14 +149,21 @@ def test_sales_report_on_demand_carries_the_seeded_figures(
     assert row_of(customers, "Acme Industrial GmbH")[2:5] == ("gold", 2, 675.0)
     assert row_of(customers, "Borealis Retail Ltd")[2:5] == ("silver", 1, 325.0)
     assert row_of(customers, "Total")[3:5] == (3, 1000.0)
+    assert row_of(customers, "Customer")[6:9] == ("Stage", "Pipeline", "Won in period")
+    assert row_of(customers, "Acme Industrial GmbH")[6:9] == ("Negotiation/Review", 64500.0, 1)
+    assert row_of(customers, "Borealis Retail Ltd")[6:9] == ("Negotiation/Review", 12400.0, 1)
+    assert row_of(customers, "Total")[7:9] == (76900.0, 2)
     products = sheet_rows(xlsx, "Revenue by product")
     assert row_of(products, "BF-120")[2:4] == (14, 545.0)
     assert row_of(products, "BF-110")[2:4] == (7, 455.0)
     tiers = sheet_rows(xlsx, "Revenue by account tier")
     assert row_of(tiers, "gold")[3:6] == (675.0, 770.0, pytest.approx(-0.1234, abs=1e-4))
+    assert row_of(tiers, "gold")[6:9] == ("Negotiation/Review", 64500.0, 1)
+    assert row_of(tiers, "silver")[6:9] == ("Negotiation/Review", 12400.0, 1)
     pdf = download(flow, report, ".pdf")
     text = pdf_text(pdf, tmp_path)
     for expected in ("Sales report", "June 2025", "€1,000.00", "€675.00", "€325.00",
+                     "Negotiation/Review", "€64,500.00",
                      "Acme Industrial GmbH", "Borealis Retail Ltd"):
         assert expected in text, expected
     screenshot(pdf, "report-sales", tmp_path)

@@ -44,7 +44,14 @@ def sales_params() -> dict[str, Any]:
         "erp_previous": {"currency": "EUR", "orders": [sale(ACME, "1200.00",
                                                             ("BF-100", 3, "1200.00"))]},
         "crm": {"accounts": ACCOUNTS, "orders": [{"id": "801A", "status": "Synced to ERP"},
-                                                 {"id": "801B", "status": "Activated"}]},
+                                                 {"id": "801B", "status": "Activated"}],
+                "opportunities": [
+                    {"account_id": ACME, "open": 2, "stage": "Proposal/Price Quote",
+                     "pipeline": 54500.0, "won": 1},
+                    {"account_id": BOREALIS, "open": 1, "stage": "Negotiation/Review",
+                     "pipeline": 12400.4, "won": 0},
+                    {"account_id": "001000000000005AAA", "open": 1, "stage": "Prospecting",
+                     "pipeline": 100.0, "won": 2}]},
         "waiting": {"instances": [
             {"waiting_on": "stock", "record_number": "00000104", "account_name": "Acme",
              "owner": "Sam Seller", "amount": 2180.0, "started_at": "2026-11-28T10:00:00Z",
@@ -54,7 +61,7 @@ def sales_params() -> dict[str, Any]:
              "age_days": 3.0, "record_id": "800A", "products": []}]}}
 
 
-def test_sales_report_adds_up_by_customer_product_tier_and_stage() -> None:
+def test_sales_report_adds_up_by_customer_product_tier_and_order_status() -> None:
     built = build_sales(sales_params(), Ctx())
     doc = validate(built["report"])
     assert not built["empty"] and doc["title"] == "Sales report"
@@ -76,9 +83,52 @@ def test_sales_report_adds_up_by_customer_product_tier_and_stage() -> None:
     tiers = {r["tier"]: (r["revenue"], r["previous"], r["change"])
              for r in section(doc, "by_tier")["rows"]}
     assert tiers == {"gold": (1500.1, 1200.0, 0.2501), "silver": (250.0, 0.0, None)}
-    stages = {r["stage"]: r["orders"] for r in section(doc, "by_stage")["rows"]}
-    assert stages == {"Synced to ERP": 1, "entered in the ERP": 1, "Activated": 1}
+    statuses = {r["status"]: r["orders"] for r in section(doc, "by_order_status")["rows"]}
+    assert statuses == {"Synced to ERP": 1, "entered in the ERP": 1, "Activated": 1}
     assert [r["waiting_on"] for r in section(doc, "waiting")["rows"]] == ["stock", "credit"]
+
+
+def test_sales_report_shows_each_customers_opportunity_stage_pipeline_and_won() -> None:
+    params = sales_params()
+    params["erp"]["orders"].append(sale("001000000000009AAA", "10.00", ("BF-100", 1, "10.00")))
+    doc = validate(build_sales(params, Ctx())["report"])
+    customers = section(doc, "by_customer")
+    assert [c["label"] for c in customers["columns"]][-3:] == ["Stage", "Pipeline", "Won in period"]
+    assert {r["customer"]: (r["stage"], r["pipeline"], r["won"]) for r in customers["rows"]} == {
+        "Acme Industrial GmbH": ("Proposal/Price Quote", 54500.0, 1),
+        "Borealis Retail Ltd": ("Negotiation/Review", 12400.4, 0),
+        "001000000000009AAA": (None, 0.0, 0)}   # an account without opportunities
+    assert (customers["totals"]["pipeline"], customers["totals"]["won"]) == (66900.4, 1)
+    tiers = {r["tier"]: (r["stage"], r["pipeline"], r["won"])
+             for r in section(doc, "by_tier")["rows"]}
+    assert tiers["gold"] == ("Proposal/Price Quote", 54500.0, 1)
+    assert tiers["silver"] == ("Negotiation/Review", 12400.4, 0)
+    summary = {f["label"]: f["value"] for f in doc["summary"]}
+    # every account's, also those that bought nothing in the period (Evergreen here)
+    assert summary["Open pipeline, every account"] == 67000.4
+    assert summary["Opportunities won, every account (period)"] == 3
+
+
+def test_a_crm_answer_from_before_opportunities_were_read_shows_none() -> None:
+    params = sales_params()
+    del params["crm"]["opportunities"]
+    doc = validate(build_sales(params, Ctx())["report"])
+    assert {r["stage"] for r in section(doc, "by_customer")["rows"]} == {None}
+    assert {f["label"]: f["value"] for f in doc["summary"]}["Open pipeline, every account"] \
+        == 0.0
+
+
+@pytest.mark.parametrize(("deal", "named"), [
+    ({"account_id": ACME, "stage": 3, "pipeline": 1}, "stage 3 is not a stage name"),
+    ({"account_id": ACME, "stage": "Prospecting", "won": -1}, "won -1 is not a count"),
+    ({"account_id": ACME, "stage": "Prospecting", "pipeline": "a lot"}, "'a lot' is not an"),
+])
+def test_bad_opportunity_figures_are_refused_naming_them(deal: dict[str, Any],
+                                                         named: str) -> None:
+    params = sales_params()
+    params["crm"]["opportunities"] = [deal]
+    with pytest.raises(InvalidParameters, match=named):
+        build_sales(params, Ctx())
 
 
 def test_a_period_without_sales_is_an_honest_empty_report() -> None:
