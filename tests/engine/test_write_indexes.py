@@ -51,3 +51,23 @@ def test_lookups_still_read_an_index(database: Database, query: str, index: str)
     plan = _plan(database, query)
     assert index in plan, plan
     assert "SCAN events\n" not in plan + "\n" and "Seq Scan" not in plan, plan
+
+
+def test_downgrade_puts_them_back(database: Database) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.db import _migrations_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(_migrations_dir()))
+    with database.sql_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0024")
+    inspector = inspect(database.sql_engine)
+    assert "ix_events_instance_id" in {i["name"] for i in inspector.get_indexes("events")}
+    assert "ix_instances_business_key" in {i["name"]
+                                           for i in inspector.get_indexes("instances")}
+    database.upgrade()
+    assert "ix_events_instance_id" not in {
+        i["name"] for i in inspect(database.sql_engine).get_indexes("events")}
