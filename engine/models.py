@@ -95,7 +95,6 @@ class Instance(Base):
     __tablename__ = "instances"
     __table_args__ = (
         Index("ix_instances_status_key", "status", "process_key"),
-        Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_ended_at", "ended_at"),
         # the lists' order (newest first), alone and after each filter they offer
         Index("ix_instances_created", "created_at", "id"),
@@ -314,7 +313,8 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # looked up through ix_events_instance_id_id (migration 0025 dropped the narrow index)
+    instance_id: Mapped[str | None] = mapped_column(String(36))
     type: Mapped[str] = mapped_column(String(48))
     element_id: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(200))
