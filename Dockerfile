@@ -27,6 +27,9 @@ COPY crm_sandbox ./crm_sandbox
 COPY migrations ./migrations
 COPY processes ./processes
 COPY --from=assets /build/web/static/vendor ./web/static/vendor
+# Report PDFs are set in Debian's DejaVu fonts (Latin, Greek, Cyrillic and €).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir . \
     && useradd --create-home bridgeflow \
     && mkdir -p /data && chown bridgeflow /data

@@ -6,10 +6,13 @@ and its table; a long table continues on the next pages under its repeated heade
 from __future__ import annotations
 
 import io
+import logging
 from functools import cache
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import reportlab
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -28,8 +31,12 @@ from reportlab.platypus.tables import TableStyle
 from ..errors import EngineError
 from .formats import Chart, chart_of, format_change, format_value, period_text
 
+log = logging.getLogger(__name__)
+
 MEDIA_TYPE = "application/pdf"
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+# reportlab's own Bitstream Vera (DejaVu's ancestor): Latin-1 and €, no other scripts
+BUNDLED_FONT_DIR = str(Path(reportlab.__file__).parent / "fonts")
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
@@ -53,14 +60,30 @@ class FontsMissingError(EngineError):
 
 
 @cache
-def register_fonts() -> None:
-    """Make the DejaVu fonts (``fonts-dejavu-core``) known to reportlab, once."""
+def register_fonts() -> str:
+    """Make the PDF's fonts known to reportlab, once; return the family used.
+
+    Debian's DejaVu (``fonts-dejavu-core``) covers Latin, Greek and Cyrillic; without it the
+    PDF is set in the Bitstream Vera that reportlab ships (Latin-1 and €), with a warning, so
+    a machine without the package still delivers its reports.
+    """
     try:
         pdfmetrics.registerFont(TTFont(FONT, f"{FONT_DIR}/DejaVuSans.ttf"))
         pdfmetrics.registerFont(TTFont(BOLD, f"{FONT_DIR}/DejaVuSans-Bold.ttf"))
+        return "DejaVu"
     except (OSError, TTFError) as exc:
-        raise FontsMissingError(f"the PDF needs Debian's DejaVu fonts in {FONT_DIR} ({exc}); "
-                                "install them: apt-get install fonts-dejavu-core") from exc
+        missing = exc
+    try:
+        pdfmetrics.registerFont(TTFont(FONT, f"{BUNDLED_FONT_DIR}/Vera.ttf"))
+        pdfmetrics.registerFont(TTFont(BOLD, f"{BUNDLED_FONT_DIR}/VeraBd.ttf"))
+    except (OSError, TTFError) as exc:
+        raise FontsMissingError(f"the PDF needs Debian's DejaVu fonts in {FONT_DIR} ({missing}) "
+                                f"and reportlab's own fonts are missing too ({exc}); install "
+                                "them: apt-get install fonts-dejavu-core") from exc
+    log.warning("Debian's DejaVu fonts are not in %s: report PDFs use reportlab's Bitstream "
+                "Vera, which prints Latin-1 and € but no other script; install them with "
+                "apt-get install fonts-dejavu-core", FONT_DIR)
+    return "Vera"
 
 
 def _canvas_for(doc: dict[str, Any]) -> type[Canvas]:

@@ -204,15 +204,25 @@ def test_a_line_chart_and_negative_values_render(tmp_path: Path) -> None:
     assert sheet["E8"].value == -0.35 and sheet["E8"].number_format == "0.0%"
 
 
-def test_missing_fonts_say_which_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_debians_fonts_the_pdf_is_set_in_reportlabs_own_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        tmp_path: Path) -> None:
     from engine.report_render import pdf
 
     monkeypatch.setattr(pdf, "FONT_DIR", "/nonexistent/dejavu")
     pdf.register_fonts.cache_clear()
     try:
+        with caplog.at_level("WARNING", logger=pdf.__name__):
+            made = files_of(sales_document())["sales-2026-11.pdf"].content
+        assert "apt-get install fonts-dejavu-core" in caplog.text
+        text = "\n".join(pdf_pages(made, tmp_path))
+        assert "Sales report" in text and "€" in text  # Vera has the euro sign
+        monkeypatch.setattr(pdf, "BUNDLED_FONT_DIR", "/nonexistent/reportlab")
+        pdf.register_fonts.cache_clear()
         with pytest.raises(pdf.FontsMissingError, match="apt-get install fonts-dejavu-core"):
             render_files(sales_document())
     finally:
         monkeypatch.undo()
         pdf.register_fonts.cache_clear()
+    assert pdf.register_fonts() == "DejaVu"
     assert files_of(sales_document())["sales-2026-11.pdf"].content.startswith(b"%PDF")
