@@ -369,9 +369,13 @@ class Definitions:
         newest = connection.execute(_NEWEST_VERSION, {"key": ref.key}).scalar()
         return bool(newest == ref.version)
 
-    def start_form(self, session: Session, definition_id: str) -> dict[str, Any] | None:
-        """The form a plain start of this version must fill in (None: any variables)."""
+    def start_form(self, session: Session | None, definition_id: str) -> dict[str, Any] | None:
+        """The form a plain start of this version must fill in (None: any variables); read
+        once per version (in ``session``, or a read of its own when there is none)."""
         if definition_id not in self._start_forms:
+            if session is None:
+                with self.db.read() as own:
+                    return self.start_form(own, definition_id)
             stored = session.scalar(select(Definition.extra_files)
                                     .where(Definition.id == definition_id)) or {}
             name = stored.get(START_FORM)

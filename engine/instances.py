@@ -57,7 +57,7 @@ def check_business_key(business_key: Any) -> None:
                                 "characters", {"fields": {"business_key": "invalid"}})
 
 
-def check_start(session: Session, definitions: Definitions, definition: DefinitionRef,
+def check_start(session: Session | None, definitions: Definitions, definition: DefinitionRef,
                 variables: dict[str, Any], check: bool = True) -> dict[str, Any]:
     """The variables of a start with its start form's defaults; with ``check`` (a plain
     start), refused unless they fill the form in."""

@@ -68,10 +68,11 @@ class RuntimeService:
         check_business_key(business_key)
         definition = core.definitions.remembered_latest(process_key)
         for _ in range(3):
-            with core.db.read() as s:
-                if definition is None:
+            if definition is None:
+                with core.db.read() as s:
                     definition = core.definitions.latest_process(s, process_key)
-                data = check_start(s, core.definitions, definition, data)
+            # the version's start form is read once and kept: no read per start
+            data = check_start(None, core.definitions, definition, data)
             try:
                 row, job_id = core.executor.start_inline(definition, business_key, data,
                                                          started_by)
