@@ -40,8 +40,7 @@ from .dmn import DmnDocument
 from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
 from .errors import DefinitionError, NotFoundError, Problem
-from .figures import check_figures
-from .forms import START_FORM, bundle_references
+from .forms import START_FORM, read_form
 from .models import Definition, Event, utcnow
 from .scripting import Sandbox
 from .test_files import TEST_SUFFIXES, is_test_file, stored_tests
@@ -218,28 +217,17 @@ class Definitions:
         contents: dict[str, dict[str, Any]] = {}
         for process in processes:
             for form in process.forms:
-                raw = forms.get(form)
-                if raw is None and forms_dir is not None and (forms_dir / form).is_file():
-                    raw = (forms_dir / form).read_bytes()
-                if raw is None:
+                if _form_file(form, forms, forms_dir) is None:
                     problems.append(Problem(process.filename, f"form file '{form}' was not "
                                             "deployed with the process nor found in "
                                             "processes/forms/"))
                     continue
-                try:
-                    content = json.loads(raw)
-                except ValueError as exc:
-                    problems.append(Problem(form, f"form is not valid JSON: {exc}"))
-                    continue
-                if not isinstance(content, dict):
-                    problems.append(Problem(form, "form is not a JSON object"))
-                    continue
-                content, refused = bundle_references(
-                    form, content, lambda name: _form_file(name, forms, forms_dir))
-                problems.extend(Problem(form, message) for message in refused)
-                problems.extend(Problem(form, message)
-                                for message in check_figures(form, content, self.sandbox))
-                contents[form] = content
+                content, refused = read_form(form, lambda name: _form_file(name, forms,
+                                                                           forms_dir),
+                                             self.sandbox)
+                problems.extend(refused)
+                if content is not None:
+                    contents[form] = content
             for ref in process.decisions:
                 if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
                     problems.append(Problem(process.filename, f"decision '{ref}' is not "

@@ -14,7 +14,9 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from . import periods
-from .errors import InvalidInputError
+from .errors import InvalidInputError, Problem
+from .figures import check_figures
+from .scripting import Sandbox
 
 BUNDLED = "x-bridgeflow-forms"
 """Where a deployed form keeps the sibling form files its ``$ref``s name, checked at deploy."""
@@ -221,3 +223,21 @@ def start_variables(form: dict[str, Any], process_key: str, data: dict[str, Any]
         raise InvalidInputError(f"{process_key} cannot start with these variables: {summary}",
                                 {"fields": fields}) from None
     return {**defaults, **data}
+
+
+def read_form(name: str, sibling: Callable[[str], bytes | None], sandbox: Sandbox
+              ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A deployed form file as the engine keeps it (its references to sibling forms bundled),
+    or None, with every problem found in it: not JSON, not an object, a broken reference, a
+    figure that cannot be shown."""
+    raw = sibling(name)
+    try:
+        content = json.loads(raw or b"")
+    except ValueError as exc:
+        return None, [Problem(name, f"form is not valid JSON: {exc}")]
+    if not isinstance(content, dict):
+        return None, [Problem(name, "form is not a JSON object")]
+    content, refused = bundle_references(name, content, sibling)
+    problems = [Problem(name, message) for message in refused]
+    problems += [Problem(name, message) for message in check_figures(name, content, sandbox)]
+    return content, problems
