@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .db import Database
-from .models import Event, Instance, StatCounter, StatMark, utcnow
+from .models import SERVICE_CALL_EVENTS, Event, Instance, StatCounter, StatMark, utcnow
 from .vocabulary import FINAL_STATUSES, InstanceStatus
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def _calls(s: Session, since: datetime | None,
     outcome = Event.data["outcome"].as_string()
     query = (select(operation, outcome, func.count(),
                     func.sum(Event.data["duration_ms"].as_float()))
-             .where(Event.type == "service_call").group_by(operation, outcome))
+             .where(SERVICE_CALL_EVENTS).group_by(operation, outcome))  # its partial index
     if since is not None:
         query = query.where(Event.created_at >= since)
     if until is not None:
