@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,9 +40,24 @@ def utcnow() -> datetime:
 SERVICE_CALL_EVENTS = text("type = 'service_call'")
 
 
+# A UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds, then 74 random bits
+_RANDOM_BITS = ((1 << 80) - 1) & ~(0xF << 76) & ~(0b11 << 62)
+_VERSION_7 = (0x7 << 76) | (0b10 << 62)  # the version nibble and the RFC variant
+
+
 def new_id() -> str:
-    """Return a fresh identifier for a row that outsiders will see."""
-    return str(uuid.uuid4())
+    """Return a fresh identifier for a row that outsiders will see: a UUID version 7.
+
+    Ids made later sort later, so each index keyed by an id (the primary keys, an
+    instance's events) is written at its end instead of at a random page: fewer pages split
+    and written per start, on SQLite and PostgreSQL. An id shows when its row was made, to
+    the millisecond; ids are not secrets (every read is checked against the caller's rights)
+    and 74 random bits keep them unguessable.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | (
+        int.from_bytes(os.urandom(10), "big") & _RANDOM_BITS | _VERSION_7)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
