@@ -109,6 +109,11 @@ class Definition(Base):
     imports: Mapped[JsonDict | None] = mapped_column()
 
 
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on both databases."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 class Instance(Base):
     """A running or finished process instance and its serialized state (spec not included;
     none once it completed: an ended instance is never advanced again)."""
@@ -121,7 +126,11 @@ class Instance(Base):
         Index("ix_instances_created", "created_at", "id"),
         Index("ix_instances_key_created", "process_key", "created_at"),
         Index("ix_instances_status_created", "status", "created_at"),
-        Index("ix_instances_business_key_created", "business_key", "created_at"),
+        # only the instances that have one: every lookup asks for a value (migration 0027)
+        Index("ix_instances_business_key_created", "business_key", "created_at",
+              **_where("business_key IS NOT NULL")),
+        Index("ix_instances_parent_instance_id", "parent_instance_id",
+              **_where("parent_instance_id IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -142,14 +151,13 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column()
     started_by: Mapped[str | None] = mapped_column(String(200))
     # a called instance: the instance whose call activity started it, and that task
-    parent_instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"),
-                                                           index=True)
+    parent_instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"))
     parent_task_id: Mapped[str | None] = mapped_column(String(36))
     parent_element_id: Mapped[str | None] = mapped_column(String(200))
 
 
 OPEN_TASKS_SQL = "status IN ('ready', 'claimed')"  # OPEN_TASK_STATUSES, for partial indexes
-OPEN_ONLY: Any = {"postgresql_where": text(OPEN_TASKS_SQL), "sqlite_where": text(OPEN_TASKS_SQL)}
+OPEN_ONLY: Any = _where(OPEN_TASKS_SQL)
 
 
 class HumanTask(Base):

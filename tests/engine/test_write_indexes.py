@@ -5,11 +5,13 @@ tables)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import inspect, text
 
 from engine.db import Database
-from engine.models import Event
+from engine.models import Definition, Event, Instance, new_id
 from engine.statistics import _calls
 
 LOOKUPS = [
@@ -25,6 +27,10 @@ LOOKUPS = [
     ("SELECT id FROM instances_history WHERE business_key = 'order-7'", "business_key_created"),
     # the statistics of the service calls in a time window, as engine/statistics.py asks
     ("STATISTICS", "service_calls"),
+    # the instances an instance called (partial: only called instances are in it)
+    ("SELECT id FROM instances WHERE parent_instance_id = 'p-1'", "parent_instance_id"),
+    ("SELECT id, status FROM instances WHERE parent_instance_id IN ('p-1', 'p-2')",
+     "parent_instance_id"),
 ]
 
 
@@ -51,6 +57,21 @@ def _statistics_query(database: Database) -> str:
     return captured[1]
 
 
+def _instances(conn: Any) -> None:
+    """Many instances, most neither called nor with a business key, as in real use."""
+    definition = new_id()
+    conn.execute(Definition.__table__.insert().values(
+        id=definition, key=f"p-{definition}", version=1, kind="process", content_hash="h",
+        filename="p.bpmn", source=""))
+    rows = [{"id": f"i-{n}", "business_key": f"order-{n}" if n % 10 == 0 else None,
+             "parent_instance_id": None} for n in range(1000)]
+    rows += [{"id": f"c-{n}", "business_key": None, "parent_instance_id": f"i-{n % 5}"}
+             for n in range(20)]
+    conn.execute(Instance.__table__.insert(), [
+        dict(row, definition_id=definition, process_key="p", version=1, status="completed",
+             variables={}, active_elements=[], revision=1) for row in rows])
+
+
 def _plan(database: Database, query: str) -> str:
     if query == "STATISTICS":
         query = _statistics_query(database)
@@ -59,6 +80,7 @@ def _plan(database: Database, query: str) -> str:
                  "t": "service_call" if n % 50 == 0 else "step"} for n in range(2000)]
         conn.execute(text("INSERT INTO events (instance_id, type, data, created_at)"
                           " VALUES (:i, :t, '{}', CURRENT_TIMESTAMP)"), rows)
+        _instances(conn)
         conn.execute(text("ANALYZE"))
     with database.sql_engine.connect() as conn:
         if database.sql_engine.dialect.name == "sqlite":
@@ -77,6 +99,35 @@ def test_the_narrow_indexes_are_gone(database: Database) -> None:
     assert "ix_events_type_created" not in names
     assert {"ix_events_instance_id_id", "ix_instances_business_key_created",
             "ix_events_service_calls"} <= names
+
+
+@pytest.mark.parametrize("index", ["ix_instances_parent_instance_id",
+                                   "ix_instances_business_key_created"])
+def test_the_parent_and_business_key_indexes_hold_only_rows_with_a_value(
+        database: Database, index: str) -> None:
+    with database.sql_engine.connect() as conn:
+        if database.sql_engine.dialect.name == "sqlite":
+            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                      {"n": index}).scalar()
+        else:
+            definition = conn.execute(text("SELECT pg_get_indexdef(CAST(:n AS regclass))"),
+                                      {"n": index}).scalar()
+    assert "IS NOT NULL" in definition.upper(), definition
+
+
+def test_removing_an_instance_still_finds_the_instances_it_called(
+        database: Database) -> None:
+    """The foreign key from a called instance to its caller is checked through the partial
+    index: the caller cannot go while a called instance points at it."""
+    from sqlalchemy.exc import IntegrityError
+
+    with database.sql_engine.begin() as conn:
+        _instances(conn)
+    with pytest.raises(IntegrityError):
+        with database.sql_engine.begin() as conn:
+            conn.execute(text("DELETE FROM instances WHERE id = 'i-1'"))
+    with database.sql_engine.begin() as conn:  # one nothing called goes
+        assert conn.execute(text("DELETE FROM instances WHERE id = 'i-7'")).rowcount == 1
 
 
 def test_a_step_is_not_written_to_the_service_call_index(database: Database) -> None:
