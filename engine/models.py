@@ -351,7 +351,8 @@ class Event(Base):
     element_id: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[JsonDict] = mapped_column(MaskedJSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # no index of its own: every read goes by instance or is the service-call statistics
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StatCounter(Base):

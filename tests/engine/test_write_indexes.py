@@ -1,4 +1,4 @@
-"""Migrations 0025 and 0026: the indexes a start wrote for nothing are gone, and looking up
+"""Migrations 0025–0028: the indexes a start wrote for nothing are gone, and looking up
 an instance's history, the engine's own events, instances by business key or the service
 calls of a time window still reads an index (on SQLite and on the partitioned PostgreSQL
 tables)."""
@@ -97,6 +97,7 @@ def test_the_narrow_indexes_are_gone(database: Database) -> None:
     assert "ix_events_instance_id" not in names
     assert "ix_instances_business_key" not in names
     assert "ix_events_type_created" not in names
+    assert "ix_events_created_at" not in names
     assert {"ix_events_instance_id_id", "ix_instances_business_key_created",
             "ix_events_service_calls"} <= names
 
@@ -175,7 +176,7 @@ def test_downgrade_puts_them_back(database: Database) -> None:
         command.downgrade(config, "0024")
     inspector = inspect(database.sql_engine)
     back = {i["name"] for i in inspector.get_indexes("events")}
-    assert {"ix_events_instance_id", "ix_events_type_created"} <= back
+    assert {"ix_events_instance_id", "ix_events_type_created", "ix_events_created_at"} <= back
     assert "ix_events_service_calls" not in back
     assert "ix_instances_business_key" in {i["name"]
                                            for i in inspector.get_indexes("instances")}
