@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
+
+from .sqlite_checkpoint import CHECKPOINTER, Watch
 
 
 def _migrations_dir() -> Path:
@@ -42,6 +45,7 @@ class Database:
             elif self.sql_engine.dialect.name == "postgresql":
                 ping_when_idle(self.sql_engine)
         self.is_postgres = self.sql_engine.dialect.name == "postgresql"
+        self._checkpoints = _watch_sqlite_file(self)
         self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._write_engine = self.sql_engine.execution_options(bf_write=True)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -98,6 +102,8 @@ class Database:
         return current == heads
 
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self.sql_engine.dispose()
 
     @contextmanager
@@ -122,6 +128,19 @@ class Database:
             yield connection
         finally:
             raw.invalidate()  # a LISTENing connection must not go back to the pool
+
+
+def _watch_sqlite_file(database: Database) -> Watch | None:
+    """Checkpoint a SQLite database file off the write path (engine/sqlite_checkpoint.py),
+    until the database is disposed of or collected."""
+    url = database.sql_engine.url
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:" \
+            or path.startswith("file:") or url.query.get("uri"):
+        return None
+    watch = CHECKPOINTER.watch(path)
+    weakref.finalize(database, watch.close)
+    return watch
 
 
 def make_engine(url: str, postgres_connect_args: dict[str, Any] | None = None) -> Engine:
