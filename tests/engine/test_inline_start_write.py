@@ -1,0 +1,75 @@
+"""A start that runs to its end is written in one transaction by two inserts straight to
+SQLite's driver: a version deployed meanwhile by another process still wins, a driver error
+is SQLAlchemy's and writes nothing, and round-trip counters still see both statements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine import Engine, inline_start
+from engine.config import Settings
+from engine.db import Database
+from engine.models import Event
+from engine.models import Instance as InstanceRow
+from engine.round_trips import count
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "processes"
+LINES = {"lines": [{"qty": 3, "price": 500.0}]}
+
+
+def _rows(db: Database, model: type, instance_id: str | None = None) -> int:
+    with db.read() as s:
+        query = select(func.count()).select_from(model)
+        if instance_id is not None:
+            column = model.id if model is InstanceRow else model.instance_id
+            query = query.where(column == instance_id)
+        return int(s.scalar(query) or 0)
+
+
+def test_a_version_another_process_deployed_meanwhile_is_the_one_started(
+        database: Database) -> None:
+    url = str(database.sql_engine.url)
+    ours = Engine(database, Settings(database_url=url))
+    ours.repository.deploy_directory(FIXTURES)
+    first = ours.runtime.start("auto_steps", None, LINES, wait=5)
+    assert first.version == 1  # and this process now remembers version 1
+    theirs = Engine(database, Settings(database_url=url))  # another process, same database
+    source = (FIXTURES / "auto_steps.bpmn").read_text().replace("Compute total", "Sum up")
+    theirs.repository.deploy({"auto_steps.bpmn": source.encode(),
+                              "discount.dmn": (FIXTURES / "discount.dmn").read_bytes()})
+
+    second = ours.runtime.start("auto_steps", None, LINES, wait=5)
+
+    assert second.version == 2 and second.status == "completed"
+    assert second.variables["net"] == 1425.0
+    assert _rows(database, InstanceRow) == 2  # the refused insert on version 1 left nothing
+
+
+def test_a_driver_error_is_sqlalchemys_and_writes_nothing(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine(database, Settings(database_url=str(database.sql_engine.url)))
+    engine.repository.deploy_directory(FIXTURES)
+    monkeypatch.setattr(inline_start, "new_id", lambda: "0190a8e2-0000-7000-8000-000000000001")
+    engine.runtime.start("auto_steps", None, LINES, wait=5)
+    events = _rows(database, Event, "0190a8e2-0000-7000-8000-000000000001")
+
+    with pytest.raises(IntegrityError):  # the same id again: the primary key refuses it
+        engine.runtime.start("auto_steps", None, LINES, wait=5)
+
+    assert _rows(database, InstanceRow) == 1
+    assert _rows(database, Event, "0190a8e2-0000-7000-8000-000000000001") == events
+
+
+def test_round_trip_counters_see_both_inserts(database: Database) -> None:
+    engine = Engine(database, Settings(database_url=str(database.sql_engine.url)))
+    engine.repository.deploy_directory(FIXTURES)
+    engine.runtime.start("auto_steps", None, LINES, wait=5)  # the version is remembered
+    with count(database.sql_engine) as seen:
+        engine.runtime.start("auto_steps", None, LINES, wait=5)
+    assert (seen.statements, seen.transactions, seen.commits) == (2, 1, 1), seen.sql
+    assert seen.sql[0].startswith("INSERT INTO instances")
+    assert seen.sql[1].startswith("INSERT INTO events")
