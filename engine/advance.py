@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -18,6 +19,7 @@ from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef
 from .models import Event, HumanTask, Incident, Instance, utcnow
+from .prepared_insert import FIXED_KEPT, Fixed
 from .vocabulary import JobKind
 
 # Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
@@ -103,10 +105,17 @@ class Advance:
         now = utcnow()  # the steps were all taken in the run that just ended
         inst_id = self.inst.id
         self.events.extend({"instance_id": inst_id, "type": "step", "element_id": step.element_id,
-                            "actor": None, "data": {"type": step.element_type,
-                                                    "name": step.name}, "created_at": now}
+                            "actor": None, "data": step_data(step.element_type, step.name),
+                            "created_at": now}
                            for step in self.runner.steps)
         self.runner.steps.clear()
+
+
+@lru_cache(maxsize=FIXED_KEPT)
+def step_data(element_type: str, name: str | None) -> Fixed:
+    """A step event's data, one shared value per kind of element and name (converted for
+    the database once, not at every step)."""
+    return Fixed(type=element_type, name=name)
 
 
 def insert_events(session: Session, events: list[dict[str, Any]]) -> None:

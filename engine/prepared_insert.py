@@ -11,7 +11,7 @@ still see them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, TypeVar
 
@@ -29,8 +29,29 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
+from . import sealed_columns
+
 _Row = TypeVar("_Row", bound=DeclarativeBase)
 _NOTHING = object()  # no value seen yet
+
+
+class Fixed(dict[str, Any]):
+    """A value that many rows share and nobody changes once it is made (a step event's data:
+    the element's type and name): each insert converts it once, not once a row.
+
+    Changing it raises ``TypeError``; copy it (``dict(value)``) to change the copy.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> None:
+        raise TypeError("a Fixed value is shared by many rows: change a copy of it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+
+FIXED_KEPT = 4096  # converted Fixed values each insert keeps, at most
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,10 @@ class _Compiled:
     keys: tuple[str, ...]  # in the order of the statement's parameters
     converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, the type's processor)
     positional: bool
+    # Fixed values converted already, by id (the value is kept, so its id is not reused),
+    # and the sealing set-up they were converted under
+    fixed: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    fixed_generation: list[int] = field(default_factory=lambda: [-1])
 
 
 class PreparedInsert:
@@ -72,12 +97,22 @@ class PreparedInsert:
         # time): each distinct object is converted once
         previous: list[Any] = [_NOTHING] * len(compiled.converted)
         converted: list[Any] = [None] * len(compiled.converted)
+        fixed = compiled.fixed
+        if compiled.fixed_generation[0] != sealed_columns.generation or len(fixed) > FIXED_KEPT:
+            fixed.clear()
+            compiled.fixed_generation[0] = sealed_columns.generation
         for row in rows:
             values = [row[k] for k in compiled.keys]
             for n, (i, process) in enumerate(compiled.converted):
                 value = values[i]
                 if value is not previous[n]:
-                    previous[n], converted[n] = value, process(value)
+                    if type(value) is Fixed:
+                        kept = fixed.get(id(value))
+                        if kept is None:
+                            kept = fixed[id(value)] = (value, process(value))
+                        previous[n], converted[n] = value, kept[1]
+                    else:
+                        previous[n], converted[n] = value, process(value)
                 values[i] = converted[n]
             params.append(tuple(values) if compiled.positional  # a list would read as rows
                           else dict(zip(compiled.keys, values, strict=True)))

@@ -31,9 +31,16 @@ from .protect import (
 _PROTECTORS: weakref.WeakKeyDictionary[Dialect, Protector] = weakref.WeakKeyDictionary()
 
 
+# Bumped at each ``install``: a converted value kept for reuse (prepared_insert.Fixed) was
+# converted under the protectors as they were, and is dropped when they change.
+generation = 0
+
+
 def install(engine: Engine, protector: Protector) -> None:
     """Make ``protector`` seal and open the protected columns of this database."""
+    global generation
     _PROTECTORS[engine.dialect] = protector
+    generation += 1
     for name in _SPIFF_LOGGERS:
         logging.getLogger(name).addFilter(_without_task_data)  # adding it twice is a no-op
 

@@ -73,3 +73,38 @@ def test_round_trip_counters_see_both_inserts(database: Database) -> None:
     assert (seen.statements, seen.transactions, seen.commits) == (2, 1, 1), seen.sql
     assert seen.sql[0].startswith("INSERT INTO instances")
     assert seen.sql[1].startswith("INSERT INTO events")
+
+
+def _step_names(engine: Engine, instance_id: str) -> list[str]:
+    return [e.data["name"] for e in engine.history.events_of(instance_id) if e.type == "step"]
+
+
+def test_step_data_is_converted_once_but_under_the_sealing_in_force(
+        database: Database) -> None:
+    """A step event's data is one shared value per element, converted once per insert; when
+    another engine installs other personal-data names on this database, what was converted
+    under the old ones is not reused."""
+    url = str(database.sql_engine.url)
+    masking = Engine(database, Settings(database_url=url, personal_variables="name"))
+    masking.repository.deploy_directory(FIXTURES)
+    first = masking.runtime.start("auto_steps", None, LINES, wait=5)
+    masked = _step_names(masking, first.id)
+    assert "Compute total" not in masked and masked  # "name" is personal here: masked
+
+    plain = Engine(database, Settings(database_url=url))  # default names: "name" is not
+    second = plain.runtime.start("auto_steps", None, LINES, wait=5)
+    assert "Compute total" in _step_names(plain, second.id)
+
+
+def test_a_shared_step_value_cannot_be_changed() -> None:
+    from engine.advance import step_data
+
+    data = step_data("ScriptTask", "Compute total")
+    assert data is step_data("ScriptTask", "Compute total")
+    with pytest.raises(TypeError):
+        data["name"] = "changed"
+    with pytest.raises(TypeError):
+        data.update(name="changed")
+    copy = dict(data)
+    copy["name"] = "changed"  # a copy is an ordinary dict
+    assert data["name"] == "Compute total"
