@@ -89,10 +89,14 @@ def run_bare(spec: Any, subs: dict[str, Any], n: int,
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_bridgeflow(engine: Engine, n: int) -> tuple[float, float]:
+def run_bridgeflow(engine: Engine, n: int,
+                   latencies: list[float] | None = None) -> tuple[float, float]:
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
+        began = time.perf_counter()
         inst = engine.runtime.start("auto_steps", None, VARIABLES, wait=5)
+        if latencies is not None:
+            latencies.append(time.perf_counter() - began)
         assert inst.status == "completed", f"instance {inst.id} is {inst.status}"
         assert inst.variables["net"] == EXPECTED_NET, inst.variables
     return time.perf_counter() - start, time.process_time() - cpu
@@ -122,11 +126,12 @@ def main() -> None:
         run_bridgeflow(engine, WARMUP)
         # Short rounds whose order rotates, so that a burst of load from other work on a
         # shared machine hits every side alike and none always runs first.
+        latencies: list[float] = []  # of each Bridgeflow start
         per_round = ROUND_SIZE
         rounds = max(1, n // per_round)
         sides = {"bare": lambda: run_bare(spec, subs, per_round),
                  "cached": lambda: run_bare(spec, subs, per_round, cached),
-                 "bridge": lambda: run_bridgeflow(engine, per_round)}
+                 "bridge": lambda: run_bridgeflow(engine, per_round, latencies)}
         times: dict[str, list[float]] = {name: [] for name in sides}
         cpu: dict[str, list[float]] = {name: [] for name in sides}
         names = list(sides)
@@ -144,13 +149,16 @@ def main() -> None:
         spent = sum(times[name])
         print(f"{label:36} {total / spent:8.1f} inst/s  {spent / total * 1000:7.3f} ms/inst")
     print(f"rounds: {rounds} of {per_round} per side, order rotating")
+    latencies.sort()
+    print("Bridgeflow per start: p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms".format(
+        *(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+          for q in (0.5, 0.99, 1.0))))
     unfair = sum(times["bare"]) / sum(times["bridge"])
     print(f"ratio Bridgeflow/bare (bare without a cache, as before): {unfair:.3f}")
     fair = [c / g for c, g in zip(times["cached"], times["bridge"], strict=True)]
     quartiles = statistics.quantiles(fair, n=4) if len(fair) > 1 else fair * 3
-    print("fair ratio per round: median {:.3f}, quartiles {:.3f}-{:.3f}, min {:.3f}, "
-          "max {:.3f}".format(statistics.median(fair), quartiles[0], quartiles[2], min(fair),
-                              max(fair)))
+    print(f"fair ratio per round: median {statistics.median(fair):.3f}, quartiles "
+          f"{quartiles[0]:.3f}-{quartiles[2]:.3f}, min {min(fair):.3f}, max {max(fair):.3f}")
     print(f"fair ratio of CPU time (this process's, less swayed by other work's load): "
           f"{sum(cpu['cached']) / sum(cpu['bridge']):.3f}")
     ratio = sum(times["cached"]) / sum(times["bridge"])
