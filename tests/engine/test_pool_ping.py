@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from engine import db as db_module
 from engine.db import Database
@@ -40,9 +40,16 @@ def test_a_connection_in_steady_use_is_not_checked_and_an_idle_one_is(
         database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     checks: list[object] = []
     real_alive = db_module.alive
+    # the check is module-wide: count only this database's connections (a thread an earlier
+    # test left running on another database would otherwise be counted too)
+    ours: set[int] = set()
+    event.listen(database.sql_engine, "connect",
+                 lambda dbapi_connection, _record: ours.add(id(dbapi_connection)))
+    database.sql_engine.dispose()  # its connections are made again, and seen
 
     def counted(connection: object) -> bool:
-        checks.append(connection)
+        if id(connection) in ours:
+            checks.append(connection)
         return real_alive(connection)
 
     monkeypatch.setattr(db_module, "alive", counted)
