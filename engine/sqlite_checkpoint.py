@@ -122,6 +122,12 @@ def _checkpoint(connections: dict[str, sqlite3.Connection],
             connection.execute("PRAGMA synchronous=NORMAL")  # as the writers: same syncs
             connections[path] = connection
         _busy, pages, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if pages < 0:
+            # No log seen: a connection opened while the file was not yet in WAL mode keeps
+            # answering so until it reads. One read lets it find the log, if there is one now.
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            _busy, pages, copied = connection.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(pages), int(copied)
     except sqlite3.Error as exc:
         dropped = connections.pop(path, None)
