@@ -1,9 +1,11 @@
 """Bare SpiffWorkflow with the same advantage Bridgeflow has: scripts compiled once, cached.
 
 SpiffWorkflow's ``TaskDataEnvironment`` hands the source text to ``eval`` / ``exec``, which
-compile it again on every evaluation; Bridgeflow's sandbox caches compiled code. This
-environment does what the library's does, with a compile cache, so a comparison measures the
-engines rather than the missing cache.
+compile it again on every evaluation, and its DMN engine checks every input and rule
+expression with ``PythonScriptEngine.validate`` (``ast.parse``) on every evaluation too;
+Bridgeflow's sandbox and DMN engine compile each expression once. This environment and
+script engine do what the library's do, with those compilations cached, so a comparison
+measures the engines rather than the missing caches.
 """
 
 from __future__ import annotations
@@ -47,6 +49,31 @@ class CachedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         return True
 
 
+class CachedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """``PythonScriptEngine`` whose ``validate`` parses each text once.
+
+    The DMN engine calls ``validate`` to learn whether a rule's text parses as is (else it
+    prefixes a name and tries again): a ``SyntaxError`` is an answer, so it is kept too and
+    raised again for the same text.
+    """
+
+    def __init__(self, environment: Any = None) -> None:
+        super().__init__(environment=environment)
+        self._parsed: dict[str, SyntaxError | None] = {}
+
+    def validate(self, expression: str) -> None:
+        if expression not in self._parsed:
+            try:
+                super().validate(expression)
+            except SyntaxError as exc:
+                self._parsed[expression] = exc
+            else:
+                self._parsed[expression] = None
+        error = self._parsed[expression]
+        if error is not None:
+            raise SyntaxError(*error.args)
+
+
 def cached_script_engine() -> PythonScriptEngine:
-    """A script engine over ``CachedEnvironment``."""
-    return PythonScriptEngine(environment=CachedEnvironment())
+    """A script engine that compiles each script, condition and DMN text once."""
+    return CachedScriptEngine(environment=CachedEnvironment())
