@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite_checkpoint import CHECKPOINTER, Watch
+from .sqlite_writer import ThreadConnections
 
 
 def _migrations_dir() -> Path:
@@ -46,8 +47,10 @@ class Database:
                 ping_when_idle(self.sql_engine)
         self.is_postgres = self.sql_engine.dialect.name == "postgresql"
         self._checkpoints = _watch_sqlite_file(self)
-        self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._write_engine = self.sql_engine.execution_options(bf_write=True)
+        self._thread_connections = (ThreadConnections(self._write_engine)
+                                    if self._checkpoints is not None else None)
+        self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._heads: set[str] | None = None
 
@@ -78,6 +81,40 @@ class Database:
         with self._write_engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def write_driver(self) -> Iterator[DriverWrite]:
+        """SQLite only: one write transaction on a driver connection itself.
+
+        For the hottest write (a start that ran to its end in memory), where SQLAlchemy's
+        ``Connection`` and ``Transaction`` bookkeeping cost more than SQLite's own work.
+        On a database file the connection is the thread's own (``sqlite_writer``: a pool
+        checkout and check-in cost as much as SQLite's ``BEGIN``); otherwise the pool's. The
+        transaction is ``BEGIN IMMEDIATE`` as every writer's, committed when the block ends
+        and rolled back if it raises. Listeners of the engine's ``begin``, ``commit``,
+        ``rollback`` and ``before_cursor_execute`` events (round-trip counting) still hear
+        of it, with no SQLAlchemy connection (``None``); a driver error is raised as
+        SQLAlchemy's.
+        """
+        if self.is_postgres:
+            raise RuntimeError("write_driver is for SQLite; use write_core")
+        engine = self._write_engine
+        if self._thread_connections is None:  # not a plain file: the pool's connection
+            pooled = engine.raw_connection()
+            try:
+                with _driver_transaction(engine, pooled.driver_connection) as write:
+                    yield write
+            finally:
+                pooled.close()
+            return
+        with self._thread_connections.connection() as driver:
+            try:
+                with _driver_transaction(engine, driver) as write:
+                    yield write
+            except BaseException:
+                if not _idle(driver):  # even the rollback failed: the next opens anew
+                    self._thread_connections.discard()
+                raise
+
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from alembic import command
@@ -104,6 +141,8 @@ class Database:
     def dispose(self) -> None:
         if self._checkpoints is not None:
             self._checkpoints.close()
+        if self._thread_connections is not None:
+            self._thread_connections.close_all()
         self.sql_engine.dispose()
 
     @contextmanager
@@ -128,6 +167,83 @@ class Database:
             yield connection
         finally:
             raw.invalidate()  # a LISTENing connection must not go back to the pool
+
+
+class DriverWrite:
+    """A write transaction on SQLite's driver connection (``Database.write_driver``)."""
+
+    def __init__(self, engine: Engine, driver: Any) -> None:
+        self.dialect = engine.dialect
+        self.driver = driver
+        self._statement_listeners = engine.dispatch.before_cursor_execute
+        self._error = engine.dialect.loaded_dbapi.Error
+
+    def execute(self, sql: str, params: list[Any]) -> int:
+        """Run one statement with one row of parameters, or ``executemany`` with several;
+        the rows written. Statement listeners see it first, as with ``exec_driver_sql``."""
+        many = len(params) > 1
+        parameters: Any = params if many else params[0]
+        cursor = self.driver.cursor()
+        try:
+            for listener in self._statement_listeners:
+                listener(None, cursor, sql, parameters, None, many)
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+            return int(cursor.rowcount)
+        except self._error as exc:
+            raise exc_from_driver(sql, parameters, exc, self._error) from exc
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, parameters: Any) -> None:
+        """A statement of the transaction itself (``BEGIN``, ``COMMIT``): not counted."""
+        try:
+            self.driver.execute(sql, parameters)
+        except self._error as exc:
+            raise exc_from_driver(sql, parameters, exc, self._error) from exc
+
+
+@contextmanager
+def _driver_transaction(engine: Engine, driver: Any) -> Iterator[DriverWrite]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` on ``driver``, rolled back if the block raises; the
+    engine's transaction listeners are told (``_tell``)."""
+    write = DriverWrite(engine, driver)
+    write.run("BEGIN IMMEDIATE", ())
+    _tell(engine.dispatch.begin)
+    try:
+        yield write
+        write.run("COMMIT", ())
+    except BaseException:
+        if not _idle(driver):
+            driver.rollback()
+        _tell(engine.dispatch.rollback)
+        raise
+    _tell(engine.dispatch.commit)
+
+
+def _idle(driver: Any) -> bool:
+    """Whether the driver connection is usable and outside any transaction."""
+    try:
+        return not driver.in_transaction
+    except Exception:  # noqa: BLE001 - closed or broken: not usable
+        return False
+
+
+def exc_from_driver(sql: str, parameters: Any, error: Exception,
+                    dbapi_error: type[Exception]) -> exc.StatementError:
+    """The SQLAlchemy exception (``IntegrityError``, ``OperationalError`` …) that
+    ``exec_driver_sql`` would raise for this driver error."""
+    return exc.DBAPIError.instance(sql, parameters, error, dbapi_error)
+
+
+def _tell(listeners: Any) -> None:
+    """Call a transaction event's listeners for a driver transaction, except the one that
+    issues SQLite's own ``BEGIN`` (the driver transaction issued it already)."""
+    for listener in listeners:
+        if not getattr(listener, "bf_issues_begin", False):
+            listener(None)
 
 
 def _watch_sqlite_file(database: Database) -> Watch | None:
@@ -231,5 +347,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # than an empty transaction's own work; statement counters count the ``begin`` event
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    _on_begin.bf_issues_begin = True  # type: ignore[attr-defined]  # skipped by write_driver
 
-__all__ = ["Database", "Session", "make_engine"]
+
+__all__ = ["Database", "DriverWrite", "Session", "make_engine"]

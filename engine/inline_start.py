@@ -64,9 +64,9 @@ class InlineStart(AdvanceDriver):
         if completed and not (adv.incidents or adv.thrown or adv.new_jobs or runner.signals):
             # the common case of an automatic process: two plain inserts, no ORM session
             adv.event("instance_completed")
-            with self.db.write_core() as connection:
-                written = _INSERT_INSTANCE.execute(connection, [values])
-                if written is None or written.rowcount != 1:  # rolled back: nothing written
+            with (self.db.write_core() if self.db.is_postgres
+                  else self.db.write_driver()) as connection:
+                if _INSERT_INSTANCE.execute(connection, [values]) != 1:  # rolled back
                     raise StaleStateError(f"a newer version of {definition.key} was deployed")
                 _INSERT_EVENTS.execute(connection, adv.events)
             return written_row(Instance, values), None

@@ -4,8 +4,8 @@ A Core ``table.insert()`` looks its compiled form up in a cache and builds an ex
 context for it on every call; on a start that runs to its end in memory that was more than
 the SQL itself. These statements convert every value with the columns' own types (sealing,
 masking, JSON, dates), exactly as Core would, then hand the rows to the driver (on SQLite
-its own cursor, elsewhere ``exec_driver_sql``); statement listeners (round-trip counting)
-still see them.
+in a ``Database.write_driver`` transaction, elsewhere ``exec_driver_sql``); statement
+listeners (round-trip counting) still see them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    CursorResult,
     Table,
     bindparam,
     cast,
@@ -26,10 +25,10 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 from . import sealed_columns
+from .db import DriverWrite
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)
 _NOTHING = object()  # no value seen yet
@@ -86,11 +85,12 @@ class PreparedInsert:
         self._compiled: dict[Dialect, _Compiled] = {}
         self._lock = Lock()
 
-    def execute(self, connection: Connection,
-                rows: Sequence[Mapping[str, Any]]) -> Written | CursorResult[Any] | None:
-        """Insert ``rows`` (one statement; several rows go as one ``executemany``)."""
+    def execute(self, connection: Connection | DriverWrite,
+                rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert ``rows`` (one statement; several rows go as one ``executemany``); the rows
+        written (0 when a ``where`` condition did not hold)."""
         if not rows:
-            return None
+            return 0
         compiled = self._for(connection.dialect)
         params: list[Any] = []
         # the rows of one call often share a value object (the events of a run share their
@@ -116,10 +116,11 @@ class PreparedInsert:
                 values[i] = converted[n]
             params.append(tuple(values) if compiled.positional  # a list would read as rows
                           else dict(zip(compiled.keys, values, strict=True)))
-        if connection.dialect.name == "sqlite":
-            return _on_the_driver(connection, compiled.sql, params)
-        return connection.exec_driver_sql(compiled.sql,
-                                          params[0] if len(params) == 1 else params)
+        if isinstance(connection, DriverWrite):
+            return connection.execute(compiled.sql, params)
+        return int(connection.exec_driver_sql(compiled.sql,
+                                              params[0] if len(params) == 1 else params
+                                              ).rowcount)
 
     def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect)
@@ -151,42 +152,6 @@ class PreparedInsert:
                       for k in keys]
         converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         return _Compiled(str(compiled), keys, converted, compiled.positional)
-
-
-@dataclass(frozen=True)
-class Written:
-    """What an insert that went straight to the driver reports: the rows it wrote."""
-
-    rowcount: int
-
-
-def _on_the_driver(connection: Connection, sql: str, params: list[Any]) -> Written:
-    """Run the insert on SQLite's own cursor, in ``connection``'s transaction.
-
-    ``exec_driver_sql`` builds an execution context and a result for every statement, which
-    cost more than SQLite's own work on a start's two inserts. SQLite has no server whose
-    loss SQLAlchemy would need to see, so only what callers rely on is kept: statement
-    listeners (round-trip counting) still see the statement, and a driver error is raised
-    as SQLAlchemy's (``IntegrityError`` …), as from ``exec_driver_sql``.
-    """
-    dbapi_connection = connection.connection
-    cursor = dbapi_connection.cursor()
-    many = len(params) > 1
-    parameters: Any = params if many else params[0]
-    try:
-        if connection.dispatch.before_cursor_execute:
-            for listener in connection.dispatch.before_cursor_execute:
-                listener(connection, cursor, sql, parameters, None, many)
-        if many:
-            cursor.executemany(sql, parameters)
-        else:
-            cursor.execute(sql, parameters)
-        return Written(cursor.rowcount)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, parameters, exc,
-                                  connection.dialect.loaded_dbapi.Error) from exc
-    finally:
-        cursor.close()
 
 
 def written_row(model: type[_Row], values: Mapping[str, Any]) -> _Row:
