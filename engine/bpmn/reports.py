@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
+    """One element an instance ran (shared: every run of the element records this value)."""
+
     element_id: str
     element_type: str
     name: str | None

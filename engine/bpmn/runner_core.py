@@ -122,20 +122,20 @@ class RunnerCore:
             self._before[task.id] = dict(task.data)
 
     def _record(self, task: Any) -> None:
-        if isinstance(task.task_spec, LoopTask):
+        spec = task.task_spec
+        if isinstance(spec, LoopTask):
             listeners.drop_task_view(task)
         self._record_scope(task)
-        spec = task.task_spec
-        bpmn_id = getattr(spec, "bpmn_id", None)
-        if bpmn_id and bpmn_id.endswith(dialects.TAKEN):  # a flow's take listeners ran
-            self.steps.append(Step(bpmn_id.removesuffix(dialects.TAKEN), "SequenceFlow", None))
-        elif bpmn_id:
-            self.steps.append(Step(bpmn_id, element_type(spec), getattr(spec, "bpmn_name", None)))
-        if type(spec).__name__ in _THROWS and isinstance(
-                definition := getattr(spec, "event_definition", None), SignalEventDefinition):
-            # every throw is broadcast, also when this instance caught it itself
-            self.signals.append(ThrownSignal(definition.name, bpmn_id or ""))
-        if bpmn_id and self._conditional and not self.wf.is_completed():
+        recorded = spec.__dict__.get(_RECORDED)
+        if recorded is None:  # worked out once per element, then shared by every instance
+            recorded = _what_is_recorded(spec)
+            setattr(spec, _RECORDED, recorded)
+        step, signal = recorded
+        if step is not None:
+            self.steps.append(step)
+        if signal is not None:  # every throw is broadcast, also when this instance caught it
+            self.signals.append(ThrownSignal(signal, step.element_id if step else ""))
+        if step is not None and self._conditional and not self.wf.is_completed():
             catching.check_conditions(self.wf, task)
 
     def _record_scope(self, task: Any) -> None:
@@ -190,6 +190,25 @@ class RunnerCore:
 
 _THROWS = {"IntermediateThrowEvent", "EndEvent"}
 _CONCURRENT = {"ParallelGateway", "InclusiveGateway", "BoundaryEventSplit"}
+
+
+_RECORDED = "bf_recorded"  # (the step an element's run records, the signal it throws)
+
+
+def _what_is_recorded(spec: Any) -> tuple[Step | None, str | None]:
+    """The step a run of ``spec`` records (None for the engine's own structural tasks) and
+    the name of the signal it throws, if any."""
+    bpmn_id = getattr(spec, "bpmn_id", None)
+    step = None
+    if bpmn_id and bpmn_id.endswith(dialects.TAKEN):  # a flow's take listeners ran
+        step = Step(bpmn_id.removesuffix(dialects.TAKEN), "SequenceFlow", None)
+    elif bpmn_id:
+        step = Step(bpmn_id, element_type(spec), getattr(spec, "bpmn_name", None))
+    signal = None
+    if type(spec).__name__ in _THROWS and isinstance(
+            definition := getattr(spec, "event_definition", None), SignalEventDefinition):
+        signal = definition.name
+    return step, signal
 
 
 def element_type(spec: Any) -> str:

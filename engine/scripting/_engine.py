@@ -27,6 +27,7 @@ CACHE_SIZE = 4096
 MAX_CALL_DEPTH = 100
 _FILENAME = "<bpmn script>"
 _SCALARS = frozenset({bool, int, float, str, type(None), Decimal, date, datetime, timedelta})
+_ABSENT = object()  # a name the variables given to a script did not have
 _EXCEPTIONS = (Exception, ValueError, KeyError, TypeError, ZeroDivisionError, IndexError)
 _SAFE_BUILTINS = (
     abs, all, any, bool, dict, divmod, enumerate, filter, float, int, len, list, map, max, min,
@@ -236,14 +237,18 @@ class Sandbox:
         """Pick the variables to hand back: no builtins, functions or oversized new values."""
         variables: dict[str, Any] = {}
         for name, value in namespace.items():
-            unchanged = name in given and given[name] is value
-            if name == "__builtins__" or (name.startswith("_") and name not in given):
+            if name == "__builtins__":
                 continue
-            if not unchanged:
-                if callable(value) or isinstance(value, Iterator):
-                    continue  # code, not data: like exec() in SpiffWorkflow, drop it
-                if type(value) not in _SCALARS:
-                    self._limits.refuse_heavy(value, f"keeping variable '{name}'")
+            before = given.get(name, _ABSENT)
+            if before is value:  # a variable the script did not change: kept as it was
+                variables[name] = value
+                continue
+            if before is _ABSENT and name.startswith("_"):
+                continue
+            if callable(value) or isinstance(value, Iterator):
+                continue  # code, not data: like exec() in SpiffWorkflow, drop it
+            if type(value) not in _SCALARS:
+                self._limits.refuse_heavy(value, f"keeping variable '{name}'")
             variables[name] = value
         return variables
 
