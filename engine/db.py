@@ -48,7 +48,7 @@ class Database:
         self.is_postgres = self.sql_engine.dialect.name == "postgresql"
         self._checkpoints = _watch_sqlite_file(self)
         self._write_engine = self.sql_engine.execution_options(bf_write=True)
-        self._thread_connections = (ThreadConnections(self._write_engine)
+        self._thread_connections = (ThreadConnections(self.sql_engine)
                                     if self._checkpoints is not None else None)
         self._reader = sessionmaker(self.sql_engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -97,7 +97,7 @@ class Database:
         """
         if self.is_postgres:
             raise RuntimeError("write_driver is for SQLite; use write_core")
-        engine = self._write_engine
+        engine = self.sql_engine  # its own listeners: an option engine would join them anew
         if self._thread_connections is None:  # not a plain file: the pool's connection
             pooled = engine.raw_connection()
             try:
