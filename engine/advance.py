@@ -78,8 +78,8 @@ class Advance:
               **data: Any) -> None:
         """Add an audit event about this instance."""
         self.events.append({"instance_id": self.inst.id, "type": type_,
-                            "element_id": element_id, "actor": actor, "data": data,
-                            "created_at": utcnow()})
+                            "element_id": element_id, "actor": actor,
+                            "data": data or NO_DATA, "created_at": utcnow()})
 
     def incident(self, element_id: str | None, task_id: str | None, error_type: str,
                  message: str, details: dict[str, Any]) -> None:
@@ -109,6 +109,9 @@ class Advance:
                             "created_at": now}
                            for step in self.runner.steps)
         self.runner.steps.clear()
+
+
+NO_DATA = Fixed()  # an event that carries no data: one shared value, converted once
 
 
 @lru_cache(maxsize=FIXED_KEPT)

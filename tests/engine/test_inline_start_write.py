@@ -108,3 +108,18 @@ def test_a_shared_step_value_cannot_be_changed() -> None:
     copy = dict(data)
     copy["name"] = "changed"  # a copy is an ordinary dict
     assert data["name"] == "Compute total"
+
+
+def test_an_event_without_data_shares_one_value_and_reads_back_as_an_empty_object(
+        database: Database) -> None:
+    from engine.advance import NO_DATA
+
+    with pytest.raises(TypeError):
+        NO_DATA["x"] = 1  # shared by every such event: nobody may change it
+    engine = Engine(database, Settings(database_url=str(database.sql_engine.url)))
+    engine.repository.deploy_directory(FIXTURES)
+    inst = engine.runtime.start("auto_steps", None, LINES, wait=5)
+    completed = [e for e in engine.history.events_of(inst.id) if e.type == "instance_completed"]
+    assert len(completed) == 1 and completed[0].data == {}
+    completed[0].data["note"] = "a reader's own copy"  # what was read is the reader's to change
+    assert NO_DATA == {}
