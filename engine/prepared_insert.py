@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from threading import Lock
 from typing import Any, TypeVar
 
@@ -59,6 +60,7 @@ class _Compiled:
     keys: tuple[str, ...]  # in the order of the statement's parameters
     converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, the type's processor)
     positional: bool
+    values_of: Callable[[Mapping[str, Any]], list[Any]]  # a row's values in ``keys`` order
     # Fixed values converted already, by id (the value is kept, so its id is not reused),
     # and the sealing set-up they were converted under
     fixed: dict[int, tuple[Any, Any]] = field(default_factory=dict)
@@ -101,9 +103,10 @@ class PreparedInsert:
         if compiled.fixed_generation[0] != sealed_columns.generation or len(fixed) > FIXED_KEPT:
             fixed.clear()
             compiled.fixed_generation[0] = sealed_columns.generation
+        values_of, converting = compiled.values_of, tuple(enumerate(compiled.converted))
         for row in rows:
-            values = [row[k] for k in compiled.keys]
-            for n, (i, process) in enumerate(compiled.converted):
+            values = values_of(row)
+            for n, (i, process) in converting:
                 value = values[i]
                 if value is not previous[n]:
                     if type(value) is Fixed:
@@ -151,7 +154,16 @@ class PreparedInsert:
         processors = [compiled.binds[k].type.dialect_impl(dialect).bind_processor(dialect)
                       for k in keys]
         converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
-        return _Compiled(str(compiled), keys, converted, compiled.positional)
+        return _Compiled(str(compiled), keys, converted, compiled.positional, _getter(keys))
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """A row's values in ``keys`` order, as a list (one C-level lookup of them all)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: [row[key]]
+    pick = itemgetter(*keys)
+    return lambda row: list(pick(row))
 
 
 def written_row(model: type[_Row], values: Mapping[str, Any]) -> _Row:
