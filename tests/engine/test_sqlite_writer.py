@@ -159,6 +159,7 @@ def test_threads_writing_at_once_all_land(started: tuple[Database, Engine, Path]
     db.dispose()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is not available here")
 def test_a_forked_child_neither_uses_nor_closes_the_parents_connection(
         started: tuple[Database, Engine, Path]) -> None:
     db, engine, path = started
