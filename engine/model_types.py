@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -58,9 +58,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         def process(value: Any) -> Any:
             if type(value) is datetime:
-                if value.tzinfo is not None:
-                    value = value.astimezone(UTC).replace(tzinfo=None)
-                return value.isoformat(" ", "microseconds")
+                utc = cast(datetime, self.process_bind_param(value, dialect))  # not None
+                return utc.isoformat(" ", "microseconds")
             return general(value)
 
         return process

@@ -50,6 +50,29 @@ def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
     return check()
 
 
+def _starts_in_threads(engine: Engine, threads: int, each: int,
+                       together: bool) -> list[BaseException]:
+    """Start ``each`` instances in each of ``threads`` new threads, all at once or one
+    thread after the other; what any of them raised."""
+    errors: list[BaseException] = []
+
+    def start_some() -> None:
+        try:
+            for _ in range(each):
+                engine.runtime.start("auto_steps", None, LINES, wait=5)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            errors.append(exc)
+
+    workers = [threading.Thread(target=start_some) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+        if not together:
+            worker.join()
+    for worker in workers:
+        worker.join()
+    return errors
+
+
 @pytest.fixture()
 def started(tmp_path: Path) -> tuple[Database, Engine, Path]:
     """A database with one start written; the checkpoint thread, which opens the file
@@ -98,18 +121,9 @@ def test_threads_that_end_let_their_connections_go(
         started: tuple[Database, Engine, Path]) -> None:
     db, engine, path = started
     before = _files_open_on(path)
-    errors: list[BaseException] = []
 
-    def start_one() -> None:
-        try:
-            engine.runtime.start("auto_steps", None, LINES, wait=5)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    for _ in range(10):  # one after the other, as a server's short-lived threads would
-        worker = threading.Thread(target=start_one)
-        worker.start()
-        worker.join()
+    # one after the other, as a server's short-lived threads would
+    errors = _starts_in_threads(engine, threads=10, each=1, together=False)
 
     assert not errors
     # each thread's connection went with it; at most the pool opened one to replace the
@@ -139,20 +153,8 @@ def test_a_failed_write_leaves_no_transaction_open_on_the_thread(
 
 def test_threads_writing_at_once_all_land(started: tuple[Database, Engine, Path]) -> None:
     db, engine, _path = started
-    errors: list[BaseException] = []
 
-    def start_some() -> None:
-        try:
-            for _ in range(15):
-                engine.runtime.start("auto_steps", None, LINES, wait=5)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    workers = [threading.Thread(target=start_some) for _ in range(4)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    errors = _starts_in_threads(engine, threads=4, each=15, together=True)
 
     assert not errors
     assert _instances(db) == 1 + 4 * 15
