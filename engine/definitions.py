@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,10 @@ _NEWEST_VERSION = text("SELECT max(version) FROM definitions "
                        "WHERE key = :key AND kind = 'process'")
 
 
+_EXTRA_FILES = select(Definition.extra_files).where(
+    Definition.id == bindparam("definition_id"))
+
+
 def newest_version_is(key: ColumnElement[str], version: ColumnElement[int],
                       ) -> ColumnElement[bool]:
     """A condition for a guarded write: ``version`` is still the newest of process ``key``
@@ -100,6 +104,7 @@ class Definitions:
         self._latest_decision: dict[str, tuple[float, str]] = {}
         self._latest_process: dict[str, DefinitionRef] = {}
         self._start_forms: dict[str, dict[str, Any] | None] = {}
+        self._task_forms: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- deploying ----------------------------------------------------------------------
@@ -370,6 +375,31 @@ class Definitions:
             form = stored.get(name) if isinstance(name, str) else None
             self._start_forms[definition_id] = form if isinstance(form, dict) else None
         return self._start_forms[definition_id]
+
+    def task_forms(self, db: Session | Connection | None,
+                   definition_id: str) -> dict[str, Any]:
+        """The forms deployed with a process version, by file name (its user tasks'
+        ``formKey``s); read once per version (in ``db``, or a read of its own when None).
+
+        A stored version never changes, so they are kept (for the 256 versions used last);
+        the caller gets the cached value and must copy a form before changing it."""
+        with self._lock:
+            forms = self._task_forms.get(definition_id)
+            if forms is not None:
+                self._task_forms.move_to_end(definition_id)
+                return forms
+        if db is None:
+            with self.db.read() as own:
+                return self.task_forms(own, definition_id)
+        connection = db.connection() if isinstance(db, Session) else db
+        stored = connection.execute(_EXTRA_FILES, {"definition_id": definition_id}).scalar()
+        forms = {name: form for name, form in (stored or {}).items()
+                 if name not in ("tests", START_FORM)}
+        with self._lock:
+            self._task_forms[definition_id] = forms
+            while len(self._task_forms) > 256:
+                self._task_forms.popitem(last=False)
+        return forms
 
     def spec_for(self, definition_id: str) -> tuple[Any, dict[str, Any]]:
         """Return the parsed spec of a process version, from cache when possible."""

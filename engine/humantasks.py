@@ -5,27 +5,31 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from .advance import Advance
+from .advance import HUMAN_TASKS, Advance
 from .bpmn import dialects
 from .bpmn.reports import HumanTaskInfo
 from .bpmn.serializer import to_json_value
+from .db import DriverWrite
 from .definitions import Definitions
 from .forms import form_from_fields, typed
-from .models import Definition, HumanTask, utcnow
+from .models import HumanTask, TaskCandidate, candidates, new_id, utcnow
+from .prepared_insert import PreparedInsert
 from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
-from .users import close_candidates
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
 # built once: every advance of an instance that had user tasks runs them
-_TASKS_OF = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"))
-_FORMS_OF = select(Definition.extra_files).where(Definition.id == bindparam("definition_id"))
+_TASKS_OF = select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.element_id,
+                   HumanTask.status).where(HumanTask.instance_id == bindparam("instance_id"))
+_CANCEL = update(HumanTask).where(HumanTask.id.in_(bindparam("ids", expanding=True))).values(
+    status=TaskStatus.CANCELLED, completed_at=bindparam("now"))
+TASK_CANDIDATES = cast(Table, TaskCandidate.__table__)
 
 
 def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
@@ -36,54 +40,87 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
     moved the token back to (``adv.reopened``) get a fresh row beside their finished one.
     """
     inst = adv.inst
-    instance_id = inst.id
     waiting = [] if adv.runner.completed else adv.runner.human_tasks()
-    rows = [] if new else list(session.scalars(_TASKS_OF, {"instance_id": instance_id}))
+    if not new:
+        session.flush()  # a task row changed in this session (a completion) reads as changed
+    rows = [] if new else session.connection().execute(_TASKS_OF,
+                                                        {"instance_id": inst.id}).all()
     known = {r.spiff_task_id for r in rows
              if r.spiff_task_id not in adv.reopened or r.status in OPEN_TASK_STATUSES}
     current = {t.task_id for t in waiting}
     now = utcnow()
-    for row in rows:
-        if row.status in OPEN_TASK_STATUSES and row.spiff_task_id not in current:
-            row.status = TaskStatus.CANCELLED
-            row.completed_at = now
-            adv.event("task_cancelled", row.element_id, task_id=row.id)
-    close_candidates(session, [r.id for r in rows if r.status not in OPEN_TASK_STATUSES])
+    gone = [r for r in rows if r.status in OPEN_TASK_STATUSES and r.spiff_task_id not in current]
+    if gone:  # their candidate rows close by a trigger
+        session.connection().execute(_CANCEL, {"ids": [r.id for r in gone], "now": now})
+        for old in gone:
+            adv.event("task_cancelled", old.element_id, task_id=old.id)
     by_id = {t.task_id: t for t in waiting}
-    for row in rows:  # an administrator retried the incident of a failing assignment
-        info = by_id.get(row.spiff_task_id)
-        if info is not None and row.spiff_task_id in adv.reassign \
-                and row.status in OPEN_TASK_STATUSES:
+    for found in rows:  # an administrator retried the incident of a failing assignment
+        info = by_id.get(found.spiff_task_id)
+        if info is not None and found.spiff_task_id in adv.reassign \
+                and found.status in OPEN_TASK_STATUSES:
+            row = session.get_one(HumanTask, found.id)
             groups, row.assignee = _assignment(info, adv, sandbox)
             row.set_candidates(groups, list(row.candidate_users or []))
             adv.event("task_reassigned", row.element_id, task_id=row.id,
                       candidate_groups=row.candidate_groups, assignee=row.assignee)
-    forms: dict[str, Any] | None = None
+    created = new_tasks(adv, [t for t in waiting if t.task_id not in known], definitions,
+                        sandbox, session, now)
+    if created:
+        session.flush()  # rows the tasks refer to go first (a called instance's, say)
+        insert_tasks(session.connection(), created)
+
+
+def new_tasks(adv: Advance, waiting: list[HumanTaskInfo], definitions: Definitions,
+              sandbox: Sandbox, db: Session | Connection | None,
+              now: datetime) -> list[dict[str, Any]]:
+    """The ``human_tasks`` rows of the user tasks in ``waiting`` (each one's candidates
+    under ``CANDIDATES``), with a ``task_created`` event for each; ``insert_tasks`` writes
+    them. A failing assignment expression opens an incident on ``adv`` (``_assignment``).
+
+    ``db``: where the forms are read the first time a version needs them (None: a read of
+    its own).
+    """
+    inst = adv.inst
+    created = []
     for info in waiting:
-        if info.task_id in known:
-            continue
         ext = info.extensions
-        if forms is None:
-            # only the forms: the whole row would bring the source and the spec along
-            forms = dict(session.scalar(_FORMS_OF, {"definition_id": inst.definition_id})
-                         or {})
+        forms = definitions.task_forms(db, inst.definition_id) if ext.get("form_file") else {}
         groups, assignee = _assignment(info, adv, sandbox)
-        row = HumanTask(
-            instance_id=instance_id, spiff_task_id=info.task_id, element_id=info.element_id,
-            name=info.name or info.element_id, process_key=inst.process_key,
-            business_key=inst.business_key, assignee=assignee,
-            form=_with_defaults(_form(ext, forms), info.data, sandbox, info.element_id),
-            priority=_priority(_evaluated(ext.get("priority"), info.data, sandbox,
-                                          info.element_id)),
-            due_at=_due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
-            status=TaskStatus.READY, created_at=now)
-        row.set_candidates(groups, list(ext.get("candidate_users") or []))
-        if row.assignee:
-            row.status, row.claimed_at = TaskStatus.CLAIMED, now
-        session.add(row)
-        session.flush()
-        adv.event("task_created", info.element_id, task_id=row.id,
-                  candidate_groups=row.candidate_groups)
+        users = list(ext.get("candidate_users") or [])
+        task_id = new_id()
+        created.append({
+            "id": task_id, "instance_id": inst.id, "spiff_task_id": info.task_id,
+            "element_id": info.element_id, "name": info.name or info.element_id,
+            "process_key": inst.process_key, "business_key": inst.business_key,
+            "candidate_groups": groups, "candidate_users": users, "assignee": assignee,
+            "form": _with_defaults(_form(ext, forms), info.data, sandbox, info.element_id),
+            "status": TaskStatus.CLAIMED if assignee else TaskStatus.READY,
+            "priority": _priority(_evaluated(ext.get("priority"), info.data, sandbox,
+                                             info.element_id)),
+            "due_at": _due(ext.get("due_date"), info.data, sandbox, info.element_id, now),
+            "created_at": now, "claimed_at": now if assignee else None,
+            "completed_at": None, "completed_by": None, "completion_data": None,
+            CANDIDATES: [{"task_id": task_id, "kind": kind, "name": name, "is_open": True}
+                         for kind, name in candidates(groups, users)]})
+        adv.event("task_created", info.element_id, task_id=task_id, candidate_groups=groups)
+    return created
+
+
+def insert_tasks(connection: Connection | DriverWrite, rows: list[dict[str, Any]]) -> None:
+    """Write ``new_tasks``' rows: the tasks, then their candidates (whose copies of the
+    task's keys a trigger fills in from the task row)."""
+    if rows:
+        _INSERT_TASKS.execute(connection, rows)
+        _INSERT_CANDIDATES.execute(connection, [c for row in rows for c in row[CANDIDATES]])
+
+
+CANDIDATES = "candidates"  # where a new task's row from ``new_tasks`` keeps its candidates'
+_INSERT_TASKS = PreparedInsert(HUMAN_TASKS, (
+    "id", "instance_id", "spiff_task_id", "element_id", "name", "process_key", "business_key",
+    "candidate_groups", "candidate_users", "assignee", "form", "status", "priority", "due_at",
+    "created_at", "claimed_at", "completed_at", "completed_by", "completion_data"))
+_INSERT_CANDIDATES = PreparedInsert(TASK_CANDIDATES, ("task_id", "kind", "name", "is_open"))
 
 
 def _assignment(info: HumanTaskInfo, adv: Advance,
@@ -91,7 +128,7 @@ def _assignment(info: HumanTaskInfo, adv: Advance,
     """Candidate groups and assignee of a user task. A failing ``${…}`` in either is an
     incident on the task, naming the expression and the error (the task waits unassigned)."""
     def value_of(attribute: str, raw: Any) -> Any:
-        if not isinstance(raw, str) or not raw.strip().startswith(("${", "#{")):
+        if not is_expression(raw):
             return raw
         try:
             return sandbox.evaluate(dialects.juel_to_python(raw), info.data,
@@ -117,9 +154,20 @@ def _assignment(info: HumanTaskInfo, adv: Advance,
     return list(dict.fromkeys(groups)), str(assignee) if assignee else None
 
 
+def assignment_values(info: HumanTaskInfo) -> list[Any]:
+    """What a user task's assignment is made of: its candidate groups and its assignee."""
+    ext = info.extensions
+    return [*(ext.get("candidate_groups") or ()), ext.get("assignee")]
+
+
+def is_expression(raw: Any) -> bool:
+    """Is ``raw`` a ``${…}`` (or ``#{…}``) expression, evaluated over the task's data?"""
+    return isinstance(raw, str) and raw.strip().startswith(("${", "#{"))
+
+
 def _evaluated(raw: Any, data: dict[str, Any], sandbox: Sandbox, element_id: str) -> Any:
     """The value of a ``${…}`` expression over the task's data; other values as they are."""
-    if not isinstance(raw, str) or not raw.strip().startswith(("${", "#{")):
+    if not is_expression(raw):
         return raw
     try:
         return sandbox.evaluate(dialects.juel_to_python(raw), data, element_id=element_id)

@@ -16,6 +16,7 @@ from .bpmn.runtime import WorkflowRunner
 from .definitions import DefinitionRef, newest_version_is
 from .drive import AdvanceDriver
 from .errors import StaleStateError
+from .humantasks import assignment_values, insert_tasks, is_expression, new_tasks
 from .models import Instance, new_id, utcnow
 from .prepared_insert import PreparedInsert, written_row
 from .vocabulary import InstanceStatus, JobKind
@@ -64,11 +65,13 @@ class InlineStart(AdvanceDriver):
         if completed and not (adv.incidents or adv.thrown or adv.new_jobs or runner.signals):
             # the common case of an automatic process: two plain inserts, no ORM session
             adv.event("instance_completed")
-            with (self.db.write_core() if self.db.is_postgres
-                  else self.db.write_driver()) as connection:
-                if _INSERT_INSTANCE.execute(connection, [values]) != 1:  # rolled back
-                    raise StaleStateError(f"a newer version of {definition.key} was deployed")
-                _INSERT_EVENTS.execute(connection, adv.events)
+            self._insert(definition, values, [], adv.events)
+            return written_row(Instance, values), None
+        if not completed and _only_user_tasks_wait(adv):
+            # the common case of a process that waits for people: the tasks' rows besides
+            tasks = new_tasks(adv, runner.human_tasks(), self.definitions,
+                              self.script_engine.sandbox, None, now)
+            self._insert(definition, values, tasks, adv.events)
             return written_row(Instance, values), None
         with self.db.write() as session:
             if not self.definitions.is_latest(session, definition):
@@ -81,6 +84,32 @@ class InlineStart(AdvanceDriver):
             if adv.incidents and not completed:  # a user task's assignment failed in _write
                 values["status"] = InstanceStatus.INCIDENT
         return Instance(**values), job.id if job is not None else None
+
+
+    def _insert(self, definition: DefinitionRef, instance: dict[str, Any],
+                tasks: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """Write a new instance with plain inserts, no ORM session: its row (if its version
+        is still the newest, else ``StaleStateError``), its user tasks' rows, its events."""
+        with (self.db.write_core() if self.db.is_postgres
+              else self.db.write_driver()) as connection:
+            if _INSERT_INSTANCE.execute(connection, [instance]) != 1:  # rolled back
+                raise StaleStateError(f"a newer version of {definition.key} was deployed")
+            insert_tasks(connection, tasks)
+            _INSERT_EVENTS.execute(connection, events)
+
+
+def _only_user_tasks_wait(adv: Advance) -> bool:
+    """The run stopped where only user tasks wait, with nothing else to write: no message,
+    signal, timer, external task or called instance, no job, no incident, and no
+    assignment expression, whose failure would open one."""
+    runner = adv.runner
+    if (adv.incidents or adv.thrown or adv.new_jobs or adv.calls_pending or adv.called
+            or adv.external_parked or runner.signals or runner.calls_processes
+            or runner.waiting_messages() or runner.waiting_signals()
+            or runner.waiting_timers()):
+        return False
+    return not any(is_expression(value) for task in runner.human_tasks()
+                   for value in assignment_values(task))
 
 
 # The two inserts of a start that ran to its end (the columns ``start_inline`` gives); the

@@ -166,9 +166,14 @@ class HumanTask(Base):
     def set_candidates(self, groups: list[str], users: list[str]) -> None:
         """Offer the task to these groups and users (the JSON columns and the rows agree)."""
         self.candidate_groups, self.candidate_users = list(groups), list(users)
-        wanted = [(CandidateKind.GROUP, g) for g in dict.fromkeys(groups)] + \
-                 [(CandidateKind.USER, u) for u in dict.fromkeys(users)]
-        self.candidates = [TaskCandidate(kind=kind, name=name) for kind, name in wanted]
+        self.candidates = [TaskCandidate(kind=kind, name=name)
+                           for kind, name in candidates(groups, users)]
+
+
+def candidates(groups: list[str], users: list[str]) -> list[tuple[CandidateKind, str]]:
+    """The ``(kind, name)`` of each group and user a task is offered to, each once."""
+    return [(CandidateKind.GROUP, g) for g in dict.fromkeys(groups)] + \
+           [(CandidateKind.USER, u) for u in dict.fromkeys(users)]
 
 
 class TaskCandidate(Base):

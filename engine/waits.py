@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from . import jobs, messages
@@ -19,8 +19,8 @@ from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
 # built once: every instance that ends runs it
-_OTHER_JOBS = select(Job).where(Job.instance_id == bindparam("instance_id"),
-                                Job.id != bindparam("job_id"))
+_DROP_OTHER_JOBS = delete(Job).where(Job.instance_id == bindparam("instance_id"),
+                                     Job.id != bindparam("job_id"))
 
 
 def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv: Advance,
@@ -67,8 +67,9 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
                                                      "element_id": timer.element_id},
                          timer.due_at)
     if completed:
-        for job in session.scalars(_OTHER_JOBS, {"instance_id": inst.id, "job_id": job_id}):
-            session.delete(job)
+        session.flush()  # the timer rows deleted above go first (else the ORM finds them gone)
+        session.connection().execute(_DROP_OTHER_JOBS, {"instance_id": inst.id,
+                                                        "job_id": job_id})
 
 def route_thrown(session: Session, definitions: Definitions, adv: Advance,
                  message: ThrownMessage) -> None:

@@ -38,8 +38,9 @@ BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-# a write that names its row by a key of its own (a job's id, an instance's id)
-OWN_ROW = re.compile(r"WHERE (jobs\.id|instances\.id|jobs\.id IN)\b")
+# a write that names its row by a key of its own (a job's id, an instance's id, the ended
+# instance's own jobs by the indexed instance_id)
+OWN_ROW = re.compile(r"WHERE (jobs\.id|instances\.id|jobs\.id IN|jobs\.instance_id = )")
 
 
 @pytest.mark.parametrize("database_url", DATABASES, indirect=True)
