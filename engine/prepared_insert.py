@@ -166,8 +166,9 @@ def _getter(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
     return lambda row: list(pick(row))
 
 
-def written_row(model: type[_Row], values: Mapping[str, Any]) -> _Row:
-    """The ORM object of a row just written by a Core insert, to return to a caller.
+def written_row(model: type[_Row], values: Mapping[Any, Any]) -> _Row:
+    """The ORM object of a row just written by a Core insert (or read by a Core select: a
+    row's ``_mapping``), to return to a caller.
 
     It is never added to a session, so it skips the constructor's change tracking (which
     cost more than the insert's own values); attributes not in ``values`` read as None.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session
 
 from . import archived, messages, signals
+from .advance import HUMAN_TASKS, INSTANCES
 from .bpmn.serializer import to_json_value
 from .core import Core
 from .errors import ConflictError, InvalidInputError, NotFoundError, StaleStateError
@@ -18,6 +19,7 @@ from .instances import check_business_key, check_start, check_variables, create_
 from .messages import MessageResult
 from .models import HumanTask, Incident, Instance
 from .paging import Page
+from .prepared_insert import written_row
 from .reporting import search_instances
 from .vocabulary import (
     FINAL_STATUSES,
@@ -94,20 +96,21 @@ class RuntimeService:
         """The instance with the instances it called, its open tasks and open incidents, read
         in one transaction; ``NotFoundError`` when there is none with that id."""
         with self._core.db.read() as s:
-            row = s.get(Instance, instance_id, options=[defer(Instance.state)])
-            if row is None:
-                row = archived.find(s, instance_id, live=False)
+            # Core statements, their rows made into detached objects: the API reads this
+            # for every instance it shows, and the ORM's loading cost more than the SQL
+            connection = s.connection()
+            found = connection.execute(_INSTANCE, {"id": instance_id}).first()
+            row = written_row(Instance, found._mapping) if found is not None else \
+                archived.find(s, instance_id, live=False)
             if row is None:
                 raise NotFoundError(f"no process instance with id '{instance_id}'",
                                     {"id": instance_id})
             # a live instance's called ones are live: only an ended one's may be archived
             called = _called(s, instance_id, False, row.status in FINAL_STATUSES)
-            tasks = list(s.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance_id,
-                HumanTask.status.in_(OPEN_TASK_STATUSES))))
-            incidents = list(s.scalars(select(Incident).where(
-                Incident.instance_id == instance_id, Incident.status == IncidentStatus.OPEN)
-                .order_by(Incident.created_at)))
+            tasks = [written_row(HumanTask, r._mapping)
+                     for r in connection.execute(_OPEN_TASKS, {"id": instance_id})]
+            incidents = [written_row(Incident, r._mapping)
+                         for r in connection.execute(_OPEN_INCIDENTS, {"id": instance_id})]
         return InstanceDetail(row, called, tasks, incidents)
 
     def wait_for(self, instance_id: str, timeout: float) -> Instance:
@@ -185,11 +188,11 @@ def _called(s: Session, instance_id: str, live_only: bool, read_archive: bool,
             ) -> list[Instance]:
     """The instances ``instance_id`` called, oldest first: live ones, or the ended ones too
     (``read_archive``: and the archived ones); the workflow state is not loaded."""
-    query = select(Instance).options(defer(Instance.state)).where(
-        Instance.parent_instance_id == instance_id)
+    query = select(*_NO_STATE).where(INSTANCES.c.parent_instance_id == instance_id)
     if live_only:
-        query = query.where(Instance.status.in_((*LIVE_STATUSES, InstanceStatus.SUSPENDED)))
-    rows = list(s.scalars(query.order_by(Instance.created_at, Instance.id)))
+        query = query.where(INSTANCES.c.status.in_((*LIVE_STATUSES, InstanceStatus.SUSPENDED)))
+    rows = [written_row(Instance, r._mapping) for r in s.connection().execute(
+        query.order_by(INSTANCES.c.created_at, INSTANCES.c.id))]
     if not read_archive:
         return rows
     old = archived.HISTORY
@@ -197,3 +200,14 @@ def _called(s: Session, instance_id: str, live_only: bool, read_archive: bool,
         select(*[old.c[n] for n in archived.COLUMNS if n != "state"])
         .where(old.c.parent_instance_id == instance_id))]
     return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+
+INCIDENTS = cast(Table, Incident.__table__)
+# an instance's columns but its stored workflow state (large, and never shown)
+_NO_STATE = [column for column in INSTANCES.c if column.name != "state"]
+_INSTANCE = select(*_NO_STATE).where(INSTANCES.c.id == bindparam("id"))
+_OPEN_TASKS = select(HUMAN_TASKS).where(HUMAN_TASKS.c.instance_id == bindparam("id"),
+                                        HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES))
+_OPEN_INCIDENTS = select(INCIDENTS).where(
+    INCIDENTS.c.instance_id == bindparam("id"), INCIDENTS.c.status == IncidentStatus.OPEN,
+).order_by(INCIDENTS.c.created_at)
