@@ -68,7 +68,7 @@ class InlineStart(AdvanceDriver):
             self._insert(definition, values, [], adv.events)
             return written_row(Instance, values), None
         if not completed and _only_user_tasks_wait(adv):
-            # the common case of a process that waits for people: the tasks' rows besides
+            # the common case of a process that waits for people: four plain inserts
             tasks = new_tasks(adv, runner.human_tasks(), self.definitions,
                               self.script_engine.sandbox, None, now)
             self._insert(definition, values, tasks, adv.events)
@@ -84,7 +84,6 @@ class InlineStart(AdvanceDriver):
             if adv.incidents and not completed:  # a user task's assignment failed in _write
                 values["status"] = InstanceStatus.INCIDENT
         return Instance(**values), job.id if job is not None else None
-
 
     def _insert(self, definition: DefinitionRef, instance: dict[str, Any],
                 tasks: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
