@@ -19,7 +19,7 @@ from .bpmn.runtime import WorkflowRunner
 from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef
 from .models import Event, HumanTask, Incident, Instance, utcnow
-from .prepared_insert import FIXED_KEPT, Fixed
+from .prepared import FIXED_KEPT, Fixed
 from .vocabulary import JobKind
 
 # Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from .db import Database
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .models import ApiKey, Event, User, utcnow
+from .prepared import Prepared
 from .vocabulary import PERSONAL_TOKEN_SCOPES, Scope
 
 log = logging.getLogger(__name__)
@@ -24,11 +26,11 @@ _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,199}$")
 SECRET_PREFIX = "bf_"
 PERSONAL_PREFIX = "bfp_"
 USE_RECORDED_EVERY = timedelta(minutes=1)
-# Every API request runs this: built once, it is neither rebuilt nor re-keyed per request, and
-# it reads plain columns (no ORM objects) in a connection that holds no session.
-_BY_PREFIX = select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.scopes, ApiKey.user_id,
-                    ApiKey.expires_at, ApiKey.last_used_at, ApiKey.revoked_at) \
-    .where(ApiKey.prefix == bindparam("prefix"))
+# Every API request runs this: compiled once (``Prepared``), it reads plain columns, on
+# SQLite on the thread's driver connection, with no ORM session.
+_BY_PREFIX = Prepared(select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.scopes,
+                             ApiKey.user_id, ApiKey.expires_at, ApiKey.last_used_at,
+                             ApiKey.revoked_at).where(ApiKey.prefix == bindparam("prefix")))
 _RECORD_USE = update(ApiKey).where(ApiKey.id == bindparam("key_id")) \
     .values(last_used_at=bindparam("now"))
 
@@ -131,9 +133,10 @@ def authenticate(db: Database, secret: str) -> tuple[Principal | None, str]:
     digest = _hash(secret)
     # the credential is read afresh on every request, so a revocation, rotation or expiry
     # counts from the next request on, in every process
-    with db.sql_engine.connect() as connection:
-        rows = connection.execute(_BY_PREFIX, {"prefix": secret[:10]}).all()
-    row = next((r for r in rows if secrets.compare_digest(r.key_hash, digest)), None)
+    with db.read_plain() as connection:
+        rows = _BY_PREFIX.fetch(connection, {"prefix": secret[:10]})
+    found = next((r for r in rows if secrets.compare_digest(r["key_hash"], digest)), None)
+    row = SimpleNamespace(**found) if found is not None else None
     person = None
     if row is not None and row.user_id:  # a personal token acts as its person
         with db.read() as s:

@@ -82,7 +82,7 @@ class Database:
             yield connection
 
     @contextmanager
-    def write_driver(self) -> Iterator[DriverWrite]:
+    def write_driver(self) -> Iterator[DriverTransaction]:
         """SQLite only: one write transaction on a driver connection itself.
 
         For the hottest write (a start that ran to its end in memory), where SQLAlchemy's
@@ -97,19 +97,39 @@ class Database:
         """
         if self.is_postgres:
             raise RuntimeError("write_driver is for SQLite; use write_core")
-        engine = self.sql_engine  # its own listeners: an option engine would join them anew
+        with self._driver() as driver:
+            with _driver_transaction(self.sql_engine, driver) as write:
+                yield write
+
+    @contextmanager
+    def read_plain(self) -> Iterator[Connection | DriverTransaction]:
+        """A read transaction without the ORM, for ``Prepared`` queries on hot paths: on
+        SQLite on the driver connection (``write_driver``'s, so a thread's reads share its
+        connection), rolled back at the end; on PostgreSQL a plain connection.
+
+        It must not be opened inside a ``write_driver`` block of the same thread."""
+        if self.is_postgres:
+            with self.sql_engine.connect() as connection:
+                yield connection
+            return
+        with self._driver() as driver:
+            with _driver_transaction(self.sql_engine, driver, write=False) as read:
+                yield read
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """SQLite's driver connection for one transaction: the thread's own on a database
+        file (``sqlite_writer``), else the pool's; one left in doubt by an error is closed."""
         if self._thread_connections is None:  # not a plain file: the pool's connection
-            pooled = engine.raw_connection()
+            pooled = self.sql_engine.raw_connection()
             try:
-                with _driver_transaction(engine, pooled.driver_connection) as write:
-                    yield write
+                yield pooled.driver_connection
             finally:
                 pooled.close()
             return
         with self._thread_connections.connection() as driver:
             try:
-                with _driver_transaction(engine, driver) as write:
-                    yield write
+                yield driver
             except BaseException:
                 if not _idle(driver):  # even the rollback failed: the next opens anew
                     self._thread_connections.discard()
@@ -169,8 +189,9 @@ class Database:
             raw.invalidate()  # a LISTENing connection must not go back to the pool
 
 
-class DriverWrite:
-    """A write transaction on SQLite's driver connection (``Database.write_driver``)."""
+class DriverTransaction:
+    """A transaction on SQLite's driver connection (``Database.write_driver``,
+    ``read_driver``)."""
 
     def __init__(self, engine: Engine, driver: Any) -> None:
         self.dialect = engine.dialect
@@ -197,6 +218,19 @@ class DriverWrite:
         finally:
             cursor.close()
 
+    def fetch(self, sql: str, parameters: Any) -> list[Any]:
+        """The rows a query answers, as the driver gives them; listeners see it first."""
+        cursor = self.driver.cursor()
+        try:
+            for listener in self._statement_listeners:
+                listener(None, cursor, sql, parameters, None, False)
+            cursor.execute(sql, parameters)
+            return list(cursor.fetchall())
+        except self._error as exc:
+            raise exc_from_driver(sql, parameters, exc, self._error) from exc
+        finally:
+            cursor.close()
+
     def run(self, sql: str, parameters: Any) -> None:
         """A statement of the transaction itself (``BEGIN``, ``COMMIT``): not counted."""
         try:
@@ -206,15 +240,21 @@ class DriverWrite:
 
 
 @contextmanager
-def _driver_transaction(engine: Engine, driver: Any) -> Iterator[DriverWrite]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` on ``driver``, rolled back if the block raises; the
-    engine's transaction listeners are told (``_tell``)."""
-    write = DriverWrite(engine, driver)
-    write.run("BEGIN IMMEDIATE", ())
+def _driver_transaction(engine: Engine, driver: Any,
+                        write: bool = True) -> Iterator[DriverTransaction]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` on ``driver``, rolled back if the block raises
+    (``write`` False: ``BEGIN`` … ``ROLLBACK``, as a read session ends); the engine's
+    transaction listeners are told (``_tell``)."""
+    transaction = DriverTransaction(engine, driver)
+    transaction.run("BEGIN IMMEDIATE" if write else "BEGIN", ())
     _tell(engine.dispatch.begin)
     try:
-        yield write
-        write.run("COMMIT", ())
+        yield transaction
+        if not write:
+            transaction.run("ROLLBACK", ())
+            _tell(engine.dispatch.rollback)
+            return
+        transaction.run("COMMIT", ())
     except BaseException:
         if not _idle(driver):
             driver.rollback()
@@ -350,4 +390,4 @@ def _tune_sqlite(engine: Engine) -> None:
     _on_begin.bf_issues_begin = True  # type: ignore[attr-defined]  # skipped by write_driver
 
 
-__all__ = ["Database", "DriverWrite", "Session", "make_engine"]
+__all__ = ["Database", "DriverTransaction", "Session", "make_engine"]

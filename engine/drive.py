@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import calling, external_work, jobs
@@ -161,7 +161,7 @@ class AdvanceDriver:
     # -- 5. save --------------------------------------------------------------------------
 
     def _save(self, job_id: int | None, worker_id: str, adv: Advance,
-              before_waits: Callable[[Session], None] | None = None) -> str:
+              before_waits: Callable[[Connection], None] | None = None) -> str:
         """Write the advance; return the instance's new status.
 
         ``job_id`` None: an inline advance (``complete_inline``) that holds no job and no
@@ -203,11 +203,11 @@ class AdvanceDriver:
             params.update(b_id=inst.id, b_revision=inst.revision, b_status=inst.status,
                           b_now=now)
             result = session.connection().execute(
-                _instance_update(inline, tuple(values)), params)
+                instance_update(inline, tuple(values)), params)
             if not result.rowcount:
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
             if before_waits is not None:
-                before_waits(session)
+                before_waits(session.connection())
             self._write(session, adv, -1 if job_id is None else job_id)
             if job_id is not None:
                 jobs.finish(session, job_id)
@@ -245,7 +245,7 @@ class AdvanceDriver:
 
 
 @functools.cache
-def _instance_update(inline: bool, columns: tuple[str, ...]) -> Any:
+def instance_update(inline: bool, columns: tuple[str, ...]) -> Any:
     """The UPDATE that writes an advance, built once per shape: ``inline`` (no job, no lease:
     only if the instance is still as read and nobody holds it) and the columns written."""
     cols = INSTANCES.c

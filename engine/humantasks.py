@@ -14,11 +14,11 @@ from .advance import HUMAN_TASKS, Advance
 from .bpmn import dialects
 from .bpmn.reports import HumanTaskInfo
 from .bpmn.serializer import to_json_value
-from .db import DriverWrite
+from .db import DriverTransaction
 from .definitions import Definitions
 from .forms import form_from_fields, typed
 from .models import HumanTask, TaskCandidate, candidates, new_id, utcnow
-from .prepared_insert import PreparedInsert
+from .prepared import Prepared, PreparedInsert
 from .scripting import Sandbox, SandboxError
 from .timeutil import parse_datetime, parse_duration
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
@@ -30,6 +30,10 @@ _TASKS_OF = select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.element_id,
 _CANCEL = update(HumanTask).where(HumanTask.id.in_(bindparam("ids", expanding=True))).values(
     status=TaskStatus.CANCELLED, completed_at=bindparam("now"))
 TASK_CANDIDATES = cast(Table, TaskCandidate.__table__)
+# the same two, prepared, for an advance written without the ORM (``sync_plain``)
+_TASKS_OF_PLAIN = Prepared(_TASKS_OF)
+_CANCEL_ONE = Prepared(update(HumanTask).where(HumanTask.id == bindparam("id")).values(
+    status=TaskStatus.CANCELLED, completed_at=bindparam("now")))
 
 
 def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
@@ -71,6 +75,26 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
         insert_tasks(session.connection(), created)
 
 
+def sync_plain(connection: Connection | DriverTransaction, adv: Advance,
+               definitions: Definitions, sandbox: Sandbox, now: datetime) -> None:
+    """``sync_human_tasks`` in a transaction without the ORM, for an advance that reopened
+    and reassigned no task and whose new tasks have no assignment expression (one that
+    fails opens an incident, which the session path writes). A new task's form must have
+    been read already (``Definitions.task_forms``): nothing else is read in the transaction.
+    """
+    waiting = [] if adv.runner.completed else adv.runner.human_tasks()
+    rows = _TASKS_OF_PLAIN.fetch(connection, {"instance_id": adv.inst.id})
+    current = {t.task_id for t in waiting}
+    gone = [r for r in rows if r["status"] in OPEN_TASK_STATUSES
+            and r["spiff_task_id"] not in current]
+    _CANCEL_ONE.execute(connection, [{"id": r["id"], "now": now} for r in gone])
+    for old in gone:  # their candidate rows close by a trigger
+        adv.event("task_cancelled", old["element_id"], task_id=old["id"])
+    known = {r["spiff_task_id"] for r in rows}
+    insert_tasks(connection, new_tasks(adv, [t for t in waiting if t.task_id not in known],
+                                       definitions, sandbox, None, now))
+
+
 def new_tasks(adv: Advance, waiting: list[HumanTaskInfo], definitions: Definitions,
               sandbox: Sandbox, db: Session | Connection | None,
               now: datetime) -> list[dict[str, Any]]:
@@ -107,7 +131,7 @@ def new_tasks(adv: Advance, waiting: list[HumanTaskInfo], definitions: Definitio
     return created
 
 
-def insert_tasks(connection: Connection | DriverWrite, rows: list[dict[str, Any]]) -> None:
+def insert_tasks(connection: Connection | DriverTransaction, rows: list[dict[str, Any]]) -> None:
     """Write ``new_tasks``' rows: the tasks, then their candidates (whose copies of the
     task's keys a trigger fills in from the task row)."""
     if rows:

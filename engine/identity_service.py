@@ -13,11 +13,12 @@ from .core import Core
 from .credentials import Principal
 from .errors import ForbiddenError, InvalidInputError, UnauthenticatedError
 from .models import ApiKey, Event, HumanTask, User
+from .prepared import Prepared
 from .vocabulary import Scope
 
 log = logging.getLogger(__name__)
 # what ``acting_as`` needs of the person (built once: it runs on every task action)
-_ROLE_OF = select(User.role).where(User.name == bindparam("name"))
+_ROLE_OF = Prepared(select(User.role).where(User.name == bindparam("name")))
 
 
 class IdentityService:
@@ -183,8 +184,9 @@ class IdentityService:
             raise InvalidInputError("user is required: name the person this key acts for",
                                     {"fields": {"user": ["Missing data for required field."]}})
         # only the role here: the engine reads the person again, with the task, to check them
-        with self.db.sql_engine.connect() as connection:
-            role = connection.execute(_ROLE_OF, {"name": user}).scalar()
+        with self.db.read_plain() as connection:
+            found = _ROLE_OF.fetch(connection, {"name": user})
+        role = found[0]["role"] if found else None
         if role == "admin" and not principal.allows(Scope.ADMIN):
             # an admin may act on any task: a key that may not administer may not borrow that
             reason = (f"the API key '{principal.account}' may act for people, not for the "

@@ -6,19 +6,27 @@ otherwise the completion takes the job path (``executor``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from .advance import Advance, Snapshot, snapshot_of, task_about
 from .bpmn.runtime import WorkflowRunner
-from .drive import AdvanceDriver
+from .db import DriverTransaction
+from .drive import AdvanceDriver, instance_update
 from .errors import ConflictError, StaleStateError, StateFormatError
+from .humantasks import sync_plain
+from .inline_start import INSERT_EVENTS, only_user_tasks_wait
 from .models import HumanTask, Instance, utcnow
+from .prepared import Prepared
 from .vocabulary import InstanceStatus, JobKind
+from .waits import DROP_OTHER_JOBS
+
+WriteCompletion = Callable[[Connection | DriverTransaction], None]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,7 @@ class InlineCompletion(AdvanceDriver):
 
     def complete_inline(self, inst: Snapshot, task: HumanTask, data: dict[str, Any],
                         event: dict[str, Any],
-                        write_completion: Callable[[Session], None]) -> Advance | None:
+                        write_completion: WriteCompletion) -> Advance | None:
         """Complete a user task and advance its instance in memory, then write the
         completion, the instance and what it waits on next in one transaction.
 
@@ -63,7 +71,8 @@ class InlineCompletion(AdvanceDriver):
                 adv.failed(failure)
             if adv.calls_pending and not adv.incidents:
                 adv.job(JobKind.ADVANCE, {}, utcnow())
-            self._save(None, "inline", adv, write_completion)
+            if not self._save_plain(adv, write_completion):
+                self._save(None, "inline", adv, write_completion)
         except StaleStateError:
             return None
         except (StateFormatError, LookupError) as exc:
@@ -77,3 +86,53 @@ class InlineCompletion(AdvanceDriver):
                           extra={"instance_id": inst.id})
             return None
         return adv
+
+    def _save_plain(self, adv: Advance, write_completion: WriteCompletion) -> bool:
+        """Write the advance as ``_save`` does, with prepared statements and no ORM session
+        (on SQLite on the driver), when only user tasks waited before and wait now: no
+        message, signal, timer, external task, caller or called instance, job or incident,
+        no assignment expression, no task reopened or reassigned. False: it is not such an
+        advance, and nothing was written."""
+        runner, inst = adv.runner, adv.inst
+        if (inst.caller is not None or not adv.no_event_waits_before or adv.external_before
+                or adv.reopened or adv.reassign):
+            return False
+        # (a called instance's uncaught throws are read before these: it never gets here)
+        adv.thrown.extend(runner.thrown_messages())
+        if not only_user_tasks_wait(adv):
+            return False
+        adv.record_steps()
+        completed = runner.completed
+        if not completed and any(t.extensions.get("form_file") for t in runner.human_tasks()):
+            self.definitions.task_forms(None, inst.definition_id)  # read now, not in the write
+        now = utcnow()
+        values: dict[str, Any] = dict(
+            state=None if completed else runner.dump(),
+            status=InstanceStatus.COMPLETED if completed else InstanceStatus.WAITING,
+            variables=runner.variables(), active_elements=[] if completed
+            else runner.active_elements(), revision=inst.revision + 1, updated_at=now,
+            locked_by=None, locked_until=None)
+        if completed:
+            values["ended_at"] = now
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(b_id=inst.id, b_revision=inst.revision, b_status=inst.status, b_now=now)
+        db = self.db
+        with db.write_core() if db.is_postgres else db.write_driver() as connection:
+            if not _update_inline(tuple(values)).execute(connection, [params]):
+                raise StaleStateError(f"instance {inst.id} changed while it was advanced")
+            write_completion(connection)
+            sync_plain(connection, adv, self.definitions, self.script_engine.sandbox, now)
+            if completed:  # an ended instance's other jobs go (a deadline's, say)
+                _DROP_OTHER_JOBS.execute(connection, [{"instance_id": inst.id, "job_id": -1}])
+                adv.event("instance_completed")
+            INSERT_EVENTS.execute(connection, adv.events)
+        return True
+
+
+@functools.cache
+def _update_inline(columns: tuple[str, ...]) -> Prepared:
+    """``_save``'s inline instance UPDATE, prepared, per set of columns written."""
+    return Prepared(instance_update(True, columns))
+
+
+_DROP_OTHER_JOBS = Prepared(DROP_OTHER_JOBS)

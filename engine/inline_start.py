@@ -18,7 +18,7 @@ from .drive import AdvanceDriver
 from .errors import StaleStateError
 from .humantasks import assignment_values, insert_tasks, is_expression, new_tasks
 from .models import Instance, new_id, utcnow
-from .prepared_insert import PreparedInsert, written_row
+from .prepared import PreparedInsert, written_row
 from .vocabulary import InstanceStatus, JobKind
 
 
@@ -67,7 +67,7 @@ class InlineStart(AdvanceDriver):
             adv.event("instance_completed")
             self._insert(definition, values, [], adv.events)
             return written_row(Instance, values), None
-        if not completed and _only_user_tasks_wait(adv):
+        if not completed and only_user_tasks_wait(adv):
             # the common case of a process that waits for people: four plain inserts
             tasks = new_tasks(adv, runner.human_tasks(), self.definitions,
                               self.script_engine.sandbox, None, now)
@@ -94,10 +94,10 @@ class InlineStart(AdvanceDriver):
             if _INSERT_INSTANCE.execute(connection, [instance]) != 1:  # rolled back
                 raise StaleStateError(f"a newer version of {definition.key} was deployed")
             insert_tasks(connection, tasks)
-            _INSERT_EVENTS.execute(connection, events)
+            INSERT_EVENTS.execute(connection, events)
 
 
-def _only_user_tasks_wait(adv: Advance) -> bool:
+def only_user_tasks_wait(adv: Advance) -> bool:
     """The run stopped where only user tasks wait, with nothing else to write: no message,
     signal, timer, external task or called instance, no job, no incident, and no
     assignment expression, whose failure would open one."""
@@ -118,4 +118,4 @@ _INSERT_INSTANCE = PreparedInsert(INSTANCES, (
     "state", "started_by", "active_elements", "revision", "created_at", "updated_at",
     "ended_at"), where=newest_version_is(bindparam("process_key", type_=String()),
                                          bindparam("version", type_=Integer())))
-_INSERT_EVENTS = PreparedInsert(EVENTS, EVENT_COLUMNS)
+INSERT_EVENTS = PreparedInsert(EVENTS, EVENT_COLUMNS)

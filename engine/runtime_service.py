@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from . import archived, messages, signals
@@ -19,7 +19,7 @@ from .instances import check_business_key, check_start, check_variables, create_
 from .messages import MessageResult
 from .models import HumanTask, Incident, Instance
 from .paging import Page
-from .prepared_insert import written_row
+from .prepared import Prepared, written_row
 from .reporting import search_instances
 from .vocabulary import (
     FINAL_STATUSES,
@@ -95,22 +95,33 @@ class RuntimeService:
     def instance_detail(self, instance_id: str) -> InstanceDetail:
         """The instance with the instances it called, its open tasks and open incidents, read
         in one transaction; ``NotFoundError`` when there is none with that id."""
-        with self._core.db.read() as s:
-            # Core statements, their rows made into detached objects: the API reads this
-            # for every instance it shows, and the ORM's loading cost more than the SQL
+        # a live instance (the API reads one for every next step it looks for): prepared
+        # statements made into detached objects; the ORM's loading cost more than the SQL
+        with self._core.db.read_plain() as connection:
+            found = _INSTANCE.fetch(connection, {"id": instance_id})
+            if found and found[0]["status"] not in FINAL_STATUSES:
+                # a live instance's called ones are live: only an ended one's may be archived
+                return InstanceDetail(
+                    written_row(Instance, found[0]),
+                    [written_row(Instance, r)
+                     for r in _CALLED_LIVE.fetch(connection, {"id": instance_id})],
+                    [written_row(HumanTask, r)
+                     for r in _OPEN_TASKS.fetch(connection, {"id": instance_id})],
+                    [written_row(Incident, r)
+                     for r in _OPEN_INCIDENTS.fetch(connection, {"id": instance_id})])
+        with self._core.db.read() as s:  # ended: it, or what it called, may be archived
             connection = s.connection()
-            found = connection.execute(_INSTANCE, {"id": instance_id}).first()
-            row = written_row(Instance, found._mapping) if found is not None else \
+            again = connection.execute(_INSTANCE.statement, {"id": instance_id}).first()
+            row = written_row(Instance, again._mapping) if again is not None else \
                 archived.find(s, instance_id, live=False)
             if row is None:
                 raise NotFoundError(f"no process instance with id '{instance_id}'",
                                     {"id": instance_id})
-            # a live instance's called ones are live: only an ended one's may be archived
             called = _called(s, instance_id, False, row.status in FINAL_STATUSES)
             tasks = [written_row(HumanTask, r._mapping)
-                     for r in connection.execute(_OPEN_TASKS, {"id": instance_id})]
-            incidents = [written_row(Incident, r._mapping)
-                         for r in connection.execute(_OPEN_INCIDENTS, {"id": instance_id})]
+                     for r in connection.execute(_OPEN_TASKS.statement, {"id": instance_id})]
+            incidents = [written_row(Incident, r._mapping) for r in connection.execute(
+                _OPEN_INCIDENTS.statement, {"id": instance_id})]
         return InstanceDetail(row, called, tasks, incidents)
 
     def wait_for(self, instance_id: str, timeout: float) -> Instance:
@@ -205,9 +216,14 @@ def _called(s: Session, instance_id: str, live_only: bool, read_archive: bool,
 INCIDENTS = cast(Table, Incident.__table__)
 # an instance's columns but its stored workflow state (large, and never shown)
 _NO_STATE = [column for column in INSTANCES.c if column.name != "state"]
-_INSTANCE = select(*_NO_STATE).where(INSTANCES.c.id == bindparam("id"))
-_OPEN_TASKS = select(HUMAN_TASKS).where(HUMAN_TASKS.c.instance_id == bindparam("id"),
-                                        HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES))
-_OPEN_INCIDENTS = select(INCIDENTS).where(
+_INSTANCE = Prepared(select(*_NO_STATE).where(INSTANCES.c.id == bindparam("id")))
+_CALLED_LIVE = Prepared(select(*_NO_STATE).where(
+    INSTANCES.c.parent_instance_id == bindparam("id"),
+    INSTANCES.c.status.in_([literal(s) for s in (*LIVE_STATUSES, InstanceStatus.SUSPENDED)]),
+).order_by(INSTANCES.c.created_at, INSTANCES.c.id))
+_OPEN_TASKS = Prepared(select(HUMAN_TASKS).where(
+    HUMAN_TASKS.c.instance_id == bindparam("id"),
+    HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES])))
+_OPEN_INCIDENTS = Prepared(select(INCIDENTS).where(
     INCIDENTS.c.instance_id == bindparam("id"), INCIDENTS.c.status == IncidentStatus.OPEN,
-).order_by(INCIDENTS.c.created_at)
+).order_by(INCIDENTS.c.created_at))

@@ -31,7 +31,7 @@ from .protect import (
 _PROTECTORS: weakref.WeakKeyDictionary[Dialect, Protector] = weakref.WeakKeyDictionary()
 
 
-# Bumped at each ``install``: a converted value kept for reuse (prepared_insert.Fixed) was
+# Bumped at each ``install``: a converted value kept for reuse (prepared.Fixed) was
 # converted under the protectors as they were, and is dropped when they change.
 generation = 0
 

@@ -1,4 +1,5 @@
-"""One SQLite connection per thread for the hottest write (``Database.write_driver``).
+"""One SQLite connection per thread for the hottest writes and reads (``Database.write_driver``,
+``read_plain``).
 
 A pool checkout and check-in cost as much as SQLite's own ``BEGIN`` and a third of its
 ``COMMIT`` on a start that ran to its end in memory. A thread that writes such starts keeps
@@ -68,6 +69,8 @@ class ThreadConnections:
             if held is not None:
                 held.close()
             held = self._open()
+        if held.busy:  # SQLite has no nested transactions: this would fail obscurely
+            raise RuntimeError("this thread's SQLite connection is in a transaction already")
         held.busy = True
         try:
             yield held.driver

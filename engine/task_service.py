@@ -6,37 +6,45 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, func, join, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, join, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
-from .advance import HUMAN_TASKS, Advance
+from .advance import HUMAN_TASKS, INSTANCES, Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
+from .db import DriverTransaction
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .figures import Figure, figures_of
 from .forms import validate_submission
 from .instances import check_variables
 from .models import Event, HumanTask, Instance, Job, User, utcnow
 from .paging import Page
+from .prepared import Prepared, written_row
 from .task_queries import Queue, Show, Sort
 from .vocabulary import OPEN_TASK_STATUSES, CandidateKind, JobKind, TaskStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R", HumanTask, User, Instance)
 
 # An inline completion reads in one statement, built once: the task, the person acting (none
 # when nobody has the name), the instance, and whether a job of the instance is due. (An outer
 # join: an archived instance's finished task is refused as done, not as unknown.)
 _DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
                                 Job.due_at <= bindparam("now")).exists()
-_FOR_COMPLETION = (
-    select(HumanTask, User, Instance, _DUE_JOB)
-    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id, isouter=True)
-                 .outerjoin(User, User.name == bindparam("user")))
-    .where(HumanTask.id == bindparam("task_id")))
+USERS = cast(Table, User.__table__)
+# (Prepared, on the driver; each table's columns labelled with a prefix of their own)
+_PARTS = (("t_", HUMAN_TASKS), ("u_", USERS), ("i_", INSTANCES))
+_FOR_COMPLETION = Prepared(
+    select(*[c.label(prefix + c.name) for prefix, table in _PARTS for c in table.c],
+           _DUE_JOB.label("busy"))
+    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
+                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
+    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
+_KEYS = {prefix: [(prefix + c.name, c.name) for c in table.c] for prefix, table in _PARTS}
 # A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
 # instance's definition (for the assignment listeners).
 _FOR_ACTION = (
@@ -45,11 +53,12 @@ _FOR_ACTION = (
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
 _FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)
-_WRITE_COMPLETION = HUMAN_TASKS.update().where(
-    HUMAN_TASKS.c.id == bindparam("b_task_id"), HUMAN_TASKS.c.status.in_(OPEN_TASK_STATUSES),
+_WRITE_COMPLETION = Prepared(HUMAN_TASKS.update().where(
+    HUMAN_TASKS.c.id == bindparam("b_task_id"),
+    HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES]),
 ).values(status=TaskStatus.COMPLETED, assignee=bindparam("b_user"),
          completed_by=bindparam("b_user"), completed_at=bindparam("b_now"),
-         completion_data=bindparam("b_data"))
+         completion_data=bindparam("b_data")))
 
 
 class TaskService:
@@ -279,26 +288,31 @@ class TaskService:
         not waiting) or moved meanwhile: then nothing was written and the job path runs.
         """
         now = utcnow()
-        with self._refusals_audited("complete", task_id, user, via), self.db.read() as s:
-            found = s.execute(_FOR_COMPLETION, {"task_id": task_id, "user": user,
-                                                "now": now}).first()
-            if found is None:
+        with self._refusals_audited("complete", task_id, user, via), \
+                self.db.read_plain() as connection:
+            found = _FOR_COMPLETION.fetch(connection, {"task_id": task_id, "user": user,
+                                                       "now": now})
+            if not found:
                 raise NotFoundError(f"no task with id '{task_id}'")
-            row, person, instance, busy = found
+            row, person, instance = (_part(found[0], "t_", HumanTask),
+                                     _part(found[0], "u_", User), _part(found[0], "i_", Instance))
+            if row is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            busy = bool(found[0]["busy"])
             _check_open(row, user, person)
             data = validate_submission(row.form, {} if variables is None else variables)
             check_variables(data)
-            inst = self._core.executor.snapshot_if_waiting(instance, busy, now)
+            inst = None if instance is None else \
+                self._core.executor.snapshot_if_waiting(instance, busy, now)
         if inst is None:
             return None
         now = utcnow()
         row.status, row.assignee, row.completed_by = TaskStatus.COMPLETED, user, user
         row.completed_at, row.completion_data = now, data
 
-        def write_completion(s: Session) -> None:
-            result = s.connection().execute(_WRITE_COMPLETION, {
-                "b_task_id": task_id, "b_user": user, "b_now": now, "b_data": data})
-            if not result.rowcount:
+        def write_completion(connection: Connection | DriverTransaction) -> None:
+            if not _WRITE_COMPLETION.execute(connection, [{
+                    "b_task_id": task_id, "b_user": user, "b_now": now, "b_data": data}]):
                 raise ConflictError("the task was completed by someone else just now")
 
         adv = self._core.executor.complete_inline(
@@ -325,6 +339,14 @@ class TaskService:
                     data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
         s.flush()
         return row, job.id
+
+
+def _part(found: dict[str, Any], prefix: str, model: type[R]) -> R | None:
+    """One table's part of a joined row as its detached object; None when the outer join
+    found no row of it."""
+    if found[prefix + "id"] is None:
+        return None
+    return written_row(model, {name: found[key] for key, name in _KEYS[prefix]})
 
 
 def _check_open(row: HumanTask, user: str, person: User | None) -> None:

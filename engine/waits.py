@@ -19,7 +19,7 @@ from .vocabulary import JobKind, SubscriptionKind
 
 log = logging.getLogger(__name__)
 # built once: every instance that ends runs it
-_DROP_OTHER_JOBS = delete(Job).where(Job.instance_id == bindparam("instance_id"),
+DROP_OTHER_JOBS = delete(Job).where(Job.instance_id == bindparam("instance_id"),
                                      Job.id != bindparam("job_id"))
 
 
@@ -68,7 +68,7 @@ def sync_waits(session: Session, definitions: Definitions, sandbox: Sandbox, adv
                          timer.due_at)
     if completed:
         session.flush()  # the timer rows deleted above go first (else the ORM finds them gone)
-        session.connection().execute(_DROP_OTHER_JOBS, {"instance_id": inst.id,
+        session.connection().execute(DROP_OTHER_JOBS, {"instance_id": inst.id,
                                                         "job_id": job_id})
 
 def route_thrown(session: Session, definitions: Definitions, adv: Advance,
