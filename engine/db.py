@@ -102,6 +102,17 @@ class Database:
                 yield write
 
     @contextmanager
+    def write_plain(self) -> Iterator[Connection | DriverTransaction]:
+        """A write transaction without the ORM, for ``Prepared`` statements on hot paths: on
+        SQLite ``write_driver``'s, on PostgreSQL ``write_core``'s."""
+        if self.is_postgres:
+            with self.write_core() as connection:
+                yield connection
+            return
+        with self.write_driver() as write:
+            yield write
+
+    @contextmanager
     def read_plain(self) -> Iterator[Connection | DriverTransaction]:
         """A read transaction without the ORM, for ``Prepared`` queries on hot paths: on
         SQLite on the driver connection (``write_driver``'s, so a thread's reads share its

@@ -116,8 +116,7 @@ class InlineCompletion(AdvanceDriver):
             values["ended_at"] = now
         params = {f"v_{name}": value for name, value in values.items()}
         params.update(b_id=inst.id, b_revision=inst.revision, b_status=inst.status, b_now=now)
-        db = self.db
-        with db.write_core() if db.is_postgres else db.write_driver() as connection:
+        with self.db.write_plain() as connection:
             if not _update_inline(tuple(values)).execute(connection, [params]):
                 raise StaleStateError(f"instance {inst.id} changed while it was advanced")
             write_completion(connection)

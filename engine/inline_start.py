@@ -89,8 +89,7 @@ class InlineStart(AdvanceDriver):
                 tasks: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """Write a new instance with plain inserts, no ORM session: its row (if its version
         is still the newest, else ``StaleStateError``), its user tasks' rows, its events."""
-        with (self.db.write_core() if self.db.is_postgres
-              else self.db.write_driver()) as connection:
+        with self.db.write_plain() as connection:
             if _INSERT_INSTANCE.execute(connection, [instance]) != 1:  # rolled back
                 raise StaleStateError(f"a newer version of {definition.key} was deployed")
             insert_tasks(connection, tasks)

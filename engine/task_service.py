@@ -19,6 +19,7 @@ from .db import DriverTransaction
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .figures import Figure, figures_of
 from .forms import validate_submission
+from .inline_start import INSERT_EVENTS
 from .instances import check_variables
 from .models import Event, HumanTask, Instance, Job, User, utcnow
 from .paging import Page
@@ -53,6 +54,18 @@ _FOR_ACTION = (
                  .outerjoin(User, User.name == bindparam("user")))
     .where(HumanTask.id == bindparam("task_id")))
 _FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)
+# the same for a claim without the ORM (Prepared; the task and the person labelled as above)
+_CLAIM_READ = (
+    select(*[c.label(prefix + c.name) for prefix, table in _PARTS[:2] for c in table.c],
+           INSTANCES.c.definition_id)
+    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
+                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
+    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
+_FOR_CLAIM = Prepared(_CLAIM_READ)
+_FOR_CLAIM_LOCKED = Prepared(_CLAIM_READ.with_for_update(of=HUMAN_TASKS))
+_WRITE_CLAIM = Prepared(HUMAN_TASKS.update().where(HUMAN_TASKS.c.id == bindparam("task_id"))
+                        .values(assignee=bindparam("user"), status=TaskStatus.CLAIMED,
+                                claimed_at=bindparam("now")))
 _WRITE_COMPLETION = Prepared(HUMAN_TASKS.update().where(
     HUMAN_TASKS.c.id == bindparam("b_task_id"),
     HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES]),
@@ -214,6 +227,9 @@ class TaskService:
         the credential acting for them (``api-key:<account>``) in the audit trail.
         """
         _require_user(user)
+        done = self._claim_plain(task_id, user, via)
+        if done is not None:
+            return done
 
         def claim_it(s: Session) -> HumanTask:
             row, definition_id = self._open_task_for(s, task_id, user)
@@ -227,12 +243,41 @@ class TaskService:
         # the row as written (the session keeps it readable after the commit): no re-read
         return self._act("claim", task_id, user, via, claim_it)
 
+    def _claim_plain(self, task_id: str, user: str, via: str | None) -> HumanTask | None:
+        """``claim`` in one transaction of prepared statements (the read, the task's update,
+        its event); None when the task's element has assignment listeners, whose job the
+        session path writes (nothing was written then)."""
+        db = self.db
+        with self._refusals_audited("claim", task_id, user, via), \
+                db.write_plain() as connection:
+            found = (_FOR_CLAIM_LOCKED if db.is_postgres else _FOR_CLAIM).fetch(
+                connection, {"task_id": task_id, "user": user})
+            row = _part(found[0], "t_", HumanTask) if found else None
+            if row is None:
+                raise NotFoundError(f"no task with id '{task_id}'")
+            _check_open(row, user, _part(found[0], "u_", User))
+            if row.assignee == user:
+                return row
+            if self._listens_to_assignment(found[0]["definition_id"], row):
+                return None
+            now = utcnow()
+            _WRITE_CLAIM.execute(connection, [{"task_id": task_id, "user": user, "now": now}])
+            INSERT_EVENTS.execute(connection, [{
+                "instance_id": row.instance_id, "type": "task_claimed",
+                "element_id": row.element_id, "actor": user,
+                "data": _with_via({"task_id": row.id}, via), "created_at": now}])
+        row.assignee, row.status, row.claimed_at = user, TaskStatus.CLAIMED, now
+        return row
+
     def _assigned(self, s: Session, row: HumanTask, definition_id: str) -> None:
         """A job runs the task's assignment listeners, if its element has any."""
-        spec, _ = self._core.definitions.spec_for(str(definition_id))
-        if f"{row.element_id}{ASSIGNMENT}" in (getattr(spec, "bf_listeners", None) or {}):
+        if self._listens_to_assignment(definition_id, row):
             jobs.enqueue(s, JobKind.TASK_ASSIGNED, row.instance_id,
                          {"human_task_id": row.id, "assignee": row.assignee})
+
+    def _listens_to_assignment(self, definition_id: str, row: HumanTask) -> bool:
+        spec, _ = self._core.definitions.spec_for(str(definition_id))
+        return f"{row.element_id}{ASSIGNMENT}" in (getattr(spec, "bf_listeners", None) or {})
 
     def unclaim(self, task_id: str, user: str, *, via: str | None = None) -> HumanTask:
         """Give a claimed task back to its candidate groups (its assignee or an admin may)."""

@@ -1,8 +1,9 @@
-"""A completion with ``wait`` whose instance waits only for people is written with prepared
-statements, without the ORM session (on SQLite on the driver connection). What a reviewer
-and an administrator see afterwards must be what the job path writes: the next tasks with
-their candidates and forms, the cancelled ones closed, the ended instance without jobs,
-the same audit events; a bad or stale completion must change nothing."""
+"""A completion with ``wait`` whose instance waits only for people, and a claim, are written
+with prepared statements, without the ORM session (on SQLite on the driver connection).
+What a reviewer and an administrator see afterwards must be what the session and job paths
+write: the next tasks with their candidates and forms, the cancelled ones closed, the ended
+instance without jobs, the same audit events; a bad, stale or refused step must change
+nothing."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import ConflictError, Engine
+from engine import ConflictError, Engine, ForbiddenError
 from engine.db import Database
-from engine.models import Event, HumanTask, Instance, Job, TaskCandidate, utcnow
+from engine.models import Event, HumanTask, Instance, Job, TaskCandidate, User, utcnow
 from engine.round_trips import count
 from engine.vocabulary import JobKind
 from tests.conftest import DATABASES
@@ -202,3 +203,36 @@ def test_a_stale_or_doubled_completion_changes_nothing(
         [("task_completed", "prepare")]
     assert after["variables"] == before["variables"]
     assert after["tasks"][0][7] == "sam"
+
+
+@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
+def test_a_claim_is_one_plain_transaction_and_a_refused_one_changes_nothing(
+        database: Database, engine: Engine) -> None:
+    _deploy(engine)
+    instance_id, task_id = _started(engine)
+    with count(engine._core.db.sql_engine) as seen:
+        claimed = engine.tasks.claim(task_id, "sam", via="api-key:crm")
+    assert (seen.statements, seen.transactions) == (3, 1), seen.sql
+    assert claimed.assignee == "sam" and claimed.status == "claimed" and claimed.claimed_at
+    with database.read() as s:
+        task = s.get_one(HumanTask, task_id)
+        event = s.scalars(select(Event).where(Event.type == "task_claimed")).one()
+        # the inbox's candidate rows carry the assignee (their trigger copies it)
+        assignees = set(s.scalars(select(TaskCandidate.assignee).where(
+            TaskCandidate.task_id == task_id)))
+    assert (task.assignee, task.status, task.claimed_at) == ("sam", "claimed",
+                                                             claimed.claimed_at)
+    assert event.actor == "sam" and event.data == {"task_id": task_id, "via": "api-key:crm"}
+    assert assignees == {"sam"}
+    before = _view(database, instance_id)
+    with pytest.raises(ConflictError, match="claimed by sam"):
+        engine.tasks.claim(task_id, "fiona")
+    with database.write() as s:  # in finance, not in sales: no candidate of this task
+        s.add(User(name="nina", role="user", groups=["finance"], password_hash="!",
+                   active=True))
+    with pytest.raises(ForbiddenError, match="nina is neither a candidate"):
+        engine.tasks.claim(task_id, "nina")
+    assert _view(database, instance_id) == before
+    with database.read() as s:
+        refusal = s.scalars(select(Event).where(Event.type == "access_denied")).one()
+    assert refusal.actor == "nina" and refusal.data["action"] == "task.claim"
