@@ -202,7 +202,7 @@ class Database:
 
 class DriverTransaction:
     """A transaction on SQLite's driver connection (``Database.write_driver``,
-    ``read_driver``)."""
+    ``read_plain``)."""
 
     def __init__(self, engine: Engine, driver: Any) -> None:
         self.dialect = engine.dialect

@@ -4,7 +4,7 @@ A Core statement looks its compiled form up in a cache and builds an execution c
 it on every call; on a start that runs to its end in memory, a task completion or an API
 key check that was more than the SQL itself. These statements convert every value with the
 columns' own types (sealing, masking, JSON, dates), exactly as Core would, then hand the rows
-to the driver (on SQLite in a ``Database.write_driver`` or ``read_driver`` transaction,
+to the driver (on SQLite in a ``Database.write_plain`` or ``read_plain`` transaction,
 elsewhere ``exec_driver_sql``) and convert what a SELECT answers as Core would; statement
 listeners (round-trip counting) still see them.
 """
