@@ -4,52 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine import Engine, EngineError, Settings, Worker
+from engine import Settings, Worker
 
 from . import bootstrap
 from .bootstrap import StartupError
-
-
-@contextmanager
-def open_engine(deploy: bool = False) -> Iterator[Engine]:
-    """Build the engine from the environment and close its database afterwards.
-
-    The database must be migrated (``bridgeflow db upgrade``); ``deploy`` deploys
-    ``processes/`` first (``serve``, ``worker``).
-    """
-    try:
-        settings = Settings.from_env()
-        engine = bootstrap.open_engine(settings, bootstrap.default_operations(settings))
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        try:
-            bootstrap.check_migrated(engine, settings)
-            if deploy:
-                bootstrap.deploy_processes(engine, settings)
-        except StartupError as exc:
-            raise click.ClickException(str(exc)) from exc
-        yield engine
-    except EngineError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        for problem in exc.details.get("problems", []):
-            click.echo(f"  {_problem(problem)}", err=True)
-        sys.exit(1)
-    finally:
-        engine.close()
-
-
-def _problem(p: dict[str, Any]) -> str:
-    where = p["file"] + (f":{p['line']}" if p.get("line") is not None else "")
-    where += f" [{p['element_id']}]" if p.get("element_id") else ""
-    return f"{where}: {p['message']}"
+from .cli_common import echo_json, open_engine
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -64,10 +28,6 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[name] = raw
     return out
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
 
 
 @click.group()
@@ -180,7 +140,7 @@ def start(key: str, business_key: str | None, variables: tuple[str, ...], wait: 
     data = parse_vars(variables)
     with open_engine() as engine:
         inst = engine.runtime.start(key, business_key, data, started_by="cli", wait=wait)
-        _echo_json({"id": inst.id, "process_key": inst.process_key, "version": inst.version,
+        echo_json({"id": inst.id, "process_key": inst.process_key, "version": inst.version,
                     "status": inst.status, "variables": inst.variables})
 
 
@@ -195,7 +155,7 @@ def decide(key: str, variables: tuple[str, ...]) -> None:
     data = parse_vars(variables)
     with open_engine() as engine:
         result = engine.repository.evaluate_decision(key, data)
-        _echo_json({"outputs": json_safe(result.outputs),
+        echo_json({"outputs": json_safe(result.outputs),
                     "matched_rules": [{"id": r.id, "number": r.number}
                                       for r in result.matched_rules]})
 
@@ -401,10 +361,10 @@ def test_mapping(file: Path, sample: Path) -> None:
             shown = "" if failure["value"] is None else f" = {failure['value']}"
             click.echo(f"  {failure['field']}{shown}: {failure['message']}", err=True)
         sys.exit(1)
-    _echo_json(json_ready(mapped))
+    echo_json(json_ready(mapped))
 
 
-from .cli_access import api_keys as _api_keys  # noqa: E402  (it uses open_engine above)
+from .cli_access import api_keys as _api_keys  # noqa: E402  (the commands of other modules)
 from .cli_access import security_events as _security_events  # noqa: E402
 from .cli_migrate import migrate as _migrate  # noqa: E402
 from .cli_tests import test as _test  # noqa: E402
@@ -417,3 +377,7 @@ main.add_command(_migrate)
 main.add_command(_export)
 main.add_command(_rollback)
 main.add_command(_test)
+
+
+if __name__ == "__main__":  # ``python -m web.cli``, as the ``bridgeflow`` command
+    main()

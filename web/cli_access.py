@@ -10,7 +10,7 @@ import click
 
 from engine import Scope, utcnow
 
-from .cli import open_engine
+from .cli_common import open_engine
 
 
 @click.group("api-keys")

@@ -8,7 +8,7 @@ import click
 
 from engine import MigrationInstruction, MigrationPlan
 
-from .cli import _echo_json, open_engine
+from .cli_common import echo_json, open_engine
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -51,7 +51,7 @@ def migrate(key: str, from_version: int, to_version: int, maps: tuple[str, ...],
         for problem in report.plan_problems:
             click.echo(f"plan: {problem.message}", err=True)
         if not instances and not everything:
-            _echo_json({"plan": plan.as_dict(), "instances": [
+            echo_json({"plan": plan.as_dict(), "instances": [
                 {"id": c.instance_id, "ok": c.ok, "problems": [p.message for p in c.problems]}
                 for c in report.instances]})
             sys.exit(0 if report.ok else 1)

@@ -8,7 +8,7 @@ import click
 
 from engine import ConflictError, NotFoundError
 
-from .cli import open_engine
+from .cli_common import open_engine
 
 
 @click.command("export")

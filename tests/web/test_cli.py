@@ -376,3 +376,21 @@ def test_deploy_warns_of_a_topic_no_worker_has_asked_for(env: dict[str, str]) ->
     assert "process loan_granting version 1 (new version)" in result.output
     assert ("  warning: no worker has asked for topic 'creditScoreChecker' yet: its external "
             "tasks wait until a worker fetches them") in result.output
+
+
+def test_python_dash_m_web_cli_is_the_bridgeflow_command(tmp_path: Path) -> None:
+    # run as __main__, web.cli used to be loaded a second time by a command module and
+    # stopped on a circular import before printing anything
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGEFLOW_")}
+    done = subprocess.run([sys.executable, "-m", "web.cli", "--help"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Bridgeflow: a BPMN process engine" in done.stdout
+    for command in ("serve", "worker", "api-keys", "migrate", "export", "test"):
+        assert f"  {command} " in done.stdout or f"  {command}\n" in done.stdout, command
+    db = tmp_path / "cli.db"
+    done = subprocess.run([sys.executable, "-m", "web.cli", "db", "upgrade"], cwd=ROOT,
+                          env={**env, "BRIDGEFLOW_DATABASE_URL": f"sqlite:///{db}"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert db.exists()
