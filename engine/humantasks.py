@@ -14,12 +14,12 @@ from .advance import HUMAN_TASKS, Advance
 from .bpmn import dialects
 from .bpmn.reports import HumanTaskInfo
 from .bpmn.serializer import to_json_value
-from .db import DriverTransaction
 from .definitions import Definitions
 from .forms import form_from_fields, typed
 from .models import HumanTask, TaskCandidate, candidates, new_id, utcnow
 from .prepared import Prepared, PreparedInsert
 from .scripting import Sandbox, SandboxError
+from .sqlite_writer import DriverTransaction
 from .timeutil import parse_datetime, parse_duration
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 

@@ -16,13 +16,13 @@ from sqlalchemy import Connection
 
 from .advance import Advance, Snapshot, snapshot_of, task_about
 from .bpmn.runtime import WorkflowRunner
-from .db import DriverTransaction
 from .drive import AdvanceDriver, instance_update
 from .errors import ConflictError, StaleStateError, StateFormatError
 from .humantasks import sync_plain
 from .inline_start import INSERT_EVENTS, only_user_tasks_wait
 from .models import HumanTask, Instance, utcnow
 from .prepared import Prepared
+from .sqlite_writer import DriverTransaction
 from .vocabulary import InstanceStatus, JobKind
 from .waits import DROP_OTHER_JOBS
 

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
 from . import sealed_columns
-from .db import DriverTransaction
+from .sqlite_writer import DriverTransaction
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)
 _NOTHING = object()  # no value seen yet

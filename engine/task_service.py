@@ -6,73 +6,38 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, func, join, literal, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs, task_queries, users
-from .advance import HUMAN_TASKS, INSTANCES, Advance
+from .advance import Advance
 from .bpmn.dialects import ASSIGNMENT
 from .core import Core
-from .db import DriverTransaction
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .figures import Figure, figures_of
 from .forms import validate_submission
 from .inline_start import INSERT_EVENTS
 from .instances import check_variables
-from .models import Event, HumanTask, Instance, Job, User, utcnow
+from .models import Event, HumanTask, Instance, User, utcnow
 from .paging import Page
-from .prepared import Prepared, written_row
+from .sqlite_writer import DriverTransaction
 from .task_queries import Queue, Show, Sort
+from .task_statements import (
+    FOR_ACTION,
+    FOR_ACTION_LOCKED,
+    FOR_CLAIM,
+    FOR_CLAIM_LOCKED,
+    FOR_COMPLETION,
+    WRITE_CLAIM,
+    WRITE_COMPLETION,
+    part,
+)
 from .vocabulary import OPEN_TASK_STATUSES, CandidateKind, JobKind, TaskStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-R = TypeVar("R", HumanTask, User, Instance)
-
-# An inline completion reads in one statement, built once: the task, the person acting (none
-# when nobody has the name), the instance, and whether a job of the instance is due. (An outer
-# join: an archived instance's finished task is refused as done, not as unknown.)
-_DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
-                                Job.due_at <= bindparam("now")).exists()
-USERS = cast(Table, User.__table__)
-# (Prepared, on the driver; each table's columns labelled with a prefix of their own)
-_PARTS = (("t_", HUMAN_TASKS), ("u_", USERS), ("i_", INSTANCES))
-_FOR_COMPLETION = Prepared(
-    select(*[c.label(prefix + c.name) for prefix, table in _PARTS for c in table.c],
-           _DUE_JOB.label("busy"))
-    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
-                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
-    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
-_KEYS = {prefix: [(prefix + c.name, c.name) for c in table.c] for prefix, table in _PARTS}
-# A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
-# instance's definition (for the assignment listeners).
-_FOR_ACTION = (
-    select(HumanTask, User, Instance.definition_id)
-    .select_from(join(HumanTask, Instance, Instance.id == HumanTask.instance_id, isouter=True)
-                 .outerjoin(User, User.name == bindparam("user")))
-    .where(HumanTask.id == bindparam("task_id")))
-_FOR_ACTION_LOCKED = _FOR_ACTION.with_for_update(of=HumanTask)
-# the same for a claim without the ORM (Prepared; the task and the person labelled as above)
-_CLAIM_READ = (
-    select(*[c.label(prefix + c.name) for prefix, table in _PARTS[:2] for c in table.c],
-           INSTANCES.c.definition_id)
-    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
-                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
-    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
-_FOR_CLAIM = Prepared(_CLAIM_READ)
-_FOR_CLAIM_LOCKED = Prepared(_CLAIM_READ.with_for_update(of=HUMAN_TASKS))
-_WRITE_CLAIM = Prepared(HUMAN_TASKS.update().where(HUMAN_TASKS.c.id == bindparam("task_id"))
-                        .values(assignee=bindparam("user"), status=TaskStatus.CLAIMED,
-                                claimed_at=bindparam("now")))
-_WRITE_COMPLETION = Prepared(HUMAN_TASKS.update().where(
-    HUMAN_TASKS.c.id == bindparam("b_task_id"),
-    HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES]),
-).values(status=TaskStatus.COMPLETED, assignee=bindparam("b_user"),
-         completed_by=bindparam("b_user"), completed_at=bindparam("b_now"),
-         completion_data=bindparam("b_data")))
-
 
 class TaskService:
     """List, claim, unclaim and complete human tasks (Camunda's TaskService)."""
@@ -212,7 +177,7 @@ class TaskService:
     def _open_task_for(self, s: Session, task_id: str, user: str) -> tuple[HumanTask, str]:
         """Load a task that ``user`` may act on, locked, and its instance's definition id;
         refuse done or foreign-claimed ones. One statement reads the task and the person."""
-        found = s.execute(_FOR_ACTION_LOCKED if self.db.is_postgres else _FOR_ACTION,
+        found = s.execute(FOR_ACTION_LOCKED if self.db.is_postgres else FOR_ACTION,
                           {"task_id": task_id, "user": user}).first()
         if found is None:
             raise NotFoundError(f"no task with id '{task_id}'")
@@ -250,18 +215,18 @@ class TaskService:
         db = self.db
         with self._refusals_audited("claim", task_id, user, via), \
                 db.write_plain() as connection:
-            found = (_FOR_CLAIM_LOCKED if db.is_postgres else _FOR_CLAIM).fetch(
+            found = (FOR_CLAIM_LOCKED if db.is_postgres else FOR_CLAIM).fetch(
                 connection, {"task_id": task_id, "user": user})
-            row = _part(found[0], "t_", HumanTask) if found else None
+            row = part(found[0], "t_", HumanTask) if found else None
             if row is None:
                 raise NotFoundError(f"no task with id '{task_id}'")
-            _check_open(row, user, _part(found[0], "u_", User))
+            _check_open(row, user, part(found[0], "u_", User))
             if row.assignee == user:
                 return row
             if self._listens_to_assignment(found[0]["definition_id"], row):
                 return None
             now = utcnow()
-            _WRITE_CLAIM.execute(connection, [{"task_id": task_id, "user": user, "now": now}])
+            WRITE_CLAIM.execute(connection, [{"task_id": task_id, "user": user, "now": now}])
             INSERT_EVENTS.execute(connection, [{
                 "instance_id": row.instance_id, "type": "task_claimed",
                 "element_id": row.element_id, "actor": user,
@@ -335,12 +300,12 @@ class TaskService:
         now = utcnow()
         with self._refusals_audited("complete", task_id, user, via), \
                 self.db.read_plain() as connection:
-            found = _FOR_COMPLETION.fetch(connection, {"task_id": task_id, "user": user,
+            found = FOR_COMPLETION.fetch(connection, {"task_id": task_id, "user": user,
                                                        "now": now})
             if not found:
                 raise NotFoundError(f"no task with id '{task_id}'")
-            row, person, instance = (_part(found[0], "t_", HumanTask),
-                                     _part(found[0], "u_", User), _part(found[0], "i_", Instance))
+            row, person, instance = (part(found[0], "t_", HumanTask),
+                                     part(found[0], "u_", User), part(found[0], "i_", Instance))
             if row is None:
                 raise NotFoundError(f"no task with id '{task_id}'")
             busy = bool(found[0]["busy"])
@@ -356,7 +321,7 @@ class TaskService:
         row.completed_at, row.completion_data = now, data
 
         def write_completion(connection: Connection | DriverTransaction) -> None:
-            if not _WRITE_COMPLETION.execute(connection, [{
+            if not WRITE_COMPLETION.execute(connection, [{
                     "b_task_id": task_id, "b_user": user, "b_now": now, "b_data": data}]):
                 raise ConflictError("the task was completed by someone else just now")
 
@@ -384,14 +349,6 @@ class TaskService:
                     data=_with_via({"task_id": task_id, "fields": sorted(data)}, via)))
         s.flush()
         return row, job.id
-
-
-def _part(found: dict[str, Any], prefix: str, model: type[R]) -> R | None:
-    """One table's part of a joined row as its detached object; None when the outer join
-    found no row of it."""
-    if found[prefix + "id"] is None:
-        return None
-    return written_row(model, {name: found[key] for key, name in _KEYS[prefix]})
 
 
 def _check_open(row: HumanTask, user: str, person: User | None) -> None:
