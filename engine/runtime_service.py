@@ -100,11 +100,12 @@ class RuntimeService:
         with self._core.db.read_plain() as connection:
             found = _INSTANCE.fetch(connection, {"id": instance_id})
             if found and found[0]["status"] not in FINAL_STATUSES:
-                # a live instance's called ones are live: only an ended one's may be archived
+                # a live instance's called ones are in the live table (ended ones too): only
+                # an ended instance's may have been archived
                 return InstanceDetail(
                     written_row(Instance, found[0]),
                     [written_row(Instance, r)
-                     for r in _CALLED_LIVE.fetch(connection, {"id": instance_id})],
+                     for r in _CALLED.fetch(connection, {"id": instance_id})],
                     [written_row(HumanTask, r)
                      for r in _OPEN_TASKS.fetch(connection, {"id": instance_id})],
                     [written_row(Incident, r)
@@ -217,10 +218,9 @@ INCIDENTS = cast(Table, Incident.__table__)
 # an instance's columns but its stored workflow state (large, and never shown)
 _NO_STATE = [column for column in INSTANCES.c if column.name != "state"]
 _INSTANCE = Prepared(select(*_NO_STATE).where(INSTANCES.c.id == bindparam("id")))
-_CALLED_LIVE = Prepared(select(*_NO_STATE).where(
-    INSTANCES.c.parent_instance_id == bindparam("id"),
-    INSTANCES.c.status.in_([literal(s) for s in (*LIVE_STATUSES, InstanceStatus.SUSPENDED)]),
-).order_by(INSTANCES.c.created_at, INSTANCES.c.id))
+# every instance it called that is still in the live table, ended ones too
+_CALLED = Prepared(select(*_NO_STATE).where(INSTANCES.c.parent_instance_id == bindparam("id"))
+                   .order_by(INSTANCES.c.created_at, INSTANCES.c.id))
 _OPEN_TASKS = Prepared(select(HUMAN_TASKS).where(
     HUMAN_TASKS.c.instance_id == bindparam("id"),
     HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES])))

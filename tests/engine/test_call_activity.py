@@ -443,3 +443,27 @@ def test_an_escalation_no_caller_catches_is_ignored(engine: Engine,
                if e.type == "escalation_from_called_instance"]
     assert event.data["caught"] is False and event.data["code"] == "LATE"
     assert engine.runtime.instance(inst.id).status == "waiting"  # no incident: Camunda 7
+
+
+def test_a_waiting_callers_detail_lists_the_instance_it_called_after_that_one_ended(
+        engine: Engine) -> None:
+    # what an administrator opening the caller sees: the finished call is still linked
+    engine.repository.deploy({"pack.bpmn": CHILD.encode()})
+    waits_after = PARENT.format(mappings="", attrs="").replace(
+        '<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+        '<bpmn:userTask id="confirm" camunda:candidateGroups="sales"><bpmn:incoming>f2'
+        '</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>'
+        '<bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="confirm" targetRef="e"/>').replace(
+        'targetRef="e"/>\n  </bpmn:process>', 'targetRef="confirm"/>\n  </bpmn:process>')
+    engine.repository.deploy({"ship.bpmn": waits_after.encode()})
+    inst = engine.runtime.start("ship", "order-43", START, wait=5)
+    child = _called(engine, inst.id)
+    [row] = engine.tasks.open_tasks_of(child.id)
+    engine.tasks.complete(row.id, "wendy", {}, wait=5)
+    assert engine.runtime.wait_for(inst.id, 5).active_elements == ["confirm"]
+
+    detail = engine.runtime.instance_detail(inst.id)
+    assert detail.instance.status == "waiting"
+    assert [(c.id, c.status) for c in detail.called_instances] == [(child.id, "completed")]
+    assert [t.element_id for t in detail.open_tasks] == ["confirm"]
