@@ -47,8 +47,8 @@ _CLAIM_READ = (
 FOR_CLAIM = Prepared(_CLAIM_READ)
 FOR_CLAIM_LOCKED = Prepared(_CLAIM_READ.with_for_update(of=HUMAN_TASKS))
 WRITE_CLAIM = Prepared(HUMAN_TASKS.update().where(HUMAN_TASKS.c.id == bindparam("task_id"))
-                        .values(assignee=bindparam("user"), status=TaskStatus.CLAIMED,
-                                claimed_at=bindparam("now")))
+                       .values(assignee=bindparam("user"), status=TaskStatus.CLAIMED,
+                               claimed_at=bindparam("now")))
 WRITE_COMPLETION = Prepared(HUMAN_TASKS.update().where(
     HUMAN_TASKS.c.id == bindparam("b_task_id"),
     HUMAN_TASKS.c.status.in_([literal(s) for s in OPEN_TASK_STATUSES]),
