@@ -301,7 +301,7 @@ class TaskService:
         with self._refusals_audited("complete", task_id, user, via), \
                 self.db.read_plain() as connection:
             found = FOR_COMPLETION.fetch(connection, {"task_id": task_id, "user": user,
-                                                       "now": now})
+                                                      "now": now})
             if not found:
                 raise NotFoundError(f"no task with id '{task_id}'")
             row, person, instance = (part(found[0], "t_", HumanTask),
