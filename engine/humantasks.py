@@ -24,16 +24,13 @@ from .timeutil import parse_datetime, parse_duration
 from .vocabulary import OPEN_TASK_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
-# built once: every advance of an instance that had user tasks runs them
-_TASKS_OF = select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.element_id,
-                   HumanTask.status).where(HumanTask.instance_id == bindparam("instance_id"))
-_CANCEL = update(HumanTask).where(HumanTask.id.in_(bindparam("ids", expanding=True))).values(
-    status=TaskStatus.CANCELLED, completed_at=bindparam("now"))
-TASK_CANDIDATES = cast(Table, TaskCandidate.__table__)
-# the same two, prepared, for an advance written without the ORM (``sync_plain``)
-_TASKS_OF_PLAIN = Prepared(_TASKS_OF)
-_CANCEL_ONE = Prepared(update(HumanTask).where(HumanTask.id == bindparam("id")).values(
+# built once (prepared): every advance of an instance that had user tasks runs them
+_TASKS_OF = Prepared(select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.element_id,
+                            HumanTask.status).where(
+    HumanTask.instance_id == bindparam("instance_id")))
+_CANCEL = Prepared(update(HumanTask).where(HumanTask.id == bindparam("id")).values(
     status=TaskStatus.CANCELLED, completed_at=bindparam("now")))
+TASK_CANDIDATES = cast(Table, TaskCandidate.__table__)
 
 
 def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
@@ -43,33 +40,24 @@ def sync_human_tasks(session: Session, adv: Advance, definitions: Definitions,
     ``new``: the instance has never been stored, so it has no rows yet. User tasks an admin
     moved the token back to (``adv.reopened``) get a fresh row beside their finished one.
     """
-    inst = adv.inst
     waiting = [] if adv.runner.completed else adv.runner.human_tasks()
     if not new:
         session.flush()  # a task row changed in this session (a completion) reads as changed
-    rows = [] if new else session.connection().execute(_TASKS_OF,
-                                                        {"instance_id": inst.id}).all()
-    known = {r.spiff_task_id for r in rows
-             if r.spiff_task_id not in adv.reopened or r.status in OPEN_TASK_STATUSES}
-    current = {t.task_id for t in waiting}
+    connection = session.connection()
+    rows = [] if new else _TASKS_OF.fetch(connection, {"instance_id": adv.inst.id})
     now = utcnow()
-    gone = [r for r in rows if r.status in OPEN_TASK_STATUSES and r.spiff_task_id not in current]
-    if gone:  # their candidate rows close by a trigger
-        session.connection().execute(_CANCEL, {"ids": [r.id for r in gone], "now": now})
-        for old in gone:
-            adv.event("task_cancelled", old.element_id, task_id=old.id)
+    unwritten = _cancel_left(connection, adv, rows, waiting, now)
     by_id = {t.task_id: t for t in waiting}
     for found in rows:  # an administrator retried the incident of a failing assignment
-        info = by_id.get(found.spiff_task_id)
-        if info is not None and found.spiff_task_id in adv.reassign \
-                and found.status in OPEN_TASK_STATUSES:
-            row = session.get_one(HumanTask, found.id)
+        info = by_id.get(found["spiff_task_id"])
+        if info is not None and found["spiff_task_id"] in adv.reassign \
+                and found["status"] in OPEN_TASK_STATUSES:
+            row = session.get_one(HumanTask, found["id"])
             groups, row.assignee = _assignment(info, adv, sandbox)
             row.set_candidates(groups, list(row.candidate_users or []))
             adv.event("task_reassigned", row.element_id, task_id=row.id,
                       candidate_groups=row.candidate_groups, assignee=row.assignee)
-    created = new_tasks(adv, [t for t in waiting if t.task_id not in known], definitions,
-                        sandbox, session, now)
+    created = new_tasks(adv, unwritten, definitions, sandbox, session, now)
     if created:
         session.flush()  # rows the tasks refer to go first (a called instance's, say)
         insert_tasks(session.connection(), created)
@@ -83,16 +71,26 @@ def sync_plain(connection: Connection | DriverTransaction, adv: Advance,
     been read already (``Definitions.task_forms``): nothing else is read in the transaction.
     """
     waiting = [] if adv.runner.completed else adv.runner.human_tasks()
-    rows = _TASKS_OF_PLAIN.fetch(connection, {"instance_id": adv.inst.id})
+    rows = _TASKS_OF.fetch(connection, {"instance_id": adv.inst.id})
+    unwritten = _cancel_left(connection, adv, rows, waiting, now)
+    insert_tasks(connection, new_tasks(adv, unwritten, definitions, sandbox, None, now))
+
+
+def _cancel_left(connection: Connection | DriverTransaction, adv: Advance,
+                 rows: list[dict[str, Any]], waiting: list[HumanTaskInfo],
+                 now: datetime) -> list[HumanTaskInfo]:
+    """Cancel the open rows (``_TASKS_OF``) whose task no longer waits (their candidate rows
+    close by a trigger); return the waiting tasks that have no row yet (a reopened one has
+    only its finished row: it gets a fresh one)."""
     current = {t.task_id for t in waiting}
     gone = [r for r in rows if r["status"] in OPEN_TASK_STATUSES
             and r["spiff_task_id"] not in current]
-    _CANCEL_ONE.execute(connection, [{"id": r["id"], "now": now} for r in gone])
-    for old in gone:  # their candidate rows close by a trigger
+    _CANCEL.execute(connection, [{"id": r["id"], "now": now} for r in gone])
+    for old in gone:
         adv.event("task_cancelled", old["element_id"], task_id=old["id"])
-    known = {r["spiff_task_id"] for r in rows}
-    insert_tasks(connection, new_tasks(adv, [t for t in waiting if t.task_id not in known],
-                                       definitions, sandbox, None, now))
+    known = {r["spiff_task_id"] for r in rows
+             if r["spiff_task_id"] not in adv.reopened or r["status"] in OPEN_TASK_STATUSES}
+    return [t for t in waiting if t.task_id not in known]
 
 
 def new_tasks(adv: Advance, waiting: list[HumanTaskInfo], definitions: Definitions,

@@ -110,11 +110,12 @@ class RuntimeService:
                      for r in _OPEN_TASKS.fetch(connection, {"id": instance_id})],
                     [written_row(Incident, r)
                      for r in _OPEN_INCIDENTS.fetch(connection, {"id": instance_id})])
-        with self._core.db.read() as s:  # ended: it, or what it called, may be archived
+        # ended: what it called may be archived (and it too, if it was not found)
+        row = written_row(Instance, found[0]) if found else None
+        with self._core.db.read() as s:
             connection = s.connection()
-            again = connection.execute(_INSTANCE.statement, {"id": instance_id}).first()
-            row = written_row(Instance, again._mapping) if again is not None else \
-                archived.find(s, instance_id, live=False)
+            if row is None:
+                row = archived.find(s, instance_id, live=False)
             if row is None:
                 raise NotFoundError(f"no process instance with id '{instance_id}'",
                                     {"id": instance_id})

@@ -22,12 +22,15 @@ _DUE_JOB = select(Job.id).where(Job.instance_id == HumanTask.instance_id,
 USERS = cast(Table, User.__table__)
 # (Prepared, on the driver; each table's columns labelled with a prefix of their own)
 _PARTS = (("t_", HUMAN_TASKS), ("u_", USERS), ("i_", INSTANCES))
+# the task, its instance (an outer join: an archived one's task is refused as done), and
+# the person of that name (none when nobody has it)
+_TASK_INSTANCE_PERSON = (
+    HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
+    .outerjoin(USERS, USERS.c.name == bindparam("user")))
 FOR_COMPLETION = Prepared(
     select(*[c.label(prefix + c.name) for prefix, table in _PARTS for c in table.c],
            _DUE_JOB.label("busy"))
-    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
-                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
-    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
+    .select_from(_TASK_INSTANCE_PERSON).where(HUMAN_TASKS.c.id == bindparam("task_id")))
 _KEYS = {prefix: [(prefix + c.name, c.name) for c in table.c] for prefix, table in _PARTS}
 # A claim or a job-path completion: the task (locked on PostgreSQL), the person, and the
 # instance's definition (for the assignment listeners).
@@ -41,9 +44,7 @@ FOR_ACTION_LOCKED = FOR_ACTION.with_for_update(of=HumanTask)
 _CLAIM_READ = (
     select(*[c.label(prefix + c.name) for prefix, table in _PARTS[:2] for c in table.c],
            INSTANCES.c.definition_id)
-    .select_from(HUMAN_TASKS.outerjoin(INSTANCES, INSTANCES.c.id == HUMAN_TASKS.c.instance_id)
-                 .outerjoin(USERS, USERS.c.name == bindparam("user")))
-    .where(HUMAN_TASKS.c.id == bindparam("task_id")))
+    .select_from(_TASK_INSTANCE_PERSON).where(HUMAN_TASKS.c.id == bindparam("task_id")))
 FOR_CLAIM = Prepared(_CLAIM_READ)
 FOR_CLAIM_LOCKED = Prepared(_CLAIM_READ.with_for_update(of=HUMAN_TASKS))
 WRITE_CLAIM = Prepared(HUMAN_TASKS.update().where(HUMAN_TASKS.c.id == bindparam("task_id"))
