@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from .sqlite_checkpoint import CHECKPOINTER, Watch
+from .sqlite_checkpoint import CHECKPOINTER, WRITER_CHECKPOINT_PAGES, Watch
 from .sqlite_writer import DriverTransaction, ThreadConnections, driver_transaction, idle
 
 
@@ -291,6 +291,8 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # the checkpoint thread copies the log; a writer checkpoints only at this bound
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, text
 
 from engine.db import Database
-from engine.sqlite_checkpoint import CHECKPOINTER, IDLE_SECONDS
+from engine.sqlite_checkpoint import CHECKPOINTER, IDLE_SECONDS, WRITER_CHECKPOINT_PAGES
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 3 * IDLE_SECONDS + 5) -> bool:
@@ -100,11 +100,15 @@ def test_the_log_stays_bounded_under_steady_writes(tmp_path: Path) -> None:
             conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
             page = int(conn.execute(text("PRAGMA page_size")).scalar_one())
         with db.sql_engine.connect() as conn:
-            for _ in range(6000):  # each commit writes at least one page to the log
+            for _ in range(3 * WRITER_CHECKPOINT_PAGES):  # a commit writes a page or more
                 with conn.begin():
                     conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": "x" * 900})
         log_bytes = os.path.getsize(f"{path}-wal")
-        assert log_bytes < 2_000 * (page + 24), log_bytes  # 1,000 pages and some slack
+        # the writers' bound and some slack
+        assert log_bytes < 2 * WRITER_CHECKPOINT_PAGES * (page + 24), log_bytes
+        with db.sql_engine.connect() as conn:  # the bound is set on every connection
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() \
+                == WRITER_CHECKPOINT_PAGES
     finally:
         db.dispose()
 
