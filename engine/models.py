@@ -26,7 +26,7 @@ from .model_types import UTCDateTime as UTCDateTime  # re-exported: the tables' 
 from .model_types import new_id as new_id  # re-exported: every module takes ids from here
 from .model_types import utcnow as utcnow  # re-exported
 from .sealed_columns import MaskedJSON, SealedJSON, SealedState
-from .vocabulary import CandidateKind, IncidentStatus, SubscriptionKind
+from .vocabulary import NOT_ENDED_SQL, CandidateKind, IncidentStatus, SubscriptionKind
 
 # the predicate of the partial index over service-call events; a query that wants the index
 # must say this literally (a bound parameter cannot prove a partial index's condition)
@@ -81,7 +81,10 @@ class Instance(Base):
 
     __tablename__ = "instances"
     __table_args__ = (
-        Index("ix_instances_status_key", "status", "process_key"),
+        # the live counts by status and process (statistics.LIVE_COUNTS), an index-only scan;
+        # partial, so that an instance is out of it once it ends, and one that ends at its
+        # start never writes it (migration 0029)
+        Index("ix_instances_status_key", "status", "process_key", **_where(NOT_ENDED_SQL)),
         Index("ix_instances_ended_at", "ended_at"),
         # the lists' order (newest first), alone and after each filter they offer
         Index("ix_instances_created", "created_at", "id"),

@@ -19,6 +19,10 @@ class InstanceStatus(StrEnum):
 # an instance in one of these may still move; the final ones never again
 LIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT)
 FINAL_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
+# not ended: the live ones and the suspended, named (not "not a final one") so that a partial
+# index over them serves a query that names them alike
+NOT_ENDED = tuple(s for s in InstanceStatus if s not in FINAL_STATUSES)
+NOT_ENDED_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in NOT_ENDED))
 
 
 class TaskStatus(StrEnum):

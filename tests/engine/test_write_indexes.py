@@ -1,7 +1,7 @@
-"""Migrations 0025–0028: the indexes a start wrote for nothing are gone, and looking up
-an instance's history, the engine's own events, instances by business key or the service
-calls of a time window still reads an index (on SQLite and on the partitioned PostgreSQL
-tables)."""
+"""Migrations 0025–0029: the indexes a start wrote for nothing are gone, and looking up
+an instance's history, the engine's own events, instances by business key, the service
+calls of a time window or the live counts still reads an index (on SQLite and on the
+partitioned PostgreSQL tables)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 
 from engine.db import Database
 from engine.models import Definition, Event, Instance, new_id
-from engine.statistics import _calls
+from engine.statistics import LIVE_COUNTS, _calls
 
 LOOKUPS = [
     # (query, an index whose name the plan must show)
@@ -27,6 +27,8 @@ LOOKUPS = [
     ("SELECT id FROM instances_history WHERE business_key = 'order-7'", "business_key_created"),
     # the statistics of the service calls in a time window, as engine/statistics.py asks
     ("STATISTICS", "service_calls"),
+    # the live counts by status and process (the dashboard, /metrics): partial, live only
+    ("LIVE", "status_key"),
     # the instances an instance called (partial: only called instances are in it)
     ("SELECT id FROM instances WHERE parent_instance_id = 'p-1'", "parent_instance_id"),
     ("SELECT id, status FROM instances WHERE parent_instance_id IN ('p-1', 'p-2')",
@@ -75,6 +77,8 @@ def _instances(conn: Any) -> None:
 def _plan(database: Database, query: str) -> str:
     if query == "STATISTICS":
         query = _statistics_query(database)
+    if query == "LIVE":  # as engine/statistics.py asks it
+        query = str(LIVE_COUNTS.compile(dialect=database.sql_engine.dialect))
     with database.sql_engine.begin() as conn:  # a history: many instances' events, few others
         rows = [{"i": f"i-{n % 200}" if n % 100 else None,
                  "t": "service_call" if n % 50 == 0 else "step"} for n in range(2000)]
@@ -147,6 +151,28 @@ def test_a_step_is_not_written_to_the_service_call_index(database: Database) -> 
             definition = conn.execute(text("SELECT pg_get_indexdef("
                                            "'ix_events_service_calls'::regclass)")).scalar()
     assert "service_call" in definition and "WHERE" in definition.upper(), definition
+
+
+def test_the_status_index_holds_only_the_instances_not_ended(database: Database) -> None:
+    """ix_instances_status_key is partial over the statuses the live counts name: an instance
+    that ends at its start never writes it, and one leaves it when it ends; the counts are
+    still right (their plan reads it: test_lookups_still_read_an_index)."""
+    with database.sql_engine.begin() as conn:
+        _instances(conn)  # 1,020 completed instances
+        conn.execute(text("UPDATE instances SET status = 'waiting' WHERE id IN ('i-1', 'i-2')"))
+        conn.execute(text("UPDATE instances SET status = 'suspended' WHERE id = 'i-3'"))
+        if database.sql_engine.dialect.name == "sqlite":
+            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name ="
+                                           " 'ix_instances_status_key'")).scalar()
+        else:
+            definition = conn.execute(text("SELECT pg_get_indexdef("
+                                           "'ix_instances_status_key'::regclass)")).scalar()
+        live = sorted((str(status), key, n) for status, key, n in conn.execute(LIVE_COUNTS))
+    assert "WHERE" in definition.upper(), definition
+    for status in ("running", "waiting", "incident", "suspended"):
+        assert f"'{status}'" in definition, definition
+    assert "'completed'" not in definition and "'terminated'" not in definition, definition
+    assert live == [("suspended", "p", 1), ("waiting", "p", 2)]
 
 
 @pytest.mark.parametrize(("query", "index"), LOOKUPS)
