@@ -1,61 +1,36 @@
-"""Deploy BPMN and DMN files as versioned definitions, and serve their specs to the runtime."""
+"""The deployed definitions: their versions, and their specs, forms and decisions for the
+runtime, with caches (deploying them is ``engine/deploying.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import xml_text
+from . import deploying
 from .bpmn import catching, dialects, serializer
 from .bpmn.listeners import event_listeners
-from .bpmn.parser import ParsedProcess, parse_bpmn_files
 from .db import Database
-from .decision_deploy import (
-    Pin,
-    document_by_id,
-    newest_of_namespace,
-    parse_stored,
-    read_dmn_files,
-    refused_calls,
-    store_dmn_files,
-    unavailable_reason,
-)
+from .decision_deploy import Pin, document_by_id, newest_of_namespace, parse_stored
 from .decision_errors import feel_error
 from .decision_results import map_result
 from .deployed import Deployed
 from .dmn import DmnDocument
 from .dmn.expressions import real_errors
 from .dmn.feel_types import plain_numbers
-from .errors import DefinitionError, NotFoundError, Problem
-from .forms import START_FORM, read_form
-from .models import Definition, Event, utcnow
+from .errors import NotFoundError
+from .forms import START_FORM
+from .models import Definition
 from .scripting import Sandbox
-from .test_files import TEST_SUFFIXES, is_test_file, stored_tests
-from .timeutil import shortest_cycle_gap
-from .versioning import MAX_COMMENT, STARTUP, DeployingAs, next_version, subscribe_starts
-
-log = logging.getLogger(__name__)
-
-BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
-DMN_SUFFIXES = (".dmn", ".dmn11.xml")
-# every kind of file a deployment takes, with its extensions, for the refusal of any other
-UNKNOWN_KIND = ("unknown kind of file: deploy processes (" + ", ".join(BPMN_SUFFIXES)
-                + "), decisions (" + ", ".join(DMN_SUFFIXES) + "), forms (.json) or "
-                "process and decision tests (" + ", ".join(TEST_SUFFIXES) + ")")
-
+from .versioning import STARTUP
 
 # Plain SQL: this runs in every inline start, where the ORM's overhead would be most of it.
 _NEWEST_VERSION = text("SELECT max(version) FROM definitions "
@@ -107,7 +82,7 @@ class Definitions:
         self._task_forms: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    # -- deploying ----------------------------------------------------------------------
+    # -- deploying (engine/deploying.py) ----------------------------------------------------
 
     def deploy(self, files: Mapping[str, bytes], deployed_by: str | None = None,
                forms_dir: Path | None = None, *, dry_run: bool = False,
@@ -123,78 +98,17 @@ class Definitions:
         a DMN import to the deployed file of that namespace it names (a rollback: the file
         the old version was deployed with), instead of the newest one.
         """
-        if comment is not None and len(comment) > MAX_COMMENT:
-            raise DefinitionError([Problem("(request)", f"the comment is {len(comment)} "
-                                           f"characters long; at most {MAX_COMMENT} are kept")])
-        how = DeployingAs(deployed_by, comment or None, keep_newer)
-        problems: list[Problem] = []
-        bpmn: dict[str, bytes] = {}
-        forms: dict[str, bytes] = {}
-        tests: dict[str, bytes] = {}  # analysts' test files, stored with what they test
-        dmn_files: dict[str, bytes] = {}
-        for name, raw in files.items():
-            base = Path(name).name
-            try:  # stored and parsed as UTF-8 whatever encoding the file declares
-                content = raw
-                if base.endswith(BPMN_SUFFIXES + DMN_SUFFIXES):
-                    content = xml_text.as_utf8(raw)
-                    xml_text.refuse_dtd(content)
-            except xml_text.XmlFileError as exc:
-                problems.append(Problem(base, str(exc), exc.line))
-                continue
-            if base.endswith(BPMN_SUFFIXES):
-                bpmn[base] = content
-            elif base.endswith(DMN_SUFFIXES):
-                dmn_files[base] = content
-            elif is_test_file(base):
-                tests[base] = content
-            elif base.endswith(".json"):
-                forms[base] = content
-            else:
-                problems.append(Problem(base, UNKNOWN_KIND))
-        dmn_docs, dmn_problems = read_dmn_files(dmn_files, lambda ns: self._imported(ns, pins))
-        problems.extend(dmn_problems)
-        if not bpmn and not dmn_files and not problems:
-            problems.append(Problem("(request)", "no BPMN or DMN file to deploy"))
-        processes: list[ParsedProcess] = []
-        if bpmn:
-            processes, found = parse_bpmn_files(bpmn, self.sandbox,
-                                                known_operation=self.known_operation,
-                                                extra_sources=self._call_activity_sources(bpmn))
-            problems.extend(found)
-            problems.extend(self._too_frequent_starts(processes))
-        decisions_here = {d for f in dmn_docs for d in f.doc.decisions}
-        form_contents = self._check_references(processes, forms, forms_dir, decisions_here,
-                                               problems)
-        tests_of, test_problems = stored_tests(tests, {p.key for p in processes} | decisions_here)
-        problems.extend(test_problems)
-        problems.extend(refused_calls(processes, [f.doc for f in dmn_docs],
-                                      lambda key: unavailable_reason(self.db, key)))
-        if problems:
-            raise DefinitionError(problems)
-        for attempt in range(3):
-            try:
-                with self.db.write() as session:
-                    now = utcnow()  # one deployment, one time (calledElementBinding)
-                    out = [self._store_process(session, p, form_contents, how, now,
-                                               tests_of.get(p.key))
-                           for p in processes]
-                    out.extend(store_dmn_files(
-                        session, dmn_docs, how.by, how.comment,
-                        lambda s, k, kind, h: next_version(s, k, kind, h, how.keep_newer),
-                        tests_of))
-                    if dry_run:
-                        session.rollback()
-                        return out
-                self._latest_decision.clear()
-                return out
-            except IntegrityError:  # another deployer took the same version number
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return deploying.deploy(self, files, deployed_by, forms_dir, dry_run=dry_run,
+                                comment=comment, keep_newer=keep_newer, pins=pins)
 
-    def _imported(self, namespace: str, pins: Mapping[str, Pin] | None,
-                  ) -> tuple[Pin, DmnDocument] | None:
+    def deploy_directory(self, path: Path, deployed_by: str = STARTUP) -> list[Deployed]:
+        """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``); a
+        version deployed since from the console or the API is never replaced by an older
+        file (``keep_newer``)."""
+        return deploying.deploy_directory(self, path, deployed_by)
+
+    def imported(self, namespace: str, pins: Mapping[str, Pin] | None,
+                 ) -> tuple[Pin, DmnDocument] | None:
         """The deployed file an import of ``namespace`` binds to: the pinned one, if any and
         still stored, else the newest."""
         pin = (pins or {}).get(namespace)
@@ -204,107 +118,14 @@ class Definitions:
                 return dict(pin), doc
         return newest_of_namespace(self.db, self._dmn, namespace)
 
-    def deploy_directory(self, path: Path, deployed_by: str = STARTUP) -> list[Deployed]:
-        """Deploy every BPMN and DMN file under ``path`` (forms from ``path/forms``); a
-        version deployed since from the console or the API is never replaced by an older
-        file (``keep_newer``)."""
-        files = {str(p.relative_to(path)): p.read_bytes()
-                 for p in sorted(path.rglob("*"))
-                 if p.is_file() and (p.name.endswith(BPMN_SUFFIXES + DMN_SUFFIXES)
-                                     or is_test_file(p.name))}
-        if not files:
-            return []
-        return self.deploy(files, deployed_by, forms_dir=path / "forms", keep_newer=True)
-
-    def _check_references(self, processes: list[ParsedProcess], forms: dict[str, bytes],
-                          forms_dir: Path | None, decisions_here: set[str],
-                          problems: list[Problem]) -> dict[str, dict[str, Any]]:
-        contents: dict[str, dict[str, Any]] = {}
-        for process in processes:
-            for form in process.forms:
-                if _form_file(form, forms, forms_dir) is None:
-                    problems.append(Problem(process.filename, f"form file '{form}' was not "
-                                            "deployed with the process nor found in "
-                                            "processes/forms/"))
-                    continue
-                content, refused = read_form(form, lambda name: _form_file(name, forms,
-                                                                           forms_dir),
-                                             self.sandbox)
-                problems.extend(refused)
-                if content is not None:
-                    contents[form] = content
-            for ref in process.decisions:
-                if ref and ref not in decisions_here and self._latest_id(ref, "decision") is None:
-                    problems.append(Problem(process.filename, f"decision '{ref}' is not "
-                                            "deployed; deploy its DMN file with the process"))
-        return contents
-
-    def _too_frequent_starts(self, processes: list[ParsedProcess]) -> list[Problem]:
-        """Timer start cycles that would start instances more often than the settings allow."""
-        out = []
-        for process in processes:
-            if not process.timer_start:
-                continue
-            try:
-                gap = shortest_cycle_gap(process.timer_start, utcnow())
-            except ValueError:
-                continue  # the checker has reported an unreadable cycle already
-            if gap is not None and gap < self.min_start_cycle:
-                out.append(Problem(process.filename, (
-                    f"the timer start cycle '{process.timer_start}' of process "
-                    f"'{process.key}' would start an instance every {gap.total_seconds():g} "
-                    f"s; the shortest cycle allowed is {self.min_start_cycle.total_seconds():g}"
-                    " s (setting BRIDGEFLOW_MIN_START_CYCLE_SECONDS)")))
-        return out
-
-    def _call_activity_sources(self, bpmn: Mapping[str, bytes]) -> dict[str, bytes]:
-        called: set[str] = set()
-        for content in bpmn.values():
-            for marker in content.split(b'calledElement="')[1:]:
-                called.add(marker.split(b'"', 1)[0].decode())
-        out: dict[str, bytes] = {}
-        with self.db.read() as session:
-            for key in called:
-                row = session.scalars(select(Definition).where(
-                    Definition.key == key, Definition.kind == "process")
-                    .order_by(Definition.version.desc()).limit(1)).first()
-                if row is not None and row.filename not in bpmn:
-                    out[row.filename] = row.source.encode()
-        return out
-
-    def _store_process(self, session: Session, process: ParsedProcess,
-                       forms: dict[str, dict[str, Any]], how: DeployingAs,
-                       now: datetime, tests: dict[str, str] | None = None) -> Deployed:
-        used: dict[str, Any] = {name: forms[name] for name in process.forms if name in forms}
-        if tests:
-            used["tests"] = tests  # no form file is named "tests" (forms end in .json)
-        if process.start_form:
-            used[START_FORM] = process.start_form  # the name of the form that checks starts
-        digest = hashlib.sha256(process.source + process.key.encode()
-                                + json.dumps(used, sort_keys=True).encode()).hexdigest()
-        same, version, notes = next_version(session, process.key, "process", digest,
-                                                  how.keep_newer)
-        topics = tuple(sorted({op for op in process.operations if op and self.is_external(op)}))
-        if same is not None:
-            return Deployed(same.id, same.key, same.version, "process", same.name, False,
-                            topics, notes)
-        deployed_by = how.by
-        row = Definition(key=process.key, version=version, kind="process", name=process.name,
-                         content_hash=digest, filename=process.filename,
-                         source=process.source.decode(), extra_files=used,
-                         spec=serializer.dump_spec(process.spec, process.subprocess_specs),
-                         deployed_by=deployed_by, deployed_at=now, comment=how.comment,
-                         history_ttl_days=process.history_ttl_days)
-        session.add(row)
-        session.flush()
-        subscribe_starts(session, process)
-        session.add(Event(type="definition_deployed", actor=deployed_by,
-                          data={"key": row.key, "version": version, "kind": "process"}))
-        return Deployed(row.id, row.key, version, "process", row.name, True, topics, notes)
+    def forget_latest_decisions(self) -> None:
+        """After a deployment: look each decision's newest version up again."""
+        self._latest_decision.clear()
 
     # -- reading ------------------------------------------------------------------------
 
-    def _latest_id(self, key: str, kind: str) -> str | None:
+    def latest_id(self, key: str, kind: str) -> str | None:
+        """The id of the newest version of ``key`` (a process or a decision), if any."""
         with self.db.read() as session:
             return session.scalars(select(Definition.id).where(
                 Definition.key == key, Definition.kind == kind)
@@ -430,7 +251,7 @@ class Definitions:
         now = time.monotonic()
         cached = self._latest_decision.get(key)
         if cached is None or now - cached[0] > 2.0:
-            definition_id = self._latest_id(key, "decision")
+            definition_id = self.latest_id(key, "decision")
             if definition_id is None:
                 raise NotFoundError(f"no decision with key '{key}' is deployed")
             self._latest_decision[key] = (now, definition_id)
@@ -462,11 +283,3 @@ class Definitions:
         with self.db.read() as session:
             return int(session.scalar(select(func.count()).select_from(Definition)) or 0)
 
-
-def _form_file(name: str, forms: Mapping[str, bytes], forms_dir: Path | None) -> bytes | None:
-    """A sibling form: deployed with the files, or in the forms folder (a plain file name)."""
-    if name in forms:
-        return forms[name]
-    if forms_dir is not None and (forms_dir / name).is_file():
-        return (forms_dir / name).read_bytes()
-    return None
