@@ -83,8 +83,11 @@ class Instance(Base):
     __table_args__ = (
         # the live counts by status and process (statistics.LIVE_COUNTS), an index-only scan;
         # partial, so that an instance is out of it once it ends, and one that ends at its
-        # start never writes it (migration 0029)
+        # start never writes it (migration 0029, as the next)
         Index("ix_instances_status_key", "status", "process_key", **_where(NOT_ENDED_SQL)),
+        # the live instances of a version (a migration batch's candidates); partial alike.
+        # Definitions are never removed, so the foreign key needs no index of its own
+        Index("ix_instances_definition_id", "definition_id", **_where(NOT_ENDED_SQL)),
         Index("ix_instances_ended_at", "ended_at"),
         # the lists' order (newest first), alone and after each filter they offer
         Index("ix_instances_created", "created_at", "id"),
@@ -98,7 +101,7 @@ class Instance(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    definition_id: Mapped[str] = mapped_column(ForeignKey("definitions.id"), index=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("definitions.id"))
     process_key: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     business_key: Mapped[str | None] = mapped_column(String(200))

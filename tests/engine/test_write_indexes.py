@@ -1,7 +1,7 @@
 """Migrations 0025–0029: the indexes a start wrote for nothing are gone, and looking up
 an instance's history, the engine's own events, instances by business key, the service
-calls of a time window or the live counts still reads an index (on SQLite and on the
-partitioned PostgreSQL tables)."""
+calls of a time window, the live counts or the live instances of a version still reads an
+index (on SQLite and on the partitioned PostgreSQL tables)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from engine.db import Database
+from engine.migration_batch import LIVE_OF_VERSION
 from engine.models import Definition, Event, Instance, new_id
 from engine.statistics import LIVE_COUNTS, _calls
 
@@ -27,8 +28,12 @@ LOOKUPS = [
     ("SELECT id FROM instances_history WHERE business_key = 'order-7'", "business_key_created"),
     # the statistics of the service calls in a time window, as engine/statistics.py asks
     ("STATISTICS", "service_calls"),
-    # the live counts by status and process (the dashboard, /metrics): partial, live only
-    ("LIVE", "status_key"),
+    # the live counts by status and process (the dashboard, /metrics): a partial index over
+    # the live instances, which does not grow with history; its own (an index-only scan at
+    # scale), or on PostgreSQL the narrower one of version while both are nearly empty here
+    ("LIVE", "status_key|ix_instances_definition_id"),
+    # a migration batch's candidates, the live instances of a version: partial alike
+    ("LIVE_OF_VERSION", "definition_id"),
     # the instances an instance called (partial: only called instances are in it)
     ("SELECT id FROM instances WHERE parent_instance_id = 'p-1'", "parent_instance_id"),
     ("SELECT id, status FROM instances WHERE parent_instance_id IN ('p-1', 'p-2')",
@@ -79,6 +84,9 @@ def _plan(database: Database, query: str) -> str:
         query = _statistics_query(database)
     if query == "LIVE":  # as engine/statistics.py asks it
         query = str(LIVE_COUNTS.compile(dialect=database.sql_engine.dialect))
+    if query == "LIVE_OF_VERSION":  # as engine/migration_batch.py asks it
+        query = str(LIVE_OF_VERSION.params(definition_id="d-1").compile(
+            dialect=database.sql_engine.dialect, compile_kwargs={"literal_binds": True}))
     with database.sql_engine.begin() as conn:  # a history: many instances' events, few others
         rows = [{"i": f"i-{n % 200}" if n % 100 else None,
                  "t": "service_call" if n % 50 == 0 else "step"} for n in range(2000)]
@@ -153,38 +161,47 @@ def test_a_step_is_not_written_to_the_service_call_index(database: Database) -> 
     assert "service_call" in definition and "WHERE" in definition.upper(), definition
 
 
-def test_the_status_index_holds_only_the_instances_not_ended(database: Database) -> None:
-    """ix_instances_status_key is partial over the statuses the live counts name: an instance
-    that ends at its start never writes it, and one leaves it when it ends; the counts are
-    still right (their plan reads it: test_lookups_still_read_an_index)."""
+@pytest.mark.parametrize("index", ["ix_instances_status_key", "ix_instances_definition_id"])
+def test_the_status_and_version_indexes_hold_only_the_instances_not_ended(
+        database: Database, index: str) -> None:
+    """Partial over the statuses their queries name (the live counts, a migration batch's
+    candidates): an instance that ends at its start never writes them, and one leaves them
+    when it ends; what the queries answer is still right (their plans read them:
+    test_lookups_still_read_an_index)."""
     with database.sql_engine.begin() as conn:
         _instances(conn)  # 1,020 completed instances
         conn.execute(text("UPDATE instances SET status = 'waiting' WHERE id IN ('i-1', 'i-2')"))
         conn.execute(text("UPDATE instances SET status = 'suspended' WHERE id = 'i-3'"))
         if database.sql_engine.dialect.name == "sqlite":
-            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name ="
-                                           " 'ix_instances_status_key'")).scalar()
+            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                      {"n": index}).scalar()
         else:
-            definition = conn.execute(text("SELECT pg_get_indexdef("
-                                           "'ix_instances_status_key'::regclass)")).scalar()
+            definition = conn.execute(text("SELECT pg_get_indexdef(CAST(:n AS regclass))"),
+                                      {"n": index}).scalar()
         live = sorted((str(status), key, n) for status, key, n in conn.execute(LIVE_COUNTS))
+        version = conn.execute(text("SELECT definition_id FROM instances WHERE id = 'i-1'"))\
+            .scalar()
+        of_version = sorted(row.id for row in conn.execute(
+            LIVE_OF_VERSION.params(definition_id=version)))
     assert "WHERE" in definition.upper(), definition
     for status in ("running", "waiting", "incident", "suspended"):
         assert f"'{status}'" in definition, definition
     assert "'completed'" not in definition and "'terminated'" not in definition, definition
     assert live == [("suspended", "p", 1), ("waiting", "p", 2)]
+    assert of_version == ["i-1", "i-2", "i-3"]
 
 
 @pytest.mark.parametrize(("query", "index"), LOOKUPS)
 def test_lookups_still_read_an_index(database: Database, query: str, index: str) -> None:
     plan = _plan(database, query)
-    names = [index]
+    names = index.split("|")  # any of these
     if database.sql_engine.dialect.name == "postgresql":  # a month's copy has its own name
         with database.sql_engine.connect() as conn:
-            names += conn.execute(text(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname LIKE :n"),
-                {"n": f"%{index}%"}).scalars().all()
+            for name in index.split("|"):
+                names += conn.execute(text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname LIKE :n"),
+                    {"n": f"%{name}%"}).scalars().all()
     assert any(name in plan for name in names), plan
     assert "SCAN events\n" not in plan + "\n" and "Seq Scan" not in plan, plan
 
