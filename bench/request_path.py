@@ -91,7 +91,10 @@ def main() -> None:
         app = create_app(config)
         engine = app.extensions["bridgeflow"]
         identity = getattr(engine, "identity", engine)
-        key = identity.create_api_key("path")
+        key = identity.create_api_key(
+            "path", ["processes:start", "tasks:read", "tasks:act", "admin"])
+        identity.create_user("fiona", "a long bench password", groups=["finance"],
+                             role="user")  # the person the task is for
         repository = getattr(engine, "repository", engine)
         repository.deploy({"one_review.bpmn": PROCESS})
         client = app.test_client()

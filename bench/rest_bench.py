@@ -8,7 +8,8 @@ in-process job workers, as users run it), with an API key made by ``bridgeflow a
 create``.  Client threads keep one HTTP/1.1 connection each (``http.client``, lighter than
 requests, so that the client on this 2-core machine leaves the server its share) and post for a
 fixed duration at each concurrency.  Every answer must be 201 with status ``completed`` and
-y == 2x.  Prints p50 / p95 latency (ms), requests per second and the count of bad answers.
+y == 2x.  Prints p50 / p95 / p99 / p99.9 / max latency (ms), requests per second and the
+count of bad answers.
 """
 
 from __future__ import annotations
@@ -113,9 +114,13 @@ def load(port: int, key: str, clients: int, seconds: float) -> dict[str, float]:
     for line in bad[:5]:
         print(f"  bad answer: {line}")
     ms = sorted(x * 1000 for x in latencies)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))] if ms else float("nan")
+
+    def rank(q: float) -> float:
+        return ms[min(len(ms) - 1, int(round(q * (len(ms) - 1))))] if ms else float("nan")
+
     return {"n": len(latencies), "rps": len(latencies) / elapsed,
-            "p50": statistics.median(ms) if ms else float("nan"), "p95": p95,
+            "p50": statistics.median(ms) if ms else float("nan"), "p95": rank(0.95),
+            "p99": rank(0.99), "p999": rank(0.999), "max": ms[-1] if ms else float("nan"),
             "bad": len(bad)}
 
 
@@ -194,7 +199,8 @@ def main() -> None:
                 best = max(best, res["rps"])
                 print(f"clients={c}: {res['n']:5d} requests  {res['rps']:7.1f} req/s  "
                       f"p50 {res['p50']:7.1f} ms  p95 {res['p95']:7.1f} ms  "
-                      f"non-201/not-completed {res['bad']}")
+                      f"p99 {res['p99']:7.1f} ms  p99.9 {res['p999']:7.1f} ms  "
+                      f"max {res['max']:7.1f} ms  non-201/not-completed {res['bad']}")
             print(SPIFF_ARENA)
             print(f"target: best {best:.1f} req/s >= {TARGET_RPS:g} -> "
                   f"{'PASS' if best >= TARGET_RPS else 'FAIL'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,15 @@ def test_the_server_has_no_shared_control_socket() -> None:
     assert server._Gunicorn({}, options).cfg.control_socket_disable is True
 
 
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """A web process freezes what start-up built (web/server.py); this test process, which
+    goes on with other tests, is thawed afterwards."""
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
 def test_each_web_process_starts_its_job_worker_and_stops_it_on_exit(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'web.db'}"
     assert CliRunner().invoke(main, ["db", "upgrade"],
@@ -112,6 +123,8 @@ def test_each_web_process_starts_its_job_worker_and_stops_it_on_exit(tmp_path: P
     config = {"database_url": url, "processes_dir": str(tmp_path / "none")}
     app_server = server._Gunicorn(config, server.gunicorn_options("127.0.0.1", 0, 1, 1))
     app_server.load()  # what gunicorn calls in each worker process after the fork
+    # what start-up built is out of the full collections' way (each walked it all)
+    assert gc.get_freeze_count() > 10_000
     worker = app_server._worker
     assert worker is not None and worker._scheduler is not None
     app_server._worker_exit(None, None)  # gunicorn's worker_exit hook
