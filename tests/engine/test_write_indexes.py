@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from engine.db import Database
 from engine.migration_batch import LIVE_OF_VERSION
@@ -119,13 +119,17 @@ def test_the_narrow_indexes_are_gone(database: Database) -> None:
 def test_the_parent_and_business_key_indexes_hold_only_rows_with_a_value(
         database: Database, index: str) -> None:
     with database.sql_engine.connect() as conn:
-        if database.sql_engine.dialect.name == "sqlite":
-            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
-                                      {"n": index}).scalar()
-        else:
-            definition = conn.execute(text("SELECT pg_get_indexdef(CAST(:n AS regclass))"),
-                                      {"n": index}).scalar()
+        definition = _index_sql(conn, index)
     assert "IS NOT NULL" in definition.upper(), definition
+
+
+def _index_sql(conn: Connection, index: str) -> str:
+    """The statement that made ``index``, as the database keeps it."""
+    if conn.dialect.name == "sqlite":
+        return str(conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                {"n": index}).scalar())
+    return str(conn.execute(text("SELECT pg_get_indexdef(CAST(:n AS regclass))"),
+                            {"n": index}).scalar())
 
 
 def test_removing_an_instance_still_finds_the_instances_it_called(
@@ -172,12 +176,7 @@ def test_the_status_and_version_indexes_hold_only_the_instances_not_ended(
         _instances(conn)  # 1,020 completed instances
         conn.execute(text("UPDATE instances SET status = 'waiting' WHERE id IN ('i-1', 'i-2')"))
         conn.execute(text("UPDATE instances SET status = 'suspended' WHERE id = 'i-3'"))
-        if database.sql_engine.dialect.name == "sqlite":
-            definition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
-                                      {"n": index}).scalar()
-        else:
-            definition = conn.execute(text("SELECT pg_get_indexdef(CAST(:n AS regclass))"),
-                                      {"n": index}).scalar()
+        definition = _index_sql(conn, index)
         live = sorted((str(status), key, n) for status, key, n in conn.execute(LIVE_COUNTS))
         version = conn.execute(text("SELECT definition_id FROM instances WHERE id = 'i-1'"))\
             .scalar()
