@@ -64,7 +64,7 @@ def main() -> None:
         url = f"sqlite:///{tmp}/gc.db"
         from engine import Engine, Scope
         from web import create_app
-        from web.server import freeze_startup
+        from web.bootstrap import freeze_startup
 
         Engine(url).management.upgrade_database()
         # connectors configured as the demo's are, so the shipped processes deploy; nothing

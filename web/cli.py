@@ -95,10 +95,8 @@ def erp_setup(args: tuple[str, ...]) -> None:
 @main.command()
 def worker() -> None:
     """Run a worker that takes due jobs until SIGINT or SIGTERM (deploys processes/ first)."""
-    from .server import freeze_startup
-
     with open_engine(deploy=True) as engine:
-        freeze_startup()  # as a web process does once built (web/server.py)
+        bootstrap.freeze_startup()  # as each web process does once built (web/server.py)
         Worker(engine).run()
 
 

@@ -9,13 +9,14 @@ gunicorn's default ``~/.gunicorn/gunicorn.ctl``.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from engine import Worker
+
+from .bootstrap import freeze_startup
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -53,22 +54,6 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
             engine_of(self._app).close()
             self._app = None
-
-
-def freeze_startup() -> None:
-    """Keep what start-up built out of the garbage collector's full collections.
-
-    A web process holds about 170,000 objects once its app and engine are built (Flask's and
-    SQLAlchemy's structures, parsed processes, compiled statements). A full collection walks
-    them all: about 100 ms with every thread of the process stopped, each time the objects
-    that outlived the younger collections reach a quarter of them. Frozen (``gc.freeze``),
-    they are left out of every collection and a full one takes under 1 ms
-    (``bench/gc_pause.py``). Reference counting still frees them; only a cycle among them
-    that start-up made and later drops (a definition replaced by a newer version, say) stays
-    until the process exits. The garbage made so far is collected first, so none is kept.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int,

@@ -109,7 +109,7 @@ def test_the_server_has_no_shared_control_socket() -> None:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """A web process freezes what start-up built (web/server.py); this test process, which
+    """A web process freezes what start-up built (web/bootstrap.py); this test process, which
     goes on with other tests, is thawed afterwards."""
     yield
     gc.unfreeze()
