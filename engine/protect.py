@@ -231,10 +231,14 @@ class PersonalNames:
         self._name_re = (re.compile("|".join(translate(p) for p in self._names))
                          if self._names else None)
         self._named = functools.lru_cache(maxsize=4096)(self._name_matches)
-        fragments = [max(re.split(r"[*?\[\]]", p.rsplit(".", 1)[-1]), key=len)
+        # Before parsing a serialized state: could any key match? A key a pattern matches
+        # holds the pattern's longest literal run, which JSON writes as it is; a pattern
+        # with no such run (``*``, a ``[…]`` class) or with a character JSON escapes
+        # (not ASCII, a quote, a backslash, a control character) turns the check off.
+        fragments = [max(re.split(r"[*?]", p.rsplit(".", 1)[-1]), key=len)
                      for p in self.patterns]
-        # before parsing a serialized state: could any key match? ("" would match anything)
-        self._needles = None if "" in fragments else tuple(f.encode() for f in fragments)
+        self._needles = (None if any(not _json_literal(f) for f in fragments)
+                         else tuple(f.encode() for f in fragments))
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
@@ -266,10 +270,19 @@ class PersonalNames:
                    for p in self._paths)
 
     def may_occur_in(self, blob: bytes) -> bool:
-        if self._needles is None:
+        """Whether a key of ``blob`` (JSON as ``json.dumps`` writes it) may match; False
+        only when none can. A ``\\u`` escape anywhere means yes: an escaped character may
+        lower to a pattern's letter (the Kelvin sign to ``k``) without the run in the text."""
+        if self._needles is None or b"\\u" in blob:
             return True
         lowered = blob.lower()
         return any(n in lowered for n in self._needles)
+
+
+def _json_literal(fragment: str) -> bool:
+    """Whether ``fragment`` is a non-empty literal that JSON writes unchanged."""
+    return (bool(fragment) and fragment.isascii() and "[" not in fragment
+            and "]" not in fragment and not any(c in '"\\' or c < " " for c in fragment))
 
 
 def is_sealed(value: Any) -> bool:

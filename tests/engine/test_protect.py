@@ -294,6 +294,46 @@ def test_a_dotted_pattern_matches_that_path_only() -> None:
     assert masked["supplier"]["phone"] == "+49 30 1234567"
 
 
+
+# A serialized state is parsed and sealed only when a personal name may occur in it; that
+# check reads the JSON text, where a key's characters may be escaped.
+TELEPHONE = "+33 6 12 34 56 78"
+KELVIN_KONTAKT = "\u212aontakt"  # "Kontakt" with the Kelvin sign, which lowers to "k"
+
+
+@pytest.mark.parametrize(("patterns", "data"), [
+    (["téléphone"], {"téléphone": TELEPHONE}),  # a pattern that is not ASCII
+    (["TÉLÉPHONE"], {"Téléphone": TELEPHONE}),
+    (["*kontakt"], {KELVIN_KONTAKT: TELEPHONE}),  # a key that lowers into the pattern
+    (["ssn[0-9a-z]"], {"ssn1": TELEPHONE}),  # a class longer than the literal part
+    (["*"], {"anything": TELEPHONE}),
+])
+def test_a_state_is_sealed_whatever_characters_its_personal_keys_have(
+        patterns: list[str], data: dict[str, Any]) -> None:
+    protector = Protector([("k1", base64.b64decode(K1))], patterns)
+    blob = json.dumps({"tasks": {"t1": {"data": data}}}).encode()
+    sealed = protector.seal_state(blob)
+    assert TELEPHONE.encode() not in sealed and b'"$enc"' in sealed
+    assert json.loads(protector.open_state(sealed)) == json.loads(blob)
+
+
+def test_a_state_without_a_personal_key_is_not_parsed_again() -> None:
+    protector = Protector([("k1", base64.b64decode(K1))], ["*email", "customer.phone"])
+    blob = json.dumps({"tasks": {"t1": {"data": {"order": 7, "note": "call at 9"}}}}).encode()
+    assert protector.seal_state(blob) is blob  # the same object: the text alone decided
+
+
+def test_a_waiting_instance_seals_a_personal_variable_named_in_another_alphabet(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    engine = make_engine(personal_variables="téléphone")
+    inst = engine.runtime.start("call_back", "case-1", {"email": EMAIL, "phone": PHONE,
+                                                        "téléphone": TELEPHONE}, wait=5)
+    assert inst.status == "waiting"  # its state, with every task's data, is stored
+    stored = raw_rows(database)
+    assert TELEPHONE not in stored["instances"], "the state keeps the number in clear"
+    assert engine.runtime.instance(inst.id).variables["téléphone"] == TELEPHONE
+
+
 # -- stored report files ----------------------------------------------------------------------
 
 def keep_report(engine: Engine, content: bytes) -> str:
