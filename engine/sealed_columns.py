@@ -87,6 +87,24 @@ class SealedJSON(TypeDecorator[Any]):
         opened = _walk_open(value, lambda sealed: _must_open(dialect).open(sealed))
         return opened
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """On SQLite, text without ``$enc"`` holds no sealed value and no escaped key: it is
+        decoded as the JSON type would, without walking the result for them."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or dialect._json_deserializer is not None:
+            return general
+
+        def process(value: Any) -> Any:
+            if type(value) is str and _MARK_TEXT not in value:
+                return json.loads(value)
+            return general(value) if general is not None else value
+
+        return process
+
+
+# in JSON text: every sealed value's "$enc" key and every escaped "$$…enc" key end so
+_MARK_TEXT = _ESCAPE_NEEDLE.decode()
+
 
 class SealedState(TypeDecorator[bytes]):
     """A serialized workflow state whose task data has its personal values sealed."""

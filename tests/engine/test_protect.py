@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from engine.db import Database
 from engine.models import Event
 from engine.protect import ProtectionError, Protector, mask, parse_names
 from engine.registry import CallContext, OperationRegistry
+from engine.sealed_columns import SealedJSON
 from engine.worker import Worker
 
 from .conftest import add_actors
@@ -332,6 +334,32 @@ def test_a_waiting_instance_seals_a_personal_variable_named_in_another_alphabet(
     stored = raw_rows(database)
     assert TELEPHONE not in stored["instances"], "the state keeps the number in clear"
     assert engine.runtime.instance(inst.id).variables["téléphone"] == TELEPHONE
+
+
+
+@pytest.mark.parametrize("value", [
+    {"order": 7, "lines": [{"sku": "A-1", "qty": 2}], "note": "café", "empty": {}},
+    {"phone": {"$enc": "v1", "kid": "k1", "nonce": "AAAA", "ct": "BBBB"}},  # sealed
+    {"$$enc": "a caller's key, escaped when stored"},
+    {"text": "ends with $enc"},  # the mark in a value: read the long way, the same
+    [1, "two", None],
+])
+def test_a_sqlite_read_without_a_sealed_value_skips_the_walk_and_answers_the_same(
+        tmp_path: Path, value: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'read.db'}")  # PostgreSQL hands JSON over decoded
+    Engine(db, Settings(encryption_keys=f"k1:{K1}"))  # installs the database's protector
+    dialect = db.sql_engine.dialect
+    column = SealedJSON().dialect_impl(dialect)
+    stored = json.dumps(value)  # as SQLite hands the column over
+    read = column.result_processor(dialect, None)
+    try:
+        if '"$enc"' in stored:  # a sealed value is opened (this one is forged: refused)
+            with pytest.raises(ProtectionError, match="does not decrypt"):
+                read(stored)
+        else:
+            assert read(stored) == column.process_result_value(json.loads(stored), dialect)
+    finally:
+        db.dispose()
 
 
 # -- stored report files ----------------------------------------------------------------------
