@@ -20,6 +20,7 @@ from .bpmn.serializer import to_json_value
 from .definitions import DefinitionRef
 from .models import Event, HumanTask, Incident, Instance, utcnow
 from .prepared import FIXED_KEPT, Fixed
+from .protect import Protector, redact
 from .vocabulary import JobKind
 
 # Plain Core tables for the hot inserts: the ORM's unit of work costs more than the SQL.
@@ -91,6 +92,26 @@ class Advance:
                                        details=to_json_value(details)))
         self.event("incident_opened", element_id, error_type=error_type, message=message)
 
+    def redact_incidents(self, protector: Protector | None) -> None:
+        """Mask the personal values this advance's incidents quote in their words.
+
+        A failing script's or expression's error often quotes the value it failed on
+        (``invalid literal for int(): 'fiona@example.com'``); the message is free text, so
+        the key-based masking of audit data cannot see it. Every value under a personal name
+        in the instance's variables is masked wherever the incident's message, its details
+        or its ``incident_opened`` event repeat it."""
+        if protector is None or not self.incidents or not protector.names:
+            return
+        values = protector.personal_values(self.runner.variables())
+        if not values:
+            return
+        for incident in self.incidents:
+            incident.message = redact(incident.message, values)
+            incident.details = _redacted(incident.details, values)
+        for n, event in enumerate(self.events):
+            if event["type"] == "incident_opened":
+                self.events[n] = {**event, "data": _redacted(event["data"], values)}
+
     def failed(self, failure: TaskFailure) -> None:
         """A script, expression or decision failed: an incident an admin can act on."""
         self.incident(failure.element_id, failure.task_id, failure.error_type,
@@ -112,6 +133,17 @@ class Advance:
 
 
 NO_DATA = Fixed()  # an event that carries no data: one shared value, converted once
+
+
+def _redacted(data: Any, values: list[str]) -> Any:
+    """``data`` with every string in it ``redact``ed (a copy; ``data`` is not changed)."""
+    if isinstance(data, str):
+        return redact(data, values)
+    if isinstance(data, dict):
+        return {key: _redacted(value, values) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_redacted(value, values) for value in data]
+    return data
 
 
 @lru_cache(maxsize=FIXED_KEPT)

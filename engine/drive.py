@@ -38,6 +38,7 @@ from .registry import (
     RetryPolicy,
     classify,
 )
+from .sealed_columns import protector_of
 from .signals import broadcast
 from .vocabulary import IncidentStatus, InstanceStatus, JobKind
 from .waits import route_thrown, sync_waits
@@ -240,6 +241,7 @@ class AdvanceDriver:
             jobs.enqueue(session, kind, adv.inst.id, payload, due)
         if adv.runner.completed:
             adv.event("instance_completed")
+        adv.redact_incidents(protector_of(self.db.sql_engine.dialect))
         session.add_all(adv.incidents)
         insert_events(session, adv.events)
 

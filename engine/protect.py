@@ -164,6 +164,42 @@ class Protector:
             return data
         return _walk_seal(data, self.names, mask)
 
+    def personal_values(self, data: Any) -> list[str]:
+        """The text of every value under a personal name in ``data``, at any depth (the
+        strings and numbers inside a personal object or list too), to ``redact`` them."""
+        found: list[str] = []
+        if self.names:
+            _walk_seal(data, self.names, lambda value: _collect_text(value, found))
+        return found
+
+
+REDACTED_MIN = 4  # shorter personal values are not looked for in free text: too common
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """``text`` with each of ``values`` masked (``mask``) wherever it appears, in any case:
+    free text (an error's message) that quotes a personal value keeps only its mask."""
+    for value in sorted({v for v in values if len(v.strip()) >= REDACTED_MIN},
+                        key=len, reverse=True):
+        shown = str(mask(value)).replace("\\", "\\\\")  # a replacement reads backslashes
+        text = re.sub(re.escape(value), shown, text, flags=re.IGNORECASE)
+    return text
+
+
+def _collect_text(value: Any, found: list[str]) -> Any:
+    """Add the text of every string and number in ``value`` to ``found``; ``value`` as is."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _collect_text(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_text(item, found)
+    elif isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        found.append(str(value))
+    return value
+
 
 def parse_names(raw: str) -> list[str]:
     return [n.strip() for n in raw.split(",") if n.strip()]

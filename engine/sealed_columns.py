@@ -61,6 +61,11 @@ def _protector(dialect: Dialect) -> Protector | None:
     return _PROTECTORS.get(dialect)
 
 
+def protector_of(dialect: Dialect) -> Protector | None:
+    """The protector installed for a database (its engine's dialect), if any."""
+    return _PROTECTORS.get(dialect)
+
+
 def _must_open(dialect: Dialect) -> Protector:
     protector = _PROTECTORS.get(dialect)
     if protector is None:

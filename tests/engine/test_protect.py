@@ -18,7 +18,7 @@ from engine import Engine, NewReportFile, ReportKind
 from engine.config import Settings
 from engine.db import Database
 from engine.models import Event
-from engine.protect import ProtectionError, Protector, mask, parse_names
+from engine.protect import ProtectionError, Protector, mask, parse_names, redact
 from engine.registry import CallContext, OperationRegistry
 from engine.sealed_columns import SealedJSON
 from engine.worker import Worker
@@ -360,6 +360,63 @@ def test_a_sqlite_read_without_a_sealed_value_skips_the_walk_and_answers_the_sam
             assert read(stored) == column.process_result_value(json.loads(stored), dialect)
     finally:
         db.dispose()
+
+
+
+FAILING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+    targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="count_it" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count"/>
+    <bpmn:scriptTask id="count" scriptFormat="python">
+      <bpmn:script>n = int(order_ref) + int(contact.upper())</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_an_incident_does_not_repeat_a_personal_value_its_error_quotes(
+        make_engine: Callable[..., Engine], database: Database) -> None:
+    """A script fails on a personal value and its error quotes it (in capitals here): the
+    incident's message, its details and its audit event keep only the value's mask."""
+    engine = make_engine(personal_variables="*email,contact")
+    engine.repository.deploy({"count_it.bpmn": FAILING})
+    inst = engine.runtime.start("count_it", None, {"order_ref": "7", "contact": EMAIL},
+                                wait=5)
+    assert inst.status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert incident.element_id == "count"
+    stored = raw_rows(database)
+    for table in ("incidents", "events"):
+        assert EMAIL.lower() not in stored[table].lower(), f"clear in {table}"
+    # the message still says what went wrong, with the value masked
+    assert "invalid literal for int()" in incident.message and mask(EMAIL) in incident.message
+
+
+def test_an_incident_keeps_a_value_that_is_not_personal(
+        make_engine: Callable[..., Engine]) -> None:
+    engine = make_engine()
+    engine.repository.deploy({"count_it.bpmn": FAILING})
+    inst = engine.runtime.start("count_it", None, {"order_ref": "SO-4711", "contact": "x"},
+                                wait=5)
+    [incident] = engine.management.incidents_of(inst.id)
+    assert "'SO-4711'" in incident.message  # what the analyst needs to see, as it was
+
+
+
+def test_redacting_free_text_masks_each_personal_value_in_any_case() -> None:
+    protector = Protector([("k1", base64.b64decode(K1))], ["*email", "customer.phone"])
+    data = {"email": EMAIL, "customer": {"phone": 4917123456, "name": "Fiona"},
+            "backup_email": "fm@x.io", "code": "ABC"}
+    values = protector.personal_values(data)
+    assert sorted(values) == sorted([EMAIL, "4917123456", "fm@x.io"])  # not "Fiona", "ABC"
+    text = f"failed on {EMAIL.upper()} and 4917123456, not on ABC or Fiona"
+    assert redact(text, values) == (
+        f"failed on {mask(EMAIL)} and {mask('4917123456')}, not on ABC or Fiona")
+    assert redact("id 7 of fm@x.io", ["7", "fm@x.io"]) == f"id 7 of {mask('fm@x.io')}"
 
 
 # -- stored report files ----------------------------------------------------------------------
