@@ -92,15 +92,20 @@ class Advance:
                                        details=to_json_value(details)))
         self.event("incident_opened", element_id, error_type=error_type, message=message)
 
-    def redact_incidents(self, protector: Protector | None) -> None:
-        """Mask the personal values this advance's incidents quote in their words.
+    def redact_free_text(self, protector: Protector | None) -> None:
+        """Mask the personal values that this advance's incidents and failure reports quote.
 
         A failing script's or expression's error often quotes the value it failed on
-        (``invalid literal for int(): 'fiona@example.com'``); the message is free text, so
-        the key-based masking of audit data cannot see it. Every value under a personal name
-        in the instance's variables is masked wherever the incident's message, its details
-        or its ``incident_opened`` event repeat it."""
-        if protector is None or not self.incidents or not protector.names:
+        (``invalid literal for int(): 'fiona@example.com'``), as may a connector's or an
+        external worker's error. These are free text, which the key-based masking of audit
+        data cannot see into: every value under a personal name in the instance's variables
+        is masked wherever an incident's message or details, or an event's ``message`` or
+        ``error``, repeat it."""
+        if protector is None or not protector.names:
+            return
+        reports = [n for n, event in enumerate(self.events)
+                   if any(isinstance(event["data"].get(key), str) for key in FREE_TEXT)]
+        if not self.incidents and not reports:
             return
         values = protector.personal_values(self.runner.variables())
         if not values:
@@ -108,9 +113,9 @@ class Advance:
         for incident in self.incidents:
             incident.message = redact(incident.message, values)
             incident.details = _redacted(incident.details, values)
-        for n, event in enumerate(self.events):
-            if event["type"] == "incident_opened":
-                self.events[n] = {**event, "data": _redacted(event["data"], values)}
+        for n in reports:
+            self.events[n] = {**self.events[n], "data": _redacted(self.events[n]["data"],
+                                                                  values)}
 
     def failed(self, failure: TaskFailure) -> None:
         """A script, expression or decision failed: an incident an admin can act on."""
@@ -133,6 +138,7 @@ class Advance:
 
 
 NO_DATA = Fixed()  # an event that carries no data: one shared value, converted once
+FREE_TEXT = ("message", "error")  # keys of audit data that hold a failure's own words
 
 
 def _redacted(data: Any, values: list[str]) -> Any:

@@ -241,7 +241,7 @@ class AdvanceDriver:
             jobs.enqueue(session, kind, adv.inst.id, payload, due)
         if adv.runner.completed:
             adv.event("instance_completed")
-        adv.redact_incidents(protector_of(self.db.sql_engine.dialect))
+        adv.redact_free_text(protector_of(self.db.sql_engine.dialect))
         session.add_all(adv.incidents)
         insert_events(session, adv.events)
 

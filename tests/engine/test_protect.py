@@ -396,6 +396,56 @@ def test_an_incident_does_not_repeat_a_personal_value_its_error_quotes(
     assert "invalid literal for int()" in incident.message and mask(EMAIL) in incident.message
 
 
+
+LOOKUP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d"
+    targetNamespace="http://bridgeflow.dev/test">
+  <bpmn:process id="look_up" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="lookup"/>
+    <bpmn:serviceTask id="lookup" camunda:type="external" camunda:topic="test.lookup">
+      <bpmn:extensionElements><camunda:inputOutput>
+        <camunda:inputParameter name="who">${email}</camunda:inputParameter>
+      </camunda:inputOutput></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="lookup" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+class Refused(Exception):
+    """A connector's permanent failure, whose words quote what it was sent."""
+
+    retryable = False
+
+    def __init__(self, who: str) -> None:
+        super().__init__(f"the CRM has no contact {who}")
+        self.details = {"sent": who}
+
+
+def test_a_connectors_error_does_not_repeat_a_personal_value(database: Database) -> None:
+    def lookup(params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        raise Refused(params["who"])
+
+    registry = OperationRegistry()
+    registry.register("test.lookup", lookup)
+    engine = Engine(database, Settings(encryption_keys=f"k1:{K1}", environment="production",
+                                       secret_key="s" * 32), registry)
+    engine.repository.deploy({"look_up.bpmn": LOOKUP})
+    inst = engine.runtime.start("look_up", None, {"email": EMAIL}, wait=5)
+    run_all(engine)
+    assert engine.runtime.instance(inst.id).status == "incident"
+    [incident] = engine.management.incidents_of(inst.id)
+    assert f"has no contact {mask(EMAIL)}" in incident.message
+    failed = [e for e in engine.history.events_of(inst.id) if e.type == "service_call"]
+    assert failed and all(mask(EMAIL) in e.data["error"] for e in failed)
+    stored = raw_rows(database)
+    for table in ("incidents", "events"):
+        assert EMAIL not in stored[table], f"clear in {table}"
+
+
 def test_an_incident_keeps_a_value_that_is_not_personal(
         make_engine: Callable[..., Engine]) -> None:
     engine = make_engine()
