@@ -57,10 +57,6 @@ def _without_task_data(record: logging.LogRecord) -> bool:
     return True
 
 
-def _protector(dialect: Dialect) -> Protector | None:
-    return _PROTECTORS.get(dialect)
-
-
 def protector_of(dialect: Dialect) -> Protector | None:
     """The protector installed for a database (its engine's dialect), if any."""
     return _PROTECTORS.get(dialect)
@@ -82,7 +78,7 @@ class SealedJSON(TypeDecorator[Any]):
     should_evaluate_none = True  # as JSON does: None is stored as SQL NULL
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        protector = _protector(dialect)
+        protector = protector_of(dialect)
         value = escape_marks(value)
         return value if protector is None else protector.seal_variables(value)
 
@@ -118,7 +114,7 @@ class SealedState(TypeDecorator[bytes]):
     cache_ok = True
 
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
-        protector = _protector(dialect)
+        protector = protector_of(dialect)
         if value is not None and _ESCAPE_NEEDLE in value:
             value = _dumps(escape_marks(json.loads(value)))
         return value if protector is None or value is None else protector.seal_state(value)
@@ -144,7 +140,7 @@ class SealedFile(TypeDecorator[bytes]):
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        protector = _protector(dialect)
+        protector = protector_of(dialect)
         if protector is None or protector.kid is None:
             return _FILE_CLEAR + value
         return protector.seal_bytes(value)
@@ -168,5 +164,5 @@ class MaskedJSON(TypeDecorator[Any]):
     should_evaluate_none = True  # as JSON does: None is stored as SQL NULL
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        protector = _protector(dialect)
+        protector = protector_of(dialect)
         return value if protector is None else protector.mask_variables(value)

@@ -296,7 +296,6 @@ def test_a_dotted_pattern_matches_that_path_only() -> None:
     assert masked["supplier"]["phone"] == "+49 30 1234567"
 
 
-
 # A serialized state is parsed and sealed only when a personal name may occur in it; that
 # check reads the JSON text, where a key's characters may be escaped.
 TELEPHONE = "+33 6 12 34 56 78"
@@ -336,7 +335,6 @@ def test_a_waiting_instance_seals_a_personal_variable_named_in_another_alphabet(
     assert engine.runtime.instance(inst.id).variables["téléphone"] == TELEPHONE
 
 
-
 @pytest.mark.parametrize("value", [
     {"order": 7, "lines": [{"sku": "A-1", "qty": 2}], "note": "café", "empty": {}},
     {"phone": {"$enc": "v1", "kid": "k1", "nonce": "AAAA", "ct": "BBBB"}},  # sealed
@@ -360,7 +358,6 @@ def test_a_sqlite_read_without_a_sealed_value_skips_the_walk_and_answers_the_sam
             assert read(stored) == column.process_result_value(json.loads(stored), dialect)
     finally:
         db.dispose()
-
 
 
 FAILING = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -394,7 +391,6 @@ def test_an_incident_does_not_repeat_a_personal_value_its_error_quotes(
         assert EMAIL.lower() not in stored[table].lower(), f"clear in {table}"
     # the message still says what went wrong, with the value masked
     assert "invalid literal for int()" in incident.message and mask(EMAIL) in incident.message
-
 
 
 LOOKUP = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -454,7 +450,6 @@ def test_an_incident_keeps_a_value_that_is_not_personal(
                                 wait=5)
     [incident] = engine.management.incidents_of(inst.id)
     assert "'SO-4711'" in incident.message  # what the analyst needs to see, as it was
-
 
 
 def test_redacting_free_text_masks_each_personal_value_in_any_case() -> None:
